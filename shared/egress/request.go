@@ -1,0 +1,147 @@
+package egress
+
+import (
+	"strings"
+	"time"
+)
+
+// Request is one egress request: a set of submitted file versions from one
+// workspace egress store, moving through the approval chain. JSON names are
+// those of the frontend's GraphQL Request type where one exists.
+type Request struct {
+	ID                 string    `json:"egress_request_id"`
+	StoreName          string    `json:"egress_store_name"`
+	StoreID            string    `json:"swb_egress_store_id"`
+	ProjectID          string    `json:"project_id"`
+	WorkspaceID        string    `json:"workspace_id"`
+	RequestedBy        string    `json:"requested_by"`       // SWB user id of the submitter
+	RequestedByEmail   string    `json:"requested_by_email"` // where the outcome is sent
+	RequestedAt        time.Time `json:"requested_dt"`
+	UpdatedBy          string    `json:"updated_by"`
+	UpdatedAt          time.Time `json:"updated_dt"`
+	Status             Status    `json:"egress_status"`
+	StoreBucket        string    `json:"s3_egress_store_bucket"`
+	StoreBucketPath    string    `json:"s3_egress_store_bucket_path"`
+	ObjectListLocation string    `json:"s3_egress_store_object_list_location"`
+	// SWBObjectMetadataVersion is the SWB store version (the message's ver).
+	SWBObjectMetadataVersion string `json:"s3_swb_object_metadata_version"`
+	// StagingObjectMetadataVersion is the key of the staging manifest object.
+	StagingObjectMetadataVersion string `json:"s3_staging_object_metadata_version"`
+
+	// TaskToken is the Step Functions token of the stage awaiting a
+	// decision. Secret: never logged, never sent in errors.
+	TaskToken string `json:"task_token"`
+	// CurrentReviewerGroup is the group of the stage awaiting a decision,
+	// empty when none is.
+	CurrentReviewerGroup string `json:"current_reviewer_group"`
+	SingleApproval       bool   `json:"is_single_approval_enabled"`
+	// Reviews holds one entry per decided stage, in stage order.
+	Reviews []Review `json:"reviews"`
+
+	DownloadCount int       `json:"download_count"`
+	ZipKey        string    `json:"zip_key"` // datalake key of the released zip; empty until released
+	ReleasedAt    time.Time `json:"released_dt"`
+	FailureCause  string    `json:"failure_cause"` // why a FAILED/EXPIRED request stopped
+	ExecutionArn  string    `json:"execution_arn"`
+
+	// Version is incremented by every stored change; updates are
+	// conditional on the version that was read.
+	Version int64 `json:"version"`
+}
+
+// Review is one stage's decision.
+type Review struct {
+	Stage    string    `json:"stage"` // Stage.Name
+	Group    string    `json:"group"`
+	Subject  string    `json:"subject"` // identity provider's stable id (Cognito sub)
+	Name     string    `json:"name"`
+	Email    string    `json:"email"`
+	At       time.Time `json:"dt"`
+	Decision Decision  `json:"decision"`
+	Reason   string    `json:"reason"`
+}
+
+// Review returns the review recorded for stage i, if any.
+func (r *Request) Review(i int) (Review, bool) {
+	if i < 0 || i >= len(r.Reviews) {
+		return Review{}, false
+	}
+	return r.Reviews[i], true
+}
+
+// Released reports whether the zip has been written to the datalake.
+func (r *Request) Released() bool { return r.ZipKey != "" }
+
+// Identity is an authenticated caller, taken from the identity provider's
+// token, never from request arguments.
+type Identity struct {
+	Subject string
+	Email   string
+	Name    string
+	Groups  []string
+}
+
+// InGroup reports exact membership (never substring matching).
+func (id Identity) InGroup(group string) bool {
+	for _, g := range id.Groups {
+		if g == group {
+			return true
+		}
+	}
+	return false
+}
+
+// sameEmail compares addresses case-insensitively; empty never matches.
+func sameEmail(a, b string) bool {
+	a, b = strings.TrimSpace(a), strings.TrimSpace(b)
+	return a != "" && strings.EqualFold(a, b)
+}
+
+// IsRequester reports whether id submitted r. SWB ids and identity-provider
+// subjects are different namespaces, so the e-mail address also counts.
+func (r *Request) IsRequester(id Identity) bool {
+	return (id.Subject != "" && id.Subject == r.RequestedBy) || sameEmail(id.Email, r.RequestedByEmail)
+}
+
+// Event is an append-only audit record of something that happened to a
+// request: a status change, a decision, a download.
+type Event struct {
+	RequestID string    `json:"egress_request_id"`
+	At        time.Time `json:"at"`
+	Kind      string    `json:"kind"`  // one of the Event* kinds
+	Actor     string    `json:"actor"` // email or subject of a person, or "workflow"
+	From      Status    `json:"from_status"`
+	To        Status    `json:"to_status"`
+	Stage     string    `json:"stage"`
+	Reason    string    `json:"reason"`
+}
+
+// Event kinds.
+const (
+	EventCreated    = "CREATED"
+	EventDecision   = "DECISION"
+	EventTransition = "TRANSITION"
+	EventDownload   = "DOWNLOAD"
+	EventTaskToken  = "AWAITING_DECISION"
+	EventReleased   = "RELEASED"
+)
+
+// ActorWorkflow is the actor of changes the workflow makes on its own.
+const ActorWorkflow = "workflow"
+
+// File is one staged file: its path relative to the store prefix (also its
+// path inside the zip), the SWB version it was copied from, size and SHA-256.
+type File struct {
+	Path      string `json:"path"`
+	SourceKey string `json:"source_key"`
+	VersionID string `json:"version_id"`
+	Size      int64  `json:"size"`
+	SHA256    string `json:"sha256"` // lower-case hex
+}
+
+// Manifest lists the files staged for a request.
+type Manifest struct {
+	RequestID   string `json:"egress_request_id"`
+	WorkspaceID string `json:"workspace_id"`
+	Files       []File `json:"files"`
+}
