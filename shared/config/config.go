@@ -1,0 +1,182 @@
+// Package config reads a function's settings from its environment, the
+// way the CDK app and the local stack set them, with errors that name the
+// variable at fault.
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tre-egress/egress/shared/egress"
+)
+
+// Environment variable names shared by infra, the local stack and handlers.
+const (
+	EnvRequestsTable       = "REQUESTS_TABLE"
+	EnvEventsTable         = "EVENTS_TABLE"
+	EnvSWBStoreTable       = "SWB_EGRESS_STORE_TABLE"
+	EnvStagingBucket       = "STAGING_BUCKET"
+	EnvDatalakeBucket      = "DATALAKE_BUCKET"
+	EnvStateMachineArn     = "STATE_MACHINE_ARN"
+	EnvReviewerGroups      = "REVIEWER_GROUPS" // comma-separated, stage order (egress_reviewer_roles)
+	EnvSingleApproval      = "SINGLE_APPROVAL" // enable_single_approval
+	EnvStageTimeout        = "STAGE_TIMEOUT_SECONDS"
+	EnvFromEmail           = "FROM_EMAIL"
+	EnvAdminEmail          = "TRE_ADMIN_EMAIL" // tre_admin_email_address
+	EnvReviewerEmails      = "REVIEWER_EMAILS" // JSON {"group": ["a@x", ...]}
+	EnvWebAppURL           = "WEB_APP_URL"     // deep links in e-mails
+	EnvMaxDownloads        = "MAX_DOWNLOADS"   // max_downloads_allowed
+	EnvDownloadExpiry      = "DOWNLOAD_EXPIRY_SECONDS"
+	EnvMaxRequestAgeDays   = "MAX_REQUEST_AGE_DAYS"
+	EnvCopyConcurrency     = "COPY_CONCURRENCY"
+	EnvMultipartThreshold  = "MULTIPART_THRESHOLD_BYTES"
+	EnvSESConfigurationSet = "SES_CONFIGURATION_SET"
+	EnvS3PathStyle         = "S3_PATH_STYLE" // local S3-compatible servers
+)
+
+// Config is every setting a function may need; each function checks the
+// ones it uses with Require.
+type Config struct {
+	RequestsTable       string
+	EventsTable         string
+	SWBStoreTable       string
+	StagingBucket       string
+	DatalakeBucket      string
+	StateMachineArn     string
+	ReviewerGroups      []string
+	SingleApproval      bool
+	StageTimeout        time.Duration
+	FromEmail           string
+	AdminEmail          string
+	ReviewerEmails      map[string][]string
+	WebAppURL           string
+	MaxDownloads        int
+	DownloadExpiry      time.Duration
+	MaxRequestAgeDays   int
+	CopyConcurrency     int
+	MultipartThreshold  int64
+	SESConfigurationSet string
+	S3PathStyle         bool
+}
+
+// Defaults as in the original deployment.
+const (
+	DefaultStageTimeout       = 21 * 24 * time.Hour
+	DefaultMaxDownloads       = 3
+	DefaultDownloadExpiry     = 5 * time.Minute
+	DefaultCopyConcurrency    = 16
+	DefaultMultipartThreshold = 5 << 30 // CopyObject's one-call limit
+)
+
+// FromEnv reads the configuration through getenv (os.Getenv in Lambda).
+func FromEnv(getenv func(string) string) (Config, error) {
+	c := Config{
+		RequestsTable:       getenv(EnvRequestsTable),
+		EventsTable:         getenv(EnvEventsTable),
+		SWBStoreTable:       getenv(EnvSWBStoreTable),
+		StagingBucket:       getenv(EnvStagingBucket),
+		DatalakeBucket:      getenv(EnvDatalakeBucket),
+		StateMachineArn:     getenv(EnvStateMachineArn),
+		FromEmail:           getenv(EnvFromEmail),
+		AdminEmail:          getenv(EnvAdminEmail),
+		WebAppURL:           strings.TrimRight(getenv(EnvWebAppURL), "/"),
+		SESConfigurationSet: getenv(EnvSESConfigurationSet),
+		ReviewerGroups:      []string{egress.GroupIG, egress.GroupRIT},
+	}
+	var errs []error
+	if v := getenv(EnvReviewerGroups); v != "" {
+		c.ReviewerGroups = nil
+		for _, g := range strings.Split(v, ",") {
+			c.ReviewerGroups = append(c.ReviewerGroups, strings.TrimSpace(g))
+		}
+	}
+	var err error
+	if c.SingleApproval, err = Bool(getenv(EnvSingleApproval), false); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", EnvSingleApproval, err))
+	}
+	if c.S3PathStyle, err = Bool(getenv(EnvS3PathStyle), false); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", EnvS3PathStyle, err))
+	}
+	seconds := func(name string, def time.Duration) time.Duration {
+		n, err := Int(getenv(name), int(def/time.Second), 1)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+		return time.Duration(n) * time.Second
+	}
+	c.StageTimeout = seconds(EnvStageTimeout, DefaultStageTimeout)
+	c.DownloadExpiry = seconds(EnvDownloadExpiry, DefaultDownloadExpiry)
+	integer := func(name string, def, min int) int {
+		n, err := Int(getenv(name), def, min)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+		return n
+	}
+	c.MaxDownloads = integer(EnvMaxDownloads, DefaultMaxDownloads, 1)
+	c.MaxRequestAgeDays = integer(EnvMaxRequestAgeDays, 0, 0)
+	c.CopyConcurrency = integer(EnvCopyConcurrency, DefaultCopyConcurrency, 1)
+	c.MultipartThreshold = int64(integer(EnvMultipartThreshold, DefaultMultipartThreshold, 5<<20))
+	if v := getenv(EnvReviewerEmails); v != "" {
+		if err := json.Unmarshal([]byte(v), &c.ReviewerEmails); err != nil {
+			errs = append(errs, fmt.Errorf("%s: want JSON {\"group\": [\"address\"]}: %w", EnvReviewerEmails, err))
+		}
+	}
+	if _, err := c.Chain(); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", EnvReviewerGroups, err))
+	}
+	return c, errors.Join(errs...)
+}
+
+// Chain is the approval chain the configuration describes.
+func (c Config) Chain() (egress.Chain, error) {
+	return egress.NewChain(c.ReviewerGroups, c.SingleApproval)
+}
+
+// Require returns an error naming every listed variable that is empty.
+func Require(getenv func(string) string, names ...string) error {
+	var missing []string
+	for _, n := range names {
+		if strings.TrimSpace(getenv(n)) == "" {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("missing required environment variable(s): %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// Bool accepts true/"true"/"True"/"TRUE"/"1" and their false forms; empty
+// means def. CDK context may hand any of these over.
+func Bool(s string, def bool) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "":
+		return def, nil
+	case "true", "1", "yes":
+		return true, nil
+	case "false", "0", "no":
+		return false, nil
+	}
+	return false, fmt.Errorf("want true or false, got %q", s)
+}
+
+// Int parses a whole number ≥ min; empty means def.
+func Int(s string, def, min int) (int, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, fmt.Errorf("want a whole number, got %q", s)
+	}
+	if n < min {
+		return 0, fmt.Errorf("want at least %d, got %d", min, n)
+	}
+	return n, nil
+}

@@ -1,0 +1,87 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestFromEnv(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		check   func(t *testing.T, c Config)
+		wantErr []string
+	}{
+		{"defaults", nil, func(t *testing.T, c Config) {
+			if c.StageTimeout != 21*24*time.Hour || c.MaxDownloads != 3 || c.DownloadExpiry != 5*time.Minute || c.SingleApproval {
+				t.Fatalf("defaults: %+v", c)
+			}
+			if ch, _ := c.Chain(); len(ch.Stages) != 2 {
+				t.Fatal("default chain is two stages")
+			}
+		}, nil},
+		{"True and single approval", map[string]string{EnvSingleApproval: "True", EnvReviewerGroups: "IG, RIT"}, func(t *testing.T, c Config) {
+			ch, _ := c.Chain()
+			if !c.SingleApproval || ch.String() != "IG(IG)" {
+				t.Fatalf("chain %s", ch)
+			}
+		}, nil},
+		{"reviewer emails", map[string]string{EnvReviewerEmails: `{"InformationGovernance":["ig@example.org"]}`}, func(t *testing.T, c Config) {
+			if c.ReviewerEmails["InformationGovernance"][0] != "ig@example.org" {
+				t.Fatal(c.ReviewerEmails)
+			}
+		}, nil},
+		{"every bad value named", map[string]string{
+			EnvSingleApproval: "maybe", EnvStageTimeout: "soon", EnvMaxDownloads: "0",
+			EnvReviewerEmails: "[", EnvReviewerGroups: "a,a",
+		}, nil, []string{
+			`SINGLE_APPROVAL: want true or false, got "maybe"`,
+			`STAGE_TIMEOUT_SECONDS: want a whole number, got "soon"`,
+			"MAX_DOWNLOADS: want at least 1, got 0",
+			"REVIEWER_EMAILS: want JSON",
+			`REVIEWER_GROUPS: ValidationError: egress_reviewer_roles[1]: group "a" appears twice`,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := FromEnv(env(tt.env))
+			if len(tt.wantErr) > 0 {
+				if err == nil {
+					t.Fatal("want error")
+				}
+				for _, w := range tt.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q lacks %q", err, w)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, c)
+		})
+	}
+}
+
+func TestRequire(t *testing.T) {
+	err := Require(env(map[string]string{"A": "x", "B": " "}), "A", "B", "C")
+	if err == nil || err.Error() != "missing required environment variable(s): B, C" {
+		t.Fatalf("err = %v", err)
+	}
+	if Require(env(map[string]string{"A": "x"}), "A") != nil {
+		t.Fatal("present variable refused")
+	}
+}
+
+func TestBool(t *testing.T) {
+	for s, want := range map[string]bool{"true": true, "True": true, "TRUE": true, "1": true, "false": false, "False": false, "": true} {
+		got, err := Bool(s, true)
+		if err != nil || got != want {
+			t.Errorf("Bool(%q) = %v, %v", s, got, err)
+		}
+	}
+}

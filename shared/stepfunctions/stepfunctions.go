@@ -1,0 +1,108 @@
+// Package stepfunctions adapts AWS Step Functions to the workflow: starting
+// an execution per request and returning reviewers' decisions to the
+// waiting task.
+package stepfunctions
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/tre-egress/egress/shared/egress"
+)
+
+// API is the part of the Step Functions client used here.
+type API interface {
+	StartExecution(ctx context.Context, in *sfn.StartExecutionInput, opts ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
+	SendTaskSuccess(ctx context.Context, in *sfn.SendTaskSuccessInput, opts ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error)
+	SendTaskFailure(ctx context.Context, in *sfn.SendTaskFailureInput, opts ...func(*sfn.Options)) (*sfn.SendTaskFailureOutput, error)
+}
+
+// Workflow starts and resumes executions of the egress state machine.
+type Workflow struct {
+	api             API
+	stateMachineArn string
+}
+
+// New returns a Workflow for the state machine.
+func New(api API, stateMachineArn string) *Workflow {
+	return &Workflow{api: api, stateMachineArn: stateMachineArn}
+}
+
+// Start starts the execution named name (the request id). An execution of
+// that name that already exists is success: a replayed SNS message must
+// start nothing new. It returns the execution ARN when known.
+func (w *Workflow) Start(ctx context.Context, name string, input any) (string, error) {
+	b, err := json.Marshal(input)
+	if err != nil {
+		return "", fmt.Errorf("start execution %s: encode input: %w", name, err)
+	}
+	out, err := w.api.StartExecution(ctx, &sfn.StartExecutionInput{
+		StateMachineArn: aws.String(w.stateMachineArn),
+		Name:            aws.String(name),
+		Input:           aws.String(string(b)),
+	})
+	var exists *types.ExecutionAlreadyExists
+	switch {
+	case errors.As(err, &exists):
+		return ExecutionArn(w.stateMachineArn, name), nil
+	case err != nil:
+		return "", fmt.Errorf("start execution %s: %w", name, err)
+	}
+	return aws.ToString(out.ExecutionArn), nil
+}
+
+// ExecutionArn derives an execution's ARN from its state machine's.
+func ExecutionArn(stateMachineArn, name string) string {
+	const sm = ":stateMachine:"
+	for i := 0; i+len(sm) <= len(stateMachineArn); i++ {
+		if stateMachineArn[i:i+len(sm)] == sm {
+			return stateMachineArn[:i] + ":execution:" + stateMachineArn[i+len(sm):] + ":" + name
+		}
+	}
+	return ""
+}
+
+// DecisionOutput is what a waiting AwaitDecision task receives.
+type DecisionOutput struct {
+	Decision egress.Decision `json:"decision"`
+	Stage    int             `json:"stage"`
+}
+
+// Resume sends a stage's decision to the task waiting on token. A token that
+// is no longer waiting (used, timed out, execution ended) is a conflict the
+// caller can show; other errors are returned wrapped.
+func (w *Workflow) Resume(ctx context.Context, token string, out DecisionOutput) error {
+	b, err := json.Marshal(out)
+	if err != nil {
+		return fmt.Errorf("encode decision: %w", err)
+	}
+	_, err = w.api.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: aws.String(token), Output: aws.String(string(b))})
+	return taskErr(err)
+}
+
+// Fail fails the task waiting on token.
+func (w *Workflow) Fail(ctx context.Context, token, name, cause string) error {
+	_, err := w.api.SendTaskFailure(ctx, &sfn.SendTaskFailureInput{TaskToken: aws.String(token), Error: aws.String(name), Cause: aws.String(cause)})
+	return taskErr(err)
+}
+
+func taskErr(err error) error {
+	var gone *types.TaskDoesNotExist
+	var timedOut *types.TaskTimedOut
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &timedOut):
+		return egress.Errorf(egress.ECONFLICT, "the workflow stopped waiting for this decision (timed out)")
+	case errors.As(err, &gone):
+		return egress.Errorf(egress.ECONFLICT, "the workflow is no longer waiting for this decision")
+	}
+	// The SDK error text carries no token; keep the cause for the logs.
+	return fmt.Errorf("send task result: %w", err)
+}
