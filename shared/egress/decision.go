@@ -91,6 +91,7 @@ func Transition(r Request, to Status, reason string, now time.Time) (Request, Ev
 		r.FailureCause = reason
 		r.TaskToken = ""
 		r.CurrentReviewerGroup = ""
+		r.ZipKey = "" // the failure path deletes any partial release
 	}
 	return r, Event{RequestID: r.ID, At: now.UTC(), Kind: EventTransition, Actor: ActorWorkflow, From: from, To: to, Reason: reason}, nil
 }

@@ -124,6 +124,7 @@ const (
 	EventDownload   = "DOWNLOAD"
 	EventTaskToken  = "AWAITING_DECISION"
 	EventReleased   = "RELEASED"
+	EventStaged     = "STAGED"
 )
 
 // ActorWorkflow is the actor of changes the workflow makes on its own.
