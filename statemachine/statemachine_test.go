@@ -1,0 +1,68 @@
+package statemachine
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func subs() map[string]string {
+	m := map[string]string{}
+	for fn, p := range FunctionPlaceholders {
+		m[p] = "arn:aws:lambda:eu-west-2:123456789012:function:" + fn
+	}
+	return m
+}
+
+func TestPlaceholdersAreFunctions(t *testing.T) {
+	got := Placeholders()
+	if len(got) != len(FunctionPlaceholders) {
+		t.Fatalf("placeholders %v, functions %v", got, FunctionPlaceholders)
+	}
+	s := subs()
+	for _, p := range got {
+		if _, ok := s[p]; !ok {
+			t.Errorf("placeholder %s has no function", p)
+		}
+	}
+}
+
+func TestDefinition(t *testing.T) {
+	out, err := Definition(subs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(out, []byte("${")) {
+		t.Fatal("placeholder left after substitution")
+	}
+	var d struct {
+		StartAt string
+		States  map[string]json.RawMessage
+	}
+	if err := json.Unmarshal(out, &d); err != nil || d.StartAt != "CopyToStaging" {
+		t.Fatalf("definition: %v %q", err, d.StartAt)
+	}
+	if !strings.Contains(string(out), "function:copy-to-staging") {
+		t.Fatal("copy-to-staging ARN not substituted")
+	}
+}
+
+func TestDefinitionErrors(t *testing.T) {
+	s := subs()
+	delete(s, "NotifyFunctionArn")
+	if _, err := Definition(s); err == nil || !strings.Contains(err.Error(), "no value for NotifyFunctionArn") {
+		t.Fatalf("missing: %v", err)
+	}
+	s = subs()
+	s["Bogus"] = "x"
+	if _, err := Definition(s); err == nil || !strings.Contains(err.Error(), "unknown placeholder Bogus") {
+		t.Fatalf("unknown: %v", err)
+	}
+	s = subs()
+	s["NotifyFunctionArn"] = `a"b`
+	out, err := Definition(s)
+	if err != nil || !json.Valid(out) {
+		t.Fatalf("quote must be escaped: %v", err)
+	}
+}
