@@ -1,0 +1,161 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/tre-egress/egress/shared/egress"
+)
+
+// seed writes requests straight to the table, 25 a batch, as Create would
+// store them.
+func seed(t *testing.T, s *Requests, db *countingDB, rs []egress.Request) {
+	t.Helper()
+	ctx := context.Background()
+	for batch := range slices.Chunk(rs, 25) {
+		var writes []types.WriteRequest
+		for _, r := range batch {
+			r.Version = 1
+			item, err := attributevalue.MarshalMap(toRecord(r))
+			if err != nil {
+				t.Fatal(err)
+			}
+			writes = append(writes, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+		}
+		pending := map[string][]types.WriteRequest{s.table: writes}
+		for len(pending) > 0 {
+			out, err := db.Client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
+			if err != nil {
+				t.Fatalf("BatchWriteItem: %v", err)
+			}
+			pending = out.UnprocessedItems
+		}
+	}
+}
+
+// listAll pages through q and returns every page.
+func listAll(t *testing.T, s *Requests, q ListQuery) [][]egress.Request {
+	t.Helper()
+	var pages [][]egress.Request
+	for {
+		p, err := s.List(context.Background(), q)
+		if err != nil {
+			t.Fatalf("List(%+v): %v", q, err)
+		}
+		pages = append(pages, p.Requests)
+		if p.NextToken == "" {
+			return pages
+		}
+		if len(pages) > 1000 {
+			t.Fatal("List never ends")
+		}
+		q.NextToken = p.NextToken
+	}
+}
+
+func TestList(t *testing.T) {
+	s, db := newRequests(t)
+	base := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	statuses := []egress.Status{egress.StatusProcessing, egress.StatusIGApproved, egress.StatusRejected, egress.StatusRITApproved}
+	var all []egress.Request
+	for i := range 1000 {
+		// Three requests share each instant, so ties must be broken by id.
+		r := minimalRequest(fmt.Sprintf("req-%04d", (i*7919)%1000), base.Add(time.Duration(i/3)*time.Minute))
+		r.Status = statuses[i%len(statuses)]
+		if i%5 == 0 {
+			r.Status = egress.StatusProcessing
+		}
+		all = append(all, r)
+	}
+	seed(t, s, db, all)
+	db.reset()
+
+	since := base.Add(200 * time.Minute)
+	tests := []struct {
+		name  string
+		q     ListQuery
+		match func(egress.Request) bool
+	}{
+		{"processing", ListQuery{Status: egress.StatusProcessing, Limit: 50}, nil},
+		{"ig approved", ListQuery{Status: egress.StatusIGApproved, Limit: 50}, nil},
+		{"rejected, default page", ListQuery{Status: egress.StatusRejected}, nil},
+		{"failed, none", ListQuery{Status: egress.StatusFailed, Limit: 50}, nil},
+		{"processing since", ListQuery{Status: egress.StatusProcessing, Limit: 50, Since: since},
+			func(r egress.Request) bool { return !r.RequestedAt.Before(since) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var want []string
+			for _, r := range all {
+				if r.Status == tt.q.Status && (tt.match == nil || tt.match(r)) {
+					want = append(want, listKey(r.RequestedAt, r.ID))
+				}
+			}
+			slices.Sort(want)
+			slices.Reverse(want) // newest first, ties by id descending
+
+			db.reset()
+			pages := listAll(t, s, tt.q)
+			limit := cmp.Or(int(tt.q.Limit), DefaultListLimit)
+			var got []string
+			for i, p := range pages {
+				if len(p) > limit {
+					t.Fatalf("page %d has %d requests, limit %d", i, len(p), limit)
+				}
+				for _, r := range p {
+					if r.Status != tt.q.Status {
+						t.Fatalf("listed %s in status %s", r.ID, r.Status)
+					}
+					got = append(got, listKey(r.RequestedAt, r.ID))
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("listed %d requests, want %d, each once, newest first\n got %.200v\nwant %.200v", len(got), len(want), got, want)
+			}
+			calls := db.reset()
+			if calls["Scan"] != 0 || calls["Query"] != len(pages) || len(calls) != 1 {
+				t.Errorf("calls = %v, want only one Query per page (%d)", calls, len(pages))
+			}
+		})
+	}
+}
+
+func TestListInvalid(t *testing.T) {
+	s, _ := newRequests(t)
+	ctx := context.Background()
+	b64 := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	good := `{"egress_status":"PROCESSING","requested_key":"2026-11-01T00:00:00.000Z#r1","egress_request_id":"r1"}`
+	if _, err := s.List(ctx, ListQuery{Status: egress.StatusProcessing, NextToken: b64(good)}); err != nil {
+		t.Fatalf("well-formed token refused: %v", err)
+	}
+	tests := []struct {
+		name string
+		q    ListQuery
+	}{
+		{"garbage token", ListQuery{Status: egress.StatusProcessing, NextToken: "not a token!"}},
+		{"not JSON", ListQuery{Status: egress.StatusProcessing, NextToken: b64("hello")}},
+		{"JSON of the wrong shape", ListQuery{Status: egress.StatusProcessing, NextToken: b64(`["a"]`)}},
+		{"missing key", ListQuery{Status: egress.StatusProcessing, NextToken: b64(`{"egress_status":"PROCESSING","egress_request_id":"r1"}`)}},
+		{"extra key", ListQuery{Status: egress.StatusProcessing, NextToken: b64(good[:len(good)-1] + `,"x":"y"}`)}},
+		{"empty value", ListQuery{Status: egress.StatusProcessing, NextToken: b64(`{"egress_status":"PROCESSING","requested_key":"","egress_request_id":"r1"}`)}},
+		{"key of another request", ListQuery{Status: egress.StatusProcessing, NextToken: b64(`{"egress_status":"PROCESSING","requested_key":"2026-11-01T00:00:00.000Z#r2","egress_request_id":"r1"}`)}},
+		{"token of another status", ListQuery{Status: egress.StatusRejected, NextToken: b64(good)}},
+		{"unknown status", ListQuery{Status: "PENDING"}},
+		{"no status", ListQuery{}},
+		{"negative limit", ListQuery{Status: egress.StatusProcessing, Limit: -1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := s.List(ctx, tt.q)
+			wantCode(t, err, egress.EINVALID)
+		})
+	}
+}

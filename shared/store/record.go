@@ -1,0 +1,214 @@
+package store
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/tre-egress/egress/shared/egress"
+)
+
+// timeLayout is fixed-width (always milliseconds, always Z) so stored times
+// sort as strings; it is also what JavaScript's toISOString produces.
+const timeLayout = "2006-01-02T15:04:05.000Z"
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(timeLayout)
+}
+
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse(timeLayout, s)
+}
+
+// record is a request as stored: egress.Request with times as strings and
+// the index sort key.
+type record struct {
+	ID                           string         `dynamodbav:"egress_request_id"`
+	StoreName                    string         `dynamodbav:"egress_store_name"`
+	StoreID                      string         `dynamodbav:"swb_egress_store_id"`
+	ProjectID                    string         `dynamodbav:"project_id"`
+	WorkspaceID                  string         `dynamodbav:"workspace_id"`
+	RequestedBy                  string         `dynamodbav:"requested_by"`
+	RequestedByEmail             string         `dynamodbav:"requested_by_email"`
+	RequestedAt                  string         `dynamodbav:"requested_dt"`
+	ListKey                      string         `dynamodbav:"requested_key"`
+	UpdatedBy                    string         `dynamodbav:"updated_by"`
+	UpdatedAt                    string         `dynamodbav:"updated_dt"`
+	Status                       string         `dynamodbav:"egress_status"`
+	StoreBucket                  string         `dynamodbav:"s3_egress_store_bucket"`
+	StoreBucketPath              string         `dynamodbav:"s3_egress_store_bucket_path"`
+	ObjectListLocation           string         `dynamodbav:"s3_egress_store_object_list_location"`
+	SWBObjectMetadataVersion     string         `dynamodbav:"s3_swb_object_metadata_version"`
+	StagingObjectMetadataVersion string         `dynamodbav:"s3_staging_object_metadata_version"`
+	TaskToken                    string         `dynamodbav:"task_token"`
+	CurrentReviewerGroup         string         `dynamodbav:"current_reviewer_group"`
+	SingleApproval               bool           `dynamodbav:"is_single_approval_enabled"`
+	Reviews                      []reviewRecord `dynamodbav:"reviews"`
+	DownloadCount                int            `dynamodbav:"download_count"`
+	ZipKey                       string         `dynamodbav:"zip_key"`
+	ReleasedAt                   string         `dynamodbav:"released_dt"`
+	FailureCause                 string         `dynamodbav:"failure_cause"`
+	ExecutionArn                 string         `dynamodbav:"execution_arn"`
+	Version                      int64          `dynamodbav:"version"`
+}
+
+type reviewRecord struct {
+	Stage    string `dynamodbav:"stage"`
+	Group    string `dynamodbav:"group"`
+	Subject  string `dynamodbav:"subject"`
+	Name     string `dynamodbav:"name"`
+	Email    string `dynamodbav:"email"`
+	At       string `dynamodbav:"dt"`
+	Decision string `dynamodbav:"decision"`
+	Reason   string `dynamodbav:"reason"`
+}
+
+// listKey is the by-status index sort key of a request.
+func listKey(requestedAt time.Time, id string) string {
+	return formatTime(requestedAt) + "#" + id
+}
+
+func toRecord(r egress.Request) record {
+	rec := record{
+		ID:                           r.ID,
+		StoreName:                    r.StoreName,
+		StoreID:                      r.StoreID,
+		ProjectID:                    r.ProjectID,
+		WorkspaceID:                  r.WorkspaceID,
+		RequestedBy:                  r.RequestedBy,
+		RequestedByEmail:             r.RequestedByEmail,
+		RequestedAt:                  formatTime(r.RequestedAt),
+		ListKey:                      listKey(r.RequestedAt, r.ID),
+		UpdatedBy:                    r.UpdatedBy,
+		UpdatedAt:                    formatTime(r.UpdatedAt),
+		Status:                       string(r.Status),
+		StoreBucket:                  r.StoreBucket,
+		StoreBucketPath:              r.StoreBucketPath,
+		ObjectListLocation:           r.ObjectListLocation,
+		SWBObjectMetadataVersion:     r.SWBObjectMetadataVersion,
+		StagingObjectMetadataVersion: r.StagingObjectMetadataVersion,
+		TaskToken:                    r.TaskToken,
+		CurrentReviewerGroup:         r.CurrentReviewerGroup,
+		SingleApproval:               r.SingleApproval,
+		DownloadCount:                r.DownloadCount,
+		ZipKey:                       r.ZipKey,
+		ReleasedAt:                   formatTime(r.ReleasedAt),
+		FailureCause:                 r.FailureCause,
+		ExecutionArn:                 r.ExecutionArn,
+		Version:                      r.Version,
+	}
+	for _, v := range r.Reviews {
+		rec.Reviews = append(rec.Reviews, reviewRecord{
+			Stage: v.Stage, Group: v.Group, Subject: v.Subject, Name: v.Name, Email: v.Email,
+			At: formatTime(v.At), Decision: string(v.Decision), Reason: v.Reason,
+		})
+	}
+	return rec
+}
+
+func (rec record) request() (egress.Request, error) {
+	r := egress.Request{
+		ID:                           rec.ID,
+		StoreName:                    rec.StoreName,
+		StoreID:                      rec.StoreID,
+		ProjectID:                    rec.ProjectID,
+		WorkspaceID:                  rec.WorkspaceID,
+		RequestedBy:                  rec.RequestedBy,
+		RequestedByEmail:             rec.RequestedByEmail,
+		UpdatedBy:                    rec.UpdatedBy,
+		Status:                       egress.Status(rec.Status),
+		StoreBucket:                  rec.StoreBucket,
+		StoreBucketPath:              rec.StoreBucketPath,
+		ObjectListLocation:           rec.ObjectListLocation,
+		SWBObjectMetadataVersion:     rec.SWBObjectMetadataVersion,
+		StagingObjectMetadataVersion: rec.StagingObjectMetadataVersion,
+		TaskToken:                    rec.TaskToken,
+		CurrentReviewerGroup:         rec.CurrentReviewerGroup,
+		SingleApproval:               rec.SingleApproval,
+		DownloadCount:                rec.DownloadCount,
+		ZipKey:                       rec.ZipKey,
+		FailureCause:                 rec.FailureCause,
+		ExecutionArn:                 rec.ExecutionArn,
+		Version:                      rec.Version,
+	}
+	var err error
+	times := []struct {
+		name string
+		s    string
+		t    *time.Time
+	}{
+		{"requested_dt", rec.RequestedAt, &r.RequestedAt},
+		{"updated_dt", rec.UpdatedAt, &r.UpdatedAt},
+		{"released_dt", rec.ReleasedAt, &r.ReleasedAt},
+	}
+	for _, f := range times {
+		if *f.t, err = parseTime(f.s); err != nil {
+			return egress.Request{}, fmt.Errorf("request %s: %s: %w", rec.ID, f.name, err)
+		}
+	}
+	for i, v := range rec.Reviews {
+		at, err := parseTime(v.At)
+		if err != nil {
+			return egress.Request{}, fmt.Errorf("request %s: reviews[%d].dt: %w", rec.ID, i, err)
+		}
+		r.Reviews = append(r.Reviews, egress.Review{
+			Stage: v.Stage, Group: v.Group, Subject: v.Subject, Name: v.Name, Email: v.Email,
+			At: at, Decision: egress.Decision(v.Decision), Reason: v.Reason,
+		})
+	}
+	return r, nil
+}
+
+// decodeRequest unmarshals a stored item.
+func decodeRequest(item map[string]types.AttributeValue) (egress.Request, error) {
+	var rec record
+	if err := attributevalue.UnmarshalMap(item, &rec); err != nil {
+		return egress.Request{}, fmt.Errorf("decode request: %w", err)
+	}
+	return rec.request()
+}
+
+// eventRecord is an audit event as stored.
+type eventRecord struct {
+	RequestID string `dynamodbav:"egress_request_id"`
+	Seq       string `dynamodbav:"seq"`
+	At        string `dynamodbav:"at"`
+	Kind      string `dynamodbav:"kind"`
+	Actor     string `dynamodbav:"actor"`
+	From      string `dynamodbav:"from_status"`
+	To        string `dynamodbav:"to_status"`
+	Stage     string `dynamodbav:"stage"`
+	Reason    string `dynamodbav:"reason"`
+}
+
+// versionSeq is the events sort key of the event that produced version v.
+func versionSeq(v int64) string { return fmt.Sprintf("%020d", v) }
+
+// downloadSeq is the events sort key of download number n, counted while
+// the request was at version v.
+func downloadSeq(v int64, n int) string { return fmt.Sprintf("%s#download#%010d", versionSeq(v), n) }
+
+func toEventRecord(e egress.Event, seq string) eventRecord {
+	return eventRecord{
+		RequestID: e.RequestID, Seq: seq, At: formatTime(e.At), Kind: e.Kind, Actor: e.Actor,
+		From: string(e.From), To: string(e.To), Stage: e.Stage, Reason: e.Reason,
+	}
+}
+
+func (rec eventRecord) event() (egress.Event, error) {
+	at, err := parseTime(rec.At)
+	if err != nil {
+		return egress.Event{}, fmt.Errorf("event %s/%s: at: %w", rec.RequestID, rec.Seq, err)
+	}
+	return egress.Event{
+		RequestID: rec.RequestID, At: at, Kind: rec.Kind, Actor: rec.Actor,
+		From: egress.Status(rec.From), To: egress.Status(rec.To), Stage: rec.Stage, Reason: rec.Reason,
+	}, nil
+}

@@ -1,0 +1,112 @@
+// Package store keeps egress requests and their audit trail in DynamoDB.
+//
+// Two tables, both pay-per-request. The infrastructure (CDK) must declare
+// exactly these keys and index, using the constants below:
+//
+// Requests table (one item per request):
+//
+//	partition key  egress_request_id  S
+//	GSI by-status  partition egress_status S, sort requested_key S, projection ALL
+//
+// requested_key is "<requested_dt>#<egress_request_id>", so the index lists a
+// status newest first with ties broken by id, and pages never skip or repeat
+// an item. Other attributes carry the frontend's GraphQL field names
+// (requested_dt, updated_dt, task_token, ig reviews as "reviews", ...);
+// timestamps are fixed-width UTC strings "2006-01-02T15:04:05.000Z" so they
+// sort as text; download_count is a Number changed only by an atomic ADD;
+// version is a Number incremented by every update and checked by it.
+//
+// Events table (append-only audit trail):
+//
+//	partition key  egress_request_id  S
+//	sort key       seq                S
+//
+// seq is the zero-padded request version the event produced
+// ("00000000000000000002"), or for downloads, which change no version,
+// "<version>#download#<zero-padded count>", so a Query returns events oldest
+// first.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Key attributes and index names shared with the infrastructure.
+const (
+	AttrRequestID = "egress_request_id" // requests: partition key; events: partition key
+	AttrStatus    = "egress_status"     // by-status index partition key
+	AttrListKey   = "requested_key"     // by-status index sort key: "<requested_dt>#<id>"
+	AttrEventSeq  = "seq"               // events: sort key
+	IndexStatus   = "by-status"
+)
+
+// Other attributes named in expressions.
+const (
+	attrVersion       = "version"
+	attrDownloadCount = "download_count"
+	attrZipKey        = "zip_key"
+)
+
+// TableCreator is the part of the DynamoDB client CreateTables uses.
+type TableCreator interface {
+	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
+	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
+}
+
+// CreateTables creates the requests and events tables unless they exist and
+// waits until both are active. In AWS the CDK stack creates them; tests and
+// the local stack use this.
+func CreateTables(ctx context.Context, db TableCreator, requestsTable, eventsTable string) error {
+	str := types.ScalarAttributeTypeS
+	tables := []*dynamodb.CreateTableInput{
+		{
+			TableName:   aws.String(requestsTable),
+			BillingMode: types.BillingModePayPerRequest,
+			AttributeDefinitions: []types.AttributeDefinition{
+				{AttributeName: aws.String(AttrRequestID), AttributeType: str},
+				{AttributeName: aws.String(AttrStatus), AttributeType: str},
+				{AttributeName: aws.String(AttrListKey), AttributeType: str},
+			},
+			KeySchema: []types.KeySchemaElement{{AttributeName: aws.String(AttrRequestID), KeyType: types.KeyTypeHash}},
+			GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{
+				IndexName: aws.String(IndexStatus),
+				KeySchema: []types.KeySchemaElement{
+					{AttributeName: aws.String(AttrStatus), KeyType: types.KeyTypeHash},
+					{AttributeName: aws.String(AttrListKey), KeyType: types.KeyTypeRange},
+				},
+				Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+			}},
+		},
+		{
+			TableName:   aws.String(eventsTable),
+			BillingMode: types.BillingModePayPerRequest,
+			AttributeDefinitions: []types.AttributeDefinition{
+				{AttributeName: aws.String(AttrRequestID), AttributeType: str},
+				{AttributeName: aws.String(AttrEventSeq), AttributeType: str},
+			},
+			KeySchema: []types.KeySchemaElement{
+				{AttributeName: aws.String(AttrRequestID), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String(AttrEventSeq), KeyType: types.KeyTypeRange},
+			},
+		},
+	}
+	for _, in := range tables {
+		_, err := db.CreateTable(ctx, in)
+		var exists *types.ResourceInUseException
+		if err != nil && !errors.As(err, &exists) {
+			return fmt.Errorf("create table %s: %w", *in.TableName, err)
+		}
+		w := dynamodb.NewTableExistsWaiter(db, func(o *dynamodb.TableExistsWaiterOptions) { o.MinDelay = time.Second })
+		if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: in.TableName}, 5*time.Minute); err != nil {
+			return fmt.Errorf("wait for table %s: %w", *in.TableName, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,199 @@
+package swb_test
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/tre-egress/egress/shared/egress"
+	"github.com/tre-egress/egress/shared/swb"
+	"github.com/tre-egress/egress/shared/testenv"
+)
+
+var statusTableSeq atomic.Int64
+
+// statusTestTable creates a table shaped like SWB's egress store table.
+func statusTestTable(t *testing.T) (*dynamodb.Client, string) {
+	t.Helper()
+	db := testenv.DynamoDB(t)
+	name := fmt.Sprintf("swb-egress-store-%d", statusTableSeq.Add(1))
+	_, err := db.CreateTable(context.Background(), &dynamodb.CreateTableInput{
+		TableName:            aws.String(name),
+		BillingMode:          types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
+	})
+	if err != nil {
+		t.Fatalf("create table: %v", err)
+	}
+	return db, name
+}
+
+// statusStoreItem is a store row as SWB writes it; status "" leaves the
+// attribute out.
+func statusStoreItem(t *testing.T, id string, status swb.StoreStatus) map[string]types.AttributeValue {
+	t.Helper()
+	row := map[string]any{
+		"id": id, "workspaceId": id, "createdAt": "2026-11-01T08:00:00.000Z",
+		"updatedAt": "2026-11-01T08:00:00.000Z", "rev": 3,
+	}
+	if status != "" {
+		row["status"] = string(status)
+	}
+	item, err := attributevalue.MarshalMap(row)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return item
+}
+
+func statusGetItem(t *testing.T, db *dynamodb.Client, table, id string) map[string]types.AttributeValue {
+	t.Helper()
+	out, err := db.GetItem(context.Background(), &dynamodb.GetItemInput{
+		TableName: aws.String(table), ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: id}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Item
+}
+
+func TestStoreTableSetStatus(t *testing.T) {
+	ctx := context.Background()
+	db, table := statusTestTable(t)
+	st := swb.NewStoreTable(db, table)
+	const (
+		ok        = ""
+		conflict  = egress.ECONFLICT
+		notFound  = egress.ENOTFOUND
+		missingID = "(missing)"
+	)
+	tests := []struct {
+		from swb.StoreStatus // missingID: no row
+		to   swb.StoreStatus
+		want string
+	}{
+		{swb.StorePending, swb.StoreProcessing, ok},
+		{swb.StoreCreated, swb.StoreProcessing, ok},
+		{swb.StoreProcessing, swb.StoreProcessing, ok}, // retried intake
+		{swb.StoreProcessed, swb.StoreProcessing, conflict},
+		{swb.StoreTerminated, swb.StoreProcessing, conflict},
+		{missingID, swb.StoreProcessing, notFound},
+		{"", swb.StoreProcessing, conflict}, // row without a status
+
+		{swb.StoreProcessing, swb.StoreProcessed, ok},
+		{swb.StoreProcessed, swb.StoreProcessed, ok}, // retried release
+		{swb.StorePending, swb.StoreProcessed, conflict},
+		{swb.StoreCreated, swb.StoreProcessed, conflict},
+		{swb.StoreTerminated, swb.StoreProcessed, conflict},
+		{missingID, swb.StoreProcessed, notFound},
+
+		{swb.StoreProcessing, swb.StorePending, ok},
+		{swb.StorePending, swb.StorePending, ok}, // retried unlock
+		{swb.StoreCreated, swb.StorePending, ok},
+		{swb.StoreProcessed, swb.StorePending, conflict},
+		{swb.StoreTerminated, swb.StorePending, conflict},
+		{missingID, swb.StorePending, notFound},
+	}
+	for i, tt := range tests {
+		from := cmp.Or(string(tt.from), "(no status)")
+		t.Run(from+" to "+string(tt.to), func(t *testing.T) {
+			id := fmt.Sprintf("store-%d", i)
+			var before map[string]types.AttributeValue
+			if tt.from != missingID {
+				before = statusStoreItem(t, id, tt.from)
+				if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: before}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			start := time.Now().UTC().Truncate(time.Millisecond)
+			err := st.SetStatus(ctx, id, tt.to)
+			end := time.Now().UTC()
+			after := statusGetItem(t, db, table, id)
+
+			if tt.want != ok {
+				var e *egress.Error
+				if !errors.As(err, &e) || e.Code != tt.want {
+					t.Fatalf("SetStatus = %v, want code %s", err, tt.want)
+				}
+				if tt.want == conflict && tt.from != "" && !strings.Contains(e.Message, string(tt.from)) {
+					t.Errorf("message %q does not name the current status %s", e.Message, tt.from)
+				}
+				if !reflect.DeepEqual(after, before) {
+					t.Errorf("refused SetStatus changed the row:\n got %v\nwant %v", after, before)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("SetStatus: %v", err)
+			}
+			var got struct {
+				Status    string `dynamodbav:"status"`
+				UpdatedAt string `dynamodbav:"updatedAt"`
+				CreatedAt string `dynamodbav:"createdAt"`
+				Rev       int    `dynamodbav:"rev"`
+			}
+			if err := attributevalue.UnmarshalMap(after, &got); err != nil {
+				t.Fatal(err)
+			}
+			if got.Status != string(tt.to) {
+				t.Errorf("status = %q, want %q", got.Status, tt.to)
+			}
+			at, err := time.Parse("2006-01-02T15:04:05.000Z", got.UpdatedAt)
+			if err != nil || at.Before(start) || at.After(end) {
+				t.Errorf("updatedAt = %q (%v), want an ISO time in [%v, %v]", got.UpdatedAt, err, start, end)
+			}
+			if got.CreatedAt != "2026-11-01T08:00:00.000Z" || got.Rev != 3 || len(after) != len(before) {
+				t.Errorf("other attributes changed: %v", after)
+			}
+		})
+	}
+}
+
+func TestStoreTableSetStatusInvalid(t *testing.T) {
+	ctx := context.Background()
+	db, table := statusTestTable(t)
+	st := swb.NewStoreTable(db, table)
+	if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: statusStoreItem(t, "store-1", swb.StorePending)}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		id   string
+		to   swb.StoreStatus
+	}{
+		{"set CREATED", "store-1", swb.StoreCreated},
+		{"set TERMINATED", "store-1", swb.StoreTerminated},
+		{"unknown status", "store-1", "DONE"},
+		{"no status", "store-1", ""},
+		{"no store id", "", swb.StoreProcessing},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := st.SetStatus(ctx, tt.id, tt.to)
+			if egress.ErrorCode(err) != egress.EINVALID {
+				t.Fatalf("SetStatus = %v, want %s", err, egress.EINVALID)
+			}
+			var got struct {
+				Status string `dynamodbav:"status"`
+			}
+			if err := attributevalue.UnmarshalMap(statusGetItem(t, db, table, "store-1"), &got); err != nil {
+				t.Fatal(err)
+			}
+			if got.Status != string(swb.StorePending) {
+				t.Errorf("status = %q after a refused SetStatus, want PENDING", got.Status)
+			}
+		})
+	}
+}

@@ -1,0 +1,9 @@
+//go:build !linux
+
+package testenv
+
+import "syscall"
+
+// dynamoProcAttr: only Linux can tie the child's life to the parent's; on
+// other systems an aborted test run may leave the server running.
+func dynamoProcAttr() *syscall.SysProcAttr { return nil }
