@@ -47,3 +47,17 @@ func Transient(err error) bool {
 	}
 	return retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
 }
+
+// Task wraps a task handler so its errors reach Step Functions under the
+// names the definition's Retry and Catch match on.
+func Task[In, Out any](f func(context.Context, In) (Out, error)) func(context.Context, In) (Out, error) {
+	return func(ctx context.Context, in In) (Out, error) {
+		out, err := f(ctx, in)
+		return out, TaskError(err)
+	}
+}
+
+// Step is Task for handlers without output.
+func Step[In any](f func(context.Context, In) error) func(context.Context, In) error {
+	return func(ctx context.Context, in In) error { return TaskError(f(ctx, in)) }
+}

@@ -1,0 +1,225 @@
+// Command egress-local runs egress on one machine: the embedded stack, SWB
+// submissions against it, and end-to-end scenarios.
+//
+//	egress-local run [--addr 127.0.0.1:PORT] [--dir DIR] [--seed]
+//	egress-local submit --endpoint URL --store DIR [--json]
+//	egress-local scenario --store DIR [--decisions approve,approve] [--single] [--json]
+//	egress-local demo
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/tre-egress/egress/local"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
+	case "run":
+		err = run(ctx, args)
+	case "submit":
+		err = submit(ctx, args)
+	case "scenario":
+		err = scenario(ctx, args)
+	case "demo":
+		err = demo(ctx)
+	case "help", "-h", "--help":
+		usage()
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "egress-local: unknown command %q\n", cmd)
+		usage()
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "egress-local:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprint(os.Stderr, `usage:
+  egress-local run [--addr 127.0.0.1:PORT] [--dir DIR] [--seed] [--single]
+  egress-local submit --endpoint URL --store DIR [--json]
+  egress-local scenario --store DIR [--decisions approve,approve] [--single] [--json]
+  egress-local demo
+`)
+}
+
+// sampleStore is the tree make run seeds and demo submits.
+func sampleStore() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "testdata", "sample-store")
+}
+
+func run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("run", flag.ExitOnError)
+	addr := fs.String("addr", "127.0.0.1:4566", "address of the front endpoint (Step Functions, SNS, SES, GraphQL)")
+	dir := fs.String("dir", "", "data folder (S3 data, e-mail outbox); default a temporary folder")
+	seed := fs.Bool("seed", false, "submit the sample store so one request awaits a decision")
+	single := fs.Bool("single", false, "single approval (IG only)")
+	fs.Parse(args)
+	if *dir != "" {
+		abs, err := filepath.Abs(*dir)
+		if err != nil {
+			return err
+		}
+		*dir = abs
+	}
+	st, err := local.Start(ctx, local.Options{Addr: *addr, Dir: *dir, SingleApproval: *single})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, e := range st.Endpoints() {
+		fmt.Printf("%s: %s\n", e.Name, e.URL)
+	}
+	if *seed {
+		swb := local.SWB{S3: st.Clients.S3, DynamoDB: st.Clients.DynamoDB, Now: time.Now}
+		sub, err := swb.Submit(ctx, sampleStore(), "researcher@example.org")
+		if err != nil {
+			return fmt.Errorf("seed: %w", err)
+		}
+		if err := st.Publish(ctx, sub.Message); err != nil {
+			return fmt.Errorf("seed: %w", err)
+		}
+		fmt.Printf("seeded request: %s\n", sub.RequestID)
+	}
+	fmt.Println("ready; Ctrl-C to stop")
+	<-ctx.Done()
+	return nil
+}
+
+// submit acts as SWB against a running stack: it asks the stack for its
+// endpoints, uploads the tree and publishes the message.
+func submit(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("submit", flag.ExitOnError)
+	endpoint := fs.String("endpoint", "http://127.0.0.1:4566", "front endpoint printed by egress-local run")
+	dir := fs.String("store", "", "folder to submit as a workspace egress store")
+	asJSON := fs.Bool("json", false, "print JSON")
+	requester := fs.String("requester", "researcher@example.org", "requester e-mail")
+	fs.Parse(args)
+	if *dir == "" {
+		return errors.New("submit: --store DIR is required")
+	}
+	eps, err := endpoints(ctx, *endpoint)
+	if err != nil {
+		return err
+	}
+	cfg := func(url string) aws.Config {
+		return aws.Config{Region: local.Region, Credentials: credentials.NewStaticCredentialsProvider("local", "localsecret", ""), BaseEndpoint: aws.String(url)}
+	}
+	s3c := s3.NewFromConfig(cfg(eps["s3"]), func(o *s3.Options) { o.UsePathStyle = true })
+	swb := local.SWB{S3: s3c, DynamoDB: dynamodb.NewFromConfig(cfg(eps["dynamodb"])), Now: time.Now}
+	sub, err := swb.Submit(ctx, *dir, *requester)
+	if err != nil {
+		return err
+	}
+	if _, err := sns.NewFromConfig(cfg(eps["sns"])).Publish(ctx, &sns.PublishInput{TopicArn: aws.String(local.TopicArn), Message: aws.String(sub.Message)}); err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	if *asJSON {
+		return json.NewEncoder(os.Stdout).Encode(sub)
+	}
+	fmt.Println(sub.RequestID)
+	return nil
+}
+
+func endpoints(ctx context.Context, front string) (map[string]string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(front, "/")+"/local/endpoints", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("is egress-local run up at %s? %w", front, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var eps []local.Endpoint
+	if err := json.Unmarshal(body, &eps); err != nil {
+		return nil, fmt.Errorf("endpoints from %s: %w", front, err)
+	}
+	m := map[string]string{}
+	for _, e := range eps {
+		m[e.Name] = e.URL
+	}
+	return m, nil
+}
+
+func scenario(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("scenario", flag.ExitOnError)
+	dir := fs.String("store", sampleStore(), "folder to submit as a workspace egress store")
+	decisions := fs.String("decisions", "approve,approve", "approve or reject per stage, comma-separated")
+	single := fs.Bool("single", false, "single approval (IG only)")
+	fs.Bool("json", true, "print JSON (always)")
+	fs.Parse(args)
+	rep, err := runScenario(ctx, *dir, strings.Split(*decisions, ","), *single)
+	if err != nil {
+		return err
+	}
+	return printReport(rep)
+}
+
+func runScenario(ctx context.Context, dir string, decisions []string, single bool) (local.Report, error) {
+	st, err := local.Start(ctx, local.Options{SingleApproval: single})
+	if err != nil {
+		return local.Report{}, err
+	}
+	defer st.Close()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	return st.Scenario(ctx, dir, decisions, local.ServiceDecider{S: st})
+}
+
+func printReport(rep local.Report) error {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(rep); err != nil {
+		return err
+	}
+	if !rep.ExpectedResult {
+		return fmt.Errorf("outcome not as the decisions imply: %s", strings.Join(rep.Problems, "; "))
+	}
+	return nil
+}
+
+// demo runs an approve-all and a reject scenario on the sample store.
+func demo(ctx context.Context) error {
+	var errs []error
+	for _, d := range [][]string{{"approve", "approve"}, {"reject"}} {
+		fmt.Printf("== scenario: %s\n", strings.Join(d, ","))
+		rep, err := runScenario(ctx, sampleStore(), d, false)
+		if err == nil {
+			err = printReport(rep)
+		}
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,466 @@
+// Package local is the embedded stack: everything egress needs, running on
+// one machine. MinIO and DynamoDB Local (installed by the Makefile) serve S3
+// and DynamoDB; the local Step Functions engine runs
+// statemachine/egress.asl.json with its Lambda tasks dispatched in-process
+// to the real handlers; an SNS topic delivers SWB messages to the intake
+// handler; an SES sink writes e-mails as .eml files. Handlers reach all of
+// it through the ordinary AWS SDK with endpoint overrides.
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda/messages"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/tre-egress/egress/local/sfn"
+	"github.com/tre-egress/egress/shared/api"
+	"github.com/tre-egress/egress/shared/app"
+	"github.com/tre-egress/egress/shared/config"
+	"github.com/tre-egress/egress/shared/egress"
+	"github.com/tre-egress/egress/shared/objects"
+	"github.com/tre-egress/egress/shared/stepfunctions"
+	"github.com/tre-egress/egress/shared/store"
+	"github.com/tre-egress/egress/shared/testenv"
+	"github.com/tre-egress/egress/shared/workflow"
+	"github.com/tre-egress/egress/statemachine"
+)
+
+// Fixed names of the local resources.
+const (
+	Region             = "us-east-1"
+	Account            = "000000000000"
+	SWBStoreBucket     = "swb-egress-store"
+	NotificationBucket = "swb-egress-notification"
+	StagingBucket      = "egress-staging"
+	DatalakeBucket     = "egress-datalake"
+	RequestsTable      = "egress-requests"
+	EventsTable        = "egress-request-events"
+	SWBStoreTable      = "swb-egress-store"
+	StateMachineName   = "egress"
+	TopicArn           = "arn:aws:sns:" + Region + ":" + Account + ":swb-egress-notification"
+	AdminEmail         = "tre-admin@example.org"
+	FromEmail          = "egress@example.org"
+)
+
+// Options configure a Stack.
+type Options struct {
+	Addr           string        // front endpoint (Step Functions, SNS, SES, GraphQL); default a free port
+	Dir            string        // data: MinIO files and the e-mail outbox; default a temp dir removed on Close
+	Clock          sfn.Clock     // default the real clock
+	SingleApproval bool          // enable_single_approval
+	StageTimeout   time.Duration // default 21 days
+	MaxDownloads   int           // default 3
+	DownloadExpiry time.Duration // default 5 minutes
+	// Fail, when set, is asked before every Lambda task; a non-nil error
+	// fails the task with it (fault injection for tests).
+	Fail   func(function string, payload json.RawMessage) error
+	Logger *slog.Logger
+}
+
+// Stack is a running embedded stack.
+type Stack struct {
+	URL             string // front endpoint
+	S3              *testenv.S3Server
+	DynamoDB        *testenv.DynamoDBServer
+	Engine          *sfn.Engine
+	Outbox          *SESSink
+	Clients         config.Clients
+	Config          config.Config
+	Handlers        *workflow.Handlers
+	API             *api.Service
+	Requests        *store.Requests
+	Objects         *objects.Store
+	StateMachineArn string
+	Dir             string
+
+	opts    Options
+	server  *http.Server
+	tempDir bool
+	closers []func() error
+	wg      sync.WaitGroup
+
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced after every task, to wake waiters
+	fail    func(function string, payload json.RawMessage) error
+}
+
+// SetFail replaces Options.Fail while the stack runs (tests inject faults
+// into one stack instead of starting many).
+func (s *Stack) SetFail(f func(function string, payload json.RawMessage) error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fail = f
+}
+
+// Start brings the whole stack up and creates its buckets and tables.
+func Start(ctx context.Context, opts Options) (s *Stack, err error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	if opts.Clock == nil {
+		opts.Clock = sfn.RealClock{}
+	}
+	s = &Stack{opts: opts, Dir: opts.Dir, fail: opts.Fail}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if s.Dir == "" {
+		if s.Dir, err = os.MkdirTemp("", "egress-local-"); err != nil {
+			return nil, err
+		}
+		s.tempDir = true
+	}
+	if s.S3, err = testenv.StartS3(ctx, filepath.Join(s.Dir, "s3")); err != nil {
+		return nil, fmt.Errorf("start S3: %w", err)
+	}
+	s.closers = append(s.closers, s.S3.Close)
+	if s.DynamoDB, err = testenv.StartDynamoDB(ctx); err != nil {
+		return nil, fmt.Errorf("start DynamoDB: %w", err)
+	}
+	s.closers = append(s.closers, s.DynamoDB.Close)
+	if s.Outbox, err = NewSESSink(filepath.Join(s.Dir, "outbox"), opts.Clock.Now); err != nil {
+		return nil, err
+	}
+
+	addr := opts.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", addr, err)
+	}
+	s.URL = "http://" + ln.Addr().String()
+
+	if err := s.wire(); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	s.server = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.server.Serve(ln)
+	}()
+	if err := s.provision(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Stack) awsConfig(endpoint string) aws.Config {
+	return aws.Config{
+		Region:       Region,
+		Credentials:  credentials.NewStaticCredentialsProvider("local", "localsecret", ""),
+		BaseEndpoint: aws.String(endpoint),
+	}
+}
+
+// wire builds the clients, handlers, engine and API exactly as the Lambda
+// functions do, with endpoints pointing here.
+func (s *Stack) wire() error {
+	s.Clients = config.Clients{
+		S3:       s.S3.Client(),
+		DynamoDB: s.DynamoDB.Client(),
+		SFN:      awssfn.NewFromConfig(s.awsConfig(s.URL)),
+		SES:      sesv2.NewFromConfig(s.awsConfig(s.URL)),
+	}
+	s.StateMachineArn = fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", Region, Account, StateMachineName)
+	env := map[string]string{
+		config.EnvRequestsTable:   RequestsTable,
+		config.EnvEventsTable:     EventsTable,
+		config.EnvSWBStoreTable:   SWBStoreTable,
+		config.EnvStagingBucket:   StagingBucket,
+		config.EnvDatalakeBucket:  DatalakeBucket,
+		config.EnvStateMachineArn: s.StateMachineArn,
+		config.EnvFromEmail:       FromEmail,
+		config.EnvAdminEmail:      AdminEmail,
+		config.EnvWebAppURL:       s.URL,
+		config.EnvSingleApproval:  fmt.Sprint(s.opts.SingleApproval),
+		config.EnvReviewerEmails:  `{"InformationGovernance":["ig-reviewers@example.org"],"TREAdmin":["rit-reviewers@example.org"]}`,
+		config.EnvS3PathStyle:     "true",
+	}
+	if s.opts.StageTimeout > 0 {
+		env[config.EnvStageTimeout] = fmt.Sprint(int(s.opts.StageTimeout.Seconds()))
+	}
+	if s.opts.MaxDownloads > 0 {
+		env[config.EnvMaxDownloads] = fmt.Sprint(s.opts.MaxDownloads)
+	}
+	if s.opts.DownloadExpiry > 0 {
+		env[config.EnvDownloadExpiry] = fmt.Sprint(int(s.opts.DownloadExpiry.Seconds()))
+	}
+	cfg, err := config.FromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		return err
+	}
+	s.Config = cfg
+	if s.Handlers, err = app.Handlers(cfg, s.Clients, s.opts.Logger); err != nil {
+		return err
+	}
+	s.Handlers.Now = s.opts.Clock.Now
+	s.Requests = store.NewRequests(s.Clients.DynamoDB, RequestsTable, EventsTable)
+	s.Objects = objects.New(s.Clients.S3)
+	s.API = &api.Service{
+		Requests:       s.Requests,
+		Workflow:       stepfunctions.New(s.Clients.SFN, s.StateMachineArn),
+		Presigner:      s.Objects,
+		ReviewerGroups: cfg.ReviewerGroups,
+		DatalakeBucket: DatalakeBucket,
+		MaxDownloads:   cfg.MaxDownloads,
+		DownloadExpiry: cfg.DownloadExpiry,
+		Log:            s.opts.Logger,
+		Now:            s.opts.Clock.Now,
+	}
+	s.Engine = sfn.New(sfn.Options{
+		Clock:   s.opts.Clock,
+		Invoke:  s.invoke,
+		Region:  Region,
+		Account: Account,
+		Logger:  s.opts.Logger,
+	})
+	s.closers = append(s.closers, func() error { s.Engine.Close(); return nil })
+	subs := map[string]string{}
+	for fn, p := range statemachine.FunctionPlaceholders {
+		subs[p] = fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", Region, Account, fn)
+	}
+	def, err := statemachine.Definition(subs)
+	if err != nil {
+		return err
+	}
+	arn, err := s.Engine.CreateStateMachine(StateMachineName, def)
+	if err != nil {
+		return fmt.Errorf("create state machine: %w", err)
+	}
+	s.StateMachineArn = arn
+	return nil
+}
+
+// invoke dispatches a Lambda task to the handler its function runs.
+func (s *Stack) invoke(ctx context.Context, function string, payload json.RawMessage) (json.RawMessage, error) {
+	s.mu.Lock()
+	fail := s.fail
+	s.mu.Unlock()
+	if fail != nil {
+		if err := fail(function, payload); err != nil {
+			return nil, taskFailure(workflow.TaskError(err))
+		}
+	}
+	h := s.Handlers
+	var f func(context.Context, json.RawMessage) (json.RawMessage, error)
+	switch function {
+	case "copy-to-staging":
+		f = adapt(workflow.Task(h.CopyToStaging))
+	case "store-task-token":
+		f = adapt(noOutput(workflow.Step(h.StoreTaskToken)))
+	case "copy-to-datalake":
+		f = adapt(workflow.Task(h.Release))
+	case "handle-rejection":
+		f = adapt(noOutput(workflow.Step(h.HandleRejection)))
+	case "handle-failure":
+		f = adapt(workflow.Task(h.HandleFailure))
+	case "notify":
+		f = adapt(noOutput(workflow.Step(h.Notify)))
+	default:
+		return nil, &sfn.TaskFailure{ErrorName: "Lambda.ResourceNotFoundException", Cause: "Function not found: " + function}
+	}
+	out, err := f(ctx, payload)
+	s.broadcast()
+	return out, taskFailure(err)
+}
+
+// broadcast wakes everything waiting in WaitFor.
+func (s *Stack) broadcast() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.changed != nil {
+		close(s.changed)
+	}
+	s.changed = make(chan struct{})
+}
+
+func (s *Stack) changes() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.changed == nil {
+		s.changed = make(chan struct{})
+	}
+	return s.changed
+}
+
+// WaitFor blocks until request id satisfies cond, re-checking after every
+// task the workflow runs (no polling), or until ctx ends.
+func (s *Stack) WaitFor(ctx context.Context, id string, cond func(egress.Request) bool) (egress.Request, error) {
+	for {
+		ch := s.changes()
+		r, err := s.Requests.Get(ctx, id)
+		if err == nil && cond(r) {
+			return r, nil
+		}
+		if err != nil && egress.ErrorCode(err) != egress.ENOTFOUND {
+			return r, err
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return r, fmt.Errorf("wait for request %s: %w (status %s)", id, ctx.Err(), r.Status)
+		}
+	}
+}
+
+// taskFailure turns the Lambda runtime's error shape into the engine's.
+func taskFailure(err error) error {
+	var ie messages.InvokeResponse_Error
+	if errors.As(err, &ie) {
+		cause, _ := json.Marshal(map[string]string{"errorMessage": ie.Message, "errorType": ie.Type})
+		return &sfn.TaskFailure{ErrorName: ie.Type, Cause: string(cause)}
+	}
+	return err
+}
+
+func noOutput[In any](f func(context.Context, In) error) func(context.Context, In) (struct{}, error) {
+	return func(ctx context.Context, in In) (struct{}, error) { return struct{}{}, f(ctx, in) }
+}
+
+// adapt decodes the payload as the Lambda runtime would and encodes the
+// result.
+func adapt[In, Out any](f func(context.Context, In) (Out, error)) func(context.Context, json.RawMessage) (json.RawMessage, error) {
+	return func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
+		var in In
+		if err := json.Unmarshal(payload, &in); err != nil {
+			return nil, &sfn.TaskFailure{ErrorName: "Runtime.UnmarshalError", Cause: err.Error()}
+		}
+		out, err := f(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(out)
+	}
+}
+
+// routes serves every front-endpoint protocol on one address, told apart
+// the way AWS endpoints tell them apart.
+func (s *Stack) routes() http.Handler {
+	sfnAPI := s.Engine.Handler()
+	ses := s.Outbox
+	sns := &SNSTopic{Arn: TopicArn, Deliver: s.Handlers.Intake, Now: s.opts.Clock.Now}
+	mux := http.NewServeMux()
+	mux.Handle("/v2/email/", ses)
+	mux.HandleFunc("/local/endpoints", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(s.Endpoints())
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasPrefix(r.Header.Get("X-Amz-Target"), "AWSStepFunctions."):
+			sfnAPI.ServeHTTP(w, r)
+		case r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded"):
+			sns.ServeHTTP(w, r)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	return mux
+}
+
+// provision creates the buckets and tables (SWB's too: locally we are SWB).
+func (s *Stack) provision(ctx context.Context) error {
+	for _, b := range []struct {
+		name      string
+		versioned bool
+	}{{SWBStoreBucket, true}, {NotificationBucket, false}, {StagingBucket, true}, {DatalakeBucket, true}} {
+		if _, err := s.Clients.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b.name)}); err != nil {
+			return fmt.Errorf("create bucket %s: %w", b.name, err)
+		}
+		if b.versioned {
+			if _, err := s.Clients.S3.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(b.name),
+				VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled}}); err != nil {
+				return fmt.Errorf("enable versioning on %s: %w", b.name, err)
+			}
+		}
+	}
+	if err := store.CreateTables(ctx, s.Clients.DynamoDB, RequestsTable, EventsTable); err != nil {
+		return err
+	}
+	_, err := s.Clients.DynamoDB.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(SWBStoreTable),
+		AttributeDefinitions: []dbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: dbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []dbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: dbtypes.KeyTypeHash}},
+		BillingMode:          dbtypes.BillingModePayPerRequest,
+	})
+	if err != nil {
+		return fmt.Errorf("create table %s: %w", SWBStoreTable, err)
+	}
+	return nil
+}
+
+// Endpoint is one service the stack serves.
+type Endpoint struct {
+	Name string `json:"name"`
+	URL  string `json:"url"`
+}
+
+// Endpoints lists what the stack serves, for people and for egress-local
+// commands run against it from another terminal.
+func (s *Stack) Endpoints() []Endpoint {
+	return []Endpoint{
+		{"s3", s.S3.Endpoint},
+		{"dynamodb", s.DynamoDB.Endpoint},
+		{"stepfunctions", s.URL},
+		{"sns", s.URL},
+		{"ses", s.URL},
+		{"graphql", s.URL + "/graphql"},
+		{"outbox", "file://" + s.Outbox.dir},
+	}
+}
+
+// Close stops everything the stack started.
+func (s *Stack) Close() error {
+	var errs []error
+	if s.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		errs = append(errs, s.server.Shutdown(ctx))
+		cancel()
+		s.wg.Wait()
+	}
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		errs = append(errs, s.closers[i]())
+	}
+	if s.tempDir {
+		errs = append(errs, os.RemoveAll(s.Dir))
+	}
+	return errors.Join(errs...)
+}
+
+// Publish publishes an SWB message on the stack's topic through the SNS
+// API, as SWB does; it returns once the intake handler has run.
+func (s *Stack) Publish(ctx context.Context, message string) error {
+	_, err := sns.NewFromConfig(s.awsConfig(s.URL)).Publish(ctx, &sns.PublishInput{TopicArn: aws.String(TopicArn), Message: aws.String(message)})
+	return err
+}
+
+// ExecutionArn returns the execution of request id.
+func (s *Stack) ExecutionArn(id string) string {
+	return stepfunctions.ExecutionArn(s.StateMachineArn, id)
+}

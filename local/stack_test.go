@@ -1,0 +1,305 @@
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/tre-egress/egress/local/sfn"
+	"github.com/tre-egress/egress/shared/egress"
+)
+
+var (
+	stacksMu sync.Mutex
+	stacks   = map[bool]*Stack{}
+	clock    = sfn.NewFakeClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
+)
+
+// stack returns the shared stack for the chain kind. Tests in this file run
+// one at a time (no t.Parallel) because they share it and its fault hook.
+func stack(t *testing.T, single bool) *Stack {
+	t.Helper()
+	stacksMu.Lock()
+	defer stacksMu.Unlock()
+	if s := stacks[single]; s != nil {
+		s.SetFail(nil)
+		return s
+	}
+	s, err := Start(context.Background(), Options{Clock: clock, SingleApproval: single, StageTimeout: 48 * time.Hour})
+	if err != nil {
+		t.Fatalf("start stack: %v", err)
+	}
+	stacks[single] = s
+	return s
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, s := range stacks {
+		s.Close()
+	}
+	os.Exit(code)
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return c
+}
+
+func TestScenarios(t *testing.T) {
+	tests := []struct {
+		name      string
+		single    bool
+		decisions []string
+		want      egress.Status
+		store     string
+		emails    []string // subjects expected, in order
+	}{
+		{"two-stage approval", false, []string{"approve", "approve"}, egress.StatusRITApproved, "PROCESSED",
+			[]string{"awaits the IG decision", "awaits the RIT decision", "approved"}},
+		{"single approval", true, []string{"approve"}, egress.StatusIGApproved, "PROCESSED",
+			[]string{"awaits the IG decision", "approved"}},
+		{"rejected at IG", false, []string{"reject"}, egress.StatusRejected, "PENDING",
+			[]string{"awaits the IG decision", "rejected"}},
+		{"rejected at RIT", false, []string{"approve", "reject"}, egress.StatusRejected, "PENDING",
+			[]string{"awaits the IG decision", "awaits the RIT decision", "rejected"}},
+		{"single approval rejected", true, []string{"reject"}, egress.StatusRejected, "PENDING",
+			[]string{"awaits the IG decision", "rejected"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := stack(t, tt.single)
+			rep, err := s.Scenario(ctx(t), "testdata/sample-store", tt.decisions, ServiceDecider{S: s})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !rep.ExpectedResult || rep.Status != tt.want || rep.StoreStatus != tt.store {
+				t.Fatalf("report: %+v", rep)
+			}
+			if len(rep.EmailsSent) != len(tt.emails) {
+				t.Fatalf("emails %q, want %d", rep.EmailsSent, len(tt.emails))
+			}
+			for i, e := range tt.emails {
+				if !strings.Contains(rep.EmailsSent[i], e) {
+					t.Errorf("email %d = %q, want it to mention %q", i, rep.EmailsSent[i], e)
+				}
+			}
+			if tt.want != egress.StatusRejected && len(rep.ZipEntries) != 6 { // 4 files + SHA256SUMS + manifest.json
+				t.Errorf("zip entries %+v", rep.ZipEntries)
+			}
+		})
+	}
+}
+
+// submit uploads the sample store and publishes its message.
+func submit(t *testing.T, s *Stack) Submission {
+	t.Helper()
+	swb := SWB{S3: s.Clients.S3, DynamoDB: s.Clients.DynamoDB, Now: clock.Now}
+	sub, err := swb.Submit(ctx(t), "testdata/sample-store", "researcher@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Publish(ctx(t), sub.Message); err != nil {
+		t.Fatal(err)
+	}
+	return sub
+}
+
+// finished waits for the execution and checks that nothing is left half-done.
+func finished(t *testing.T, s *Stack, sub Submission, want egress.Status) egress.Request {
+	t.Helper()
+	if _, err := s.Engine.Wait(ctx(t), s.ExecutionArn(sub.RequestID)); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Requests.Get(ctx(t), sub.RequestID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != want {
+		t.Fatalf("status %s (cause %q), want %s", r.Status, r.FailureCause, want)
+	}
+	swb := SWB{S3: s.Clients.S3, DynamoDB: s.Clients.DynamoDB}
+	if st, err := swb.StoreStatus(ctx(t), r.StoreID); err != nil || st != "PENDING" {
+		t.Fatalf("SWB store %q, %v; want PENDING", st, err)
+	}
+	for _, p := range []struct{ bucket, prefix string }{
+		{StagingBucket, r.WorkspaceID + "/" + r.ID + "/"},
+		{DatalakeBucket, "approved_egress/" + r.WorkspaceID + "/" + r.ID + "/"},
+	} {
+		if n, err := s.countVersions(ctx(t), p.bucket, p.prefix); err != nil || n != 0 {
+			t.Fatalf("%d objects left under %s/%s (%v)", n, p.bucket, p.prefix, err)
+		}
+	}
+	if r.TaskToken != "" || r.ZipKey != "" {
+		t.Fatalf("token or zip key left on a failed request")
+	}
+	return r
+}
+
+func TestStageTimeoutExpires(t *testing.T) {
+	s := stack(t, false)
+	sub := submit(t, s)
+	chain, _ := s.Config.Chain()
+	if _, err := s.WaitFor(ctx(t), sub.RequestID, func(r egress.Request) bool { return r.TaskToken != "" }); err != nil {
+		t.Fatal(err)
+	}
+	// The engine arms the stage's timeout before invoking store-task-token,
+	// so one timer is pending; advancing past it expires the stage.
+	if err := clock.WaitForTimers(ctx(t), 1); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(s.Config.StageTimeout + time.Second)
+	r := finished(t, s, sub, egress.StatusExpired)
+	if !strings.Contains(r.FailureCause, "States.Timeout") || chain.Final(r.Status) != true {
+		t.Fatalf("cause %q", r.FailureCause)
+	}
+	// A decision after expiry is refused and changes nothing.
+	_, err := s.API.Decide(ctx(t), Reviewer(chain, 0), r.ID, egress.Approved, "", "")
+	if egress.ErrorCode(err) != egress.ECONFLICT {
+		t.Fatalf("late decision: %v", err)
+	}
+}
+
+func TestInjectedFailures(t *testing.T) {
+	for _, fn := range []string{"copy-to-staging", "store-task-token", "copy-to-datalake", "handle-rejection"} {
+		t.Run(fn, func(t *testing.T) {
+			s := stack(t, false)
+			chain, _ := s.Config.Chain()
+			s.SetFail(func(function string, _ json.RawMessage) error {
+				if function == fn {
+					return egress.Errorf(egress.EINVALID, "injected failure in %s", fn)
+				}
+				return nil
+			})
+			defer s.SetFail(nil)
+			sub := submit(t, s)
+			decisions := map[string][]egress.Decision{
+				"copy-to-datalake": {egress.Approved, egress.Approved},
+				"handle-rejection": {egress.Rejected},
+			}[fn]
+			for i, d := range decisions {
+				if _, err := s.WaitFor(ctx(t), sub.RequestID, func(r egress.Request) bool {
+					return r.TaskToken != "" && chain.StageAwaiting(r.Status) == i
+				}); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := s.API.Decide(ctx(t), Reviewer(chain, i), sub.RequestID, d, "no", ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := finished(t, s, sub, egress.StatusFailed)
+			if !strings.Contains(r.FailureCause, "injected failure in "+fn) {
+				t.Fatalf("cause %q", r.FailureCause)
+			}
+			var adminMail bool
+			for _, m := range s.Outbox.Sent() {
+				adminMail = adminMail || (m.To[0] == AdminEmail && strings.Contains(m.Subject, r.ID))
+			}
+			if !adminMail {
+				t.Fatal("TRE admin was not told")
+			}
+		})
+	}
+}
+
+func TestNotifyFailureDoesNotFailRelease(t *testing.T) {
+	s := stack(t, true)
+	s.SetFail(func(function string, _ json.RawMessage) error {
+		if function == "notify" {
+			return errors.New("SES down")
+		}
+		return nil
+	})
+	rep, err := s.Scenario(ctx(t), "testdata/sample-store", []string{"approve"}, ServiceDecider{S: s})
+	if err != nil || !rep.ExpectedResult {
+		t.Fatalf("%v %+v", err, rep)
+	}
+}
+
+func TestReplayStartsOneExecution(t *testing.T) {
+	s := stack(t, false)
+	sub := submit(t, s)
+	for range 3 {
+		if err := s.Publish(ctx(t), sub.Message); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := s.Clients.SFN.ListExecutions(ctx(t), &awssfn.ListExecutionsInput{StateMachineArn: aws.String(s.StateMachineArn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range out.Executions {
+		if aws.ToString(e.Name) == sub.RequestID {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d executions for one request", n)
+	}
+	events, err := s.Requests.Events(ctx(t), sub.RequestID)
+	if err != nil || events[0].Kind != egress.EventCreated {
+		t.Fatalf("events %v %v", events, err)
+	}
+	created := 0
+	for _, e := range events {
+		if e.Kind == egress.EventCreated {
+			created++
+		}
+	}
+	if created != 1 {
+		t.Fatalf("%d CREATED events", created)
+	}
+	// Finish it so the shared stack is left clean.
+	chain, _ := s.Config.Chain()
+	if _, err := s.WaitFor(ctx(t), sub.RequestID, func(r egress.Request) bool { return r.TaskToken != "" }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.API.Decide(ctx(t), Reviewer(chain, 0), sub.RequestID, egress.Rejected, "replay test", ""); err != nil {
+		t.Fatal(err)
+	}
+	finishedRejected(t, s, sub)
+	// A replay after the request finished starts nothing and changes nothing.
+	if err := s.Publish(ctx(t), sub.Message); err != nil {
+		t.Fatal(err)
+	}
+	finishedRejected(t, s, sub)
+}
+
+func finishedRejected(t *testing.T, s *Stack, sub Submission) {
+	t.Helper()
+	if _, err := s.Engine.Wait(ctx(t), s.ExecutionArn(sub.RequestID)); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Requests.Get(ctx(t), sub.RequestID)
+	if err != nil || r.Status != egress.StatusRejected {
+		t.Fatalf("status %s %v", r.Status, err)
+	}
+	swb := SWB{S3: s.Clients.S3, DynamoDB: s.Clients.DynamoDB}
+	if st, _ := swb.StoreStatus(ctx(t), r.StoreID); st != "PENDING" {
+		t.Fatalf("store %s", st)
+	}
+}
+
+func TestDefinitionIsValidASL(t *testing.T) {
+	s := stack(t, false)
+	out, err := s.Clients.SFN.DescribeStateMachine(ctx(t), &awssfn.DescribeStateMachineInput{StateMachineArn: aws.String(s.StateMachineArn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sfn.Validate([]byte(aws.ToString(out.Definition))); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(aws.ToString(out.Definition), "${") {
+		t.Fatal("placeholder left in the running definition")
+	}
+}

@@ -1,0 +1,70 @@
+// Package app composes configuration and adapters into the handlers every
+// function runs, so each functions/*/main.go only wires and the local stack
+// builds exactly the same thing.
+package app
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/tre-egress/egress/shared/config"
+	"github.com/tre-egress/egress/shared/notify"
+	"github.com/tre-egress/egress/shared/objects"
+	"github.com/tre-egress/egress/shared/stepfunctions"
+	"github.com/tre-egress/egress/shared/store"
+	"github.com/tre-egress/egress/shared/swb"
+	"github.com/tre-egress/egress/shared/workflow"
+)
+
+// Logger is the JSON logger every function writes to stdout (CloudWatch).
+func Logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// Handlers builds the workflow handlers from cfg and clients.
+func Handlers(cfg config.Config, c config.Clients, log *slog.Logger) (*workflow.Handlers, error) {
+	chain, err := cfg.Chain()
+	if err != nil {
+		return nil, err
+	}
+	obj := objects.New(c.S3)
+	obj.MultipartThreshold = cfg.MultipartThreshold
+	return &workflow.Handlers{
+		Requests:   store.NewRequests(c.DynamoDB, cfg.RequestsTable, cfg.EventsTable),
+		SWBStore:   swb.NewStoreTable(c.DynamoDB, cfg.SWBStoreTable),
+		Objects:    obj,
+		Executions: stepfunctions.New(c.SFN, cfg.StateMachineArn),
+		Mailer:     notify.NewMailer(c.SES, cfg.FromEmail, cfg.SESConfigurationSet),
+		Settings: workflow.Settings{
+			StagingBucket:   cfg.StagingBucket,
+			DatalakeBucket:  cfg.DatalakeBucket,
+			Chain:           chain,
+			ReviewerGroups:  cfg.ReviewerGroups,
+			StageTimeout:    cfg.StageTimeout,
+			CopyConcurrency: cfg.CopyConcurrency,
+			AdminEmail:      cfg.AdminEmail,
+			ReviewerEmails:  cfg.ReviewerEmails,
+			WebAppURL:       cfg.WebAppURL,
+		},
+		Log: log,
+	}, nil
+}
+
+// FromEnv is what a function's main calls: read the environment, check the
+// variables it needs, load AWS clients and build the handlers. Errors name
+// the variable at fault.
+func FromEnv(ctx context.Context, log *slog.Logger, required ...string) (*workflow.Handlers, error) {
+	if err := config.Require(os.Getenv, required...); err != nil {
+		return nil, err
+	}
+	cfg, err := config.FromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	clients, err := config.LoadClients(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return Handlers(cfg, clients, log)
+}

@@ -1,0 +1,267 @@
+package objects
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/tre-egress/egress/shared/egress"
+)
+
+const (
+	// copyPartConcurrency bounds the UploadPartCopy calls of one copy.
+	copyPartConcurrency = 4
+	// abortTimeout bounds AbortMultipartUpload, which runs even after the
+	// caller's context is done.
+	abortTimeout = time.Minute
+)
+
+// Source is one object version to copy.
+type Source struct {
+	Bucket    string
+	Key       string
+	VersionID string // empty copies the latest version
+}
+
+// Copied describes a copy made by CopyVersion.
+type Copied struct {
+	VersionID string // of the copy; empty in an unversioned bucket
+	Size      int64
+	SHA256    string // lower-case hex of the copy's bytes
+}
+
+// CopyVersion copies exactly the version src to dstBucket/dstKey, server
+// side, and returns the copy's size and SHA-256, read back from S3. Sources
+// above MultipartThreshold are copied in parts. A missing key or version is
+// an egress.ENOTFOUND error naming both.
+func (s *Store) CopyVersion(ctx context.Context, src Source, dstBucket, dstKey string) (Copied, error) {
+	head, err := s.S3.HeadObject(ctx, &s3.HeadObjectInput{
+		Bucket: aws.String(src.Bucket), Key: aws.String(src.Key), VersionId: optional(src.VersionID),
+	})
+	if err != nil {
+		if isNotFound(err) {
+			return Copied{}, notFound(src.Bucket, src.Key, src.VersionID)
+		}
+		return Copied{}, fmt.Errorf("copy %q (version %s): head: %w", src.Key, versionLabel(src.VersionID), err)
+	}
+	size := aws.ToInt64(head.ContentLength)
+	var version string
+	if size > s.multipartThreshold() {
+		version, err = s.copyParts(ctx, src, head, dstBucket, dstKey)
+	} else {
+		version, err = s.copyObject(ctx, src, dstBucket, dstKey)
+	}
+	if err != nil {
+		if isNotFound(err) {
+			return Copied{}, notFound(src.Bucket, src.Key, src.VersionID)
+		}
+		return Copied{}, fmt.Errorf("copy %q (version %s) to %s/%s: %w", src.Key, versionLabel(src.VersionID), dstBucket, dstKey, err)
+	}
+	sum, n, err := s.sha256(ctx, dstBucket, dstKey, version)
+	if err != nil {
+		return Copied{}, fmt.Errorf("copy %q: checksum the copy: %w", src.Key, err)
+	}
+	if n != size {
+		return Copied{}, fmt.Errorf("copy %q (version %s): copy has %d bytes, source %d", src.Key, versionLabel(src.VersionID), n, size)
+	}
+	return Copied{VersionID: version, Size: size, SHA256: sum}, nil
+}
+
+func (s *Store) copyObject(ctx context.Context, src Source, dstBucket, dstKey string) (string, error) {
+	out, err := s.S3.CopyObject(ctx, &s3.CopyObjectInput{
+		Bucket:     aws.String(dstBucket),
+		Key:        aws.String(dstKey),
+		CopySource: aws.String(copySource(src.Bucket, src.Key, src.VersionID)),
+	})
+	if err != nil {
+		return "", err
+	}
+	return aws.ToString(out.VersionId), nil
+}
+
+// copyParts copies src with UploadPartCopy, a few parts at a time. The upload
+// is aborted on any error so no partial copy or open upload remains.
+func (s *Store) copyParts(ctx context.Context, src Source, head *s3.HeadObjectOutput, dstBucket, dstKey string) (version string, err error) {
+	created, err := s.S3.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
+		Bucket:      aws.String(dstBucket),
+		Key:         aws.String(dstKey),
+		ContentType: head.ContentType,
+		Metadata:    head.Metadata,
+	})
+	if err != nil {
+		return "", fmt.Errorf("create multipart upload: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, s.abort(ctx, dstBucket, dstKey, created.UploadId))
+		}
+	}()
+
+	size := aws.ToInt64(head.ContentLength)
+	partSize := max(s.copyPartSize(), (size+maxParts-1)/maxParts)
+	parts := make([]types.CompletedPart, (size+partSize-1)/partSize)
+	partCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := forEach(partCtx, len(parts), copyPartConcurrency, func(i int) error {
+		first := int64(i) * partSize
+		last := min(first+partSize, size) - 1
+		out, err := s.S3.UploadPartCopy(partCtx, &s3.UploadPartCopyInput{
+			Bucket:          aws.String(dstBucket),
+			Key:             aws.String(dstKey),
+			UploadId:        created.UploadId,
+			PartNumber:      aws.Int32(int32(i + 1)),
+			CopySource:      aws.String(copySource(src.Bucket, src.Key, src.VersionID)),
+			CopySourceRange: aws.String(fmt.Sprintf("bytes=%d-%d", first, last)),
+		})
+		if err != nil {
+			cancel() // the upload is lost; stop the other parts
+			return fmt.Errorf("copy part %d: %w", i+1, err)
+		}
+		parts[i] = types.CompletedPart{ETag: out.CopyPartResult.ETag, PartNumber: aws.Int32(int32(i + 1))}
+		return nil
+	})
+	if err := firstError(ctx, errs); err != nil {
+		return "", err
+	}
+	out, err := s.S3.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+		Bucket:          aws.String(dstBucket),
+		Key:             aws.String(dstKey),
+		UploadId:        created.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: parts},
+	})
+	if err != nil {
+		return "", fmt.Errorf("complete multipart upload: %w", err)
+	}
+	return aws.ToString(out.VersionId), nil
+}
+
+// abort aborts a multipart upload even when ctx is cancelled: an open upload
+// keeps its parts (and their cost) until it is aborted.
+func (s *Store) abort(ctx context.Context, bucket, key string, uploadID *string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
+	defer cancel()
+	_, err := s.S3.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+		Bucket: aws.String(bucket), Key: aws.String(key), UploadId: uploadID,
+	})
+	if err != nil {
+		return fmt.Errorf("abort multipart upload of %s/%s: %w", bucket, key, err)
+	}
+	return nil
+}
+
+// sha256 streams an object version and returns its hex SHA-256 and length.
+func (s *Store) sha256(ctx context.Context, bucket, key, versionID string) (string, int64, error) {
+	out, err := s.S3.GetObject(ctx, &s3.GetObjectInput{
+		Bucket: aws.String(bucket), Key: aws.String(key), VersionId: optional(versionID),
+	})
+	if err != nil {
+		return "", 0, err
+	}
+	defer out.Body.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, out.Body)
+	if err != nil {
+		return "", n, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// CopyJob is one file to stage: the source version, where to copy it, and
+// its path relative to the store prefix, recorded in the result.
+type CopyJob struct {
+	Path      string
+	Source    Source
+	DstBucket string
+	DstKey    string
+}
+
+// CopyAll runs CopyVersion for every job, at most concurrency at a time, and
+// returns the staged files in the order of jobs. Failures do not stop the
+// other copies, so the error lists every file that failed (errors.Join;
+// egress.ErrorCode finds ENOTFOUND in it). No new copy starts once ctx is
+// done. On error the files are not returned.
+func (s *Store) CopyAll(ctx context.Context, jobs []CopyJob, concurrency int) ([]egress.File, error) {
+	seen := make(map[string]bool, len(jobs))
+	for _, j := range jobs {
+		dst := j.DstBucket + "/" + j.DstKey
+		if seen[dst] {
+			return nil, egress.Errorf(egress.EINVALID, "two files would be copied to %s", dst)
+		}
+		seen[dst] = true
+	}
+	files := make([]egress.File, len(jobs))
+	errs := forEach(ctx, len(jobs), concurrency, func(i int) error {
+		j := jobs[i]
+		c, err := s.CopyVersion(ctx, j.Source, j.DstBucket, j.DstKey)
+		if err != nil {
+			return err
+		}
+		files[i] = egress.File{Path: j.Path, SourceKey: j.Source.Key, VersionID: j.Source.VersionID, Size: c.Size, SHA256: c.SHA256}
+		return nil
+	})
+	if err := errors.Join(append(errs, ctx.Err())...); err != nil {
+		return nil, err
+	}
+	return files, nil
+}
+
+// forEach calls fn(i) for every i in [0, n), at most limit at a time, and
+// returns their errors by index. Once ctx is done no new call starts; the
+// errors of calls that never started are nil, so check ctx.Err too.
+func forEach(ctx context.Context, n, limit int, fn func(i int) error) []error {
+	errs := make([]error, n)
+	sem := make(chan struct{}, max(limit, 1))
+	var wg sync.WaitGroup
+	for i := range n {
+		if ctx.Err() != nil {
+			break
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			errs[i] = fn(i)
+		})
+	}
+	wg.Wait()
+	return errs
+}
+
+// firstError returns the first of errs that is not a cancellation (which
+// the failure of another call causes), else the first error, else ctx's
+// error if it stopped forEach before every call ran.
+func firstError(ctx context.Context, errs []error) error {
+	var canceled error
+	for _, err := range errs {
+		switch {
+		case err == nil:
+		case errors.Is(err, context.Canceled):
+			canceled = cmp.Or(canceled, err)
+		default:
+			return err
+		}
+	}
+	return cmp.Or(canceled, ctx.Err())
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

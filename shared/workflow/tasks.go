@@ -1,0 +1,261 @@
+package workflow
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tre-egress/egress/shared/egress"
+	"github.com/tre-egress/egress/shared/objects"
+	"github.com/tre-egress/egress/shared/swb"
+)
+
+// StagingOutput is CopyToStaging's result.
+type StagingOutput struct {
+	FileCount   int    `json:"file_count"`
+	TotalBytes  int64  `json:"total_bytes"`
+	ManifestKey string `json:"manifest_key"`
+}
+
+// CopyToStaging copies exactly the submitted versions to
+// <ws>/<req>/<relative path> in the staging bucket and writes a manifest
+// with each file's size and SHA-256. Re-running it overwrites the same keys.
+func (h *Handlers) CopyToStaging(ctx context.Context, in RequestInput) (StagingOutput, error) {
+	if err := in.validate(); err != nil {
+		return StagingOutput{}, err
+	}
+	log := h.log(in.RequestID)
+	r, err := h.Requests.Get(ctx, in.RequestID)
+	if err != nil {
+		return StagingOutput{}, err
+	}
+	if r.Status != egress.StatusProcessing {
+		return StagingOutput{}, egress.Errorf(egress.ECONFLICT, "request %s is %s; only PROCESSING requests are staged", r.ID, r.Status)
+	}
+	entries, err := h.objectList(ctx, r)
+	if err != nil {
+		return StagingOutput{}, err
+	}
+	jobs := make([]objects.CopyJob, len(entries))
+	for i, e := range entries {
+		jobs[i] = objects.CopyJob{
+			Source: objects.Source{Bucket: r.StoreBucket, Key: e.Key, VersionID: e.VersionID},
+			Path:      e.RelPath,
+			DstBucket: h.Settings.StagingBucket,
+			DstKey:    stagedKey(r, e.RelPath),
+		}
+	}
+	files, err := h.Objects.CopyAll(ctx, jobs, h.Settings.CopyConcurrency)
+	if err != nil {
+		return StagingOutput{}, fmt.Errorf("stage request %s: %w", r.ID, err)
+	}
+	out := StagingOutput{FileCount: len(files), ManifestKey: manifestKey(r)}
+	for _, f := range files {
+		out.TotalBytes += f.Size
+	}
+	m := egress.Manifest{RequestID: r.ID, WorkspaceID: r.WorkspaceID, Files: files}
+	if err := h.Objects.WriteManifest(ctx, h.Settings.StagingBucket, out.ManifestKey, m); err != nil {
+		return StagingOutput{}, err
+	}
+	if _, err := h.update(ctx, r.ID, func(cur *egress.Request) (egress.Event, error) {
+		cur.StagingObjectMetadataVersion = out.ManifestKey
+		cur.UpdatedAt, cur.UpdatedBy = h.now(), egress.ActorWorkflow
+		return egress.Event{RequestID: cur.ID, At: h.now(), Kind: egress.EventStaged, Actor: egress.ActorWorkflow,
+			From: cur.Status, To: cur.Status, Reason: fmt.Sprintf("%d files, %d bytes", out.FileCount, out.TotalBytes)}, nil
+	}); err != nil {
+		return StagingOutput{}, err
+	}
+	log.Info("staged", "files", out.FileCount, "bytes", out.TotalBytes)
+	return out, nil
+}
+
+// TokenInput is AwaitDecision's payload.
+type TokenInput struct {
+	RequestID string `json:"egress_request_id"`
+	Stage     int    `json:"stage"`
+	TaskToken string `json:"task_token"`
+}
+
+// StoreTaskToken records the token of the stage now awaiting a decision and
+// tells that stage's reviewers. The token is never logged.
+func (h *Handlers) StoreTaskToken(ctx context.Context, in TokenInput) error {
+	if err := (RequestInput{RequestID: in.RequestID}).validate(); err != nil {
+		return err
+	}
+	if in.TaskToken == "" {
+		return egress.Errorf(egress.EINVALID, "task_token is required")
+	}
+	var stage egress.Stage
+	r, err := h.update(ctx, in.RequestID, func(cur *egress.Request) (egress.Event, error) {
+		chain, err := h.chainFor(*cur)
+		if err != nil {
+			return egress.Event{}, err
+		}
+		if stage, err = chain.Stage(in.Stage); err != nil {
+			return egress.Event{}, err
+		}
+		if cur.Status != stage.AwaitingStatus {
+			return egress.Event{}, egress.Errorf(egress.ECONFLICT, "request %s is %s, not awaiting the %s stage", cur.ID, cur.Status, stage.Name)
+		}
+		cur.TaskToken = in.TaskToken
+		cur.CurrentReviewerGroup = stage.Group
+		cur.UpdatedAt, cur.UpdatedBy = h.now(), egress.ActorWorkflow
+		return egress.Event{RequestID: cur.ID, At: h.now(), Kind: egress.EventTaskToken, Actor: egress.ActorWorkflow,
+			From: cur.Status, To: cur.Status, Stage: stage.Name}, nil
+	})
+	if err != nil {
+		return err
+	}
+	h.log(r.ID).Info("awaiting decision", "stage", stage.Name, "group", stage.Group)
+	h.tellReviewers(ctx, r, stage)
+	return nil
+}
+
+// ReleaseOutput is Release's result.
+type ReleaseOutput struct {
+	ZipKey  string `json:"zip_key"`
+	ZipSize int64  `json:"zip_size"`
+}
+
+// Release streams the staged files into one zip in the datalake, checking
+// each file's SHA-256 against the manifest, marks the SWB store PROCESSED
+// and deletes the staged copies. It refuses unless the stored request passed
+// every stage of its chain, whatever the workflow's input says.
+func (h *Handlers) Release(ctx context.Context, in RequestInput) (ReleaseOutput, error) {
+	if err := in.validate(); err != nil {
+		return ReleaseOutput{}, err
+	}
+	log := h.log(in.RequestID)
+	r, err := h.Requests.Get(ctx, in.RequestID)
+	if err != nil {
+		return ReleaseOutput{}, err
+	}
+	chain, err := h.chainFor(r)
+	if err != nil {
+		return ReleaseOutput{}, err
+	}
+	if final := chain.Stages[len(chain.Stages)-1].ApprovedStatus; r.Status != final {
+		return ReleaseOutput{}, egress.Errorf(egress.ECONFLICT, "request %s is %s; only %s requests are released", r.ID, r.Status, final)
+	}
+	out := ReleaseOutput{ZipKey: ZipKey(r)}
+	if !r.Released() {
+		m, err := h.Objects.ReadManifest(ctx, h.Settings.StagingBucket, r.StagingObjectMetadataVersion)
+		if err != nil {
+			return ReleaseOutput{}, err
+		}
+		entries := make([]objects.ZipEntry, len(m.Files))
+		for i, f := range m.Files {
+			entries[i] = objects.ZipEntry{Path: f.Path, Bucket: h.Settings.StagingBucket, Key: stagedKey(r, f.Path), SHA256: f.SHA256, SourceKey: f.SourceKey, SourceVersionID: f.VersionID}
+		}
+		res, err := h.Objects.WriteZip(ctx, h.Settings.DatalakeBucket, out.ZipKey, entries)
+		if err != nil {
+			return ReleaseOutput{}, fmt.Errorf("release request %s: %w", r.ID, err)
+		}
+		out.ZipSize = res.Size
+		if _, err := h.update(ctx, r.ID, func(cur *egress.Request) (egress.Event, error) {
+			cur.ZipKey, cur.ReleasedAt = out.ZipKey, h.now()
+			cur.UpdatedAt, cur.UpdatedBy = h.now(), egress.ActorWorkflow
+			return egress.Event{RequestID: cur.ID, At: h.now(), Kind: egress.EventReleased, Actor: egress.ActorWorkflow,
+				From: cur.Status, To: cur.Status, Reason: fmt.Sprintf("%d files, zip %d bytes", len(entries), res.Size)}, nil
+		}); err != nil {
+			return ReleaseOutput{}, err
+		}
+		log.Info("released", "files", len(entries), "zip_bytes", res.Size)
+	}
+	if err := h.SWBStore.SetStatus(ctx, r.StoreID, swb.StoreProcessed); err != nil {
+		return ReleaseOutput{}, fmt.Errorf("mark SWB egress store %s processed: %w", r.StoreID, err)
+	}
+	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, stagingPrefix(r)); err != nil {
+		return ReleaseOutput{}, fmt.Errorf("delete staged copies of %s: %w", r.ID, err)
+	}
+	return out, nil
+}
+
+// HandleRejection deletes every staged version of a rejected request and
+// unlocks the SWB store (PENDING). The rejection itself was stored by the
+// API before the workflow was resumed.
+func (h *Handlers) HandleRejection(ctx context.Context, in RequestInput) error {
+	if err := in.validate(); err != nil {
+		return err
+	}
+	r, err := h.Requests.Get(ctx, in.RequestID)
+	if err != nil {
+		return err
+	}
+	if r.Status != egress.StatusRejected {
+		return egress.Errorf(egress.ECONFLICT, "request %s is %s, not REJECTED", r.ID, r.Status)
+	}
+	n, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, stagingPrefix(r))
+	if err != nil {
+		return fmt.Errorf("delete staged copies of %s: %w", r.ID, err)
+	}
+	if err := h.SWBStore.SetStatus(ctx, r.StoreID, swb.StorePending); err != nil {
+		return fmt.Errorf("unlock SWB egress store %s: %w", r.StoreID, err)
+	}
+	h.log(r.ID).Info("rejection handled", "deleted_versions", n)
+	return nil
+}
+
+// FailureInput is HandleFailure's payload: the caught error.
+type FailureInput struct {
+	RequestID string `json:"egress_request_id"`
+	Error     struct {
+		Error string `json:"Error"`
+		Cause string `json:"Cause"`
+	} `json:"error"`
+}
+
+// FailureOutput is HandleFailure's result.
+type FailureOutput struct {
+	Status egress.Status `json:"status"`
+}
+
+// maxCause bounds the stored failure cause; Step Functions causes can be
+// long stack dumps.
+const maxCause = 1000
+
+// HandleFailure is the catch-all: it marks the request FAILED (EXPIRED when
+// a stage timed out) with the cause, deletes staged copies and any partial
+// release, and unlocks the SWB store. It is idempotent.
+func (h *Handlers) HandleFailure(ctx context.Context, in FailureInput) (FailureOutput, error) {
+	if err := (RequestInput{RequestID: in.RequestID}).validate(); err != nil {
+		return FailureOutput{}, err
+	}
+	to := egress.StatusFailed
+	if in.Error.Error == "States.Timeout" {
+		to = egress.StatusExpired
+	}
+	cause := in.Error.Error
+	if in.Error.Cause != "" {
+		cause += ": " + in.Error.Cause
+	}
+	if len(cause) > maxCause {
+		cause = cause[:maxCause] + "…"
+	}
+	r, err := h.update(ctx, in.RequestID, func(cur *egress.Request) (egress.Event, error) {
+		if cur.Status == egress.StatusFailed || cur.Status == egress.StatusExpired {
+			return egress.Event{}, errAlreadyFailed
+		}
+		next, ev, err := egress.Transition(*cur, to, cause, h.now())
+		*cur = next
+		return ev, err
+	})
+	switch {
+	case err == errAlreadyFailed:
+		to = r.Status
+	case err != nil:
+		return FailureOutput{}, err
+	}
+	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, stagingPrefix(r)); err != nil {
+		return FailureOutput{}, fmt.Errorf("delete staged copies of %s: %w", r.ID, err)
+	}
+	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.DatalakeBucket, datalakePrefix(r)); err != nil {
+		return FailureOutput{}, fmt.Errorf("delete partial release of %s: %w", r.ID, err)
+	}
+	if err := h.SWBStore.SetStatus(ctx, r.StoreID, swb.StorePending); err != nil {
+		return FailureOutput{}, fmt.Errorf("unlock SWB egress store %s: %w", r.StoreID, err)
+	}
+	h.log(r.ID).Warn("request ended without release", "status", to, "cause", cause)
+	return FailureOutput{Status: to}, nil
+}
+
+var errAlreadyFailed = egress.Errorf(egress.ECONFLICT, "already failed")

@@ -1,0 +1,194 @@
+// Package workflow holds the handlers of the egress workflow's Lambda
+// functions: SNS intake and every task state of statemachine/egress.asl.json.
+// Handlers are methods of Handlers with their dependencies passed in, so
+// Lambda, tests and the local stack all run exactly this code.
+package workflow
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/tre-egress/egress/shared/egress"
+	"github.com/tre-egress/egress/shared/notify"
+	"github.com/tre-egress/egress/shared/objects"
+	"github.com/tre-egress/egress/shared/swb"
+)
+
+// Requests stores egress requests (store.Requests).
+type Requests interface {
+	Create(ctx context.Context, r egress.Request) (bool, error)
+	Get(ctx context.Context, id string) (egress.Request, error)
+	Update(ctx context.Context, r egress.Request, ev egress.Event) (egress.Request, error)
+}
+
+// StoreStatus sets the SWB egress store's status (swb.StoreTable).
+type StoreStatus interface {
+	SetStatus(ctx context.Context, storeID string, to swb.StoreStatus) error
+}
+
+// Objects is the S3 work of the workflow (objects.Store).
+type Objects interface {
+	Read(ctx context.Context, bucket, key string) ([]byte, error)
+	CopyAll(ctx context.Context, jobs []objects.CopyJob, concurrency int) ([]egress.File, error)
+	WriteManifest(ctx context.Context, bucket, key string, m egress.Manifest) error
+	ReadManifest(ctx context.Context, bucket, key string) (egress.Manifest, error)
+	DeletePrefix(ctx context.Context, bucket, prefix string) (int, error)
+	WriteZip(ctx context.Context, bucket, key string, entries []objects.ZipEntry) (objects.ZipResult, error)
+}
+
+// Executions starts workflow executions (stepfunctions.Workflow).
+type Executions interface {
+	Start(ctx context.Context, name string, input any) (string, error)
+}
+
+// Mailer sends e-mail (notify.Mailer).
+type Mailer interface {
+	Send(ctx context.Context, e notify.Email) error
+}
+
+// Settings are the handlers' configuration.
+type Settings struct {
+	StagingBucket   string
+	DatalakeBucket  string
+	Chain           egress.Chain // the chain new requests get
+	ReviewerGroups  []string     // egress_reviewer_roles, to rebuild a request's chain
+	StageTimeout    time.Duration
+	CopyConcurrency int
+	AdminEmail      string
+	ReviewerEmails  map[string][]string
+	WebAppURL       string
+}
+
+// Handlers runs the workflow's steps. Fields a function does not use may be
+// nil.
+type Handlers struct {
+	Requests   Requests
+	SWBStore   StoreStatus
+	Objects    Objects
+	Executions Executions
+	Mailer     Mailer
+	Settings   Settings
+	Log        *slog.Logger
+	Now        func() time.Time
+}
+
+func (h *Handlers) now() time.Time {
+	if h.Now != nil {
+		return h.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (h *Handlers) log(id string) *slog.Logger {
+	l := h.Log
+	if l == nil {
+		l = slog.Default()
+	}
+	return l.With("egress_request_id", id)
+}
+
+// chainFor returns the chain a request was created under: single approval
+// is fixed per request when it is created, so a configuration change does
+// not strand requests in flight.
+func (h *Handlers) chainFor(r egress.Request) (egress.Chain, error) {
+	groups := h.Settings.ReviewerGroups
+	if len(groups) == 0 {
+		groups = h.Settings.Chain.Groups()
+	}
+	return egress.NewChain(groups, r.SingleApproval)
+}
+
+// Key layout. Staged files keep their folders under <ws>/<req>/; manifests
+// sit outside that prefix so deleting staged data keeps the record of what
+// was submitted.
+func stagingPrefix(r egress.Request) string { return r.WorkspaceID + "/" + r.ID + "/" }
+func manifestKey(r egress.Request) string {
+	return "manifests/" + r.WorkspaceID + "/" + r.ID + ".json"
+}
+func datalakePrefix(r egress.Request) string {
+	return "approved_egress/" + r.WorkspaceID + "/" + r.ID + "/"
+}
+
+// ZipKey is where a released request's zip lives in the datalake.
+func ZipKey(r egress.Request) string { return datalakePrefix(r) + "egress_data.zip" }
+
+// update reads the request, applies change and stores it conditionally,
+// re-reading and re-applying when another writer won the race.
+func (h *Handlers) update(ctx context.Context, id string, change func(*egress.Request) (egress.Event, error)) (egress.Request, error) {
+	const attempts = 5
+	var err error
+	for range attempts {
+		var r egress.Request
+		if r, err = h.Requests.Get(ctx, id); err != nil {
+			return r, err
+		}
+		var ev egress.Event
+		if ev, err = change(&r); err != nil {
+			return r, err
+		}
+		var stored egress.Request
+		if stored, err = h.Requests.Update(ctx, r, ev); err == nil {
+			return stored, nil
+		}
+		if egress.ErrorCode(err) != egress.ECONFLICT {
+			return r, err
+		}
+	}
+	return egress.Request{}, fmt.Errorf("update request %s: %w", id, err)
+}
+
+// ExecutionInput is the state machine's input.
+type ExecutionInput struct {
+	RequestID           string `json:"egress_request_id"`
+	StageCount          int    `json:"stage_count"`
+	StageTimeoutSeconds int    `json:"stage_timeout_seconds"`
+}
+
+// RequestInput is the payload of task states that need only the request.
+type RequestInput struct {
+	RequestID string `json:"egress_request_id"`
+}
+
+func (in RequestInput) validate() error {
+	if in.RequestID == "" {
+		return egress.Errorf(egress.EINVALID, "egress_request_id is required")
+	}
+	return nil
+}
+
+// objectList reads and checks the object list the request was submitted with.
+func (h *Handlers) objectList(ctx context.Context, r egress.Request) ([]swb.Entry, error) {
+	bucket, key, err := swb.ParseS3ARN(r.ObjectListLocation)
+	if err != nil {
+		return nil, err
+	}
+	data, err := h.Objects.Read(ctx, bucket, key)
+	if err != nil {
+		return nil, fmt.Errorf("read object list s3://%s/%s: %w", bucket, key, err)
+	}
+	list, err := swb.ParseObjectList(data)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := swb.ReleasePaths(r.StoreBucketPath, list.Objects)
+	if err != nil {
+		return nil, err
+	}
+	// The zip's own SHA256SUMS and manifest.json names are reserved; refuse
+	// them now rather than after the reviewers have spent their time.
+	var problems []string
+	for _, e := range entries {
+		if err := objects.CheckPath(e.RelPath); err != nil {
+			problems = append(problems, egress.ErrorMessage(err))
+		}
+	}
+	if len(problems) > 0 {
+		return nil, egress.Errorf(egress.EINVALID, "object list refused: %s", strings.Join(problems, "; "))
+	}
+	return entries, nil
+}
+
+func stagedKey(r egress.Request, rel string) string { return stagingPrefix(r) + rel }
