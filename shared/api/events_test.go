@@ -1,0 +1,111 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tre-egress/egress/shared/api"
+	"github.com/tre-egress/egress/shared/egress"
+)
+
+// sampleToken is the task token of events/store-task-token.json; the
+// update samples send its TokenRef.
+const sampleToken = "AQCEAAAAKgAAAAMAAAAAAAAAAexampletoken"
+
+func sample(t *testing.T, name string) api.Event {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "events", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev api.Event
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return ev
+}
+
+// Every events/egress-api-*.json sample runs through the Lambda handler,
+// in the order of a request's life, against a request with its ids.
+func TestSampleEvents(t *testing.T) {
+	names, _ := filepath.Glob(filepath.Join("..", "..", "events", "egress-api-*.json"))
+	order := []string{
+		"egress-api-list-requests.json", "egress-api-get-request.json", "egress-api-requests.json",
+		"egress-api-request-files.json", "egress-api-request-history.json",
+		"egress-api-update-request.json", "egress-api-update-request-rit.json", "egress-api-download-data.json",
+	}
+	// What each result must show.
+	shows := map[string]string{
+		"egress-api-request-files.json":      `"path":"results/a.csv"`,
+		"egress-api-request-history.json":    `"kind":"CREATED"`,
+		"egress-api-update-request.json":     "IGAPPROVED",
+		"egress-api-update-request-rit.json": "RITAPPROVED",
+		"egress-api-download-data.json":      "X-Amz-Signature",
+	}
+	for _, n := range names {
+		if !slices.Contains(order, filepath.Base(n)) {
+			t.Errorf("sample %s is not exercised here", filepath.Base(n))
+		}
+	}
+	e := newEnv(t)
+	ctx := context.Background()
+	first := sample(t, "egress-api-get-request.json")
+	var args struct {
+		ID string `json:"egress_request_id"`
+	}
+	json.Unmarshal(first.Arguments, &args)
+	r := newRequest()
+	r.ID, r.WorkspaceID, r.TaskToken = args.ID, "4b2f8c1e-7a6d-4e3b-9f0a-1c2d3e4f5a6b", sampleToken
+	r.StagingObjectMetadataVersion = "manifests/" + r.WorkspaceID + "/" + r.ID + ".json"
+	if err := e.objects.WriteManifest(ctx, e.staging, r.StagingObjectMetadataVersion, egress.Manifest{RequestID: r.ID,
+		Files: []egress.File{{Path: "results/a.csv", Size: 8, SHA256: "aa", VersionID: "v1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Create(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	handler := api.Handler(e.svc)
+	for _, name := range order {
+		t.Run(name, func(t *testing.T) {
+			ev := sample(t, name)
+			if !slices.Contains(api.FieldResolvers, ev.Info.ParentTypeName+"."+ev.Info.FieldName) {
+				t.Fatalf("%s.%s is not a resolver field", ev.Info.ParentTypeName, ev.Info.FieldName)
+			}
+			switch name {
+			case "egress-api-update-request-rit.json": // the workflow now awaits RIT
+				cur, _ := e.store.Get(ctx, r.ID)
+				cur.TaskToken, cur.CurrentReviewerGroup = sampleToken, egress.GroupRIT
+				if _, err := e.store.Update(ctx, cur, egress.Event{Kind: egress.EventTaskToken, Actor: egress.ActorWorkflow}); err != nil {
+					t.Fatal(err)
+				}
+			case "egress-api-download-data.json": // released
+				cur, _ := e.store.Get(ctx, r.ID)
+				cur.ZipKey = e.zipKey
+				if _, err := e.store.Update(ctx, cur, egress.Event{Kind: egress.EventReleased, Actor: egress.ActorWorkflow}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			out, err := handler(ctx, ev)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			b, _ := json.Marshal(out)
+			want, ok := shows[name]
+			if !ok {
+				want = r.ID
+			}
+			if !strings.Contains(string(b), want) {
+				t.Errorf("result %s lacks %s", b, want)
+			}
+		})
+	}
+	got, _ := e.store.Get(ctx, r.ID)
+	if got.Status != egress.StatusRITApproved || got.DownloadCount != 1 {
+		t.Fatalf("after the samples: %s, %d downloads", got.Status, got.DownloadCount)
+	}
+}

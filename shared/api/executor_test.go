@@ -1,0 +1,271 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/tre-egress/egress/shared/api"
+	"github.com/tre-egress/egress/shared/egress"
+)
+
+// frontend reads one of the frontend's operations, kept verbatim in
+// testdata/frontend.
+func frontend(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "frontend", name+".graphql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// contractFields are the 29 Request fields of contract 3, in order.
+var contractFields = []string{
+	"egress_request_id", "egress_store_name", "swb_egress_store_id", "project_id", "workspace_id",
+	"requested_by", "requested_dt", "updated_by", "updated_dt", "egress_status", "s3_egress_store_bucket",
+	"s3_egress_store_bucket_path", "s3_egress_store_object_list_location", "s3_swb_object_metadata_version",
+	"task_token", "ig_reviewer_1_name", "ig_reviewer_1_email", "ig_reviewer_1_dt", "ig_reviewer_1_reason",
+	"ig_reviewer_1_decision", "rit_reviewer_2_name", "rit_reviewer_2_email", "rit_reviewer_2_dt",
+	"rit_reviewer_2_reason", "rit_reviewer_2_decision", "current_reviewer_group",
+	"s3_staging_object_metadata_version", "download_count", "is_single_approval_enabled",
+}
+
+// The frontend's three operations, through the executor, for a request's
+// whole life: list, IG decides, RIT decides (resending the IG decision),
+// then download.
+func TestFrontendOperations(t *testing.T) {
+	e := newEnv(t)
+	r := e.seed(t, fixtures[0])
+	list := func(who egress.Identity) map[string]any {
+		t.Helper()
+		resp := e.gql(who, frontend(t, "listRequests"), nil)
+		if len(resp.Errors) > 0 {
+			t.Fatalf("listRequests: %+v", resp.Errors)
+		}
+		var data struct {
+			ListRequests []map[string]any `json:"listRequests"`
+		}
+		decode(t, resp, &data)
+		for _, item := range data.ListRequests {
+			if item["egress_request_id"] == r.ID {
+				if len(item) != len(contractFields) {
+					t.Fatalf("item has %d fields, want 29: %v", len(item), item)
+				}
+				for _, f := range contractFields {
+					if v, ok := item[f]; !ok {
+						t.Errorf("field %s missing", f)
+					} else if _, isString := v.(string); v != nil && !isString {
+						t.Errorf("field %s = %#v, want a string", f, v)
+					}
+				}
+				return item
+			}
+		}
+		t.Fatalf("%s not listed", r.ID)
+		return nil
+	}
+	item := list(igReviewer)
+	if item["egress_status"] != "PROCESSING" || item["task_token"] == r.TaskToken || item["task_token"] == "" ||
+		item["current_reviewer_group"] != egress.GroupIG || item["download_count"] != "0" || item["is_single_approval_enabled"] != "false" {
+		t.Fatalf("item = %v", item)
+	}
+
+	update := func(who egress.Identity, in map[string]any) api.Response {
+		return e.gql(who, frontend(t, "updateRequest"), map[string]any{"request": in})
+	}
+	// IG decides, sending its own name, e-mail and time as the frontend
+	// does; the server's count.
+	resp := update(igReviewer, map[string]any{
+		"egress_request_id": r.ID, "task_token": item["task_token"],
+		"ig_reviewer_1_name": "Someone Else", "ig_reviewer_1_email": "forged@example.org",
+		"ig_reviewer_1_dt": "1999-01-01T00:00:00.000Z", "ig_reviewer_1_reason": "", "ig_reviewer_1_decision": "APPROVED",
+	})
+	var msg struct {
+		UpdateRequest string `json:"updateRequest"`
+	}
+	decode(t, resp, &msg)
+	if len(resp.Errors) > 0 || !strings.Contains(msg.UpdateRequest, "IGAPPROVED") {
+		t.Fatalf("updateRequest: %+v %q", resp.Errors, msg.UpdateRequest)
+	}
+	item = list(ritReviewer)
+	if item["egress_status"] != "IGAPPROVED" || item["ig_reviewer_1_email"] != igReviewer.Email ||
+		item["ig_reviewer_1_name"] != igReviewer.Name || item["ig_reviewer_1_dt"] != "2026-11-27T10:00:00.000Z" ||
+		item["task_token"] != nil {
+		t.Fatalf("after IG: %v", item)
+	}
+	if len(e.wf.calls(r.TaskToken)) != 1 {
+		t.Fatal("workflow not resumed once")
+	}
+
+	// The workflow stores the RIT stage's token (store-task-token).
+	cur, _ := e.store.Get(t.Context(), r.ID)
+	cur.TaskToken, cur.CurrentReviewerGroup = "token-rit-"+r.ID, egress.GroupRIT
+	if _, err := e.store.Update(t.Context(), cur, egress.Event{Kind: egress.EventTaskToken, Actor: egress.ActorWorkflow, Stage: "RIT"}); err != nil {
+		t.Fatal(err)
+	}
+	if item = list(ritReviewer); item["current_reviewer_group"] != egress.GroupRIT || item["task_token"] != api.TokenRef(cur.TaskToken) {
+		t.Fatalf("awaiting RIT: %v", item)
+	}
+	resp = update(ritReviewer, map[string]any{
+		"egress_request_id": r.ID, "task_token": item["task_token"],
+		"ig_reviewer_1_name": item["ig_reviewer_1_name"], "ig_reviewer_1_email": item["ig_reviewer_1_email"],
+		"ig_reviewer_1_dt": item["ig_reviewer_1_dt"], "ig_reviewer_1_reason": "", "ig_reviewer_1_decision": "REJECTED",
+		"rit_reviewer_2_name": ritReviewer.Name, "rit_reviewer_2_email": ritReviewer.Email,
+		"rit_reviewer_2_dt": "2026-11-27T10:00:00.000Z", "rit_reviewer_2_reason": "", "rit_reviewer_2_decision": "APPROVED",
+	})
+	if len(resp.Errors) > 0 {
+		t.Fatalf("RIT updateRequest: %+v", resp.Errors)
+	}
+	got, _ := e.store.Get(t.Context(), r.ID)
+	if got.Status != egress.StatusRITApproved || got.Reviews[0].Decision != egress.Approved {
+		t.Fatalf("after RIT: %s, IG decision %s (the resent IG decision must be ignored)", got.Status, got.Reviews[0].Decision)
+	}
+
+	// The workflow releases.
+	got.ZipKey = e.zipKey
+	if _, err := e.store.Update(t.Context(), got, egress.Event{Kind: egress.EventReleased, Actor: egress.ActorWorkflow}); err != nil {
+		t.Fatal(err)
+	}
+	item = list(igReviewer)
+	resp = e.gql(igReviewer, frontend(t, "downloadData"), map[string]any{"request": map[string]any{
+		"egress_request_id": r.ID, "workspace_id": item["workspace_id"], "download_count": item["download_count"]}})
+	var dl struct {
+		DownloadData struct {
+			PresignURL string `json:"presign_url"`
+		} `json:"downloadData"`
+	}
+	decode(t, resp, &dl)
+	if len(resp.Errors) > 0 || !strings.Contains(dl.DownloadData.PresignURL, "X-Amz-Signature=") {
+		t.Fatalf("downloadData: %+v %+v", resp.Errors, dl)
+	}
+	if item = list(igReviewer); item["download_count"] != "1" {
+		t.Fatalf("download_count %v", item["download_count"])
+	}
+}
+
+// The executor behaves as AppSync does for the parts of GraphQL clients use.
+func TestExecutor(t *testing.T) {
+	e := newEnv(t)
+	r := e.seed(t, fixtures[3]) // released
+	tests := []struct {
+		name     string
+		who      egress.Identity
+		query    string
+		vars     map[string]any
+		wantData string // JSON; "" to skip
+		wantErrs []api.GraphQLError
+	}{
+		{
+			name:     "aliases, fragments, typename, nested resolvers",
+			who:      ritReviewer,
+			query:    `query Q($id: String!) { one: getRequest(egress_request_id: $id) { __typename ...F files { path size version } history @include(if: false) { kind } } } fragment F on Request { egress_status ig_reviewer_1_decision }`,
+			vars:     map[string]any{"id": r.ID},
+			wantData: `{"one":{"__typename":"Request","egress_status":"RITAPPROVED","ig_reviewer_1_decision":"APPROVED","files":[{"path":"results/a.csv","size":8,"version":"v1"},{"path":"README.txt","size":5,"version":"v2"}]}}`,
+		},
+		{
+			name:     "history",
+			who:      igReviewer,
+			query:    `{ getRequest(egress_request_id: "` + r.ID + `") { history { kind actor to_status } } }`,
+			wantData: `{"getRequest":{"history":[{"kind":"CREATED","actor":"researcher@example.org","to_status":"RITAPPROVED"}]}}`,
+		},
+		{
+			name:     "schema group directive refuses before the resolver",
+			who:      noGroup,
+			query:    `{ listRequests { egress_request_id } }`,
+			wantData: `{"listRequests":null}`,
+			wantErrs: []api.GraphQLError{{Path: []any{"listRequests"}, ErrorType: "Unauthorized", Message: "Not Authorized to access listRequests on type Query"}},
+		},
+		{
+			name:     "TREAdmin may not download (schema)",
+			who:      ritReviewer,
+			query:    `mutation { downloadData(request: {egress_request_id: "x", workspace_id: "y", download_count: "0"}) { presign_url } }`,
+			wantData: `{"downloadData":null}`,
+			wantErrs: []api.GraphQLError{{Path: []any{"downloadData"}, ErrorType: "Unauthorized", Message: "Not Authorized to access downloadData on type Mutation"}},
+		},
+		{
+			name:     "resolver error keeps its type and the other fields",
+			who:      igReviewer,
+			query:    `{ a: getRequest(egress_request_id: "missing") { egress_status } b: getRequest(egress_request_id: "` + r.ID + `") { egress_status } }`,
+			wantData: `{"a":null,"b":{"egress_status":"RITAPPROVED"}}`,
+			wantErrs: []api.GraphQLError{{Path: []any{"a"}, ErrorType: egress.ENOTFOUND, Message: "request missing not found"}},
+		},
+		{
+			name:     "unknown field is a validation error",
+			who:      igReviewer,
+			query:    `{ listRequests { nope } }`,
+			wantData: `null`,
+			wantErrs: []api.GraphQLError{{ErrorType: api.ErrorTypeValidation, Message: `Cannot query field "nope" on type "Request".`}},
+		},
+		{
+			name:     "missing variable",
+			who:      igReviewer,
+			query:    `mutation M($request: UpdateRequestInput!) { updateRequest(request: $request) }`,
+			wantData: `null`,
+			wantErrs: []api.GraphQLError{{ErrorType: api.ErrorTypeValidation, Message: "must be defined"}},
+		},
+		{
+			name:     "a bad decision is refused",
+			who:      igReviewer,
+			query:    `mutation { updateRequest(request: {egress_request_id: "` + r.ID + `", task_token: ""}) }`,
+			wantData: `{"updateRequest":null}`,
+			wantErrs: []api.GraphQLError{{Path: []any{"updateRequest"}, ErrorType: egress.ECONFLICT, Message: "request " + r.ID + " is RITAPPROVED and awaits no decision"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := e.gql(tt.who, tt.query, tt.vars)
+			if tt.wantData != "" {
+				b, _ := json.Marshal(resp.Data)
+				if string(b) != tt.wantData {
+					t.Errorf("data\n got %s\nwant %s", b, tt.wantData)
+				}
+			}
+			if len(resp.Errors) != len(tt.wantErrs) {
+				t.Fatalf("errors %+v, want %+v", resp.Errors, tt.wantErrs)
+			}
+			for i, want := range tt.wantErrs {
+				got := resp.Errors[i]
+				if got.ErrorType != want.ErrorType || !strings.Contains(got.Message, want.Message) || !reflect.DeepEqual(got.Path, want.Path) {
+					t.Errorf("error %d = %+v, want %+v", i, got, want)
+				}
+				if len(got.Path) > 0 && len(got.Locations) == 0 {
+					t.Errorf("error %d has no location", i)
+				}
+			}
+		})
+	}
+}
+
+// A non-null field that comes back null makes its nullable parent null,
+// with one error, as GraphQL requires; sibling fields are unaffected.
+func TestExecutorNullPropagation(t *testing.T) {
+	resolve := func(_ context.Context, ev api.Event) (any, error) {
+		switch ev.Info.FieldName {
+		case "getRequest": // egress_status (String!) missing
+			return map[string]any{"egress_request_id": "r1"}, nil
+		case "listRequests":
+			return []any{map[string]any{"egress_request_id": "r2", "egress_status": "PROCESSING"}}, nil
+		}
+		return nil, nil
+	}
+	exec, err := api.NewExecutor(api.Schema, resolve)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := exec.Execute(context.Background(), api.GraphQLRequest{
+		Query: `{ getRequest(egress_request_id: "r1") { egress_request_id egress_status } listRequests { egress_status } }`,
+	}, appsync(igReviewer))
+	b, _ := json.Marshal(resp.Data)
+	if string(b) != `{"getRequest":null,"listRequests":[{"egress_status":"PROCESSING"}]}` {
+		t.Fatalf("data %s", b)
+	}
+	if len(resp.Errors) != 1 || !reflect.DeepEqual(resp.Errors[0].Path, []any{"getRequest", "egress_status"}) ||
+		!strings.Contains(resp.Errors[0].Message, "non-nullable") {
+		t.Fatalf("errors %+v", resp.Errors)
+	}
+}

@@ -1,0 +1,266 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/lambda/messages"
+
+	"github.com/tre-egress/egress/shared/egress"
+)
+
+// Event is what AppSync sends a direct Lambda resolver (and what the local
+// GraphQL executor sends Resolve).
+type Event struct {
+	Arguments json.RawMessage `json:"arguments,omitempty"`
+	Identity  *Identity       `json:"identity"`
+	Source    json.RawMessage `json:"source,omitempty"`
+	Info      Info            `json:"info"`
+}
+
+// Info says which field is being resolved.
+type Info struct {
+	FieldName        string         `json:"fieldName"`
+	ParentTypeName   string         `json:"parentTypeName"`
+	Variables        map[string]any `json:"variables,omitempty"`
+	SelectionSetList []string       `json:"selectionSetList,omitempty"`
+}
+
+// Identity is AppSync's identity of a Cognito user pools caller: the
+// verified token's claims.
+type Identity struct {
+	Sub                 string         `json:"sub"`
+	Issuer              string         `json:"issuer,omitempty"`
+	Username            string         `json:"username,omitempty"`
+	Claims              map[string]any `json:"claims"`
+	SourceIP            []string       `json:"sourceIp,omitempty"`
+	DefaultAuthStrategy string         `json:"defaultAuthStrategy,omitempty"`
+	Groups              []string       `json:"groups"`
+}
+
+// Caller turns the identity into the domain's: Cognito's sub, email and
+// name claims and its groups (AppSync's groups, else cognito:groups).
+func (id *Identity) Caller() (egress.Identity, error) {
+	if id == nil {
+		return egress.Identity{}, egress.Errorf(egress.EFORBIDDEN, "the request carries no identity")
+	}
+	who := egress.Identity{
+		Subject: id.Sub,
+		Email:   claim(id.Claims, "email"),
+		Name:    claim(id.Claims, "name"),
+		Groups:  id.Groups,
+	}
+	if who.Subject == "" {
+		who.Subject = claim(id.Claims, "sub")
+	}
+	if who.Groups == nil {
+		switch g := id.Claims["cognito:groups"].(type) {
+		case []any:
+			for _, v := range g {
+				if s, ok := v.(string); ok {
+					who.Groups = append(who.Groups, s)
+				}
+			}
+		case []string:
+			who.Groups = g
+		}
+	}
+	if who.Name == "" {
+		who.Name = strings.TrimSpace(claim(id.Claims, "given_name") + " " + claim(id.Claims, "family_name"))
+	}
+	if who.Name == "" {
+		who.Name = id.Username
+	}
+	if who.Subject == "" && who.Email == "" {
+		return egress.Identity{}, egress.Errorf(egress.EFORBIDDEN, "the identity has neither a sub nor an email claim")
+	}
+	return who, nil
+}
+
+func claim(claims map[string]any, name string) string {
+	s, _ := claims[name].(string)
+	return s
+}
+
+// FieldResolvers are the fields Resolve answers, as "Type.field"; the
+// infrastructure attaches the Lambda data source to each, and the local
+// executor calls Resolve for each.
+var FieldResolvers = []string{
+	"Query.listRequests",
+	"Query.getRequest",
+	"Query.requests",
+	"Mutation.updateRequest",
+	"Mutation.downloadData",
+	"Request.files",
+	"Request.history",
+}
+
+// Resolve answers one field: the dispatch of the direct Lambda resolver.
+// Identity comes from ev.Identity only; arguments never carry it.
+func (s *Service) Resolve(ctx context.Context, ev Event) (any, error) {
+	who, err := ev.Identity.Caller()
+	if err != nil {
+		return nil, err
+	}
+	switch field := ev.Info.ParentTypeName + "." + ev.Info.FieldName; field {
+	case "Query.listRequests":
+		rs, err := s.ListRequests(ctx, who)
+		if err != nil {
+			return nil, err
+		}
+		return requestViews(rs), nil
+
+	case "Query.getRequest":
+		var args struct {
+			ID string `json:"egress_request_id"`
+		}
+		if err := decodeArgs(ev.Arguments, &args); err != nil {
+			return nil, err
+		}
+		r, err := s.GetRequest(ctx, who, args.ID)
+		if err != nil {
+			return nil, err
+		}
+		return NewRequestView(r), nil
+
+	case "Query.requests":
+		var args struct {
+			Filter    *RequestFilter `json:"filter"`
+			Limit     *int           `json:"limit"`
+			NextToken *string        `json:"nextToken"`
+		}
+		if err := decodeArgs(ev.Arguments, &args); err != nil {
+			return nil, err
+		}
+		var f RequestFilter
+		if args.Filter != nil {
+			f = *args.Filter
+		}
+		limit, token := 0, ""
+		if args.Limit != nil {
+			if limit = *args.Limit; limit == 0 {
+				return nil, egress.Errorf(egress.EINVALID, "limit must be at least 1")
+			}
+		}
+		if args.NextToken != nil {
+			token = *args.NextToken
+		}
+		p, err := s.RequestsPage(ctx, who, f, limit, token)
+		if err != nil {
+			return nil, err
+		}
+		return PageView{Items: requestViews(p.Requests), NextToken: p.NextToken}, nil
+
+	case "Mutation.updateRequest":
+		var args struct {
+			Request UpdateInput `json:"request"`
+		}
+		if err := decodeArgs(ev.Arguments, &args); err != nil {
+			return nil, err
+		}
+		return s.UpdateRequest(ctx, who, args.Request)
+
+	case "Mutation.downloadData":
+		var args struct {
+			Request DownloadInput `json:"request"`
+		}
+		if err := decodeArgs(ev.Arguments, &args); err != nil {
+			return nil, err
+		}
+		url, err := s.DownloadData(ctx, who, args.Request)
+		if err != nil {
+			return nil, err
+		}
+		return PresignView{URL: url}, nil
+
+	case "Request.files":
+		r, err := sourceRequest(ev.Source)
+		if err != nil {
+			return nil, err
+		}
+		files, err := s.Files(ctx, who, r)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]FileView, len(files))
+		for i, f := range files {
+			out[i] = FileView{Path: f.Path, Size: f.Size, SHA256: f.SHA256, Version: f.VersionID}
+		}
+		return out, nil
+
+	case "Request.history":
+		r, err := sourceRequest(ev.Source)
+		if err != nil {
+			return nil, err
+		}
+		events, err := s.History(ctx, who, r.ID)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]EventView, len(events))
+		for i, e := range events {
+			out[i] = EventView{At: formatTime(e.At), Kind: e.Kind, Actor: e.Actor, From: string(e.From),
+				To: string(e.To), Stage: e.Stage, Reason: e.Reason}
+		}
+		return out, nil
+
+	default:
+		return nil, egress.Errorf(egress.EINVALID, "no resolver for %s", field)
+	}
+}
+
+func decodeArgs(raw json.RawMessage, v any) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return egress.Errorf(egress.EINVALID, "arguments: %v", err)
+	}
+	return nil
+}
+
+// sourceRequest reads the parent Request of a nested field: what Resolve
+// returned for it, passed back by AppSync (or the local executor).
+func sourceRequest(raw json.RawMessage) (egress.Request, error) {
+	var src struct {
+		ID       string `json:"egress_request_id"`
+		Manifest string `json:"s3_staging_object_metadata_version"`
+	}
+	if err := json.Unmarshal(raw, &src); err != nil || src.ID == "" {
+		return egress.Request{}, egress.Errorf(egress.EINVALID, "nested field without its parent request")
+	}
+	return egress.Request{ID: src.ID, StagingObjectMetadataVersion: src.Manifest}, nil
+}
+
+// Handler is the function functions/egress-api runs: Resolve, with errors
+// in the shape AppSync shows a direct Lambda resolver's: errorType is the
+// error code (ConflictError, ForbiddenError, ...) and errorMessage a
+// message safe to show. Internal errors are logged, redacted, and shown as
+// "internal error".
+func Handler(s *Service) func(context.Context, Event) (any, error) {
+	return func(ctx context.Context, ev Event) (any, error) {
+		out, err := s.Resolve(ctx, ev)
+		if err == nil {
+			return out, nil
+		}
+		code := egress.ErrorCode(err)
+		if code == egress.EINTERNAL {
+			s.logger().Error("resolver failed", "field", ev.Info.ParentTypeName+"."+ev.Info.FieldName, "error", redact(err.Error()))
+		}
+		return nil, messages.InvokeResponse_Error{Type: code, Message: redact(egress.ErrorMessage(err))}
+	}
+}
+
+var (
+	urlPattern   = regexp.MustCompile(`https?://[^\s"'<>]+`)
+	tokenPattern = regexp.MustCompile(`[A-Za-z0-9+/=_-]{100,}`)
+)
+
+// redact removes URLs (presigned links are credentials) and long opaque
+// strings (task tokens) from text bound for logs or clients.
+func redact(s string) string {
+	s = urlPattern.ReplaceAllString(s, "[url]")
+	return tokenPattern.ReplaceAllString(s, "[redacted]")
+}

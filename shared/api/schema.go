@@ -1,0 +1,66 @@
+package api
+
+import (
+	_ "embed"
+	"fmt"
+	"strings"
+
+	"github.com/tre-egress/egress/shared/egress"
+)
+
+// Schema is schema.graphql: what AppSync serves, and the local endpoint.
+//
+//go:embed schema.graphql
+var Schema string
+
+// The directive arguments of Schema that SchemaFor replaces.
+var (
+	reviewerGroupsArg = groupsArg([]string{egress.GroupIG, egress.GroupRIT})
+	downloadGroupsArg = groupsArg([]string{egress.GroupIG})
+)
+
+func groupsArg(groups []string) string {
+	quoted := make([]string, len(groups))
+	for i, g := range groups {
+		quoted[i] = fmt.Sprintf("%q", g)
+	}
+	return "cognito_groups: [" + strings.Join(quoted, ", ") + "]"
+}
+
+// SchemaFor renders Schema for a deployment's reviewer groups
+// (egress_reviewer_roles) and download groups (default the first reviewer
+// group), so AppSync's group directives agree with the resolver's checks.
+func SchemaFor(reviewerGroups, downloadGroups []string) string {
+	if len(reviewerGroups) == 0 {
+		reviewerGroups = []string{egress.GroupIG, egress.GroupRIT}
+	}
+	if len(downloadGroups) == 0 {
+		downloadGroups = reviewerGroups[:1]
+	}
+	// One pass, so a replacement is never itself replaced.
+	return strings.NewReplacer(
+		reviewerGroupsArg, groupsArg(reviewerGroups),
+		downloadGroupsArg, groupsArg(downloadGroups),
+	).Replace(Schema)
+}
+
+// appSyncPrelude declares what AppSync defines itself, so the schema parses
+// outside AppSync (AppSync refuses a schema that redeclares them).
+const appSyncPrelude = `
+directive @aws_auth(cognito_groups: [String]) on FIELD_DEFINITION | OBJECT
+directive @aws_cognito_user_pools(cognito_groups: [String]) on FIELD_DEFINITION | OBJECT
+directive @aws_api_key on FIELD_DEFINITION | OBJECT
+directive @aws_iam on FIELD_DEFINITION | OBJECT
+directive @aws_oidc on FIELD_DEFINITION | OBJECT
+directive @aws_lambda on FIELD_DEFINITION | OBJECT
+directive @aws_subscribe(mutations: [String]) on FIELD_DEFINITION
+scalar AWSDate
+scalar AWSTime
+scalar AWSDateTime
+scalar AWSTimestamp
+scalar AWSEmail
+scalar AWSJSON
+scalar AWSURL
+scalar AWSPhone
+scalar AWSIPAddress
+`

@@ -1,0 +1,130 @@
+package api
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/tre-egress/egress/shared/egress"
+)
+
+// timeLayout is JavaScript's toISOString format, which the frontend parses.
+const timeLayout = "2006-01-02T15:04:05.000Z"
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(timeLayout)
+}
+
+// RequestView is the GraphQL Request type: the 29 fields of contract 3, all
+// strings, plus additions. Optional fields that are empty are left out, so
+// they read as null, as items without the attribute did before. files and
+// history have their own resolvers (Request.files, Request.history).
+type RequestView struct {
+	ID                           string `json:"egress_request_id"`
+	StoreName                    string `json:"egress_store_name"`
+	StoreID                      string `json:"swb_egress_store_id"`
+	ProjectID                    string `json:"project_id"`
+	WorkspaceID                  string `json:"workspace_id"`
+	RequestedBy                  string `json:"requested_by"`
+	RequestedAt                  string `json:"requested_dt"`
+	UpdatedBy                    string `json:"updated_by"`
+	UpdatedAt                    string `json:"updated_dt"`
+	Status                       string `json:"egress_status"`
+	StoreBucket                  string `json:"s3_egress_store_bucket"`
+	StoreBucketPath              string `json:"s3_egress_store_bucket_path"`
+	ObjectListLocation           string `json:"s3_egress_store_object_list_location"`
+	SWBObjectMetadataVersion     string `json:"s3_swb_object_metadata_version"`
+	TaskToken                    string `json:"task_token,omitempty"`
+	IGName                       string `json:"ig_reviewer_1_name,omitempty"`
+	IGEmail                      string `json:"ig_reviewer_1_email,omitempty"`
+	IGDate                       string `json:"ig_reviewer_1_dt,omitempty"`
+	IGReason                     string `json:"ig_reviewer_1_reason,omitempty"`
+	IGDecision                   string `json:"ig_reviewer_1_decision,omitempty"`
+	RITName                      string `json:"rit_reviewer_2_name,omitempty"`
+	RITEmail                     string `json:"rit_reviewer_2_email,omitempty"`
+	RITDate                      string `json:"rit_reviewer_2_dt,omitempty"`
+	RITReason                    string `json:"rit_reviewer_2_reason,omitempty"`
+	RITDecision                  string `json:"rit_reviewer_2_decision,omitempty"`
+	CurrentReviewerGroup         string `json:"current_reviewer_group,omitempty"`
+	StagingObjectMetadataVersion string `json:"s3_staging_object_metadata_version,omitempty"`
+	DownloadCount                string `json:"download_count"`
+	SingleApproval               string `json:"is_single_approval_enabled"`
+	// Additions.
+	FailureCause string `json:"failure_cause,omitempty"`
+	ReleasedAt   string `json:"released_dt,omitempty"`
+}
+
+// NewRequestView shows r as the frontend expects it. The task token is
+// shown as its TokenRef: the frontend only sends it back.
+func NewRequestView(r egress.Request) RequestView {
+	v := RequestView{
+		ID:                           r.ID,
+		StoreName:                    r.StoreName,
+		StoreID:                      r.StoreID,
+		ProjectID:                    r.ProjectID,
+		WorkspaceID:                  r.WorkspaceID,
+		RequestedBy:                  r.RequestedBy,
+		RequestedAt:                  formatTime(r.RequestedAt),
+		UpdatedBy:                    r.UpdatedBy,
+		UpdatedAt:                    formatTime(r.UpdatedAt),
+		Status:                       string(r.Status),
+		StoreBucket:                  r.StoreBucket,
+		StoreBucketPath:              r.StoreBucketPath,
+		ObjectListLocation:           r.ObjectListLocation,
+		SWBObjectMetadataVersion:     r.SWBObjectMetadataVersion,
+		TaskToken:                    TokenRef(r.TaskToken),
+		CurrentReviewerGroup:         r.CurrentReviewerGroup,
+		StagingObjectMetadataVersion: r.StagingObjectMetadataVersion,
+		DownloadCount:                strconv.Itoa(r.DownloadCount),
+		SingleApproval:               strconv.FormatBool(r.SingleApproval),
+		FailureCause:                 r.FailureCause,
+		ReleasedAt:                   formatTime(r.ReleasedAt),
+	}
+	if rv, ok := r.Review(0); ok {
+		v.IGName, v.IGEmail, v.IGDate, v.IGReason, v.IGDecision = rv.Name, rv.Email, formatTime(rv.At), rv.Reason, string(rv.Decision)
+	}
+	if rv, ok := r.Review(1); ok {
+		v.RITName, v.RITEmail, v.RITDate, v.RITReason, v.RITDecision = rv.Name, rv.Email, formatTime(rv.At), rv.Reason, string(rv.Decision)
+	}
+	return v
+}
+
+func requestViews(rs []egress.Request) []RequestView {
+	vs := make([]RequestView, len(rs))
+	for i, r := range rs {
+		vs[i] = NewRequestView(r)
+	}
+	return vs
+}
+
+// FileView is the GraphQL RequestFile type.
+type FileView struct {
+	Path    string `json:"path"`
+	Size    int64  `json:"size"`
+	SHA256  string `json:"sha256"`
+	Version string `json:"version,omitempty"`
+}
+
+// EventView is the GraphQL RequestEvent type.
+type EventView struct {
+	At     string `json:"at"`
+	Kind   string `json:"kind"`
+	Actor  string `json:"actor,omitempty"`
+	From   string `json:"from_status,omitempty"`
+	To     string `json:"to_status,omitempty"`
+	Stage  string `json:"stage,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// PageView is the GraphQL RequestPage type.
+type PageView struct {
+	Items     []RequestView `json:"items"`
+	NextToken string        `json:"nextToken,omitempty"`
+}
+
+// PresignView is the GraphQL presign_payload type.
+type PresignView struct {
+	URL string `json:"presign_url"`
+}
