@@ -369,7 +369,7 @@ func (s *Stack) routes() http.Handler {
 	mux.Handle("/v2/email/", ses)
 	mux.HandleFunc("/local/endpoints", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(s.Endpoints())
+		json.NewEncoder(w).Encode(s.Connection())
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		switch {
@@ -433,6 +433,20 @@ func (s *Stack) Endpoints() []Endpoint {
 		{"graphql", s.URL + "/graphql"},
 		{"outbox", "file://" + s.Outbox.dir},
 	}
+}
+
+// Connection is what a process on this machine needs to act as SWB against
+// the stack: its endpoints and the local S3 server's development
+// credentials (loopback only; nothing secret).
+type Connection struct {
+	Endpoints   []Endpoint `json:"endpoints"`
+	S3AccessKey string     `json:"s3_access_key"`
+	S3SecretKey string     `json:"s3_secret_key"`
+}
+
+// Connection describes the running stack.
+func (s *Stack) Connection() Connection {
+	return Connection{Endpoints: s.Endpoints(), S3AccessKey: s.S3.AccessKey, S3SecretKey: s.S3.SecretKey}
 }
 
 // Close stops everything the stack started.

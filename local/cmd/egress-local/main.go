@@ -128,6 +128,10 @@ func submit(ctx context.Context, args []string) error {
 	if *dir == "" {
 		return errors.New("submit: --store DIR is required")
 	}
+	conn, err := connect(ctx, *endpoint)
+	if err != nil {
+		return err
+	}
 	eps, err := endpoints(ctx, *endpoint)
 	if err != nil {
 		return err
@@ -135,7 +139,9 @@ func submit(ctx context.Context, args []string) error {
 	cfg := func(url string) aws.Config {
 		return aws.Config{Region: local.Region, Credentials: credentials.NewStaticCredentialsProvider("local", "localsecret", ""), BaseEndpoint: aws.String(url)}
 	}
-	s3c := s3.NewFromConfig(cfg(eps["s3"]), func(o *s3.Options) { o.UsePathStyle = true })
+	s3cfg := cfg(eps["s3"])
+	s3cfg.Credentials = credentials.NewStaticCredentialsProvider(conn.S3AccessKey, conn.S3SecretKey, "")
+	s3c := s3.NewFromConfig(s3cfg, func(o *s3.Options) { o.UsePathStyle = true })
 	swb := local.SWB{S3: s3c, DynamoDB: dynamodb.NewFromConfig(cfg(eps["dynamodb"])), Now: time.Now}
 	sub, err := swb.Submit(ctx, *dir, *requester)
 	if err != nil {
@@ -151,26 +157,22 @@ func submit(ctx context.Context, args []string) error {
 	return nil
 }
 
-func endpoints(ctx context.Context, front string) (map[string]string, error) {
+func connect(ctx context.Context, front string) (local.Connection, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(front, "/")+"/local/endpoints", nil)
 	if err != nil {
-		return nil, err
+		return local.Connection{}, err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("is egress-local run up at %s? %w", front, err)
+		return local.Connection{}, fmt.Errorf("is egress-local run up at %s? %w", front, err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	var eps []local.Endpoint
-	if err := json.Unmarshal(body, &eps); err != nil {
-		return nil, fmt.Errorf("endpoints from %s: %w", front, err)
+	var conn local.Connection
+	if err := json.Unmarshal(body, &conn); err != nil || len(conn.Endpoints) == 0 {
+		return conn, fmt.Errorf("endpoints from %s: not an egress-local stack (%v)", front, err)
 	}
-	m := map[string]string{}
-	for _, e := range eps {
-		m[e.Name] = e.URL
-	}
-	return m, nil
+	return conn, nil
 }
 
 func scenario(ctx context.Context, args []string) error {
@@ -222,4 +224,17 @@ func demo(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// endpoints maps each endpoint name of a running stack to its URL.
+func endpoints(ctx context.Context, front string) (map[string]string, error) {
+	conn, err := connect(ctx, front)
+	if err != nil {
+		return nil, err
+	}
+	eps := map[string]string{}
+	for _, e := range conn.Endpoints {
+		eps[e.Name] = e.URL
+	}
+	return eps, nil
 }
