@@ -38,7 +38,7 @@ func (h *Handlers) CopyToStaging(ctx context.Context, in RequestInput) (StagingO
 	jobs := make([]objects.CopyJob, len(entries))
 	for i, e := range entries {
 		jobs[i] = objects.CopyJob{
-			Source: objects.Source{Bucket: r.StoreBucket, Key: e.Key, VersionID: e.VersionID},
+			Source:    objects.Source{Bucket: r.StoreBucket, Key: e.Key, VersionID: e.VersionID},
 			Path:      e.RelPath,
 			DstBucket: h.Settings.StagingBucket,
 			DstKey:    stagedKey(r, e.RelPath),
