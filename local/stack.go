@@ -264,6 +264,10 @@ func (s *Stack) invoke(ctx context.Context, function string, payload json.RawMes
 	s.mu.Unlock()
 	if fail != nil {
 		if err := fail(function, payload); err != nil {
+			var tf *sfn.TaskFailure
+			if errors.As(err, &tf) {
+				return nil, tf
+			}
 			return nil, taskFailure(workflow.TaskError(err))
 		}
 	}

@@ -303,3 +303,100 @@ func TestDefinitionIsValidASL(t *testing.T) {
 		t.Fatal("placeholder left in the running definition")
 	}
 }
+
+// TestTransientErrorsAreRetried fails each task once with TransientError:
+// the definition retries it (after a backoff the fake clock skips) and the
+// request completes as if nothing happened.
+func TestTransientErrorsAreRetried(t *testing.T) {
+	s := stack(t, true)
+	var mu sync.Mutex
+	failed := map[string]bool{}
+	s.SetFail(func(function string, _ json.RawMessage) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if failed[function] {
+			return nil
+		}
+		failed[function] = true
+		return &sfn.TaskFailure{ErrorName: "TransientError", Cause: "injected throttling"}
+	})
+	sub := submit(t, s)
+	chain, _ := s.Config.Chain()
+	// Each retry waits on a timer; skip it as soon as one is armed besides
+	// the execution's own timeout.
+	done := make(chan struct{})
+	skipCtx, stopSkipping := context.WithCancel(ctx(t))
+	defer func() { stopSkipping(); <-done }()
+	go func() {
+		defer close(done)
+		for {
+			if err := clock.WaitForTimers(skipCtx, 2); err != nil {
+				return
+			}
+			for _, d := range clock.PendingDurations() {
+				if d < time.Hour {
+					clock.Advance(d)
+					break
+				}
+			}
+			if desc, err := s.Engine.Describe(s.ExecutionArn(sub.RequestID)); err == nil && desc.Status != sfn.StatusRunning {
+				return
+			}
+		}
+	}()
+	if _, err := s.WaitFor(ctx(t), sub.RequestID, func(r egress.Request) bool { return r.TaskToken != "" }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.API.Decide(ctx(t), Reviewer(chain, 0), sub.RequestID, egress.Approved, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	desc, err := s.Engine.Wait(ctx(t), s.ExecutionArn(sub.RequestID))
+	if err != nil || desc.Status != sfn.StatusSucceeded {
+		t.Fatalf("execution %+v %v", desc, err)
+	}
+	r, _ := s.Requests.Get(ctx(t), sub.RequestID)
+	if r.Status != egress.StatusIGApproved || !r.Released() {
+		t.Fatalf("request %s released=%v", r.Status, r.Released())
+	}
+	for _, fn := range []string{"copy-to-staging", "store-task-token", "copy-to-datalake", "notify"} {
+		if !failed[fn] {
+			t.Errorf("%s was never failed", fn)
+		}
+	}
+}
+
+// TestSecondRequestForBusyStoreIsRefused: a message for a store that has a
+// request in flight must not start a second workflow, nor touch the store.
+func TestSecondRequestForBusyStoreIsRefused(t *testing.T) {
+	s := stack(t, false)
+	first := submit(t, s)
+	var msg map[string]any
+	if err := json.Unmarshal([]byte(first.Message), &msg); err != nil {
+		t.Fatal(err)
+	}
+	msg["id"] = first.RequestID + "-2"
+	second, _ := json.Marshal(msg)
+	if err := s.Publish(ctx(t), string(second)); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Requests.Get(ctx(t), first.RequestID+"-2")
+	if err != nil || r.Status != egress.StatusFailed || !strings.Contains(r.FailureCause, "PROCESSING") {
+		t.Fatalf("second request %s %q %v", r.Status, r.FailureCause, err)
+	}
+	if _, err := s.Engine.Describe(s.ExecutionArn(r.ID)); err == nil {
+		t.Fatal("an execution was started for the second request")
+	}
+	swb := SWB{S3: s.Clients.S3, DynamoDB: s.Clients.DynamoDB}
+	if st, _ := swb.StoreStatus(ctx(t), r.StoreID); st != "PROCESSING" {
+		t.Fatalf("store %s, want the first request's PROCESSING", st)
+	}
+	// The first request goes on undisturbed.
+	chain, _ := s.Config.Chain()
+	if _, err := s.WaitFor(ctx(t), first.RequestID, func(r egress.Request) bool { return r.TaskToken != "" }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.API.Decide(ctx(t), Reviewer(chain, 0), first.RequestID, egress.Rejected, "busy store test", ""); err != nil {
+		t.Fatal(err)
+	}
+	finishedRejected(t, s, first)
+}

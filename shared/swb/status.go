@@ -70,11 +70,23 @@ func NewStoreTable(db statusDB, table string) *StoreTable {
 // has succeeds.
 func (t *StoreTable) SetStatus(ctx context.Context, storeID string, to StoreStatus) error {
 	from, ok := statusFrom[to]
-	switch {
-	case storeID == "":
-		return egress.Errorf(egress.EINVALID, "egress store id is required")
-	case !ok:
+	if !ok {
 		return egress.Errorf(egress.EINVALID, "the workflow never sets an egress store to %q", to)
+	}
+	return t.set(ctx, storeID, to, from)
+}
+
+// Lock moves a store that has no egress in flight (CREATED or PENDING) to
+// PROCESSING for a new request. Unlike SetStatus it refuses a store that is
+// already PROCESSING: that lock belongs to another request, and two
+// requests in flight would unlock each other's store.
+func (t *StoreTable) Lock(ctx context.Context, storeID string) error {
+	return t.set(ctx, storeID, StoreProcessing, []StoreStatus{StoreCreated, StorePending})
+}
+
+func (t *StoreTable) set(ctx context.Context, storeID string, to StoreStatus, from []StoreStatus) error {
+	if storeID == "" {
+		return egress.Errorf(egress.EINVALID, "egress store id is required")
 	}
 	names := map[string]string{"#id": statusAttrID, "#status": statusAttrStatus, "#updatedAt": statusAttrUpdatedAt}
 	values := map[string]types.AttributeValue{

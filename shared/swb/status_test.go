@@ -197,3 +197,45 @@ func TestStoreTableSetStatusInvalid(t *testing.T) {
 		})
 	}
 }
+
+func TestStoreTableLock(t *testing.T) {
+	db, table := statusTestTable(t)
+	st := swb.NewStoreTable(db, table)
+	ctx := context.Background()
+	tests := []struct {
+		from swb.StoreStatus
+		want string // "" = locked
+	}{
+		{swb.StorePending, ""},
+		{swb.StoreCreated, ""},
+		{swb.StoreProcessing, egress.ECONFLICT}, // another request's lock
+		{swb.StoreProcessed, egress.ECONFLICT},
+		{swb.StoreTerminated, egress.ECONFLICT},
+	}
+	for i, tt := range tests {
+		t.Run(string(tt.from), func(t *testing.T) {
+			id := fmt.Sprintf("lock-%d", i)
+			if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: statusStoreItem(t, id, tt.from)}); err != nil {
+				t.Fatal(err)
+			}
+			err := st.Lock(ctx, id)
+			if egress.ErrorCode(err) != cmp.Or(tt.want, "") && !(tt.want == "" && err == nil) {
+				t.Fatalf("Lock = %v, want %q", err, tt.want)
+			}
+			var got struct {
+				Status string `dynamodbav:"status"`
+			}
+			attributevalue.UnmarshalMap(statusGetItem(t, db, table, id), &got)
+			want := string(tt.from)
+			if tt.want == "" {
+				want = string(swb.StoreProcessing)
+			}
+			if got.Status != want {
+				t.Fatalf("status %s, want %s", got.Status, want)
+			}
+		})
+	}
+	if err := st.Lock(ctx, "missing"); egress.ErrorCode(err) != egress.ENOTFOUND {
+		t.Fatalf("missing store: %v", err)
+	}
+}

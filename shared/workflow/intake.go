@@ -81,12 +81,21 @@ func (h *Handlers) intake(ctx context.Context, snsID, body string) error {
 		r = existing
 	} else {
 		log.Info("request created", "workspace_id", r.WorkspaceID, "project_id", r.ProjectID)
+		// A new request may only lock a store with no egress in flight;
+		// SWB should not send one, but two requests in flight would unlock
+		// each other's store.
+		if err := h.SWBStore.Lock(ctx, r.StoreID); err != nil {
+			if Transient(err) {
+				return err
+			}
+			return h.abandon(ctx, r, fmt.Errorf("lock SWB egress store %s: %w", r.StoreID, err), false)
+		}
 	}
 	return h.startRequest(ctx, r)
 }
 
-// startRequest locks the SWB store and starts the execution; both are
-// idempotent. If the execution can never start, the request is marked
+// startRequest makes sure the SWB store is locked and starts the
+// execution; both are idempotent. If the execution can never start, the request is marked
 // FAILED and the store unlocked, so nothing is left in PROCESSING.
 func (h *Handlers) startRequest(ctx context.Context, r egress.Request) error {
 	log := h.log(r.ID)

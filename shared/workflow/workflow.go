@@ -27,6 +27,7 @@ type Requests interface {
 // StoreStatus sets the SWB egress store's status (swb.StoreTable).
 type StoreStatus interface {
 	SetStatus(ctx context.Context, storeID string, to swb.StoreStatus) error
+	Lock(ctx context.Context, storeID string) error
 }
 
 // Objects is the S3 work of the workflow (objects.Store).
