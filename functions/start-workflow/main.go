@@ -1,22 +1,13 @@
-// Command start-workflow is the start-workflow Lambda function; it only wires.
+// Command start-workflow is the SNS intake Lambda function; it only wires.
 package main
 
 import (
-	"context"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"github.com/tre-egress/egress/shared/app"
 	"github.com/tre-egress/egress/shared/config"
+	"github.com/tre-egress/egress/shared/workflow"
 )
 
 func main() {
-	log := app.Logger()
-	h, err := app.FromEnv(context.Background(), log, config.EnvRequestsTable, config.EnvEventsTable, config.EnvSWBStoreTable, config.EnvStateMachineArn)
-	if err != nil {
-		log.Error("configuration", "error", err)
-		os.Exit(1)
-	}
-	lambda.Start(h.Intake)
+	app.Start(func(h *workflow.Handlers) any { return h.Intake },
+		config.EnvRequestsTable, config.EnvEventsTable, config.EnvSWBStoreTable, config.EnvStateMachineArn)
 }

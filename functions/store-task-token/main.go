@@ -2,22 +2,11 @@
 package main
 
 import (
-	"context"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"github.com/tre-egress/egress/shared/app"
 	"github.com/tre-egress/egress/shared/config"
 	"github.com/tre-egress/egress/shared/workflow"
 )
 
 func main() {
-	log := app.Logger()
-	h, err := app.FromEnv(context.Background(), log, config.EnvRequestsTable, config.EnvEventsTable)
-	if err != nil {
-		log.Error("configuration", "error", err)
-		os.Exit(1)
-	}
-	lambda.Start(workflow.Step(h.StoreTaskToken))
+	app.Start(func(h *workflow.Handlers) any { return workflow.Step(h.StoreTaskToken) }, config.EnvRequestsTable, config.EnvEventsTable)
 }

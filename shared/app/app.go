@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/aws/aws-lambda-go/lambda"
+
 	"github.com/tre-egress/egress/shared/config"
 	"github.com/tre-egress/egress/shared/notify"
 	"github.com/tre-egress/egress/shared/objects"
@@ -67,4 +69,18 @@ func FromEnv(ctx context.Context, log *slog.Logger, required ...string) (*workfl
 		return nil, err
 	}
 	return Handlers(cfg, clients, log)
+}
+
+// Start is a workflow function's main: it builds the handlers from the
+// environment, checking the variables the function needs, and hands the
+// one pick chooses to the Lambda runtime. A configuration error is logged
+// and ends the process, so a misconfigured function fails at init.
+func Start(pick func(*workflow.Handlers) any, required ...string) {
+	log := Logger()
+	h, err := FromEnv(context.Background(), log, required...)
+	if err != nil {
+		log.Error("configuration", "error", err)
+		os.Exit(1)
+	}
+	lambda.Start(pick(h))
 }
