@@ -42,7 +42,9 @@ const statusTimeLayout = "2006-01-02T15:04:05.000Z"
 var statusFrom = map[StoreStatus][]StoreStatus{
 	StoreProcessing: {StoreCreated, StorePending, StoreProcessing},
 	StoreProcessed:  {StoreProcessing, StoreProcessed},
-	StorePending:    {StoreCreated, StorePending, StoreProcessing},
+	// PROCESSED too: a release whose last steps fail is rolled back (the
+	// zip deleted), and the store must not claim it was released.
+	StorePending: {StoreCreated, StorePending, StoreProcessing, StoreProcessed},
 }
 
 // statusDB is the part of the DynamoDB client StoreTable uses.
