@@ -222,17 +222,10 @@ func (s *Stack) wire() error {
 	s.Handlers.Now = s.opts.Clock.Now
 	s.Requests = store.NewRequests(s.Clients.DynamoDB, RequestsTable, EventsTable)
 	s.Objects = objects.New(s.Clients.S3)
-	s.API = &api.Service{
-		Requests:       s.Requests,
-		Workflow:       stepfunctions.New(s.Clients.SFN, s.StateMachineArn),
-		Presigner:      s.Objects,
-		ReviewerGroups: cfg.ReviewerGroups,
-		DatalakeBucket: DatalakeBucket,
-		MaxDownloads:   cfg.MaxDownloads,
-		DownloadExpiry: cfg.DownloadExpiry,
-		Log:            s.opts.Logger,
-		Now:            s.opts.Clock.Now,
+	if s.API, err = app.API(cfg, s.Clients, s.opts.Logger); err != nil {
+		return err
 	}
+	s.API.Now = s.opts.Clock.Now
 	s.Engine = sfn.New(sfn.Options{
 		Clock:   s.opts.Clock,
 		Invoke:  s.invoke,
@@ -375,6 +368,7 @@ func (s *Stack) routes() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(s.Connection())
 	})
+	mux.Handle("/graphql", s.GraphQLHandler())
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case strings.HasPrefix(r.Header.Get("X-Amz-Target"), "AWSStepFunctions."):
@@ -436,6 +430,7 @@ func (s *Stack) Endpoints() []Endpoint {
 		{"ses", s.URL},
 		{"graphql", s.URL + "/graphql"},
 		{"outbox", "file://" + s.Outbox.dir},
+		{"signing-key", "file://" + SigningKeyPath(s.Dir)},
 	}
 }
 

@@ -78,7 +78,7 @@ func TestScenarios(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := stack(t, tt.single)
-			rep, err := s.Scenario(ctx(t), "testdata/sample-store", tt.decisions, ServiceDecider{S: s})
+			rep, err := s.Scenario(ctx(t), "testdata/sample-store", tt.decisions, s.GraphQLDecider())
 			if err != nil {
 				t.Fatal(err)
 			}

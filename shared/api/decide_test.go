@@ -130,7 +130,7 @@ func TestUpdateRequestInput(t *testing.T) {
 	}{
 		{"stale or wrong token", func(r egress.Request) api.UpdateInput {
 			return api.UpdateInput{RequestID: r.ID, TaskToken: api.TokenRef("token-of-an-earlier-stage"), IGDecision: "APPROVED"}
-		}, egress.EINVALID},
+		}, egress.ECONFLICT},
 		{"lower-case decision", func(r egress.Request) api.UpdateInput {
 			return api.UpdateInput{RequestID: r.ID, TaskToken: api.TokenRef(r.TaskToken), IGDecision: "approved"}
 		}, egress.EINVALID},
@@ -193,8 +193,11 @@ func TestResumeFailureIsRecorded(t *testing.T) {
 	e.wf.mu.Unlock()
 	_, err = e.call(igReviewer, "Mutation", "updateRequest", map[string]any{"request": map[string]any{
 		"egress_request_id": r2.ID, "task_token": api.TokenRef(r2.TaskToken), "ig_reviewer_1_decision": "APPROVED"}}, nil)
-	if errorType(err) != egress.EINTERNAL || strings.Contains(err.Error(), "dial") {
+	if errorType(err) != egress.EINTERNAL || strings.Contains(err.Error(), "dial") || !strings.Contains(err.Error(), "decision recorded") {
 		t.Fatalf("err %v", err)
+	}
+	if got, _ := e.store.Get(context.Background(), r2.ID); got.Status != egress.StatusIGApproved || !strings.Contains(got.FailureCause, "could not be reached") {
+		t.Fatalf("request %s, cause %q", got.Status, got.FailureCause)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/vektah/gqlparser/v2"
@@ -200,7 +201,7 @@ func (x *execution) field(parent *ast.Definition, fields []*ast.Field, source ma
 		return parent.Name, true
 	}
 	def := parent.Fields.ForName(f.Name)
-	if def == nil || len(f.Name) > 1 && f.Name[:2] == "__" {
+	if def == nil || strings.HasPrefix(f.Name, "__") { // introspection is not served
 		x.fail(path, f, ErrorTypeValidation, fmt.Sprintf("field %s is not served here", f.Name))
 		return nil, false
 	}

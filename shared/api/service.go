@@ -134,6 +134,10 @@ func tokenMatches(client, stored string) bool {
 		subtle.ConstantTimeCompare([]byte(client), []byte(TokenRef(stored))) == 1
 }
 
+func errStaleToken(r egress.Request) error {
+	return egress.Errorf(egress.ECONFLICT, "task_token is not the one request %s awaits (now %s): it was decided or moved on since it was loaded; reload it", r.ID, r.Status)
+}
+
 // GetRequest returns one request.
 func (s *Service) GetRequest(ctx context.Context, who egress.Identity, id string) (egress.Request, error) {
 	if err := s.authorizeReviewer(who); err != nil {
@@ -153,6 +157,9 @@ func (s *Service) Files(ctx context.Context, who egress.Identity, r egress.Reque
 	}
 	if r.StagingObjectMetadataVersion == "" {
 		return []egress.File{}, nil
+	}
+	if s.Manifests == nil {
+		return nil, fmt.Errorf("files of %s: the service has no manifest reader", r.ID)
 	}
 	m, err := s.Manifests.ReadManifest(ctx, s.StagingBucket, r.StagingObjectMetadataVersion)
 	if err != nil {
@@ -176,7 +183,8 @@ func (s *Service) History(ctx context.Context, who egress.Identity, id string) (
 // resumes the workflow with the stored task token. The write is conditional
 // on the version read, so of two concurrent decisions exactly one stands and
 // the other gets a ConflictError. clientToken, when sent, must match the
-// stored token (or its TokenRef); the stored one is what is used.
+// stored token (or its TokenRef), else the caller decided on a stale read
+// and gets a ConflictError; the stored token is what is used.
 func (s *Service) Decide(ctx context.Context, who egress.Identity, id string, d egress.Decision, reason, clientToken string) (egress.Request, error) {
 	if err := s.authorizeReviewer(who); err != nil {
 		return egress.Request{}, err
@@ -227,14 +235,18 @@ func (s *Service) UpdateRequest(ctx context.Context, who egress.Identity, in Upd
 	// The fields read are chosen from the stored status, the same read the
 	// conditional write is based on, so a decision meant for one stage can
 	// never land on the next.
-	var decision, reason string
-	switch chain.StageAwaiting(r.Status) {
-	case 0:
-		decision, reason = in.IGDecision, in.IGReason
-	case 1:
-		decision, reason = in.RITDecision, in.RITReason
-	default:
+	stage := chain.StageAwaiting(r.Status)
+	if stage < 0 || r.TaskToken == "" {
 		return "", egress.Errorf(egress.ECONFLICT, "request %s is %s and awaits no decision", r.ID, r.Status)
+	}
+	// A token from an earlier read means the request moved on since the
+	// caller loaded it; say so before reading fields meant for another stage.
+	if in.TaskToken != "" && !tokenMatches(in.TaskToken, r.TaskToken) {
+		return "", errStaleToken(r)
+	}
+	decision, reason := in.IGDecision, in.IGReason
+	if stage == 1 {
+		decision, reason = in.RITDecision, in.RITReason
 	}
 	d, err := egress.ParseDecision(decision)
 	if err != nil {
@@ -260,7 +272,7 @@ func (s *Service) decide(ctx context.Context, who egress.Identity, r egress.Requ
 		return egress.Request{}, egress.Errorf(egress.ECONFLICT, "request %s is %s and awaits no decision", r.ID, r.Status)
 	}
 	if clientToken != "" && !tokenMatches(clientToken, r.TaskToken) {
-		return egress.Request{}, egress.Errorf(egress.EINVALID, "task_token does not match the decision this request awaits; reload the request")
+		return egress.Request{}, errStaleToken(r)
 	}
 	token := r.TaskToken
 	next, ev, err := chain.Decide(r, who, d, reason, s.now())
@@ -278,16 +290,17 @@ func (s *Service) decide(ctx context.Context, who egress.Identity, r egress.Requ
 		// workflow did not take it, so it shows in the API and the audit
 		// trail. The stage's timeout then ends the request.
 		log.Error("decision recorded but the workflow could not be resumed", "error", redact(err.Error()))
-		msg := "decision recorded, but the workflow did not accept it: " + egress.ErrorMessage(err)
+		code, why := egress.ECONFLICT, egress.ErrorMessage(err)
+		if egress.ErrorCode(err) != egress.ECONFLICT {
+			code, why = egress.EINTERNAL, "the workflow could not be reached"
+		}
+		msg := "decision recorded, but the workflow did not accept it: " + why
 		if noted, nerr := s.noteResumeFailure(ctx, stored, ev.Stage, msg); nerr != nil {
 			log.Error("could not record the resume failure", "error", redact(nerr.Error()))
 		} else {
 			stored = noted
 		}
-		if egress.ErrorCode(err) == egress.ECONFLICT {
-			return stored, egress.Errorf(egress.ECONFLICT, "%s", msg)
-		}
-		return stored, fmt.Errorf("decision recorded; resume workflow: %w", err)
+		return stored, egress.Errorf(code, "%s", msg)
 	}
 	return stored, nil
 }

@@ -1,7 +1,9 @@
 package app
 
 import (
+	"context"
 	"log/slog"
+	"os"
 
 	"github.com/tre-egress/egress/shared/api"
 	"github.com/tre-egress/egress/shared/config"
@@ -30,4 +32,21 @@ func API(cfg config.Config, c config.Clients, log *slog.Logger) (*api.Service, e
 		MaxRequestAgeDays: cfg.MaxRequestAgeDays,
 		Log:               log,
 	}, nil
+}
+
+// APIFromEnv is API for functions/egress-api: configuration and clients
+// from the Lambda environment, with errors naming the variable at fault.
+func APIFromEnv(ctx context.Context, log *slog.Logger) (*api.Service, error) {
+	if err := config.Require(os.Getenv, config.EnvRequestsTable, config.EnvEventsTable, config.EnvStagingBucket, config.EnvDatalakeBucket); err != nil {
+		return nil, err
+	}
+	cfg, err := config.FromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	clients, err := config.LoadClients(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return API(cfg, clients, log)
 }

@@ -5,6 +5,7 @@
 //	egress-local submit --endpoint URL --store DIR [--json]
 //	egress-local scenario --store DIR [--decisions approve,approve] [--single] [--json]
 //	egress-local demo
+//	egress-local token --email E [--name N] [--groups G1,G2] [--endpoint URL]
 package main
 
 import (
@@ -49,6 +50,8 @@ func main() {
 		err = scenario(ctx, args)
 	case "demo":
 		err = demo(ctx)
+	case "token":
+		err = tokenCmd(args)
 	case "help", "-h", "--help":
 		usage()
 		return
@@ -69,6 +72,7 @@ func usage() {
   egress-local submit --endpoint URL --store DIR [--json]
   egress-local scenario --store DIR [--decisions approve,approve] [--single] [--json]
   egress-local demo
+  egress-local token --email E [--name N] [--groups G1,G2] [--dir DIR | --endpoint URL] [--ttl 12h]
 `)
 }
 
@@ -197,7 +201,7 @@ func runScenario(ctx context.Context, dir string, decisions []string, single boo
 	defer st.Close()
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	return st.Scenario(ctx, dir, decisions, local.ServiceDecider{S: st})
+	return st.Scenario(ctx, dir, decisions, st.GraphQLDecider())
 }
 
 func printReport(rep local.Report) error {

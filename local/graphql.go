@@ -1,0 +1,332 @@
+package local
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/tre-egress/egress/shared/api"
+	"github.com/tre-egress/egress/shared/egress"
+)
+
+// The local endpoint stands in for AppSync with Cognito: callers send a JWT
+// with Cognito's claims, signed by a development key kept in the stack's
+// folder, so `egress-local token` in another process can sign one too.
+const (
+	SigningKeyFile = "dev-signing-key"
+	TokenIssuer    = "egress-local"
+	maxBodyBytes   = 1 << 20
+)
+
+// SigningKeyPath is where the development signing key of the stack in dir
+// is kept.
+func SigningKeyPath(dir string) string { return filepath.Join(dir, SigningKeyFile) }
+
+// signingKey reads the key in dir, creating it on first use. The key is
+// written to a temporary file and linked into place, so processes racing
+// to create it all end up with the one that won.
+func signingKey(dir string) ([]byte, error) {
+	path := SigningKeyPath(dir)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := createSigningKey(dir, path); err != nil {
+			return nil, fmt.Errorf("signing key: %w", err)
+		}
+		b, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
+	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(key) < 32 {
+		return nil, fmt.Errorf("signing key %s is not 32 hex-encoded bytes", path)
+	}
+	return key, nil
+}
+
+// createSigningKey writes a new key to path unless one appears there first.
+func createSigningKey(dir, path string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	key := make([]byte, 32)
+	rand.Read(key)
+	tmp, err := os.CreateTemp(dir, ".dev-signing-key-*") // mode 0600
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.WriteString(hex.EncodeToString(key) + "\n")
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return nil
+}
+
+// SignToken signs claims (HS256) with the development key of the stack in
+// dir, creating the key if there is none yet.
+func SignToken(dir string, claims map[string]any) (string, error) {
+	key, err := signingKey(dir)
+	if err != nil {
+		return "", err
+	}
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims(claims)).SignedString(key)
+}
+
+// IdentityToken returns a token for who valid for ttl, with the claims
+// Cognito puts in an ID token.
+func IdentityToken(dir string, who egress.Identity, ttl time.Duration) (string, error) {
+	groups := make([]any, len(who.Groups))
+	for i, g := range who.Groups {
+		groups[i] = g
+	}
+	issued := time.Now()
+	return SignToken(dir, map[string]any{
+		"iss": TokenIssuer, "sub": who.Subject, "email": who.Email, "name": who.Name,
+		"cognito:groups": groups, "cognito:username": who.Email, "token_use": "id",
+		"iat": issued.Unix(), "exp": issued.Add(ttl).Unix(),
+	})
+}
+
+// verifyToken checks a token against key and returns the identity AppSync
+// would build from its claims. Only HS256 with this key, this issuer and
+// an expiry in the future passes.
+func verifyToken(key []byte, raw string) (*api.Identity, error) {
+	tok, err := jwt.Parse(raw, func(*jwt.Token) (any, error) { return key, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithIssuer(TokenIssuer), jwt.WithExpirationRequired(), jwt.WithIssuedAt(),
+		jwt.WithLeeway(30*time.Second))
+	if err != nil {
+		return nil, err
+	}
+	claims := tok.Claims.(jwt.MapClaims)
+	id := &api.Identity{Issuer: TokenIssuer, Claims: map[string]any(claims), DefaultAuthStrategy: "ALLOW", Groups: []string{}}
+	id.Sub, _ = claims["sub"].(string)
+	id.Username, _ = claims["cognito:username"].(string)
+	if gs, ok := claims["cognito:groups"].([]any); ok {
+		for _, g := range gs {
+			if s, ok := g.(string); ok {
+				id.Groups = append(id.Groups, s)
+			}
+		}
+	}
+	return id, nil
+}
+
+// GraphQLHandler serves the API's schema at POST /graphql with the same
+// resolver the Lambda runs. Identity comes from the Authorization header
+// ("<JWT>" or "Bearer <JWT>") signed by the stack's development key.
+func (s *Stack) GraphQLHandler() http.Handler {
+	return newGraphQLHandler(s.API, s.Dir, s.opts.Logger)
+}
+
+type graphQLHandler struct {
+	exec *api.Executor
+	key  []byte
+	err  error // setup failure, reported on every request
+	log  *slog.Logger
+}
+
+func newGraphQLHandler(svc *api.Service, dir string, log *slog.Logger) *graphQLHandler {
+	h := &graphQLHandler{log: log}
+	if h.key, h.err = signingKey(dir); h.err == nil {
+		h.exec, h.err = api.NewExecutor(api.SchemaFor(svc.ReviewerGroups, svc.DownloadGroups), api.Handler(svc))
+	}
+	return h
+}
+
+// writeJSON writes v with status; AppSync's errors are JSON too.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func errorBody(errorType, msg string) api.Response {
+	return api.Response{Errors: []api.GraphQLError{{ErrorType: errorType, Message: msg}}}
+}
+
+func (h *graphQLHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.err != nil {
+		h.log.Error("graphql endpoint unavailable", "error", h.err)
+		writeJSON(w, http.StatusInternalServerError, errorBody("InternalFailure", "the local GraphQL endpoint failed to start"))
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody("MalformedHttpRequestException", "use POST"))
+		return
+	}
+	raw := strings.TrimSpace(r.Header.Get("Authorization"))
+	if len(raw) > 7 && strings.EqualFold(raw[:7], "Bearer ") {
+		raw = strings.TrimSpace(raw[7:])
+	}
+	if raw == "" {
+		writeJSON(w, http.StatusUnauthorized, errorBody("UnauthorizedException", "Valid authorization header not provided."))
+		return
+	}
+	id, err := verifyToken(h.key, raw)
+	if err != nil {
+		writeJSON(w, http.StatusUnauthorized, errorBody("UnauthorizedException", "Unable to verify the JWT: "+err.Error()))
+		return
+	}
+	var req api.GraphQLRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err := dec.Decode(&req); err != nil || strings.TrimSpace(req.Query) == "" {
+		writeJSON(w, http.StatusBadRequest, errorBody("MalformedHttpRequestException", "the body must be JSON with a query"))
+		return
+	}
+	writeJSON(w, http.StatusOK, h.exec.Execute(r.Context(), req, id))
+}
+
+// GraphQLDecider decides and downloads the way the frontend does: through
+// the GraphQL endpoint with a token signed for each reviewer. Scenarios
+// use it so the API is exercised end to end.
+type GraphQLDecider struct {
+	Endpoint string       // the /graphql URL
+	KeyDir   string       // the stack's folder, holding its signing key
+	HTTP     *http.Client // default http.DefaultClient
+}
+
+// GraphQLDecider returns a decider for the stack's own endpoint.
+func (s *Stack) GraphQLDecider() GraphQLDecider {
+	return GraphQLDecider{Endpoint: s.URL + "/graphql", KeyDir: s.Dir}
+}
+
+// Do runs a GraphQL document as who and decodes its data into out (which
+// may be nil). The first GraphQL error comes back as an *egress.Error whose
+// code is the errorType.
+func (d GraphQLDecider) Do(ctx context.Context, who egress.Identity, query string, vars map[string]any, out any) error {
+	token, err := IdentityToken(d.KeyDir, who, 5*time.Minute)
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(api.GraphQLRequest{Query: query, Variables: vars})
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.Endpoint, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", token)
+	client := d.HTTP
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("graphql: %w", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("graphql: %w", err)
+	}
+	var res struct {
+		Data   json.RawMessage    `json:"data"`
+		Errors []api.GraphQLError `json:"errors"`
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		return fmt.Errorf("graphql: HTTP %d: %w", resp.StatusCode, err)
+	}
+	if len(res.Errors) > 0 {
+		return &egress.Error{Code: res.Errors[0].ErrorType, Message: res.Errors[0].Message}
+	}
+	if out != nil {
+		return json.Unmarshal(res.Data, out)
+	}
+	return nil
+}
+
+const (
+	getForDecision = `query GetRequest($id: String!) {
+  getRequest(egress_request_id: $id) {
+    egress_status task_token workspace_id download_count
+    ig_reviewer_1_name ig_reviewer_1_email ig_reviewer_1_dt ig_reviewer_1_reason ig_reviewer_1_decision
+  }
+}`
+	updateRequest = `mutation UpdateRequest($request: UpdateRequestInput!) {
+  updateRequest(request: $request)
+}`
+	downloadData = `mutation DownloadData($request: DownloadDataInput!) {
+  downloadData(request: $request) {
+    presign_url
+  }
+}`
+)
+
+func (d GraphQLDecider) get(ctx context.Context, who egress.Identity, id string) (map[string]any, error) {
+	var out struct {
+		GetRequest map[string]any `json:"getRequest"`
+	}
+	if err := d.Do(ctx, who, getForDecision, map[string]any{"id": id}, &out); err != nil {
+		return nil, err
+	}
+	return out.GetRequest, nil
+}
+
+// Decide implements Decider: it reads the request and sends updateRequest
+// as the frontend does, with the reviewer's own name, e-mail and time, the
+// listed task token, and at the RIT stage the IG decision resent.
+func (d GraphQLDecider) Decide(ctx context.Context, who egress.Identity, id string, dec egress.Decision, reason string) error {
+	r, err := d.get(ctx, who, id)
+	if err != nil {
+		return err
+	}
+	in := map[string]any{"egress_request_id": id, "task_token": r["task_token"]}
+	if in["task_token"] == nil {
+		in["task_token"] = ""
+	}
+	prefix := "ig_reviewer_1_"
+	if r["egress_status"] == string(egress.StatusIGApproved) {
+		prefix = "rit_reviewer_2_"
+		for _, f := range []string{"name", "email", "dt", "reason", "decision"} {
+			in["ig_reviewer_1_"+f] = r["ig_reviewer_1_"+f]
+		}
+	}
+	in[prefix+"name"], in[prefix+"email"] = who.Name, who.Email
+	in[prefix+"dt"] = time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
+	in[prefix+"reason"], in[prefix+"decision"] = reason, string(dec)
+	return d.Do(ctx, who, updateRequest, map[string]any{"request": in}, nil)
+}
+
+// Download implements Decider with downloadData, sending the workspace and
+// count as the frontend last saw them.
+func (d GraphQLDecider) Download(ctx context.Context, who egress.Identity, id string) (string, error) {
+	r, err := d.get(ctx, who, id)
+	if err != nil {
+		return "", err
+	}
+	var out struct {
+		DownloadData struct {
+			PresignURL string `json:"presign_url"`
+		} `json:"downloadData"`
+	}
+	in := map[string]any{"egress_request_id": id, "workspace_id": r["workspace_id"], "download_count": r["download_count"]}
+	if err := d.Do(ctx, who, downloadData, map[string]any{"request": in}, &out); err != nil {
+		return "", err
+	}
+	return out.DownloadData.PresignURL, nil
+}

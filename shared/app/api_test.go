@@ -1,0 +1,36 @@
+package app
+
+import (
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/tre-egress/egress/shared/config"
+)
+
+// API wires every setting the service reads from the configuration.
+func TestAPI(t *testing.T) {
+	env := map[string]string{
+		config.EnvRequestsTable: "requests", config.EnvEventsTable: "events",
+		config.EnvStagingBucket: "staging", config.EnvDatalakeBucket: "datalake",
+		config.EnvReviewerGroups: "DataManager,ResearchIT", config.EnvMaxDownloads: "5",
+		config.EnvDownloadExpiry: "120", config.EnvMaxRequestAgeDays: "30",
+	}
+	cfg, err := config.FromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := API(cfg, config.NewClients(aws.Config{Region: "eu-west-2"}, false), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if svc.Requests == nil || svc.Workflow == nil || svc.Presigner == nil || svc.Manifests == nil {
+		t.Fatalf("adapters missing: %+v", svc)
+	}
+	if svc.StagingBucket != "staging" || svc.DatalakeBucket != "datalake" || svc.MaxDownloads != 5 ||
+		svc.DownloadExpiry != 2*time.Minute || svc.MaxRequestAgeDays != 30 ||
+		len(svc.ReviewerGroups) != 2 || svc.ReviewerGroups[1] != "ResearchIT" {
+		t.Fatalf("settings: %+v", svc)
+	}
+}
