@@ -13,7 +13,7 @@ FUNCTIONS    := $(notdir $(patsubst %/,%,$(dir $(wildcard functions/*/main.go)))
 GOTEST_FLAGS ?= -race -count=1 -timeout 30m
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 
-.PHONY: help tools test vet build run demo bench synth deploy clean
+.PHONY: help tools test vet build run demo bench synth deploy golden clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -56,8 +56,11 @@ bench: tools ## benchmarks against baselines; writes bench/latest.json
 synth: ## synthesize the CDK app offline with the sample context
 	cd infra && npx --yes aws-cdk@2 synth --quiet -c env=Sample
 
-deploy: ## deploy with the CDK (ENV=Prod by default)
-	cd infra && npx --yes aws-cdk@2 deploy -c env=$(or $(ENV),Prod) --all
+deploy: ## deploy with the CDK (ENV=Prod by default; PREFIX=name for a second deployment)
+	cd infra && npx --yes aws-cdk@2 deploy -c env=$(or $(ENV),Prod) $(if $(PREFIX),-c stack_name_prefix=$(PREFIX)) --all
+
+golden: ## regenerate the infra template snapshots after an intended change
+	go test ./infra/stack -run Golden -update
 
 clean:
 	rm -rf $(BIN) cdk.out infra/cdk.out

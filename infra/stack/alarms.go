@@ -1,0 +1,85 @@
+package stack
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// alarms tells the TRE admin, through an encrypted topic, of failed or
+// timed-out executions, undeliverable intake messages and API errors.
+func (b *builder) alarms() {
+	b.alarmTopic = awssns.NewTopic(b.stack, jsii.String("AlarmTopic"), &awssns.TopicProps{
+		DisplayName: jsii.String("egress " + b.cfg.StackName() + " alarms"),
+		MasterKey:   b.stateKey,
+		EnforceSSL:  jsii.Bool(true),
+	})
+	b.alarmTopic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(b.cfg.AdminEmail), nil))
+	action := awscloudwatchactions.NewSnsAction(b.alarmTopic)
+	five := awscdk.Duration_Minutes(jsii.Number(5))
+	sum := &awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}
+
+	alarm := func(id, description string, m awscloudwatch.IMetric) {
+		a := awscloudwatch.NewAlarm(b.stack, jsii.String(id), &awscloudwatch.AlarmProps{
+			AlarmDescription:   jsii.String(description),
+			Metric:             m,
+			Threshold:          jsii.Number(1),
+			EvaluationPeriods:  jsii.Number(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+		a.AddAlarmAction(action)
+	}
+	alarm("WorkflowFailedAlarm", "An egress workflow execution failed (the request is FAILED and its SWB store unlocked; see the HandleFailure step)",
+		b.workflowSM.MetricFailed(sum))
+	alarm("WorkflowTimedOutAlarm", "An egress workflow execution timed out",
+		b.workflowSM.MetricTimedOut(sum))
+	alarm("IntakeDeadLetterAlarm", "SWB egress messages could not be processed and wait in the intake dead-letter queue",
+		b.intakeDLQ.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}))
+	alarm("ApiResolverErrorAlarm", "The egress-api resolver failed (unhandled errors)",
+		b.fns["egress-api"].fn.MetricErrors(sum))
+	alarm("ApiServerErrorAlarm", "The AppSync API returned server errors",
+		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace:     jsii.String("AWS/AppSync"),
+			MetricName:    jsii.String("5XXError"),
+			DimensionsMap: &map[string]*string{"GraphQLAPIId": b.graphql.ApiId()},
+			Period:        five,
+			Statistic:     jsii.String("Sum"),
+		}))
+}
+
+// outputs are every value the frontend's configuration needs, and the
+// names an admin looks for after a deployment.
+func (b *builder) outputs() {
+	out := func(id, description string, value *string) {
+		awscdk.NewCfnOutput(b.stack, jsii.String(id), &awscdk.CfnOutputProps{Value: value, Description: jsii.String(description)})
+	}
+	domain := jsii.String(*b.poolDomain.DomainName() + ".auth." + b.region() + ".amazoncognito.com")
+	if b.cfg.CustomDomain.Enabled {
+		domain = b.poolDomain.DomainName()
+	}
+	out("GraphQLEndpoint", "AppSync GraphQL endpoint (aws_appsync_graphqlEndpoint)", b.graphql.GraphqlUrl())
+	out("Region", "AWS region (aws_project_region, aws_appsync_region, aws_cognito_region)", b.stack.Region())
+	out("AuthenticationType", "AppSync authorization (aws_appsync_authenticationType)", jsii.String("AMAZON_COGNITO_USER_POOLS"))
+	out("UserPoolId", "Cognito user pool id (aws_user_pools_id)", b.pool.UserPoolId())
+	out("UserPoolClientId", "Cognito app client id (aws_user_pools_web_client_id)", b.poolClient.UserPoolClientId())
+	out("CognitoDomain", "Cognito hosted UI domain (oauth.domain)", domain)
+	out("ReviewerGroups", "Reviewer groups in approval-stage order (egress_reviewer_roles)", jsii.String(strings.Join(b.cfg.ReviewerRoles, ",")))
+	out("SingleApproval", "Whether one approval releases a request (enable_single_approval)", jsii.String(strconv.FormatBool(b.cfg.SingleApproval)))
+	out("MaxDownloads", "Downloads allowed per released request (max_downloads_allowed)", jsii.String(strconv.Itoa(b.cfg.MaxDownloads)))
+	out("WebAppUrl", "Web app URL (OAuth redirect sign-in and sign-out URL)", b.webURL)
+	out("AmplifyAppId", "Amplify Hosting app of the web app", b.amplifyApp.AttrAppId())
+	out("AmplifyBranch", "Amplify Hosting branch to deploy the built frontend to", b.amplifyBranch.BranchName())
+	out("StagingBucketName", "Staging bucket", b.staging.BucketName())
+	out("RequestsTableName", "Requests table", b.requests.TableName())
+	out("StateMachineArn", "Egress workflow", b.workflowSM.StateMachineArn())
+	out("IntakeDeadLetterQueueUrl", "Intake dead-letter queue", b.intakeDLQ.QueueUrl())
+	out("AlarmTopicArn", "Alarm topic (the TRE admin's e-mail is subscribed; confirm the subscription)", b.alarmTopic.TopicArn())
+	out("SESConfigurationSetName", "SES configuration set the functions send through", b.configSet.ConfigurationSetName())
+}

@@ -1,0 +1,172 @@
+package stack
+
+import (
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/tre-egress/egress/shared/store"
+)
+
+// grants gives each function the actions on the resources its handler
+// calls, written out: CDK's grant helpers add wildcard actions
+// (s3:GetObject*, kms:ReEncrypt*) the functions never use.
+func (b *builder) grants() {
+	var (
+		requests = b.requests.TableArn()
+		byStatus = jsii.String(*b.requests.TableArn() + "/index/" + store.IndexStatus)
+		events   = b.events.TableArn()
+	)
+	// Every store write is a transaction of the request update and its
+	// audit event (shared/store), so writers need both tables.
+	for _, name := range Functions {
+		r := b.fns[name].role
+		switch name {
+		case "pre-token-generation":
+			continue
+		case "handle-rejection", "notify":
+			r.AddToPolicy(allow([]string{"dynamodb:GetItem"}, requests))
+		case "egress-api":
+			r.AddToPolicy(allow([]string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, requests))
+			r.AddToPolicy(allow([]string{"dynamodb:Query"}, requests, byStatus, events))
+			r.AddToPolicy(allow([]string{"dynamodb:PutItem"}, events))
+		default:
+			r.AddToPolicy(allow([]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, requests))
+			r.AddToPolicy(allow([]string{"dynamodb:PutItem"}, events))
+		}
+		b.tableKey(r, name != "handle-rejection" && name != "notify")
+	}
+
+	for _, name := range []string{"start-workflow", "copy-to-datalake", "handle-rejection", "handle-failure"} {
+		b.fns[name].role.AddToPolicy(allow([]string{"dynamodb:UpdateItem"}, jsii.String(b.swbTableARN())))
+	}
+	sm := b.workflowSM.StateMachineArn()
+	b.fns["start-workflow"].role.AddToPolicy(allow([]string{"states:StartExecution"}, sm))
+	b.fns["egress-api"].role.AddToPolicy(allow([]string{"states:SendTaskSuccess", "states:SendTaskFailure"}, sm))
+
+	// The SWB object list: read by intake (to check it) and by staging.
+	notification := b.cfg.SWBNotificationBucketARN
+	for _, name := range []string{"start-workflow", "copy-to-staging"} {
+		r := b.fns[name].role
+		r.AddToPolicy(allow([]string{"s3:GetObject"}, jsii.String(notification+"/*")))
+		// ListBucket makes a missing object a 404, not a 403, so a deleted
+		// list is reported as not found rather than as a permission error.
+		r.AddToPolicy(allow([]string{"s3:ListBucket"}, jsii.String(notification)))
+		b.swbKey(r)
+	}
+
+	// Staging copies exactly the submitted versions, with their tags.
+	swbStore := b.cfg.SWBEgressStoreBucketARN
+	storeObjects := []*string{jsii.String(swbStore + "/*")}
+	storeBuckets := []*string{jsii.String(swbStore)}
+	if b.cfg.UseS3AccessPoints {
+		ap := "arn:" + b.partition() + ":s3:" + arnRegion(b.cfg.SWBNotificationTopicARN) + ":" + b.cfg.SWBAccount() + ":accesspoint/*"
+		storeObjects = append(storeObjects, jsii.String(ap+"/object/*"))
+		storeBuckets = append(storeBuckets, jsii.String(ap))
+	}
+	cp := b.fns["copy-to-staging"].role
+	cp.AddToPolicy(allow([]string{"s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"}, storeObjects...))
+	cp.AddToPolicy(allow([]string{"s3:ListBucket"}, storeBuckets...))
+	stagingObjects := b.staging.ArnForObjects(jsii.String("*"))
+	cp.AddToPolicy(allow([]string{"s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload", "s3:GetObject", "s3:GetObjectVersion"}, stagingObjects))
+	b.stagingKey(cp, true)
+
+	// Release reads the staged versions and writes the zip under
+	// approved_egress/ in the datalake; it then deletes the staged copies.
+	datalake := b.cfg.DatalakeBucketARN
+	released := jsii.String(datalake + "/approved_egress/*")
+	rel := b.fns["copy-to-datalake"].role
+	rel.AddToPolicy(allow([]string{"s3:GetObject", "s3:GetObjectVersion"}, stagingObjects))
+	rel.AddToPolicy(allow([]string{"s3:PutObject", "s3:AbortMultipartUpload"}, released))
+	b.stagingKey(rel, false)
+	b.datalakeKey(rel, true)
+
+	for _, name := range []string{"copy-to-datalake", "handle-rejection", "handle-failure"} {
+		r := b.fns[name].role
+		r.AddToPolicy(allow([]string{"s3:ListBucketVersions"}, b.staging.BucketArn()))
+		r.AddToPolicy(allow([]string{"s3:DeleteObject", "s3:DeleteObjectVersion"}, stagingObjects))
+	}
+	// The failure path removes a partial release.
+	hf := b.fns["handle-failure"].role
+	hf.AddToPolicy(allowIf([]string{"s3:ListBucketVersions"}, map[string]any{
+		"StringLike": map[string]any{"s3:prefix": "approved_egress/*"},
+	}, jsii.String(datalake)))
+	hf.AddToPolicy(allow([]string{"s3:DeleteObject", "s3:DeleteObjectVersion"}, released))
+
+	// The API reads manifests for a request's file list and presigns
+	// downloads of released zips with its own credentials.
+	api := b.fns["egress-api"].role
+	api.AddToPolicy(allow([]string{"s3:GetObject"}, b.staging.ArnForObjects(jsii.String("manifests/*"))))
+	api.AddToPolicy(allow([]string{"s3:GetObject"}, released))
+	b.stagingKey(api, false)
+	b.datalakeKey(api, false)
+
+	for _, name := range []string{"start-workflow", "store-task-token", "notify"} {
+		b.fns[name].role.AddToPolicy(b.sendEmail())
+	}
+}
+
+// viaS3 limits a key grant to use by S3, in the key's region, on the
+// caller's behalf.
+func viaS3(region string) map[string]any {
+	return map[string]any{"StringEquals": map[string]any{"kms:ViaService": "s3." + region + ".amazonaws.com"}}
+}
+
+// arnRegion is the region field of an ARN.
+func arnRegion(arn string) string { return strings.Split(arn, ":")[3] }
+
+func kmsActions(write bool) []string {
+	if write {
+		// Multipart uploads need Decrypt as well as GenerateDataKey.
+		return []string{"kms:Decrypt", "kms:GenerateDataKey"}
+	}
+	return []string{"kms:Decrypt"}
+}
+
+func (b *builder) stagingKey(r awsiam.Role, write bool) {
+	r.AddToPolicy(allowIf(kmsActions(write), viaS3(b.region()), b.dataKey.KeyArn()))
+}
+
+func (b *builder) datalakeKey(r awsiam.Role, write bool) {
+	r.AddToPolicy(allowIf(kmsActions(write), viaS3(arnRegion(b.cfg.DatalakeKeyARN)), jsii.String(b.cfg.DatalakeKeyARN)))
+}
+
+func (b *builder) swbKey(r awsiam.Role) {
+	r.AddToPolicy(allowIf(kmsActions(false), viaS3(arnRegion(b.cfg.SWBKeyARN)), jsii.String(b.cfg.SWBKeyARN)))
+}
+
+// tableKey lets DynamoDB use the tables' key for the caller.
+func (b *builder) tableKey(r awsiam.Role, write bool) {
+	actions := []string{"kms:Decrypt", "kms:DescribeKey"}
+	if write {
+		actions = append(actions, "kms:Encrypt", "kms:GenerateDataKey")
+	}
+	r.AddToPolicy(allowIf(actions, map[string]any{
+		"StringEquals": map[string]any{"kms:ViaService": "dynamodb." + b.region() + ".amazonaws.com"},
+	}, b.stateKey.KeyArn()))
+}
+
+// swbTableARN is the SWB egress store table's ARN: as given, or in this
+// account when given by name.
+func (b *builder) swbTableARN() string {
+	if strings.HasPrefix(b.cfg.SWBStoreTable, "arn:") {
+		return b.cfg.SWBStoreTable
+	}
+	return "arn:" + b.partition() + ":dynamodb:" + b.region() + ":" + b.account() + ":table/" + b.cfg.SWBStoreTable
+}
+
+// sendEmail allows SES SendEmail from the sender, through the stack's
+// configuration set. The sender may be verified as an address or through
+// its domain.
+func (b *builder) sendEmail() awsiam.PolicyStatement {
+	identity := "arn:" + b.partition() + ":ses:" + b.region() + ":" + b.account() + ":identity/"
+	domain := b.cfg.SenderEmail[strings.LastIndex(b.cfg.SenderEmail, "@")+1:]
+	return allowIf([]string{"ses:SendEmail"}, map[string]any{
+		"StringEquals": map[string]any{"ses:FromAddress": b.cfg.SenderEmail},
+	},
+		jsii.String(identity+b.cfg.SenderEmail),
+		jsii.String(identity+domain),
+		jsii.String("arn:"+b.partition()+":ses:"+b.region()+":"+b.account()+":configuration-set/"+*b.configSet.ConfigurationSetName()),
+	)
+}

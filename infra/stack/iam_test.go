@@ -1,0 +1,224 @@
+package stack
+
+import (
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// resourceStar lists every action allowed on Resource "*", each with the
+// reason AWS requires it. Nothing else may use "*".
+var resourceStar = map[string]string{
+	"xray:PutTraceSegments":    "X-Ray actions have no resource-level permissions (active tracing)",
+	"xray:PutTelemetryRecords": "X-Ray actions have no resource-level permissions (active tracing)",
+	"xray:GetSamplingRules":    "X-Ray actions have no resource-level permissions (state machine tracing)",
+	"xray:GetSamplingTargets":  "X-Ray actions have no resource-level permissions (state machine tracing)",
+
+	"logs:CreateLogDelivery":         "Step Functions log delivery: the vended-logs actions have no resource-level permissions",
+	"logs:GetLogDelivery":            "Step Functions log delivery: the vended-logs actions have no resource-level permissions",
+	"logs:UpdateLogDelivery":         "Step Functions log delivery: the vended-logs actions have no resource-level permissions",
+	"logs:DeleteLogDelivery":         "Step Functions log delivery: the vended-logs actions have no resource-level permissions",
+	"logs:ListLogDeliveries":         "Step Functions log delivery: the vended-logs actions have no resource-level permissions",
+	"logs:PutResourcePolicy":         "Step Functions log delivery updates the account's CloudWatch Logs resource policy",
+	"logs:DescribeResourcePolicies":  "Step Functions log delivery reads the account's CloudWatch Logs resource policies",
+	"logs:DescribeLogGroups":         "Step Functions log delivery lists log groups; List/Describe actions take no resource",
+	"ec2:CreateNetworkInterface":     "Lambda creates a VPC function's network interfaces with its role (efs_mount_path only)",
+	"ec2:DescribeNetworkInterfaces":  "Describe actions take no resource (efs_mount_path only)",
+	"ec2:DescribeSubnets":            "Describe actions take no resource (efs_mount_path only)",
+	"ec2:DeleteNetworkInterface":     "Lambda removes a VPC function's network interfaces with its role (efs_mount_path only)",
+	"ec2:AssignPrivateIpAddresses":   "Lambda manages a VPC function's network interfaces with its role (efs_mount_path only)",
+	"ec2:UnassignPrivateIpAddresses": "Lambda manages a VPC function's network interfaces with its role (efs_mount_path only)",
+	"elasticfilesystem:ClientMount":  "CDK's mount grant: Resource * with an elasticfilesystem:AccessPointArn condition (efs_mount_path only)",
+}
+
+// list returns a policy field that may be a string or a list as strings.
+func list(v any) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		out := make([]string, 0, len(x))
+		for _, e := range x {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			} else {
+				out = append(out, jsonString(e))
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+func actions(statement any) []string { return list(get(statement, "Action")) }
+
+// identityStatements returns every statement of the template's identity
+// policies (AWS::IAM::Policy, ManagedPolicy and roles' inline policies),
+// by the logical id of the policy.
+func identityStatements(tmpl map[string]any) map[string][]any {
+	out := map[string][]any{}
+	for id, r := range resources(tmpl, "AWS::IAM::Policy") {
+		out[id] = append(out[id], get(r, "Properties", "PolicyDocument", "Statement").([]any)...)
+	}
+	for id, r := range resources(tmpl, "AWS::IAM::ManagedPolicy") {
+		out[id] = append(out[id], get(r, "Properties", "PolicyDocument", "Statement").([]any)...)
+	}
+	for id, r := range resources(tmpl, "AWS::IAM::Role") {
+		if inline, ok := get(r, "Properties", "Policies").([]any); ok {
+			for _, p := range inline {
+				out[id] = append(out[id], get(p, "PolicyDocument", "Statement").([]any)...)
+			}
+		}
+	}
+	return out
+}
+
+func TestIAMExplicitActionsAndResources(t *testing.T) {
+	for name, tmpl := range synth(t).templates {
+		for id, statements := range identityStatements(tmpl) {
+			for _, s := range statements {
+				if get(s, "Effect") != "Allow" {
+					continue
+				}
+				if get(s, "NotAction") != nil || get(s, "NotResource") != nil {
+					t.Errorf("%s %s: NotAction/NotResource in %s", name, id, jsonString(s))
+				}
+				for _, a := range actions(s) {
+					if strings.Contains(a, "*") {
+						t.Errorf("%s %s: wildcard action %s", name, id, a)
+					}
+				}
+				if !slices.Contains(list(get(s, "Resource")), "*") {
+					continue
+				}
+				for _, a := range actions(s) {
+					if resourceStar[a] == "" {
+						t.Errorf("%s %s: %s on Resource * is not on the allowlist", name, id, a)
+					}
+				}
+			}
+		}
+		for id, r := range resources(tmpl, "AWS::IAM::Role") {
+			if get(r, "Properties", "ManagedPolicyArns") != nil {
+				t.Errorf("%s: role %s has managed policies: %s", name, id, jsonString(get(r, "Properties", "ManagedPolicyArns")))
+			}
+		}
+	}
+}
+
+// Resource policies: Allow statements name their principal; an allow for
+// any principal is only the EFS mount-target policy, bound by its
+// condition. The key policies' "kms:*" for the account root is the
+// standard delegation to IAM, which keeps the account in control of its
+// keys; a key policy's Resource "*" means the key itself.
+func TestResourcePolicies(t *testing.T) {
+	for name, tmpl := range synth(t).templates {
+		docs := map[string]any{}
+		for id, r := range resources(tmpl, "AWS::KMS::Key") {
+			docs[id] = get(r, "Properties", "KeyPolicy")
+		}
+		for _, typ := range []string{"AWS::S3::BucketPolicy", "AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy"} {
+			for id, r := range resources(tmpl, typ) {
+				docs[id] = get(r, "Properties", "PolicyDocument")
+			}
+		}
+		for id, r := range resources(tmpl, "AWS::EFS::FileSystem") {
+			docs[id] = get(r, "Properties", "FileSystemPolicy")
+		}
+		for id, doc := range docs {
+			for _, s := range get(doc, "Statement").([]any) {
+				if get(s, "Effect") != "Allow" {
+					continue
+				}
+				principal := jsonString(get(s, "Principal"))
+				switch {
+				case strings.Contains(id, "ZipScratch"):
+					if get(s, "Condition", "Bool", "elasticfilesystem:AccessedViaMountTarget") != "true" {
+						t.Errorf("%s %s: file system policy without the mount-target condition: %s", name, id, jsonString(s))
+					}
+					continue
+				case principal == `{"AWS":"*"}` || principal == `"*"`:
+					t.Errorf("%s %s: allows any principal: %s", name, id, jsonString(s))
+				}
+				for _, a := range actions(s) {
+					if strings.Contains(a, "*") && !(a == "kms:*" && strings.Contains(principal, ":root")) {
+						t.Errorf("%s %s: wildcard action %s for %s", name, id, a, principal)
+					}
+				}
+			}
+		}
+	}
+}
+
+// Each function may do exactly what its handler does.
+func TestFunctionPermissions(t *testing.T) {
+	common := []string{"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTelemetryRecords", "xray:PutTraceSegments"}
+	readTables := []string{"dynamodb:GetItem", "kms:Decrypt", "kms:DescribeKey"}
+	writeTables := append(slices.Clone(readTables), "dynamodb:PutItem", "dynamodb:UpdateItem", "kms:Encrypt", "kms:GenerateDataKey")
+	mail := []string{"ses:SendEmail"}
+	want := map[string][]string{
+		"start-workflow": concat(writeTables, mail, []string{"sqs:SendMessage", "states:StartExecution", "s3:GetObject", "s3:ListBucket"}),
+		"copy-to-staging": concat(writeTables, []string{"s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging",
+			"s3:GetObjectVersionTagging", "s3:ListBucket", "s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"}),
+		"store-task-token": concat(writeTables, mail),
+		"copy-to-datalake": concat(writeTables, []string{"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject",
+			"s3:AbortMultipartUpload", "s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion"}),
+		"handle-rejection":     concat(readTables, []string{"dynamodb:UpdateItem", "s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion"}),
+		"handle-failure":       concat(writeTables, []string{"s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion"}),
+		"notify":               concat(readTables, mail),
+		"egress-api":           concat(writeTables, []string{"dynamodb:Query", "states:SendTaskSuccess", "states:SendTaskFailure", "s3:GetObject"}),
+		"pre-token-generation": nil,
+	}
+	efs := []string{"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface",
+		"ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses", "elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"}
+	s := synth(t)
+	for _, stackName := range []string{sampleStack, fullStack} {
+		tmpl := s.templates[stackName]
+		for _, name := range Functions {
+			id, _ := byPath(t, tmpl, stackName, specs[name].id+"Role/DefaultPolicy/Resource")
+			var got []string
+			for _, st := range identityStatements(tmpl)[id] {
+				for _, a := range actions(st) {
+					if !slices.Contains(got, a) {
+						got = append(got, a)
+					}
+				}
+			}
+			w := concat(common, want[name])
+			if stackName == fullStack && name == "copy-to-datalake" {
+				w = concat(w, efs)
+			}
+			sort.Strings(got)
+			if w = slices.Compact(slices.Sorted(slices.Values(w))); !slices.Equal(got, w) {
+				t.Errorf("%s %s may do\n %v\nwant\n %v", stackName, name, got, w)
+			}
+		}
+	}
+}
+
+func concat(lists ...[]string) []string {
+	var out []string
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
+}
+
+// The datalake is written and read only under approved_egress/.
+func TestDatalakeScope(t *testing.T) {
+	s := synth(t)
+	cfg := s.configs[sampleStack]
+	for id, statements := range identityStatements(s.templates[sampleStack]) {
+		for _, st := range statements {
+			for _, r := range list(get(st, "Resource")) {
+				if strings.HasPrefix(r, cfg.DatalakeBucketARN+"/") && r != cfg.DatalakeBucketARN+"/approved_egress/*" {
+					t.Errorf("%s: datalake resource %s", id, r)
+				}
+				if r == cfg.DatalakeBucketARN && get(st, "Condition", "StringLike", "s3:prefix") != "approved_egress/*" {
+					t.Errorf("%s: datalake bucket-level access without the approved_egress/ prefix: %s", id, jsonString(st))
+				}
+			}
+		}
+	}
+}

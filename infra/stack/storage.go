@@ -1,0 +1,189 @@
+package stack
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsamplify"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsappsync"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsefs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsses"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/tre-egress/egress/shared/store"
+)
+
+// builder holds the resources of one stack while New wires them together.
+type builder struct {
+	stack awscdk.Stack
+	cfg   Config
+	props Props
+
+	dataKey  awskms.Key // staging bucket
+	stateKey awskms.Key // tables and the alarm topic
+
+	requests, events awsdynamodb.Table
+	staging          awss3.Bucket
+	accessLogs       awss3.Bucket
+
+	configSet awsses.ConfigurationSet
+
+	amplifyApp    awsamplify.CfnApp
+	amplifyBranch awsamplify.CfnBranch
+	webURL        *string
+
+	vpc          awsec2.Vpc
+	scratch      awsefs.AccessPoint
+	releaseGroup awsec2.SecurityGroup
+
+	fns        map[string]*function
+	workflowSM awsstepfunctions.StateMachine
+	intakeDLQ  awssqs.Queue
+
+	pool       awscognito.UserPool
+	poolClient awscognito.UserPoolClient
+	poolDomain awscognito.UserPoolDomain
+	graphql    awsappsync.GraphqlApi
+	apiSource  awsappsync.LambdaDataSource
+
+	alarmTopic awssns.Topic
+}
+
+// keys creates the customer-managed keys, rotated yearly.
+func (b *builder) keys() {
+	b.dataKey = awskms.NewKey(b.stack, jsii.String("DataKey"), &awskms.KeyProps{
+		Description:       jsii.String("egress " + b.cfg.StackName() + ": staging bucket"),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+	})
+	b.stateKey = awskms.NewKey(b.stack, jsii.String("StateKey"), &awskms.KeyProps{
+		Description:       jsii.String("egress " + b.cfg.StackName() + ": requests and events tables, alarm topic"),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+	})
+	// CloudWatch publishes alarms to the encrypted topic, so it must be
+	// able to use the key.
+	b.stateKey.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": b.stack.Account()}},
+	}), nil)
+}
+
+// storage creates the tables (keys and index as shared/store declares
+// them) and the staging bucket with its access-log bucket.
+func (b *builder) storage() {
+	str := awsdynamodb.AttributeType_STRING
+	tableProps := func(sort *awsdynamodb.Attribute) *awsdynamodb.TableProps {
+		return &awsdynamodb.TableProps{
+			PartitionKey:                     &awsdynamodb.Attribute{Name: jsii.String(store.AttrRequestID), Type: str},
+			SortKey:                          sort,
+			BillingMode:                      awsdynamodb.BillingMode_PAY_PER_REQUEST,
+			Encryption:                       awsdynamodb.TableEncryption_CUSTOMER_MANAGED,
+			EncryptionKey:                    b.stateKey,
+			PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: jsii.Bool(true)},
+			DeletionProtection:               jsii.Bool(true),
+			RemovalPolicy:                    awscdk.RemovalPolicy_RETAIN,
+		}
+	}
+	b.requests = awsdynamodb.NewTable(b.stack, jsii.String("RequestsTable"), tableProps(nil))
+	b.requests.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
+		IndexName:      jsii.String(store.IndexStatus),
+		PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(store.AttrStatus), Type: str},
+		SortKey:        &awsdynamodb.Attribute{Name: jsii.String(store.AttrListKey), Type: str},
+		ProjectionType: awsdynamodb.ProjectionType_ALL,
+	})
+	b.events = awsdynamodb.NewTable(b.stack, jsii.String("EventsTable"),
+		tableProps(&awsdynamodb.Attribute{Name: jsii.String(store.AttrEventSeq), Type: str}))
+
+	// S3 server access logging cannot write to an SSE-KMS bucket, so the
+	// log bucket uses S3-managed keys.
+	b.accessLogs = awss3.NewBucket(b.stack, jsii.String("AccessLogsBucket"), &awss3.BucketProps{
+		Encryption:        awss3.BucketEncryption_S3_MANAGED,
+		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+		EnforceSSL:        jsii.Bool(true),
+		MinimumTLSVersion: jsii.Number(1.2),
+		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+		Versioned:         jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+		LifecycleRules: &[]*awss3.LifecycleRule{{
+			Id:                                  jsii.String("expire-access-logs"),
+			Expiration:                          awscdk.Duration_Days(jsii.Number(365)),
+			NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(30)),
+			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),
+		}},
+	})
+	b.staging = awss3.NewBucket(b.stack, jsii.String("StagingBucket"), &awss3.BucketProps{
+		Encryption:             awss3.BucketEncryption_KMS,
+		EncryptionKey:          b.dataKey,
+		BucketKeyEnabled:       jsii.Bool(true),
+		BlockPublicAccess:      awss3.BlockPublicAccess_BLOCK_ALL(),
+		EnforceSSL:             jsii.Bool(true),
+		MinimumTLSVersion:      jsii.Number(1.2),
+		ObjectOwnership:        awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+		Versioned:              jsii.Bool(true),
+		ServerAccessLogsBucket: b.accessLogs,
+		ServerAccessLogsPrefix: jsii.String("staging/"),
+		RemovalPolicy:          awscdk.RemovalPolicy_RETAIN,
+		LifecycleRules: &[]*awss3.LifecycleRule{{
+			Id: jsii.String("clean-up"),
+			// The workflow deletes every version it stages; these catch
+			// what a crashed step leaves behind.
+			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),
+			NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(30)),
+			ExpiredObjectDeleteMarker:           jsii.Bool(true),
+		}},
+	})
+	if acct := b.cfg.IGWorkspacesAccount; acct != "" {
+		b.shareStaging(acct)
+	}
+}
+
+// shareStaging lets the IG lead's review workspaces in account acct read
+// staged data: the bucket and key policies delegate to that account, whose
+// own IAM policies then decide which workspace roles may read.
+func (b *builder) shareStaging(acct string) {
+	principal := awsiam.NewAccountPrincipal(jsii.String(acct))
+	b.staging.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Principals: &[]awsiam.IPrincipal{principal},
+		Actions:    jsii.Strings("s3:ListBucket", "s3:ListBucketVersions"),
+		Resources:  &[]*string{b.staging.BucketArn()},
+	}))
+	b.staging.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Principals: &[]awsiam.IPrincipal{principal},
+		Actions:    jsii.Strings("s3:GetObject", "s3:GetObjectVersion"),
+		Resources:  &[]*string{b.staging.ArnForObjects(jsii.String("*"))},
+	}))
+	via := viaS3(b.region())
+	b.dataKey.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Principals: &[]awsiam.IPrincipal{principal},
+		Actions:    jsii.Strings("kms:Decrypt"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &via,
+	}), nil)
+}
+
+// mail creates the SES configuration set and, unless another deployment
+// in the account verified it already, the sender identity.
+func (b *builder) mail() {
+	b.configSet = awsses.NewConfigurationSet(b.stack, jsii.String("MailConfigurationSet"), &awsses.ConfigurationSetProps{
+		ReputationMetrics:  jsii.Bool(true),
+		SendingEnabled:     jsii.Bool(true),
+		TlsPolicy:          awsses.ConfigurationSetTlsPolicy_REQUIRE,
+		SuppressionReasons: awsses.SuppressionReasons_BOUNCES_AND_COMPLAINTS,
+	})
+	if b.cfg.CreateSESIdentity {
+		awsses.NewEmailIdentity(b.stack, jsii.String("SenderIdentity"), &awsses.EmailIdentityProps{
+			Identity:         awsses.Identity_Email(jsii.String(b.cfg.SenderEmail)),
+			ConfigurationSet: b.configSet,
+		})
+	}
+}

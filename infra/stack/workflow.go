@@ -1,0 +1,74 @@
+package stack
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/tre-egress/egress/shared/config"
+	"github.com/tre-egress/egress/statemachine"
+)
+
+// workflow creates the state machine from the repository's definition
+// file; AWS fills in the function ARNs through DefinitionSubstitutions, so
+// the deployed definition is the file the local engine runs.
+func (b *builder) workflow() {
+	subs := map[string]*string{}
+	var invoke []*string
+	for _, name := range Functions {
+		if p, ok := statemachine.FunctionPlaceholders[name]; ok {
+			subs[p] = b.fns[name].fn.FunctionArn()
+			invoke = append(invoke, b.fns[name].fn.FunctionArn())
+		}
+	}
+	logs := awslogs.NewLogGroup(b.stack, jsii.String("WorkflowLogs"), &awslogs.LogGroupProps{
+		// Step Functions keeps the logs resource policy small for groups
+		// under /aws/vendedlogs/.
+		LogGroupName:  jsii.String("/aws/vendedlogs/states/" + b.cfg.StackName() + "-workflow"),
+		Retention:     b.logRetention(),
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	b.workflowSM = awsstepfunctions.NewStateMachine(b.stack, jsii.String("Workflow"), &awsstepfunctions.StateMachineProps{
+		Comment:                 jsii.String("Egress request workflow (statemachine/egress.asl.json)"),
+		DefinitionBody:          awsstepfunctions.DefinitionBody_FromString(jsii.String(string(statemachine.Raw()))),
+		DefinitionSubstitutions: &subs,
+		StateMachineType:        awsstepfunctions.StateMachineType_STANDARD,
+		TracingEnabled:          jsii.Bool(true),
+		Logs: &awsstepfunctions.LogOptions{
+			Destination: logs,
+			Level:       awsstepfunctions.LogLevel_ALL,
+			// Execution data carries task tokens; they are never logged.
+			IncludeExecutionData: jsii.Bool(false),
+		},
+	})
+	b.workflowSM.AddToRolePolicy(allow([]string{"lambda:InvokeFunction"}, invoke...))
+	for _, name := range []string{"start-workflow", "egress-api"} {
+		b.fns[name].fn.AddEnvironment(jsii.String(config.EnvStateMachineArn), b.workflowSM.StateMachineArn(), nil)
+	}
+}
+
+// deadLetters creates the intake's dead-letter queue: messages SNS cannot
+// deliver, and events start-workflow still fails on after Lambda's
+// retries, land there. SSE-SQS rather than a customer key, so SNS can
+// write to it without a key policy for the SWB account's topic.
+func (b *builder) deadLetters() {
+	b.intakeDLQ = awssqs.NewQueue(b.stack, jsii.String("IntakeDeadLetterQueue"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+}
+
+// intake subscribes start-workflow to SWB's topic, which may be in another
+// account (its topic policy must let this account subscribe).
+func (b *builder) intake() {
+	f := b.fns["start-workflow"].fn
+	topic := awssns.Topic_FromTopicArn(b.stack, jsii.String("SWBEgressTopic"), jsii.String(b.cfg.SWBNotificationTopicARN))
+	topic.AddSubscription(awssnssubscriptions.NewLambdaSubscription(f, &awssnssubscriptions.LambdaSubscriptionProps{
+		DeadLetterQueue: b.intakeDLQ,
+	}))
+}
