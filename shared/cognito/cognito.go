@@ -33,7 +33,7 @@ func (p PreTokenGeneration) Handle(ctx context.Context, ev events.CognitoEventUs
 		attr = DefaultGroupsAttribute
 	}
 	raw, ok := ev.Request.UserAttributes[attr]
-	if !ok || strings.TrimSpace(raw) == "" {
+	if !ok || strings.TrimSpace(raw) == "" || !federated(ev.Request.UserAttributes) {
 		return ev, nil
 	}
 	cfg := ev.Request.GroupConfiguration
@@ -53,6 +53,14 @@ func (p PreTokenGeneration) Handle(ctx context.Context, ev events.CognitoEventUs
 		PreferredRole:      cfg.PreferredRole,
 	}
 	return ev, nil
+}
+
+// federated reports whether the user signed in through an external identity
+// provider. Only then does the groups attribute come from the provider; a
+// pool user could write it on their own profile and grant themselves a
+// reviewer group.
+func federated(attrs map[string]string) bool {
+	return attrs["cognito:user_status"] == "EXTERNAL_PROVIDER" && strings.TrimSpace(attrs["identities"]) != ""
 }
 
 // ParseGroups splits a group attribute as identity providers send it: a

@@ -45,10 +45,14 @@ func TestPreTokenGeneration(t *testing.T) {
 		{"Cognito groups are kept, not duplicated", ptr(`["TREAdmin"]`), []string{"TREAdmin", "Admins"}, []string{"TREAdmin", "Admins"}},
 		{"empty attribute", ptr("  "), []string{"TREAdmin"}, nil},
 	}
+	federatedUser := map[string]string{"cognito:user_status": "EXTERNAL_PROVIDER", "identities": `[{"providerName":"idp","providerType":"SAML"}]`}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var ev events.CognitoEventUserPoolsPreTokenGen
 			ev.Request.UserAttributes = map[string]string{"email": "a@example.org"}
+			for k, v := range federatedUser {
+				ev.Request.UserAttributes[k] = v
+			}
 			if tt.attr != nil {
 				ev.Request.UserAttributes[DefaultGroupsAttribute] = *tt.attr
 			}
@@ -68,6 +72,24 @@ func TestPreTokenGeneration(t *testing.T) {
 				t.Fatalf("groups %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// A pool user (not federated) may have written the attribute on their own
+// profile: it must grant nothing.
+func TestPoolUserCannotGrantThemselvesGroups(t *testing.T) {
+	p := PreTokenGeneration{Groups: []string{"InformationGovernance", "TREAdmin"}}
+	for _, status := range []string{"CONFIRMED", "EXTERNAL_PROVIDER"} {
+		var ev events.CognitoEventUserPoolsPreTokenGen
+		ev.Request.UserAttributes = map[string]string{"cognito:user_status": status, DefaultGroupsAttribute: "InformationGovernance,TREAdmin"}
+		// EXTERNAL_PROVIDER without an identities attribute is not trusted either.
+		out, err := p.Handle(context.Background(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := out.Response.ClaimsOverrideDetails.GroupOverrideDetails.GroupsToOverride; got != nil {
+			t.Fatalf("%s user got groups %q", status, got)
+		}
 	}
 }
 
