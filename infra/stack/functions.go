@@ -17,7 +17,7 @@ import (
 
 // EnvEFSMountPath tells the release function where its EFS scratch space
 // is mounted; unset, it streams the zip without local storage.
-const EnvEFSMountPath = "EFS_MOUNT_PATH"
+const EnvEFSMountPath = config.EnvEFSMountPath
 
 // function is one deployed functions/<name> with its own role.
 type function struct {

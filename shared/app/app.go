@@ -32,6 +32,7 @@ func Handlers(cfg config.Config, c config.Clients, log *slog.Logger) (*workflow.
 	}
 	obj := objects.New(c.S3)
 	obj.MultipartThreshold = cfg.MultipartThreshold
+	obj.ScratchDir = cfg.EFSMountPath
 	return &workflow.Handlers{
 		Requests:   store.NewRequests(c.DynamoDB, cfg.RequestsTable, cfg.EventsTable),
 		SWBStore:   swb.NewStoreTable(c.DynamoDB, cfg.SWBStoreTable),

@@ -35,7 +35,8 @@ const (
 	EnvCopyConcurrency     = "COPY_CONCURRENCY"
 	EnvMultipartThreshold  = "MULTIPART_THRESHOLD_BYTES"
 	EnvSESConfigurationSet = "SES_CONFIGURATION_SET"
-	EnvS3PathStyle         = "S3_PATH_STYLE" // local S3-compatible servers
+	EnvS3PathStyle         = "S3_PATH_STYLE"  // local S3-compatible servers
+	EnvEFSMountPath        = "EFS_MOUNT_PATH" // efs_mount_path: build zips there instead of streaming
 )
 
 // Config is every setting a function may need; each function checks the
@@ -61,6 +62,7 @@ type Config struct {
 	MultipartThreshold  int64
 	SESConfigurationSet string
 	S3PathStyle         bool
+	EFSMountPath        string
 }
 
 // Defaults as in the original deployment.
@@ -85,6 +87,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		AdminEmail:          getenv(EnvAdminEmail),
 		WebAppURL:           strings.TrimRight(getenv(EnvWebAppURL), "/"),
 		SESConfigurationSet: getenv(EnvSESConfigurationSet),
+		EFSMountPath:        getenv(EnvEFSMountPath),
 		ReviewerGroups:      []string{egress.GroupIG, egress.GroupRIT},
 	}
 	var errs []error

@@ -60,6 +60,11 @@ type Store struct {
 	// ZipPartSize is the part size of the zip upload (at least 5 MiB). Two
 	// parts are held in memory: one filling while the other uploads.
 	ZipPartSize int64
+
+	// ScratchDir, when set, makes WriteZip build each zip in a directory
+	// of its own under it (an EFS mount) before uploading, instead of
+	// streaming. Empty streams, with no local disk.
+	ScratchDir string
 }
 
 // New returns a Store using c with the default settings.

@@ -12,7 +12,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -135,7 +137,7 @@ func (s *Store) WriteZip(ctx context.Context, dstBucket, dstKey string, entries 
 		}
 	}()
 
-	files, err := s.zipEntries(ctx, w, entries)
+	files, err := s.zipVia(ctx, w, entries)
 	if err != nil {
 		return ZipResult{}, fmt.Errorf("zip %s/%s: %w", dstBucket, dstKey, err)
 	}
@@ -153,6 +155,37 @@ func (s *Store) WriteZip(ctx context.Context, dstBucket, dstKey string, entries 
 		return ZipResult{}, fmt.Errorf("zip %s/%s: complete multipart upload: %w", dstBucket, dstKey, err)
 	}
 	return ZipResult{Bucket: dstBucket, Key: dstKey, VersionID: aws.ToString(out.VersionId), Size: w.size, Entries: files}, nil
+}
+
+// zipVia writes the zip to w: straight through, or, with a ScratchDir (the
+// efs_mount_path deployment option), first into a file of its own
+// directory that is removed afterwards, so concurrent releases never share
+// one.
+func (s *Store) zipVia(ctx context.Context, w io.Writer, entries []ZipEntry) ([]egress.File, error) {
+	if s.ScratchDir == "" {
+		return s.zipEntries(ctx, w, entries)
+	}
+	dir, err := os.MkdirTemp(s.ScratchDir, "egress-zip-")
+	if err != nil {
+		return nil, fmt.Errorf("scratch directory: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	f, err := os.Create(filepath.Join(dir, "egress_data.zip"))
+	if err != nil {
+		return nil, fmt.Errorf("scratch file: %w", err)
+	}
+	defer f.Close()
+	files, err := s.zipEntries(ctx, f, entries)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("scratch file: %w", err)
+	}
+	if _, err := io.Copy(w, f); err != nil {
+		return nil, fmt.Errorf("upload scratch file: %w", err)
+	}
+	return files, nil
 }
 
 // zipEntries writes the whole zip to w.

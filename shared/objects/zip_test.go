@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"reflect"
 	"strings"
 	"sync/atomic"
@@ -504,5 +505,47 @@ func TestPartLen(t *testing.T) {
 	}
 	if total < 800<<30 {
 		t.Errorf("10,000 parts hold %d GiB, want at least 800", total>>30)
+	}
+}
+
+// TestWriteZipScratchDir: with a scratch directory (the EFS option) the zip
+// is the same, and its directory is gone afterwards, on success and on
+// failure alike.
+func TestWriteZipScratchDir(t *testing.T) {
+	_, c := newStore(t)
+	ctx := context.Background()
+	f := newZipFixture(t, c)
+	datalake := testenv.NewBucket(t, c, true)
+	scratch := t.TempDir()
+	store := &Store{S3: c, ZipPartSize: 5 << 20, ScratchDir: scratch}
+
+	key := "approved_egress/ws1/req1/egress_data.zip"
+	res, err := store.WriteZip(ctx, datalake, key, f.entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, files := readZip(t, c, datalake, key)
+	for _, e := range f.entries {
+		if !bytes.Equal(files[e.Path], f.content[e.Path]) {
+			t.Errorf("%s differs from the staged file", e.Path)
+		}
+	}
+	if len(res.Entries) != len(f.entries) {
+		t.Fatalf("%d entries", len(res.Entries))
+	}
+	left, _ := os.ReadDir(scratch)
+	if len(left) != 0 {
+		t.Fatalf("scratch directory not removed: %v", left)
+	}
+
+	bad := append(append([]ZipEntry(nil), f.entries...), ZipEntry{Path: "missing.csv", Bucket: f.staging, Key: "ws1/req1/missing.csv"})
+	if _, err := store.WriteZip(ctx, datalake, "approved_egress/ws1/req2/egress_data.zip", bad); egress.ErrorCode(err) != egress.ENOTFOUND {
+		t.Fatalf("missing entry: %v", err)
+	}
+	if left, _ := os.ReadDir(scratch); len(left) != 0 {
+		t.Fatalf("scratch directory left after a failure: %v", left)
+	}
+	if n := openUploads(t, c, datalake, "approved_egress/ws1/req2/egress_data.zip"); n != 0 {
+		t.Fatalf("%d uploads left open", n)
 	}
 }
