@@ -120,10 +120,22 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	if opts.Clock == nil {
 		opts.Clock = sfn.RealClock{}
 	}
-	s = &Stack{opts: opts, Dir: opts.Dir, fail: opts.Fail}
+	addr := opts.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	// The front endpoint has no authentication of its own (Step Functions
+	// hands out task tokens, /local/endpoints the S3 keys): loopback only.
+	if host, _, err := net.SplitHostPort(addr); err != nil {
+		return nil, fmt.Errorf("--addr %q: %w", addr, err)
+	} else if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("--addr %q: the local stack listens on loopback addresses only", addr)
+	}
+	st := &Stack{opts: opts, Dir: opts.Dir, fail: opts.Fail}
+	s = st
 	defer func() {
 		if err != nil {
-			s.Close()
+			st.Close()
 		}
 	}()
 	if s.Dir == "" {
@@ -144,10 +156,6 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 		return nil, err
 	}
 
-	addr := opts.Addr
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", addr, err)

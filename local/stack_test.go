@@ -322,28 +322,7 @@ func TestTransientErrorsAreRetried(t *testing.T) {
 	})
 	sub := submit(t, s)
 	chain, _ := s.Config.Chain()
-	// Each retry waits on a timer; skip it as soon as one is armed besides
-	// the execution's own timeout.
-	done := make(chan struct{})
-	skipCtx, stopSkipping := context.WithCancel(ctx(t))
-	defer func() { stopSkipping(); <-done }()
-	go func() {
-		defer close(done)
-		for {
-			if err := clock.WaitForTimers(skipCtx, 2); err != nil {
-				return
-			}
-			for _, d := range clock.PendingDurations() {
-				if d < time.Hour {
-					clock.Advance(d)
-					break
-				}
-			}
-			if desc, err := s.Engine.Describe(s.ExecutionArn(sub.RequestID)); err == nil && desc.Status != sfn.StatusRunning {
-				return
-			}
-		}
-	}()
+	skipRetries(t, s, sub.RequestID)
 	if _, err := s.WaitFor(ctx(t), sub.RequestID, func(r egress.Request) bool { return r.TaskToken != "" }); err != nil {
 		t.Fatal(err)
 	}
@@ -399,4 +378,112 @@ func TestSecondRequestForBusyStoreIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	finishedRejected(t, s, first)
+}
+
+// skipRetries advances the fake clock past every retry backoff of request
+// id's execution (any timer shorter than an hour) until it ends.
+func skipRetries(t *testing.T, s *Stack, id string) {
+	done := make(chan struct{})
+	skipCtx, stopSkipping := context.WithCancel(ctx(t))
+	t.Cleanup(func() { stopSkipping(); <-done })
+	go func() {
+		defer close(done)
+		for {
+			if err := clock.WaitForTimers(skipCtx, 2); err != nil {
+				return
+			}
+			for _, d := range clock.PendingDurations() {
+				if d < time.Hour {
+					clock.Advance(d)
+					break
+				}
+			}
+			if desc, err := s.Engine.Describe(s.ExecutionArn(id)); err == nil && desc.Status != sfn.StatusRunning {
+				return
+			}
+		}
+	}()
+}
+
+// TestHandleFailureFailingIsRetried: the catch-all itself failing once
+// (a throttled DynamoDB, say) must not leave the store locked.
+func TestHandleFailureFailingIsRetried(t *testing.T) {
+	s := stack(t, false)
+	var mu sync.Mutex
+	failedOnce := false
+	s.SetFail(func(function string, _ json.RawMessage) error {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case function == "copy-to-staging":
+			return egress.Errorf(egress.EINVALID, "injected failure in copy-to-staging")
+		case function == "handle-failure" && !failedOnce:
+			failedOnce = true
+			return errors.New("injected internal error in handle-failure")
+		}
+		return nil
+	})
+	defer s.SetFail(nil)
+	sub := submit(t, s)
+	skipRetries(t, s, sub.RequestID)
+	r := finished(t, s, sub, egress.StatusFailed)
+	if !failedOnce || !strings.Contains(r.FailureCause, "injected failure in copy-to-staging") {
+		t.Fatalf("cause %q, handle-failure failed once: %v", r.FailureCause, failedOnce)
+	}
+}
+
+// TestDecisionRacingTheStageTimeout: the RIT decision is stored just as the
+// stage times out, so the workflow never takes it. The request must still
+// end cleanly: FAILED, store PENDING, nothing staged or released.
+func TestDecisionRacingTheStageTimeout(t *testing.T) {
+	for _, d := range []egress.Decision{egress.Approved, egress.Rejected} {
+		t.Run(string(d), func(t *testing.T) {
+			s := stack(t, false)
+			chain, _ := s.Config.Chain()
+			sub := submit(t, s)
+			if _, err := s.WaitFor(ctx(t), sub.RequestID, func(r egress.Request) bool { return r.TaskToken != "" }); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.API.Decide(ctx(t), Reviewer(chain, 0), sub.RequestID, egress.Approved, "", ""); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.WaitFor(ctx(t), sub.RequestID, func(r egress.Request) bool {
+				return r.TaskToken != "" && r.Status == egress.StatusIGApproved
+			}); err != nil {
+				t.Fatal(err)
+			}
+			// When the timeout's catch-all starts, the RIT reviewer's
+			// decision lands first; resuming the timed-out task fails.
+			var decideErr error
+			s.SetFail(func(function string, _ json.RawMessage) error {
+				if function == "handle-failure" && decideErr == nil {
+					_, decideErr = s.API.Decide(ctx(t), Reviewer(chain, 1), sub.RequestID, d, "late", "")
+					if decideErr == nil {
+						decideErr = errors.New("decision was accepted after the timeout")
+					}
+				}
+				return nil
+			})
+			defer s.SetFail(nil)
+			if err := clock.WaitForTimers(ctx(t), 1); err != nil {
+				t.Fatal(err)
+			}
+			clock.Advance(s.Config.StageTimeout + time.Second)
+			r := finished(t, s, sub, egress.StatusFailed)
+			if egress.ErrorCode(decideErr) != egress.ECONFLICT {
+				t.Fatalf("late decision: %v", decideErr)
+			}
+			if !strings.Contains(r.FailureCause, "States.Timeout") {
+				t.Fatalf("cause %q", r.FailureCause)
+			}
+		})
+	}
+}
+
+func TestLoopbackOnly(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", "192.0.2.1:4566", "example.org:80"} {
+		if _, err := Start(context.Background(), Options{Addr: addr}); err == nil || !strings.Contains(err.Error(), "loopback") {
+			t.Errorf("Start(%s) = %v, want a loopback error", addr, err)
+		}
+	}
 }

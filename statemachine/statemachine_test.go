@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/tre-egress/egress/shared/config"
 )
 
 func subs() map[string]string {
@@ -64,5 +67,17 @@ func TestDefinitionErrors(t *testing.T) {
 	out, err := Definition(s)
 	if err != nil || !json.Valid(out) {
 		t.Fatalf("quote must be escaped: %v", err)
+	}
+}
+
+// The definition's execution limit is the one config checks stage timeouts
+// against.
+func TestExecutionTimeoutMatchesConfig(t *testing.T) {
+	var d struct{ TimeoutSeconds int }
+	if err := json.Unmarshal(Raw(), &d); err != nil {
+		t.Fatal(err)
+	}
+	if got := time.Duration(d.TimeoutSeconds) * time.Second; got != config.ExecutionTimeout {
+		t.Fatalf("TimeoutSeconds = %s, config.ExecutionTimeout = %s", got, config.ExecutionTimeout)
 	}
 }

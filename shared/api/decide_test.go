@@ -100,8 +100,9 @@ func TestRITCannotOverrideIGRejection(t *testing.T) {
 	}
 	for _, who := range []egress.Identity{ritReviewer, bothGroups} {
 		for i, in := range attempts {
-			if _, err := e.svc.UpdateRequest(context.Background(), who, in); egress.ErrorCode(err) != egress.ECONFLICT {
-				t.Errorf("%s attempt %d: %v, want %s", who.Email, i, err, egress.ECONFLICT)
+			want := egress.ECONFLICT // the request awaits no decision, whatever is sent
+			if _, err := e.svc.UpdateRequest(context.Background(), who, in); egress.ErrorCode(err) != want {
+				t.Errorf("%s attempt %d: %v, want %s", who.Email, i, err, want)
 			}
 		}
 	}
@@ -228,5 +229,18 @@ func TestLogsRedact(t *testing.T) {
 	}
 	if !strings.Contains(logs, "download granted") || !strings.Contains(logs, "could not be resumed") {
 		t.Errorf("logs lack the events:\n%s", logs)
+	}
+}
+
+// A decision on a request awaiting one must carry the listed task token.
+func TestUpdateRequestNeedsTaskToken(t *testing.T) {
+	e := newEnv(t)
+	r := e.seed(t, fixtures[0])
+	_, err := e.svc.UpdateRequest(context.Background(), igReviewer, api.UpdateInput{RequestID: r.ID, IGDecision: "APPROVED"})
+	if egress.ErrorCode(err) != egress.EINVALID || !strings.Contains(err.Error(), "task_token is required") {
+		t.Fatalf("err = %v", err)
+	}
+	if got, _ := e.store.Get(context.Background(), r.ID); got.Status != r.Status || len(got.Reviews) != 0 {
+		t.Fatalf("request changed: %s", got.Status)
 	}
 }

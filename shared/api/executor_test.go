@@ -209,7 +209,7 @@ func TestExecutor(t *testing.T) {
 			wantErrs: []api.GraphQLError{{ErrorType: api.ErrorTypeValidation, Message: "must be defined"}},
 		},
 		{
-			name:     "a bad decision is refused",
+			name:     "a decision on a finished request is refused",
 			who:      igReviewer,
 			query:    `mutation { updateRequest(request: {egress_request_id: "` + r.ID + `", task_token: ""}) }`,
 			wantData: `{"updateRequest":null}`,

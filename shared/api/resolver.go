@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"regexp"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
@@ -247,20 +246,8 @@ func Handler(s *Service) func(context.Context, Event) (any, error) {
 		}
 		code := egress.ErrorCode(err)
 		if code == egress.EINTERNAL {
-			s.logger().Error("resolver failed", "field", ev.Info.ParentTypeName+"."+ev.Info.FieldName, "error", redact(err.Error()))
+			s.logger().Error("resolver failed", "field", ev.Info.ParentTypeName+"."+ev.Info.FieldName, "error", egress.Redact(err.Error()))
 		}
-		return nil, messages.InvokeResponse_Error{Type: code, Message: redact(egress.ErrorMessage(err))}
+		return nil, messages.InvokeResponse_Error{Type: code, Message: egress.Redact(egress.ErrorMessage(err))}
 	}
-}
-
-var (
-	urlPattern   = regexp.MustCompile(`https?://[^\s"'<>]+`)
-	tokenPattern = regexp.MustCompile(`[A-Za-z0-9+/=_-]{100,}`)
-)
-
-// redact removes URLs (presigned links are credentials) and long opaque
-// strings (task tokens) from text bound for logs or clients.
-func redact(s string) string {
-	s = urlPattern.ReplaceAllString(s, "[url]")
-	return tokenPattern.ReplaceAllString(s, "[redacted]")
 }

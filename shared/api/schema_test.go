@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/tre-egress/egress/shared/egress"
 	"reflect"
 	"strings"
 	"testing"
@@ -162,7 +163,7 @@ func TestFieldResolversMatchSchema(t *testing.T) {
 func TestRedact(t *testing.T) {
 	token := strings.Repeat("AQCEAAAAKgAAAAMAAAAAAAAAAe", 8)
 	in := "send task result: token " + token + ` failed; GET "http://127.0.0.1:9000/b/k?X-Amz-Signature=abc" done`
-	got := redact(in)
+	got := egress.Redact(in)
 	if strings.Contains(got, token) || strings.Contains(got, "X-Amz") || strings.Contains(got, "127.0.0.1") {
 		t.Fatalf("redact = %q", got)
 	}

@@ -239,9 +239,14 @@ func (s *Service) UpdateRequest(ctx context.Context, who egress.Identity, in Upd
 	if stage < 0 || r.TaskToken == "" {
 		return "", egress.Errorf(egress.ECONFLICT, "request %s is %s and awaits no decision", r.ID, r.Status)
 	}
+	// The frontend always sends the token it listed; without it a decision
+	// could land on a request that moved on since the caller looked.
+	if in.TaskToken == "" {
+		return "", egress.Errorf(egress.EINVALID, "task_token is required")
+	}
 	// A token from an earlier read means the request moved on since the
 	// caller loaded it; say so before reading fields meant for another stage.
-	if in.TaskToken != "" && !tokenMatches(in.TaskToken, r.TaskToken) {
+	if !tokenMatches(in.TaskToken, r.TaskToken) {
 		return "", errStaleToken(r)
 	}
 	decision, reason := in.IGDecision, in.IGReason
@@ -289,14 +294,14 @@ func (s *Service) decide(ctx context.Context, who egress.Identity, r egress.Requ
 		// The decision stands and is stored; record on the request that the
 		// workflow did not take it, so it shows in the API and the audit
 		// trail. The stage's timeout then ends the request.
-		log.Error("decision recorded but the workflow could not be resumed", "error", redact(err.Error()))
+		log.Error("decision recorded but the workflow could not be resumed", "error", egress.Redact(err.Error()))
 		code, why := egress.ECONFLICT, egress.ErrorMessage(err)
 		if egress.ErrorCode(err) != egress.ECONFLICT {
 			code, why = egress.EINTERNAL, "the workflow could not be reached"
 		}
 		msg := "decision recorded, but the workflow did not accept it: " + why
 		if noted, nerr := s.noteResumeFailure(ctx, stored, ev.Stage, msg); nerr != nil {
-			log.Error("could not record the resume failure", "error", redact(nerr.Error()))
+			log.Error("could not record the resume failure", "error", egress.Redact(nerr.Error()))
 		} else {
 			stored = noted
 		}

@@ -67,7 +67,13 @@ type Config struct {
 
 // Defaults as in the original deployment.
 const (
-	DefaultStageTimeout       = 21 * 24 * time.Hour
+	// ExecutionTimeout is the state machine's TimeoutSeconds (21 days, as
+	// the original). An execution timeout cannot be caught, so every stage
+	// must time out, and be cleaned up, well before it.
+	ExecutionTimeout = 21 * 24 * time.Hour
+	// DefaultStageTimeout lets two stages time out within ExecutionTimeout
+	// with a day to spare for copying and release.
+	DefaultStageTimeout       = 10 * 24 * time.Hour
 	DefaultMaxDownloads       = 3
 	DefaultDownloadExpiry     = 5 * time.Minute
 	DefaultCopyConcurrency    = 16
@@ -129,8 +135,11 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("%s: want JSON {\"group\": [\"address\"]}: %w", EnvReviewerEmails, err))
 		}
 	}
-	if _, err := c.Chain(); err != nil {
+	if chain, err := c.Chain(); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", EnvReviewerGroups, err))
+	} else if n := time.Duration(len(chain.Stages)); n*c.StageTimeout > ExecutionTimeout-24*time.Hour {
+		errs = append(errs, fmt.Errorf("%s: %d stages of %s exceed the workflow's %s limit less a day for copying and release; a stage would never time out cleanly",
+			EnvStageTimeout, n, c.StageTimeout, ExecutionTimeout))
 	}
 	return c, errors.Join(errs...)
 }

@@ -16,7 +16,7 @@ func TestFromEnv(t *testing.T) {
 		wantErr []string
 	}{
 		{"defaults", nil, func(t *testing.T, c Config) {
-			if c.StageTimeout != 21*24*time.Hour || c.MaxDownloads != 3 || c.DownloadExpiry != 5*time.Minute || c.SingleApproval {
+			if c.StageTimeout != 10*24*time.Hour || c.MaxDownloads != 3 || c.DownloadExpiry != 5*time.Minute || c.SingleApproval {
 				t.Fatalf("defaults: %+v", c)
 			}
 			if ch, _ := c.Chain(); len(ch.Stages) != 2 {
@@ -43,6 +43,10 @@ func TestFromEnv(t *testing.T) {
 			"MAX_DOWNLOADS: want at least 1, got 0",
 			"REVIEWER_EMAILS: want JSON",
 			`REVIEWER_GROUPS: ValidationError: egress_reviewer_roles[1]: group "a" appears twice`,
+		}},
+		{"stages must time out before the execution", map[string]string{EnvStageTimeout: "864000", EnvReviewerGroups: "a,b"}, func(t *testing.T, c Config) {}, nil},
+		{"stage timeout too long", map[string]string{EnvStageTimeout: "1209600"}, nil, []string{
+			"STAGE_TIMEOUT_SECONDS: 2 stages of 336h0m0s exceed the workflow's 504h0m0s limit",
 		}},
 	}
 	for _, tt := range tests {

@@ -163,6 +163,7 @@ func TestDecide(t *testing.T) {
 		{"substring group no match", two, newRequest(), substr, egress.Approved, "", "", egress.EFORBIDDEN, "not in"},
 		{"requester by email", two, newRequest(), requester, egress.Approved, "", "", egress.EFORBIDDEN, "own request"},
 		{"requester by subject", two, newRequest(), egress.Identity{Subject: "u-2Zk8q1", Groups: []string{egress.GroupIG}}, egress.Approved, "", "", egress.EFORBIDDEN, "own request"},
+		{"no e-mail fails closed", two, newRequest(), egress.Identity{Subject: "sub-x", Groups: []string{egress.GroupIG}}, egress.Approved, "", "", egress.EFORBIDDEN, "no e-mail"},
 		{"RIT approves", two, igApproved(), rit1, egress.Approved, "", egress.StatusRITApproved, "", ""},
 		{"RIT rejects", two, igApproved(), rit1, egress.Rejected, "too big", egress.StatusRejected, "", ""},
 		{"IG member cannot decide RIT stage", two, igApproved(), ig1, egress.Approved, "", "", egress.EFORBIDDEN, "group TREAdmin"},

@@ -6,6 +6,7 @@ package egress
 import (
 	"errors"
 	"fmt"
+	"regexp"
 )
 
 // Error codes callers branch on. They map onto AppSync errorType values and
@@ -71,4 +72,16 @@ func (e *TransitionError) Error() string {
 // on codes.
 func (e *TransitionError) Unwrap() error {
 	return &Error{Code: ECONFLICT, Message: e.Error()}
+}
+
+var (
+	urlPattern   = regexp.MustCompile(`https?://[^\s"'<>]+`)
+	tokenPattern = regexp.MustCompile(`[A-Za-z0-9+/=_-]{100,}`)
+)
+
+// Redact removes URLs (presigned links are credentials) and long opaque
+// strings (task tokens) from text bound for logs, users or e-mails.
+func Redact(s string) string {
+	s = urlPattern.ReplaceAllString(s, "[url]")
+	return tokenPattern.ReplaceAllString(s, "[redacted]")
 }

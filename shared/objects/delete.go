@@ -17,7 +17,9 @@ import (
 const maxDeleteBatch = 1000
 
 // DeletePrefix permanently deletes every version and delete marker of every
-// key under prefix and returns how many it deleted. prefix must name a
+// key under prefix, and aborts every unfinished multipart upload there (a
+// copy or zip whose process died holds invisible parts of the data), and
+// returns how many versions it deleted. prefix must name a
 // folder ("ws/req/"): an empty or root prefix is refused so a bucket is
 // never wiped, and the trailing slash keeps "ws/req1" from taking "ws/req10"
 // with it.
@@ -63,7 +65,29 @@ func (s *Store) DeletePrefix(ctx context.Context, bucket, prefix string) (int, e
 			return deleted, err
 		}
 	}
+	if err := s.abortUploads(ctx, bucket, prefix); err != nil {
+		return deleted, fmt.Errorf("delete %s/%s: %w", bucket, prefix, err)
+	}
 	return deleted, nil
+}
+
+// abortUploads aborts the multipart uploads open under prefix. (MinIO lists
+// uploads by exact key only, so the local servers cannot show this; the
+// buckets' AbortIncompleteMultipartUpload lifecycle rule is the backstop.)
+func (s *Store) abortUploads(ctx context.Context, bucket, prefix string) error {
+	p := s3.NewListMultipartUploadsPaginator(s.S3, &s3.ListMultipartUploadsInput{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list multipart uploads: %w", err)
+		}
+		for _, u := range page.Uploads {
+			if err := s.abort(ctx, bucket, aws.ToString(u.Key), u.UploadId); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // deleteBatch deletes up to 1000 versions; DeleteObjects succeeds as a call

@@ -86,7 +86,7 @@ func TestStoreTableSetStatus(t *testing.T) {
 	}{
 		{swb.StorePending, swb.StoreProcessing, ok},
 		{swb.StoreCreated, swb.StoreProcessing, ok},
-		{swb.StoreProcessing, swb.StoreProcessing, ok}, // retried intake
+		{swb.StoreProcessing, swb.StoreProcessing, conflict}, // locked by no recorded request (see TestStoreTableOwnership)
 		{swb.StoreProcessed, swb.StoreProcessing, conflict},
 		{swb.StoreTerminated, swb.StoreProcessing, conflict},
 		{missingID, swb.StoreProcessing, notFound},
@@ -102,7 +102,7 @@ func TestStoreTableSetStatus(t *testing.T) {
 		{swb.StoreProcessing, swb.StorePending, ok},
 		{swb.StorePending, swb.StorePending, ok}, // retried unlock
 		{swb.StoreCreated, swb.StorePending, ok},
-		{swb.StoreProcessed, swb.StorePending, ok}, // failed release rolled back
+		{swb.StoreProcessed, swb.StorePending, conflict},
 		{swb.StoreTerminated, swb.StorePending, conflict},
 		{missingID, swb.StorePending, notFound},
 	}
@@ -118,7 +118,12 @@ func TestStoreTableSetStatus(t *testing.T) {
 				}
 			}
 			start := time.Now().UTC().Truncate(time.Millisecond)
-			err := st.SetStatus(ctx, id, tt.to)
+			var err error
+			if tt.to == swb.StoreProcessing {
+				err = st.Lock(ctx, id, "req-1")
+			} else {
+				err = st.SetStatus(ctx, id, "req-1", tt.to)
+			}
 			end := time.Now().UTC()
 			after := statusGetItem(t, db, table, id)
 
@@ -154,7 +159,11 @@ func TestStoreTableSetStatus(t *testing.T) {
 			if err != nil || at.Before(start) || at.After(end) {
 				t.Errorf("updatedAt = %q (%v), want an ISO time in [%v, %v]", got.UpdatedAt, err, start, end)
 			}
-			if got.CreatedAt != "2026-11-01T08:00:00.000Z" || got.Rev != 3 || len(after) != len(before) {
+			added := 0
+			if tt.to == swb.StoreProcessing {
+				added = 1 // the lock's owner
+			}
+			if got.CreatedAt != "2026-11-01T08:00:00.000Z" || got.Rev != 3 || len(after) != len(before)+added {
 				t.Errorf("other attributes changed: %v", after)
 			}
 		})
@@ -181,7 +190,7 @@ func TestStoreTableSetStatusInvalid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := st.SetStatus(ctx, tt.id, tt.to)
+			err := st.SetStatus(ctx, tt.id, "req-1", tt.to)
 			if egress.ErrorCode(err) != egress.EINVALID {
 				t.Fatalf("SetStatus = %v, want %s", err, egress.EINVALID)
 			}
@@ -208,7 +217,7 @@ func TestStoreTableLock(t *testing.T) {
 	}{
 		{swb.StorePending, ""},
 		{swb.StoreCreated, ""},
-		{swb.StoreProcessing, egress.ECONFLICT}, // another request's lock
+		{swb.StoreProcessing, egress.ECONFLICT}, // locked, and not by req-1
 		{swb.StoreProcessed, egress.ECONFLICT},
 		{swb.StoreTerminated, egress.ECONFLICT},
 	}
@@ -218,7 +227,7 @@ func TestStoreTableLock(t *testing.T) {
 			if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: statusStoreItem(t, id, tt.from)}); err != nil {
 				t.Fatal(err)
 			}
-			err := st.Lock(ctx, id)
+			err := st.Lock(ctx, id, "req-1")
 			if egress.ErrorCode(err) != cmp.Or(tt.want, "") && !(tt.want == "" && err == nil) {
 				t.Fatalf("Lock = %v, want %q", err, tt.want)
 			}
@@ -235,7 +244,49 @@ func TestStoreTableLock(t *testing.T) {
 			}
 		})
 	}
-	if err := st.Lock(ctx, "missing"); egress.ErrorCode(err) != egress.ENOTFOUND {
+	if err := st.Lock(ctx, "missing", "req-1"); egress.ErrorCode(err) != egress.ENOTFOUND {
 		t.Fatalf("missing store: %v", err)
+	}
+}
+
+// TestStoreTableOwnership: a lock belongs to the request that took it. The
+// same request may lock again (retries, replays); another request can
+// neither lock nor unlock the store until the owner releases it.
+func TestStoreTableOwnership(t *testing.T) {
+	db, table := statusTestTable(t)
+	st := swb.NewStoreTable(db, table)
+	ctx := context.Background()
+	if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: statusStoreItem(t, "own", swb.StorePending)}); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name string
+		do   func() error
+		want string
+	}{
+		{"A locks", func() error { return st.Lock(ctx, "own", "A") }, ""},
+		{"A locks again", func() error { return st.Lock(ctx, "own", "A") }, ""},
+		{"B cannot lock", func() error { return st.Lock(ctx, "own", "B") }, egress.ECONFLICT},
+		{"B cannot unlock", func() error { return st.SetStatus(ctx, "own", "B", swb.StorePending) }, egress.ECONFLICT},
+		{"B cannot release", func() error { return st.SetStatus(ctx, "own", "B", swb.StoreProcessed) }, egress.ECONFLICT},
+		{"A unlocks", func() error { return st.SetStatus(ctx, "own", "A", swb.StorePending) }, ""},
+		{"B locks", func() error { return st.Lock(ctx, "own", "B") }, ""},
+		{"late retry of A's unlock is refused", func() error { return st.SetStatus(ctx, "own", "A", swb.StorePending) }, egress.ECONFLICT},
+		{"B releases", func() error { return st.SetStatus(ctx, "own", "B", swb.StoreProcessed) }, ""},
+		{"B releases again", func() error { return st.SetStatus(ctx, "own", "B", swb.StoreProcessed) }, ""},
+	}
+	for _, s := range steps {
+		err := s.do()
+		if (s.want == "" && err != nil) || (s.want != "" && egress.ErrorCode(err) != s.want) {
+			t.Fatalf("%s: %v, want %q", s.name, err, s.want)
+		}
+	}
+	var got struct {
+		Status string `dynamodbav:"status"`
+		Owner  string `dynamodbav:"egressRequestId"`
+	}
+	attributevalue.UnmarshalMap(statusGetItem(t, db, table, "own"), &got)
+	if got.Status != "PROCESSED" || got.Owner != "B" {
+		t.Fatalf("store %+v", got)
 	}
 }

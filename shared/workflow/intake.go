@@ -81,29 +81,23 @@ func (h *Handlers) intake(ctx context.Context, snsID, body string) error {
 		r = existing
 	} else {
 		log.Info("request created", "workspace_id", r.WorkspaceID, "project_id", r.ProjectID)
-		// A new request may only lock a store with no egress in flight;
-		// SWB should not send one, but two requests in flight would unlock
-		// each other's store.
-		if err := h.SWBStore.Lock(ctx, r.StoreID); err != nil {
-			if Transient(err) {
-				return err
-			}
-			return h.abandon(ctx, r, fmt.Errorf("lock SWB egress store %s: %w", r.StoreID, err), false)
-		}
 	}
 	return h.startRequest(ctx, r)
 }
 
-// startRequest makes sure the SWB store is locked and starts the
-// execution; both are idempotent. If the execution can never start, the request is marked
-// FAILED and the store unlocked, so nothing is left in PROCESSING.
+// startRequest locks the SWB store for the request and starts the
+// execution; both are idempotent for the same request, so retries and
+// replays are safe. A store locked by another request (or terminated) is
+// refused: two requests in flight would unlock each other's store. If the
+// execution can never start, the request is marked FAILED and the store
+// unlocked, so nothing is left in PROCESSING.
 func (h *Handlers) startRequest(ctx context.Context, r egress.Request) error {
 	log := h.log(r.ID)
 	chain, err := h.chainFor(r)
 	if err != nil {
 		return err
 	}
-	if err := h.SWBStore.SetStatus(ctx, r.StoreID, swb.StoreProcessing); err != nil {
+	if err := h.SWBStore.Lock(ctx, r.StoreID, r.ID); err != nil {
 		if Transient(err) {
 			return err
 		}
@@ -121,23 +115,24 @@ func (h *Handlers) startRequest(ctx context.Context, r egress.Request) error {
 	return nil
 }
 
-// abandon marks a request that cannot start FAILED, unlocks the store when
-// this intake locked it, and tells the admin. It returns nil when that
+// abandon unlocks the store when this request locked it, marks the
+// request FAILED and tells the admin, in that order: a retry after a failed
+// unlock must still find the request unfinished. It returns nil when that
 // worked, so the message is not retried.
 func (h *Handlers) abandon(ctx context.Context, r egress.Request, cause error, unlock bool) error {
 	log := h.log(r.ID)
 	log.Error("request cannot start", "error", cause)
+	if unlock {
+		if err := h.SWBStore.SetStatus(ctx, r.StoreID, r.ID, swb.StorePending); err != nil {
+			return fmt.Errorf("unlock SWB egress store %s: %w", r.StoreID, err)
+		}
+	}
 	if _, err := h.update(ctx, r.ID, func(cur *egress.Request) (egress.Event, error) {
 		next, ev, err := egress.Transition(*cur, egress.StatusFailed, cause.Error(), h.now())
 		*cur = next
 		return ev, err
 	}); err != nil {
 		return fmt.Errorf("mark request %s failed after %v: %w", r.ID, cause, err)
-	}
-	if unlock {
-		if err := h.SWBStore.SetStatus(ctx, r.StoreID, swb.StorePending); err != nil {
-			return fmt.Errorf("unlock SWB egress store %s: %w", r.StoreID, err)
-		}
 	}
 	h.tellAdmin(ctx, r.ID, "Egress request "+r.ID+" could not start",
 		fmt.Sprintf("The egress request %s could not start and was marked FAILED:\n\n%s\n", r.ID, cause))

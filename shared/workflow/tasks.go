@@ -2,7 +2,10 @@ package workflow
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/tre-egress/egress/shared/egress"
 	"github.com/tre-egress/egress/shared/objects"
@@ -161,11 +164,17 @@ func (h *Handlers) Release(ctx context.Context, in RequestInput) (ReleaseOutput,
 		}
 		log.Info("released", "files", len(entries), "zip_bytes", res.Size)
 	}
-	if err := h.SWBStore.SetStatus(ctx, r.StoreID, swb.StoreProcessed); err != nil {
+	if err := h.SWBStore.SetStatus(ctx, r.StoreID, r.ID, swb.StoreProcessed); err != nil {
 		return ReleaseOutput{}, fmt.Errorf("mark SWB egress store %s processed: %w", r.StoreID, err)
 	}
+	// The release is complete; failing it now would delete a zip that may
+	// already be downloaded. Staged copies that cannot be deleted are left
+	// for the admin (and the bucket's lifecycle), not rolled back.
 	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, stagingPrefix(r)); err != nil {
-		return ReleaseOutput{}, fmt.Errorf("delete staged copies of %s: %w", r.ID, err)
+		log.Error("released, but the staged copies could not be deleted", "error", err)
+		h.tellAdmin(ctx, r.ID, "Staged copies of egress request "+r.ID+" left behind",
+			fmt.Sprintf("Egress request %s was released, but deleting its staged copies under s3://%s/%s failed:\n\n%v\n\nPlease delete them.\n",
+				r.ID, h.Settings.StagingBucket, stagingPrefix(r), err))
 	}
 	return out, nil
 }
@@ -188,7 +197,7 @@ func (h *Handlers) HandleRejection(ctx context.Context, in RequestInput) error {
 	if err != nil {
 		return fmt.Errorf("delete staged copies of %s: %w", r.ID, err)
 	}
-	if err := h.SWBStore.SetStatus(ctx, r.StoreID, swb.StorePending); err != nil {
+	if err := h.SWBStore.SetStatus(ctx, r.StoreID, r.ID, swb.StorePending); err != nil {
 		return fmt.Errorf("unlock SWB egress store %s: %w", r.StoreID, err)
 	}
 	h.log(r.ID).Info("rejection handled", "deleted_versions", n)
@@ -214,8 +223,10 @@ type FailureOutput struct {
 const maxCause = 1000
 
 // HandleFailure is the catch-all: it marks the request FAILED (EXPIRED when
-// a stage timed out) with the cause, deletes staged copies and any partial
-// release, and unlocks the SWB store. It is idempotent.
+// a stage timed out) with the cause, unlocks the SWB store, and deletes
+// staged copies and any partial release. Every cleanup step runs even when
+// another fails, and it is idempotent, so the definition retries it until
+// it all holds.
 func (h *Handlers) HandleFailure(ctx context.Context, in FailureInput) (FailureOutput, error) {
 	if err := (RequestInput{RequestID: in.RequestID}).validate(); err != nil {
 		return FailureOutput{}, err
@@ -224,38 +235,68 @@ func (h *Handlers) HandleFailure(ctx context.Context, in FailureInput) (FailureO
 	if in.Error.Error == "States.Timeout" {
 		to = egress.StatusExpired
 	}
-	cause := in.Error.Error
-	if in.Error.Cause != "" {
-		cause += ": " + in.Error.Cause
-	}
-	if len(cause) > maxCause {
-		cause = cause[:maxCause] + "…"
-	}
+	cause := failureCause(in.Error.Error, in.Error.Cause)
 	r, err := h.update(ctx, in.RequestID, func(cur *egress.Request) (egress.Event, error) {
 		if cur.Status == egress.StatusFailed || cur.Status == egress.StatusExpired {
 			return egress.Event{}, errAlreadyFailed
 		}
 		next, ev, err := egress.Transition(*cur, to, cause, h.now())
+		if err != nil {
+			// A decision stored as the stage timed out (RITAPPROVED,
+			// REJECTED) cannot expire; the request still failed.
+			next, ev, err = egress.Transition(*cur, egress.StatusFailed, cause, h.now())
+		}
 		*cur = next
 		return ev, err
 	})
 	switch {
-	case err == errAlreadyFailed:
-		to = r.Status
+	case errors.Is(err, errAlreadyFailed):
 	case err != nil:
 		return FailureOutput{}, err
 	}
+	var errs []error
+	// Unlock first: a store left PROCESSING blocks the workspace for good.
+	// A store another request locked, or SWB terminated, is not ours.
+	if err := h.SWBStore.SetStatus(ctx, r.StoreID, r.ID, swb.StorePending); err != nil {
+		if code := egress.ErrorCode(err); code == egress.ECONFLICT || code == egress.ENOTFOUND {
+			h.log(r.ID).Warn("SWB egress store not unlocked", "reason", egress.ErrorMessage(err))
+		} else {
+			errs = append(errs, fmt.Errorf("unlock SWB egress store %s: %w", r.StoreID, err))
+		}
+	}
 	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, stagingPrefix(r)); err != nil {
-		return FailureOutput{}, fmt.Errorf("delete staged copies of %s: %w", r.ID, err)
+		errs = append(errs, fmt.Errorf("delete staged copies of %s: %w", r.ID, err))
 	}
 	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.DatalakeBucket, datalakePrefix(r)); err != nil {
-		return FailureOutput{}, fmt.Errorf("delete partial release of %s: %w", r.ID, err)
+		errs = append(errs, fmt.Errorf("delete partial release of %s: %w", r.ID, err))
 	}
-	if err := h.SWBStore.SetStatus(ctx, r.StoreID, swb.StorePending); err != nil {
-		return FailureOutput{}, fmt.Errorf("unlock SWB egress store %s: %w", r.StoreID, err)
+	if err := errors.Join(errs...); err != nil {
+		return FailureOutput{}, err
 	}
-	h.log(r.ID).Warn("request ended without release", "status", to, "cause", cause)
-	return FailureOutput{Status: to}, nil
+	h.log(r.ID).Warn("request ended without release", "status", r.Status, "cause", r.FailureCause)
+	return FailureOutput{Status: r.Status}, nil
 }
 
-var errAlreadyFailed = egress.Errorf(egress.ECONFLICT, "already failed")
+var errAlreadyFailed = errors.New("already failed")
+
+// failureCause keeps what a person needs from a caught error: its name and
+// the handler's message (Lambda's cause is a JSON object that may carry a
+// stack trace), redacted and bounded.
+func failureCause(name, cause string) string {
+	var lambdaErr struct {
+		Message string `json:"errorMessage"`
+		Type    string `json:"errorType"`
+	}
+	if json.Unmarshal([]byte(cause), &lambdaErr) == nil && lambdaErr.Message != "" {
+		cause = strings.TrimPrefix(lambdaErr.Message, name+": ")
+	}
+	s := name
+	if cause != "" {
+		s += ": " + cause
+	}
+	s = egress.Redact(s)
+	if len(s) > maxCause {
+		s = s[:maxCause] + "…"
+	}
+	return s
+}

@@ -26,8 +26,8 @@ type Requests interface {
 
 // StoreStatus sets the SWB egress store's status (swb.StoreTable).
 type StoreStatus interface {
-	SetStatus(ctx context.Context, storeID string, to swb.StoreStatus) error
-	Lock(ctx context.Context, storeID string) error
+	Lock(ctx context.Context, storeID, requestID string) error
+	SetStatus(ctx context.Context, storeID, requestID string, to swb.StoreStatus) error
 }
 
 // Objects is the S3 work of the workflow (objects.Store).
