@@ -209,6 +209,8 @@ func (s *Stack) wire() error {
 		config.EnvSingleApproval:  fmt.Sprint(s.opts.SingleApproval),
 		config.EnvReviewerEmails:  `{"InformationGovernance":["ig-reviewers@example.org"],"TREAdmin":["rit-reviewers@example.org"]}`,
 		config.EnvS3PathStyle:     "true",
+		config.EnvSWBStoreBucket:  SWBStoreBucket,
+		config.EnvSWBListBucket:   NotificationBucket,
 	}
 	if s.opts.StageTimeout > 0 {
 		env[config.EnvStageTimeout] = fmt.Sprint(int(s.opts.StageTimeout.Seconds()))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -485,5 +486,37 @@ func TestLoopbackOnly(t *testing.T) {
 		if _, err := Start(context.Background(), Options{Addr: addr}); err == nil || !strings.Contains(err.Error(), "loopback") {
 			t.Errorf("Start(%s) = %v, want a loopback error", addr, err)
 		}
+	}
+}
+
+// TestForgedBucketsAreRefused: a message naming a bucket other than SWB's
+// own must not stage anything from it.
+func TestForgedBucketsAreRefused(t *testing.T) {
+	s := stack(t, false)
+	swb := SWB{S3: s.Clients.S3, DynamoDB: s.Clients.DynamoDB, Now: clock.Now}
+	sub, err := swb.Submit(ctx(t), "testdata/sample-store", "researcher@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, forge := range []func(m map[string]any){
+		func(m map[string]any) { m["s3_bucketname"] = StagingBucket },
+		func(m map[string]any) {
+			m["egress_store_object_list_location"] = strings.Replace(m["egress_store_object_list_location"].(string), NotificationBucket, DatalakeBucket, 1)
+		},
+	} {
+		var m map[string]any
+		json.Unmarshal([]byte(sub.Message), &m)
+		m["id"] = fmt.Sprintf("%s-forged-%d", sub.RequestID, i)
+		forge(m)
+		b, _ := json.Marshal(m)
+		if err := s.Publish(ctx(t), string(b)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Requests.Get(ctx(t), m["id"].(string)); egress.ErrorCode(err) != egress.ENOTFOUND {
+			t.Fatalf("forged message %d created a request: %v", i, err)
+		}
+	}
+	if st, _ := swb.StoreStatus(ctx(t), sub.WorkspaceID); st != "PENDING" {
+		t.Fatalf("store %s after forged messages, want PENDING", st)
 	}
 }

@@ -69,8 +69,14 @@ func (b *builder) functions() {
 	staging := map[string]string{config.EnvStagingBucket: *b.staging.BucketName()}
 	datalake := map[string]string{config.EnvDatalakeBucket: bucketName(cfg.DatalakeBucketARN)}
 
-	b.newFunction("start-workflow", common, swbTable, mail)
-	b.newFunction("copy-to-staging", common, staging)
+	// Messages may name only SWB's buckets; with access points the store is
+	// reached through per-workspace aliases, so only the list bucket is pinned.
+	swbBuckets := map[string]string{config.EnvSWBListBucket: bucketName(cfg.SWBNotificationBucketARN)}
+	if !cfg.UseS3AccessPoints {
+		swbBuckets[config.EnvSWBStoreBucket] = bucketName(cfg.SWBEgressStoreBucketARN)
+	}
+	b.newFunction("start-workflow", common, swbTable, mail, swbBuckets)
+	b.newFunction("copy-to-staging", common, staging, swbBuckets)
 	b.newFunction("store-task-token", common, mail, map[string]string{config.EnvReviewerEmails: string(reviewerEmails)})
 	release := map[string]string{}
 	if cfg.EFSMountPath != "" {

@@ -49,6 +49,8 @@ func Handlers(cfg config.Config, c config.Clients, log *slog.Logger) (*workflow.
 			AdminEmail:      cfg.AdminEmail,
 			ReviewerEmails:  cfg.ReviewerEmails,
 			WebAppURL:       cfg.WebAppURL,
+			SWBStoreBucket:  cfg.SWBStoreBucket,
+			SWBListBucket:   cfg.SWBListBucket,
 		},
 		Log: log,
 	}, nil

@@ -35,8 +35,10 @@ const (
 	EnvCopyConcurrency     = "COPY_CONCURRENCY"
 	EnvMultipartThreshold  = "MULTIPART_THRESHOLD_BYTES"
 	EnvSESConfigurationSet = "SES_CONFIGURATION_SET"
-	EnvS3PathStyle         = "S3_PATH_STYLE"  // local S3-compatible servers
-	EnvEFSMountPath        = "EFS_MOUNT_PATH" // efs_mount_path: build zips there instead of streaming
+	EnvS3PathStyle         = "S3_PATH_STYLE"           // local S3-compatible servers
+	EnvEFSMountPath        = "EFS_MOUNT_PATH"          // efs_mount_path: build zips there instead of streaming
+	EnvSWBStoreBucket      = "SWB_EGRESS_STORE_BUCKET" // the only bucket a submission may name
+	EnvSWBListBucket       = "SWB_NOTIFICATION_BUCKET" // the only bucket an object list may be in
 )
 
 // Config is every setting a function may need; each function checks the
@@ -63,6 +65,8 @@ type Config struct {
 	SESConfigurationSet string
 	S3PathStyle         bool
 	EFSMountPath        string
+	SWBStoreBucket      string
+	SWBListBucket       string
 }
 
 // Defaults as in the original deployment.
@@ -94,6 +98,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		WebAppURL:           strings.TrimRight(getenv(EnvWebAppURL), "/"),
 		SESConfigurationSet: getenv(EnvSESConfigurationSet),
 		EFSMountPath:        getenv(EnvEFSMountPath),
+		SWBStoreBucket:      getenv(EnvSWBStoreBucket),
+		SWBListBucket:       getenv(EnvSWBListBucket),
 		ReviewerGroups:      []string{egress.GroupIG, egress.GroupRIT},
 	}
 	var errs []error

@@ -61,6 +61,10 @@ type Settings struct {
 	AdminEmail      string
 	ReviewerEmails  map[string][]string
 	WebAppURL       string
+	// SWBStoreBucket and SWBListBucket, when set, are the only buckets a
+	// message may name: a forged message must not stage other data.
+	SWBStoreBucket string
+	SWBListBucket  string
 }
 
 // Handlers runs the workflow's steps. Fields a function does not use may be
@@ -165,6 +169,12 @@ func (h *Handlers) objectList(ctx context.Context, r egress.Request) ([]swb.Entr
 	bucket, key, err := swb.ParseS3ARN(r.ObjectListLocation)
 	if err != nil {
 		return nil, err
+	}
+	if want := h.Settings.SWBListBucket; want != "" && bucket != want {
+		return nil, egress.Errorf(egress.EINVALID, "egress_store_object_list_location: bucket %q is not the SWB notification bucket %q", bucket, want)
+	}
+	if want := h.Settings.SWBStoreBucket; want != "" && r.StoreBucket != want {
+		return nil, egress.Errorf(egress.EINVALID, "s3_bucketname: %q is not the SWB egress store bucket %q", r.StoreBucket, want)
 	}
 	data, err := h.Objects.Read(ctx, bucket, key)
 	if err != nil {
