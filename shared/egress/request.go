@@ -135,9 +135,12 @@ const ActorWorkflow = "workflow"
 type File struct {
 	Path      string `json:"path"`
 	SourceKey string `json:"source_key"`
-	VersionID string `json:"version_id"`
-	Size      int64  `json:"size"`
-	SHA256    string `json:"sha256"` // lower-case hex
+	VersionID string `json:"version_id"` // the submitted SWB version
+	// StagedVersionID is the staged copy's version, which the release
+	// reads, so a later write to the staging key cannot change the zip.
+	StagedVersionID string `json:"staged_version_id,omitempty"`
+	Size            int64  `json:"size"`
+	SHA256          string `json:"sha256"` // lower-case hex
 }
 
 // Manifest lists the files staged for a request.

@@ -206,7 +206,7 @@ func (s *Store) CopyAll(ctx context.Context, jobs []CopyJob, concurrency int) ([
 		if err != nil {
 			return err
 		}
-		files[i] = egress.File{Path: j.Path, SourceKey: j.Source.Key, VersionID: j.Source.VersionID, Size: c.Size, SHA256: c.SHA256}
+		files[i] = egress.File{Path: j.Path, SourceKey: j.Source.Key, VersionID: j.Source.VersionID, StagedVersionID: c.VersionID, Size: c.Size, SHA256: c.SHA256}
 		return nil
 	})
 	if err := errors.Join(append(errs, ctx.Err())...); err != nil {

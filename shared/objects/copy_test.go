@@ -189,6 +189,10 @@ func TestCopyAll(t *testing.T) {
 			if b := get(t, c, dst, j.DstKey, ""); string(b) != string(want) {
 				t.Errorf("%s holds %q, want %q", j.DstKey, b, want)
 			}
+			// The staged version is recorded so the release reads exactly it.
+			if b := get(t, c, dst, j.DstKey, f.StagedVersionID); f.StagedVersionID == "" || string(b) != string(want) {
+				t.Errorf("staged version %q of %s holds %q, want %q", f.StagedVersionID, j.DstKey, b, want)
+			}
 		}
 	})
 

@@ -147,7 +147,7 @@ func (h *Handlers) Release(ctx context.Context, in RequestInput) (ReleaseOutput,
 		}
 		entries := make([]objects.ZipEntry, len(m.Files))
 		for i, f := range m.Files {
-			entries[i] = objects.ZipEntry{Path: f.Path, Bucket: h.Settings.StagingBucket, Key: stagedKey(r, f.Path), SHA256: f.SHA256, SourceKey: f.SourceKey, SourceVersionID: f.VersionID}
+			entries[i] = objects.ZipEntry{Path: f.Path, Bucket: h.Settings.StagingBucket, Key: stagedKey(r, f.Path), VersionID: f.StagedVersionID, SHA256: f.SHA256, SourceKey: f.SourceKey, SourceVersionID: f.VersionID}
 		}
 		res, err := h.Objects.WriteZip(ctx, h.Settings.DatalakeBucket, out.ZipKey, entries)
 		if err != nil {
