@@ -80,7 +80,7 @@ func (s *Service) log(id string) *slog.Logger {
 }
 
 func (s *Service) chainFor(r egress.Request) (egress.Chain, error) {
-	return egress.NewChain(s.ReviewerGroups, r.SingleApproval)
+	return egress.NewChain(s.reviewerGroups(), r.SingleApproval)
 }
 
 // reviewerGroups returns the groups that may read requests and decide.
