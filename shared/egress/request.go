@@ -125,6 +125,7 @@ const (
 	EventTaskToken  = "AWAITING_DECISION"
 	EventReleased   = "RELEASED"
 	EventStaged     = "STAGED"
+	EventStarted    = "STARTED"
 )
 
 // ActorWorkflow is the actor of changes the workflow makes on its own.

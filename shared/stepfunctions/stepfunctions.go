@@ -20,7 +20,6 @@ import (
 type API interface {
 	StartExecution(ctx context.Context, in *sfn.StartExecutionInput, opts ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
 	SendTaskSuccess(ctx context.Context, in *sfn.SendTaskSuccessInput, opts ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error)
-	SendTaskFailure(ctx context.Context, in *sfn.SendTaskFailureInput, opts ...func(*sfn.Options)) (*sfn.SendTaskFailureOutput, error)
 }
 
 // Workflow starts and resumes executions of the egress state machine.
@@ -83,12 +82,6 @@ func (w *Workflow) Resume(ctx context.Context, token string, out DecisionOutput)
 		return fmt.Errorf("encode decision: %w", err)
 	}
 	_, err = w.api.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: aws.String(token), Output: aws.String(string(b))})
-	return taskErr(err)
-}
-
-// Fail fails the task waiting on token.
-func (w *Workflow) Fail(ctx context.Context, token, name, cause string) error {
-	_, err := w.api.SendTaskFailure(ctx, &sfn.SendTaskFailureInput{TaskToken: aws.String(token), Error: aws.String(name), Cause: aws.String(cause)})
 	return taskErr(err)
 }
 

@@ -112,6 +112,16 @@ func (h *Handlers) startRequest(ctx context.Context, r egress.Request) error {
 		return h.abandon(ctx, r, err, true)
 	}
 	log.Info("workflow started", "execution_arn", arn)
+	if r.ExecutionArn == "" && arn != "" {
+		if _, err := h.update(ctx, r.ID, func(cur *egress.Request) (egress.Event, error) {
+			cur.ExecutionArn = arn
+			return egress.Event{RequestID: cur.ID, At: h.now(), Kind: egress.EventStarted, Actor: egress.ActorWorkflow,
+				From: cur.Status, To: cur.Status}, nil
+		}); err != nil {
+			// The execution runs either way; the ARN is for people.
+			log.Warn("could not record the execution ARN", "error", err)
+		}
+	}
 	return nil
 }
 
