@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"cmp"
+	"compress/flate"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -191,6 +192,13 @@ func (s *Store) zipVia(ctx context.Context, w io.Writer, entries []ZipEntry) ([]
 // zipEntries writes the whole zip to w.
 func (s *Store) zipEntries(ctx context.Context, w io.Writer, entries []ZipEntry) ([]egress.File, error) {
 	zw := zip.NewWriter(w)
+	// Deflate at its fastest level: the release is bound by one core
+	// deflating. archive/zip's default (level 5) runs at a quarter of the
+	// speed and, on CSV, stores 22.5% of the input against 29% (see
+	// bench/README.md).
+	zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
+		return flate.NewWriter(out, flate.BestSpeed)
+	})
 	ra := s.startReadAhead(ctx, entries)
 	defer ra.stop()
 	buf := make([]byte, 256<<10)

@@ -8,7 +8,6 @@ import (
 	"math"
 	"net"
 	"net/mail"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -43,13 +42,28 @@ type Message struct {
 	ObjectListKey      string
 }
 
-var (
-	// Step Functions execution names allow more, but SWB ids are UUIDs and
-	// this set is safe in S3 keys and DynamoDB keys too.
-	executionName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
-	// The workspace id becomes a path segment of staging and datalake keys.
-	workspaceID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+// Step Functions execution names allow more, but SWB ids are UUIDs and
+// [A-Za-z0-9_-] is safe in S3 keys and DynamoDB keys too. The request id is
+// the execution name (at most 80); the workspace id becomes a path segment
+// of staging and datalake keys (at most 128). A loop rather than a regexp:
+// bounded repetition compiles into a large program at every cold start.
+const (
+	maxExecutionName = 80
+	maxWorkspaceID   = 128
 )
+
+func safeID(s string, max int) bool {
+	if s == "" || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // ParseMessage parses and validates the SNS Message of an SWB egress
 // notification. Unknown fields are ignored. Every bad field is reported, in
@@ -89,10 +103,10 @@ func ParseMessage(data []byte) (Message, error) {
 		ObjectListLocation: p.str("egress_store_object_list_location"),
 	}
 
-	if m.ID != "" && !executionName.MatchString(m.ID) {
+	if m.ID != "" && !safeID(m.ID, maxExecutionName) {
 		p.fail("id", "must be 1 to 80 letters, digits, '-' or '_' (it names the workflow execution), got %s", quote(m.ID))
 	}
-	wsOK := m.WorkspaceID != "" && workspaceID.MatchString(m.WorkspaceID)
+	wsOK := m.WorkspaceID != "" && safeID(m.WorkspaceID, maxWorkspaceID)
 	if m.WorkspaceID != "" && !wsOK {
 		p.fail("workspace_id", "must be 1 to 128 letters, digits, '-' or '_' (it becomes a folder name), got %s", quote(m.WorkspaceID))
 	}
