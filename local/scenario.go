@@ -141,7 +141,10 @@ func (s *Stack) Scenario(ctx context.Context, dir string, decisions []string, d 
 		rep.SourceMatches = matches(rep.ZipEntries, sub.Files)
 	}
 	for _, m := range s.Outbox.Sent()[before:] {
-		rep.EmailsSent = append(rep.EmailsSent, strings.Join(m.To, ",")+": "+m.Subject)
+		// Other requests may run on the same stack at once.
+		if strings.Contains(m.Subject, sub.RequestID) {
+			rep.EmailsSent = append(rep.EmailsSent, strings.Join(m.To, ",")+": "+m.Subject)
+		}
 	}
 	final := chain.Stages[len(chain.Stages)-1].ApprovedStatus
 	if wantApproved {

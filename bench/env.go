@@ -1,0 +1,146 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/tre-egress/egress/shared/config"
+	"github.com/tre-egress/egress/shared/testenv"
+)
+
+// Env is what scenarios share: the scale, a work folder, and the servers,
+// started on first use and stopped by Close.
+type Env struct {
+	Scale      float64   // data size factor; 1 is the issue's sizes
+	Dir        string    // work folder (server data, downloads, builds)
+	Log        io.Writer // progress lines; nil discards them
+	ProfileDir string    // if set, release children write CPU profiles here
+	Functions  []string  // functions the cold-start scenario builds; nil means all
+
+	s3Once  sync.Once
+	s3      *testenv.S3Server
+	s3Err   error
+	ddbOnce sync.Once
+	ddb     *testenv.DynamoDBServer
+	ddbErr  error
+
+	compression []Compression // set by the release scenario
+}
+
+// NewEnv makes an Env working in a new temporary folder.
+func NewEnv(scale float64, log io.Writer) (*Env, error) {
+	if scale <= 0 || scale > 1 {
+		return nil, fmt.Errorf("scale must be in (0, 1], got %g", scale)
+	}
+	dir, err := os.MkdirTemp("", "egress-bench-")
+	if err != nil {
+		return nil, err
+	}
+	return &Env{Scale: scale, Dir: dir, Log: log}, nil
+}
+
+// Logf writes a progress line.
+func (e *Env) Logf(format string, args ...any) {
+	if e.Log != nil {
+		fmt.Fprintf(e.Log, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+	}
+}
+
+// S3 returns the MinIO server, starting it on first use.
+func (e *Env) S3(ctx context.Context) (*testenv.S3Server, error) {
+	e.s3Once.Do(func() { e.s3, e.s3Err = testenv.StartS3(ctx, filepath.Join(e.Dir, "minio")) })
+	return e.s3, e.s3Err
+}
+
+// DynamoDB returns a DynamoDB Local server, starting it on first use.
+func (e *Env) DynamoDB(ctx context.Context) (*dynamodb.Client, error) {
+	e.ddbOnce.Do(func() { e.ddb, e.ddbErr = testenv.StartDynamoDB(ctx) })
+	if e.ddbErr != nil {
+		return nil, e.ddbErr
+	}
+	return e.ddb.Client(), nil
+}
+
+// Close stops the servers and removes the work folder.
+func (e *Env) Close() error {
+	if e.s3 != nil {
+		e.s3.Close()
+	}
+	if e.ddb != nil {
+		e.ddb.Close()
+	}
+	return os.RemoveAll(e.Dir)
+}
+
+// scaled returns n×scale, at least floor.
+func (e *Env) scaled(n, floor int64) int64 {
+	return max(int64(float64(n)*e.Scale), floor)
+}
+
+// s3Conn is how a process reaches the S3 server.
+type s3Conn struct {
+	Endpoint  string `json:"endpoint"`
+	AccessKey string `json:"access_key"`
+	SecretKey string `json:"secret_key"`
+	Region    string `json:"region"`
+}
+
+func connOf(s *testenv.S3Server) s3Conn {
+	return s3Conn{Endpoint: s.Endpoint, AccessKey: s.AccessKey, SecretKey: s.SecretKey, Region: s.Region}
+}
+
+// client builds the S3 client the way the functions build theirs
+// (config.NewClients: SDK defaults, so checksums as in production), with
+// the endpoint and credentials of the local server.
+func (c s3Conn) client() *s3.Client {
+	cfg := aws.Config{
+		Region:       c.Region,
+		Credentials:  credentials.NewStaticCredentialsProvider(c.AccessKey, c.SecretKey, ""),
+		BaseEndpoint: aws.String(c.Endpoint),
+	}
+	return config.NewClients(cfg, true).S3
+}
+
+// newBucket creates a bucket, versioned if asked.
+func newBucket(ctx context.Context, c *s3.Client, name string, versioned bool) error {
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+		return fmt.Errorf("create bucket %s: %w", name, err)
+	}
+	if !versioned {
+		return nil
+	}
+	_, err := c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{
+		Bucket:                  aws.String(name),
+		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled},
+	})
+	if err != nil {
+		return fmt.Errorf("enable versioning on %s: %w", name, err)
+	}
+	return nil
+}
+
+// moduleRoot returns the folder of the repository's go.mod.
+func moduleRoot(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", fmt.Errorf("not inside the egress module")
+	}
+	return filepath.Dir(gomod), nil
+}
