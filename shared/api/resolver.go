@@ -200,7 +200,7 @@ func (s *Service) Resolve(ctx context.Context, ev Event) (any, error) {
 		}
 		out := make([]EventView, len(events))
 		for i, e := range events {
-			out[i] = EventView{At: formatTime(e.At), Kind: e.Kind, Actor: e.Actor, From: string(e.From),
+			out[i] = EventView{At: egress.FormatTime(e.At), Kind: e.Kind, Actor: e.Actor, From: string(e.From),
 				To: string(e.To), Stage: e.Stage, Reason: e.Reason}
 		}
 		return out, nil

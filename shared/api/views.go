@@ -2,20 +2,9 @@ package api
 
 import (
 	"strconv"
-	"time"
 
 	"github.com/tre-egress/egress/shared/egress"
 )
-
-// timeLayout is JavaScript's toISOString format, which the frontend parses.
-const timeLayout = "2006-01-02T15:04:05.000Z"
-
-func formatTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(timeLayout)
-}
 
 // RequestView is the GraphQL Request type: the 29 fields of contract 3, all
 // strings, plus additions. Optional fields that are empty are left out, so
@@ -66,9 +55,9 @@ func NewRequestView(r egress.Request) RequestView {
 		ProjectID:                    r.ProjectID,
 		WorkspaceID:                  r.WorkspaceID,
 		RequestedBy:                  r.RequestedBy,
-		RequestedAt:                  formatTime(r.RequestedAt),
+		RequestedAt:                  egress.FormatTime(r.RequestedAt),
 		UpdatedBy:                    r.UpdatedBy,
-		UpdatedAt:                    formatTime(r.UpdatedAt),
+		UpdatedAt:                    egress.FormatTime(r.UpdatedAt),
 		Status:                       string(r.Status),
 		StoreBucket:                  r.StoreBucket,
 		StoreBucketPath:              r.StoreBucketPath,
@@ -80,13 +69,13 @@ func NewRequestView(r egress.Request) RequestView {
 		DownloadCount:                strconv.Itoa(r.DownloadCount),
 		SingleApproval:               strconv.FormatBool(r.SingleApproval),
 		FailureCause:                 r.FailureCause,
-		ReleasedAt:                   formatTime(r.ReleasedAt),
+		ReleasedAt:                   egress.FormatTime(r.ReleasedAt),
 	}
 	if rv, ok := r.Review(0); ok {
-		v.IGName, v.IGEmail, v.IGDate, v.IGReason, v.IGDecision = rv.Name, rv.Email, formatTime(rv.At), rv.Reason, string(rv.Decision)
+		v.IGName, v.IGEmail, v.IGDate, v.IGReason, v.IGDecision = rv.Name, rv.Email, egress.FormatTime(rv.At), rv.Reason, string(rv.Decision)
 	}
 	if rv, ok := r.Review(1); ok {
-		v.RITName, v.RITEmail, v.RITDate, v.RITReason, v.RITDecision = rv.Name, rv.Email, formatTime(rv.At), rv.Reason, string(rv.Decision)
+		v.RITName, v.RITEmail, v.RITDate, v.RITReason, v.RITDecision = rv.Name, rv.Email, egress.FormatTime(rv.At), rv.Reason, string(rv.Decision)
 	}
 	return v
 }

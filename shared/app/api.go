@@ -40,11 +40,7 @@ func APIFromEnv(ctx context.Context, log *slog.Logger) (*api.Service, error) {
 	if err := config.Require(os.Getenv, config.EnvRequestsTable, config.EnvEventsTable, config.EnvStagingBucket, config.EnvDatalakeBucket); err != nil {
 		return nil, err
 	}
-	cfg, err := config.FromEnv(os.Getenv)
-	if err != nil {
-		return nil, err
-	}
-	clients, err := config.LoadClients(ctx, cfg)
+	cfg, clients, err := load(ctx)
 	if err != nil {
 		return nil, err
 	}

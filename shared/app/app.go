@@ -63,15 +63,22 @@ func FromEnv(ctx context.Context, log *slog.Logger, required ...string) (*workfl
 	if err := config.Require(os.Getenv, required...); err != nil {
 		return nil, err
 	}
-	cfg, err := config.FromEnv(os.Getenv)
-	if err != nil {
-		return nil, err
-	}
-	clients, err := config.LoadClients(ctx, cfg)
+	cfg, clients, err := load(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return Handlers(cfg, clients, log)
+}
+
+// load reads the configuration from the environment and builds the AWS
+// clients from the Lambda environment.
+func load(ctx context.Context) (config.Config, config.Clients, error) {
+	cfg, err := config.FromEnv(os.Getenv)
+	if err != nil {
+		return cfg, config.Clients{}, err
+	}
+	clients, err := config.LoadClients(ctx, cfg)
+	return cfg, clients, err
 }
 
 // Start is a workflow function's main: it builds the handlers from the

@@ -150,3 +150,16 @@ type Manifest struct {
 	WorkspaceID string `json:"workspace_id"`
 	Files       []File `json:"files"`
 }
+
+// TimeLayout is how times travel and are stored: fixed-width (always
+// milliseconds, always Z) so they sort as strings, and what JavaScript's
+// toISOString produces, which the frontend parses.
+const TimeLayout = "2006-01-02T15:04:05.000Z"
+
+// FormatTime formats t in TimeLayout; the zero time is "".
+func FormatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(TimeLayout)
+}

@@ -64,7 +64,7 @@ func (s *Requests) List(ctx context.Context, q ListQuery) (Page, error) {
 		// made exactly at Since.
 		cond += " AND #key >= :since"
 		names["#key"] = AttrListKey
-		values[":since"] = &types.AttributeValueMemberS{Value: formatTime(q.Since)}
+		values[":since"] = &types.AttributeValueMemberS{Value: egress.FormatTime(q.Since)}
 	}
 	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),

@@ -9,22 +9,11 @@ import (
 	"github.com/tre-egress/egress/shared/egress"
 )
 
-// timeLayout is fixed-width (always milliseconds, always Z) so stored times
-// sort as strings; it is also what JavaScript's toISOString produces.
-const timeLayout = "2006-01-02T15:04:05.000Z"
-
-func formatTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(timeLayout)
-}
-
 func parseTime(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
-	return time.Parse(timeLayout, s)
+	return time.Parse(egress.TimeLayout, s)
 }
 
 // record is a request as stored: egress.Request with times as strings and
@@ -72,7 +61,7 @@ type reviewRecord struct {
 
 // listKey is the by-status index sort key of a request.
 func listKey(requestedAt time.Time, id string) string {
-	return formatTime(requestedAt) + "#" + id
+	return egress.FormatTime(requestedAt) + "#" + id
 }
 
 func toRecord(r egress.Request) record {
@@ -84,10 +73,10 @@ func toRecord(r egress.Request) record {
 		WorkspaceID:                  r.WorkspaceID,
 		RequestedBy:                  r.RequestedBy,
 		RequestedByEmail:             r.RequestedByEmail,
-		RequestedAt:                  formatTime(r.RequestedAt),
+		RequestedAt:                  egress.FormatTime(r.RequestedAt),
 		ListKey:                      listKey(r.RequestedAt, r.ID),
 		UpdatedBy:                    r.UpdatedBy,
-		UpdatedAt:                    formatTime(r.UpdatedAt),
+		UpdatedAt:                    egress.FormatTime(r.UpdatedAt),
 		Status:                       string(r.Status),
 		StoreBucket:                  r.StoreBucket,
 		StoreBucketPath:              r.StoreBucketPath,
@@ -99,7 +88,7 @@ func toRecord(r egress.Request) record {
 		SingleApproval:               r.SingleApproval,
 		DownloadCount:                r.DownloadCount,
 		ZipKey:                       r.ZipKey,
-		ReleasedAt:                   formatTime(r.ReleasedAt),
+		ReleasedAt:                   egress.FormatTime(r.ReleasedAt),
 		FailureCause:                 r.FailureCause,
 		ExecutionArn:                 r.ExecutionArn,
 		Version:                      r.Version,
@@ -107,7 +96,7 @@ func toRecord(r egress.Request) record {
 	for _, v := range r.Reviews {
 		rec.Reviews = append(rec.Reviews, reviewRecord{
 			Stage: v.Stage, Group: v.Group, Subject: v.Subject, Name: v.Name, Email: v.Email,
-			At: formatTime(v.At), Decision: string(v.Decision), Reason: v.Reason,
+			At: egress.FormatTime(v.At), Decision: string(v.Decision), Reason: v.Reason,
 		})
 	}
 	return rec
@@ -197,7 +186,7 @@ func downloadSeq(v int64, n int) string { return fmt.Sprintf("%s#download#%010d"
 
 func toEventRecord(e egress.Event, seq string) eventRecord {
 	return eventRecord{
-		RequestID: e.RequestID, Seq: seq, At: formatTime(e.At), Kind: e.Kind, Actor: e.Actor,
+		RequestID: e.RequestID, Seq: seq, At: egress.FormatTime(e.At), Kind: e.Kind, Actor: e.Actor,
 		From: string(e.From), To: string(e.To), Stage: e.Stage, Reason: e.Reason,
 	}
 }
