@@ -27,6 +27,7 @@ import (
 	"github.com/tre-egress/egress/shared/api"
 	"github.com/tre-egress/egress/shared/egress"
 	"github.com/tre-egress/egress/shared/objects"
+	"github.com/tre-egress/egress/shared/workflow"
 )
 
 // graphqlEndpoint serves the stack's GraphQL handler. The tests use their
@@ -588,7 +589,7 @@ func TestGraphQLRITCannotOverrideIGRejection(t *testing.T) {
 		}
 	}
 	finishedRejected(t, s, sub)
-	if n, _ := s.countVersions(ctx(t), DatalakeBucket, "approved_egress/"+r.WorkspaceID+"/"+r.ID+"/"); n != 0 {
+	if n, _ := s.countVersions(ctx(t), DatalakeBucket, workflow.DatalakePrefix(r)); n != 0 {
 		t.Fatalf("%d objects released", n)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tre-egress/egress/local/sfn"
 	"github.com/tre-egress/egress/shared/egress"
+	"github.com/tre-egress/egress/shared/workflow"
 )
 
 var (
@@ -133,8 +134,8 @@ func finished(t *testing.T, s *Stack, sub Submission, want egress.Status) egress
 		t.Fatalf("SWB store %q, %v; want PENDING", st, err)
 	}
 	for _, p := range []struct{ bucket, prefix string }{
-		{StagingBucket, r.WorkspaceID + "/" + r.ID + "/"},
-		{DatalakeBucket, "approved_egress/" + r.WorkspaceID + "/" + r.ID + "/"},
+		{StagingBucket, workflow.StagingPrefix(r)},
+		{DatalakeBucket, workflow.DatalakePrefix(r)},
 	} {
 		if n, err := s.countVersions(ctx(t), p.bucket, p.prefix); err != nil || n != 0 {
 			t.Fatalf("%d objects left under %s/%s (%v)", n, p.bucket, p.prefix, err)

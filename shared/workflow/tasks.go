@@ -170,11 +170,11 @@ func (h *Handlers) Release(ctx context.Context, in RequestInput) (ReleaseOutput,
 	// The release is complete; failing it now would delete a zip that may
 	// already be downloaded. Staged copies that cannot be deleted are left
 	// for the admin (and the bucket's lifecycle), not rolled back.
-	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, stagingPrefix(r)); err != nil {
+	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, StagingPrefix(r)); err != nil {
 		log.Error("released, but the staged copies could not be deleted", "error", err)
 		h.tellAdmin(ctx, r.ID, "Staged copies of egress request "+r.ID+" left behind",
 			fmt.Sprintf("Egress request %s was released, but deleting its staged copies under s3://%s/%s failed:\n\n%v\n\nPlease delete them.\n",
-				r.ID, h.Settings.StagingBucket, stagingPrefix(r), err))
+				r.ID, h.Settings.StagingBucket, StagingPrefix(r), err))
 	}
 	return out, nil
 }
@@ -193,7 +193,7 @@ func (h *Handlers) HandleRejection(ctx context.Context, in RequestInput) error {
 	if r.Status != egress.StatusRejected {
 		return egress.Errorf(egress.ECONFLICT, "request %s is %s, not REJECTED", r.ID, r.Status)
 	}
-	n, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, stagingPrefix(r))
+	n, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, StagingPrefix(r))
 	if err != nil {
 		return fmt.Errorf("delete staged copies of %s: %w", r.ID, err)
 	}
@@ -264,10 +264,10 @@ func (h *Handlers) HandleFailure(ctx context.Context, in FailureInput) (FailureO
 			errs = append(errs, fmt.Errorf("unlock SWB egress store %s: %w", r.StoreID, err))
 		}
 	}
-	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, stagingPrefix(r)); err != nil {
+	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, StagingPrefix(r)); err != nil {
 		errs = append(errs, fmt.Errorf("delete staged copies of %s: %w", r.ID, err))
 	}
-	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.DatalakeBucket, datalakePrefix(r)); err != nil {
+	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.DatalakeBucket, DatalakePrefix(r)); err != nil {
 		errs = append(errs, fmt.Errorf("delete partial release of %s: %w", r.ID, err))
 	}
 	if err := errors.Join(errs...); err != nil {

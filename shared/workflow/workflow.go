@@ -109,16 +109,20 @@ func (h *Handlers) chainFor(r egress.Request) (egress.Chain, error) {
 // Key layout. Staged files keep their folders under <ws>/<req>/; manifests
 // sit outside that prefix so deleting staged data keeps the record of what
 // was submitted.
-func stagingPrefix(r egress.Request) string { return r.WorkspaceID + "/" + r.ID + "/" }
+
+// StagingPrefix is where a request's files are staged.
+func StagingPrefix(r egress.Request) string { return r.WorkspaceID + "/" + r.ID + "/" }
 func manifestKey(r egress.Request) string {
 	return "manifests/" + r.WorkspaceID + "/" + r.ID + ".json"
 }
-func datalakePrefix(r egress.Request) string {
+
+// DatalakePrefix is where a request's release lives in the datalake.
+func DatalakePrefix(r egress.Request) string {
 	return "approved_egress/" + r.WorkspaceID + "/" + r.ID + "/"
 }
 
 // ZipKey is where a released request's zip lives in the datalake.
-func ZipKey(r egress.Request) string { return datalakePrefix(r) + "egress_data.zip" }
+func ZipKey(r egress.Request) string { return DatalakePrefix(r) + "egress_data.zip" }
 
 // update reads the request, applies change and stores it conditionally,
 // re-reading and re-applying when another writer won the race.
@@ -202,4 +206,4 @@ func (h *Handlers) objectList(ctx context.Context, r egress.Request) ([]swb.Entr
 	return entries, nil
 }
 
-func stagedKey(r egress.Request, rel string) string { return stagingPrefix(r) + rel }
+func stagedKey(r egress.Request, rel string) string { return StagingPrefix(r) + rel }
