@@ -31,7 +31,7 @@ const childEnv = "EGRESS_BENCH_CHILD"
 
 // Release modes: ours and the two baselines.
 const (
-	modeZip  = "zip"  // objects.Store.WriteZip: streaming zip → multipart upload
+	modeZip  = "zip"  // objects.Client.WriteZip: streaming zip → multipart upload
 	modeRaw  = "raw"  // the same objects streamed into one multipart upload, not zipped
 	modeDisk = "disk" // download all to disk, zip on disk, upload the file
 )

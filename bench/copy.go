@@ -44,7 +44,7 @@ func runCopy(ctx context.Context, env *Env) ([]Row, error) {
 	sets := []struct {
 		name  string
 		files []file
-		store *objects.Store
+		store *objects.Client
 		inMiB bool // rate in MiB/s rather than objects/s
 		goal  *Goal
 		note  string
@@ -128,7 +128,7 @@ func (l latencyS3) GetObject(ctx context.Context, in *s3.GetObjectInput, opts ..
 
 // timeCopy copies objs under prefix with CopyAll at concurrency conc,
 // checks every copy's size and SHA-256, then deletes the copies (untimed).
-func timeCopy(ctx context.Context, store *objects.Store, objs []object, prefix string, conc int) (time.Duration, error) {
+func timeCopy(ctx context.Context, store *objects.Client, objs []object, prefix string, conc int) (time.Duration, error) {
 	jobs := make([]objects.CopyJob, len(objs))
 	for i, o := range objs {
 		jobs[i] = objects.CopyJob{Path: o.Path, Source: objects.Source{Bucket: o.Bucket, Key: o.Key, VersionID: o.VersionID},

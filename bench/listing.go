@@ -18,7 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/tre-egress/egress/shared/egress"
-	"github.com/tre-egress/egress/shared/store"
+	"github.com/tre-egress/egress/shared/requests"
 )
 
 const (
@@ -47,7 +47,7 @@ var statusMix = []struct {
 
 // runListing measures scenario 4 on a table of 100,000 requests: the first
 // page (the 50 newest requests awaiting IG) and every in-flight request,
-// read through the by-status index (store.Requests.List) and with a full
+// read through the by-status index (requests.Requests.List) and with a full
 // Scan filtered on status, which is what the original listRequests did.
 // Both sides must return the same requests.
 func runListing(ctx context.Context, env *Env) ([]Row, error) {
@@ -55,7 +55,7 @@ func runListing(ctx context.Context, env *Env) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := store.CreateTables(ctx, db, listTable, listEvents); err != nil {
+	if err := requests.CreateTables(ctx, db, listTable, listEvents); err != nil {
 		return nil, err
 	}
 	n := int(env.scaled(100_000, 2000)) // at least 50 in flight
@@ -64,7 +64,7 @@ func runListing(ctx context.Context, env *Env) ([]Row, error) {
 		return nil, err
 	}
 	env.Logf("listing: %d requests stored, %d in flight", n, len(want))
-	reqs := store.NewRequests(db, listTable, listEvents)
+	reqs := requests.NewTable(db, listTable, listEvents)
 	wantFirst := want[:min(firstPage, len(want))]
 
 	measures := []struct {
@@ -165,10 +165,10 @@ func count(n int) func([]string) error {
 
 // listInFlight pages through the in-flight statuses with List, as the API
 // does, and returns the ids: up to limit of them, or all when limit is 0.
-func listInFlight(ctx context.Context, reqs *store.Requests, limit int) ([]string, error) {
+func listInFlight(ctx context.Context, reqs *requests.Table, limit int) ([]string, error) {
 	var ids []string
 	for _, st := range inFlight {
-		q := store.ListQuery{Status: st, Limit: store.MaxListLimit}
+		q := requests.ListQuery{Status: st, Limit: requests.MaxListLimit}
 		for {
 			if limit > 0 {
 				q.Limit = int32(limit - len(ids))
@@ -260,7 +260,7 @@ func scanSegment(ctx context.Context, db *dynamodb.Client, seg int32, enough int
 		Segment:                  aws.Int32(seg),
 		TotalSegments:            aws.Int32(scanSegments),
 		FilterExpression:         aws.String("#s IN (:p, :i)"),
-		ExpressionAttributeNames: map[string]string{"#s": store.AttrStatus},
+		ExpressionAttributeNames: map[string]string{"#s": requests.AttrStatus},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":p": &types.AttributeValueMemberS{Value: string(inFlight[0])},
 			":i": &types.AttributeValueMemberS{Value: string(inFlight[1])},
@@ -283,10 +283,10 @@ func scanSegment(ctx context.Context, db *dynamodb.Client, seg int32, enough int
 
 // fillRequests stores n requests spread over statusMix and the last three
 // years, and returns the in-flight ids in the index's order. Items are
-// copies of one request stored by store.Requests.Create, so they are
+// copies of one request stored by requests.Requests.Create, so they are
 // exactly what the store writes and reads.
 func fillRequests(ctx context.Context, db *dynamodb.Client, n int) ([]string, error) {
-	reqs := store.NewRequests(db, listTable, listEvents)
+	reqs := requests.NewTable(db, listTable, listEvents)
 	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 	tmpl := egress.Request{
 		ID: "template", StoreName: "results", StoreID: "ws-0001", ProjectID: "Project-Bench", WorkspaceID: "ws-0001",
@@ -334,10 +334,10 @@ func fillRequests(ctx context.Context, db *dynamodb.Client, n int) ([]string, er
 		id := fmt.Sprintf("req-%08d", i)
 		at8 := at.Format("2006-01-02T15:04:05.000Z")
 		item := maps.Clone(out.Item)
-		item[store.AttrRequestID] = &types.AttributeValueMemberS{Value: id}
-		item[store.AttrStatus] = &types.AttributeValueMemberS{Value: string(st)}
+		item[requests.AttrRequestID] = &types.AttributeValueMemberS{Value: id}
+		item[requests.AttrStatus] = &types.AttributeValueMemberS{Value: string(st)}
 		item["requested_dt"] = &types.AttributeValueMemberS{Value: at8}
-		item[store.AttrListKey] = &types.AttributeValueMemberS{Value: at8 + "#" + id}
+		item[requests.AttrListKey] = &types.AttributeValueMemberS{Value: at8 + "#" + id}
 		items[i] = item
 		if slices.Contains(inFlight, st) {
 			flying = append(flying, entry{id, at8 + "#" + id, st})
@@ -358,7 +358,7 @@ func fillRequests(ctx context.Context, db *dynamodb.Client, n int) ([]string, er
 }
 
 func key(id string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{store.AttrRequestID: &types.AttributeValueMemberS{Value: id}}
+	return map[string]types.AttributeValue{requests.AttrRequestID: &types.AttributeValueMemberS{Value: id}}
 }
 
 // batchWrite writes items 25 at a time from 8 writers, retrying what

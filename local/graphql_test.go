@@ -459,7 +459,7 @@ func TestGraphQLConcurrentDownloads(t *testing.T) {
 	if status := httpStatus(t, u.String()); status != http.StatusForbidden {
 		t.Errorf("tampered URL: HTTP %d", status)
 	}
-	past := &objects.Store{S3: s.Clients.S3, Presigner: s3.NewPresignClient(s.Clients.S3, func(o *s3.PresignOptions) {
+	past := &objects.Client{S3: s.Clients.S3, Presigner: s3.NewPresignClient(s.Clients.S3, func(o *s3.PresignOptions) {
 		o.Presigner = shiftedSigner{v4.NewSigner(), -time.Hour}
 	})}
 	expired, err := past.Presign(ctx(t), DatalakeBucket, r.ZipKey, time.Minute)

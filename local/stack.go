@@ -38,8 +38,8 @@ import (
 	"github.com/tre-egress/egress/shared/config"
 	"github.com/tre-egress/egress/shared/egress"
 	"github.com/tre-egress/egress/shared/objects"
+	"github.com/tre-egress/egress/shared/requests"
 	"github.com/tre-egress/egress/shared/stepfunctions"
-	"github.com/tre-egress/egress/shared/store"
 	"github.com/tre-egress/egress/shared/testenv"
 	"github.com/tre-egress/egress/shared/workflow"
 	"github.com/tre-egress/egress/statemachine"
@@ -88,8 +88,8 @@ type Stack struct {
 	Config          config.Config
 	Handlers        *workflow.Handlers
 	API             *api.Service
-	Requests        *store.Requests
-	Objects         *objects.Store
+	Requests        *requests.Table
+	Objects         *objects.Client
 	StateMachineArn string
 	Dir             string
 
@@ -230,7 +230,7 @@ func (s *Stack) wire() error {
 		return err
 	}
 	s.Handlers.Now = s.opts.Clock.Now
-	s.Requests = store.NewRequests(s.Clients.DynamoDB, RequestsTable, EventsTable)
+	s.Requests = requests.NewTable(s.Clients.DynamoDB, RequestsTable, EventsTable)
 	s.Objects = objects.New(s.Clients.S3)
 	if s.API, err = app.API(cfg, s.Clients, s.opts.Logger); err != nil {
 		return err
@@ -408,7 +408,7 @@ func (s *Stack) provision(ctx context.Context) error {
 			}
 		}
 	}
-	if err := store.CreateTables(ctx, s.Clients.DynamoDB, RequestsTable, EventsTable); err != nil {
+	if err := requests.CreateTables(ctx, s.Clients.DynamoDB, RequestsTable, EventsTable); err != nil {
 		return err
 	}
 	_, err := s.Clients.DynamoDB.CreateTable(ctx, &dynamodb.CreateTableInput{

@@ -6,7 +6,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/tre-egress/egress/shared/store"
+	"github.com/tre-egress/egress/shared/requests"
 )
 
 // grants gives each function the actions on the resources its handler
@@ -14,9 +14,9 @@ import (
 // (s3:GetObject*, kms:ReEncrypt*) the functions never use.
 func (b *builder) grants() {
 	var (
-		requests = b.requests.TableArn()
-		byStatus = jsii.String(*b.requests.TableArn() + "/index/" + store.IndexStatus)
-		events   = b.events.TableArn()
+		requestsTable = b.requests.TableArn()
+		byStatus      = jsii.String(*b.requests.TableArn() + "/index/" + requests.IndexStatus)
+		events        = b.events.TableArn()
 	)
 	// Every store write is a transaction of the request update and its
 	// audit event (shared/store), so writers need both tables.
@@ -26,13 +26,13 @@ func (b *builder) grants() {
 		case "pre-token-generation":
 			continue
 		case "handle-rejection", "notify":
-			r.AddToPolicy(allow([]string{"dynamodb:GetItem"}, requests))
+			r.AddToPolicy(allow([]string{"dynamodb:GetItem"}, requestsTable))
 		case "egress-api":
-			r.AddToPolicy(allow([]string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, requests))
-			r.AddToPolicy(allow([]string{"dynamodb:Query"}, requests, byStatus, events))
+			r.AddToPolicy(allow([]string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, requestsTable))
+			r.AddToPolicy(allow([]string{"dynamodb:Query"}, requestsTable, byStatus, events))
 			r.AddToPolicy(allow([]string{"dynamodb:PutItem"}, events))
 		default:
-			r.AddToPolicy(allow([]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, requests))
+			r.AddToPolicy(allow([]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, requestsTable))
 			r.AddToPolicy(allow([]string{"dynamodb:PutItem"}, events))
 		}
 		b.tableKey(r, name != "handle-rejection" && name != "notify")

@@ -15,7 +15,7 @@ import (
 	"testing"
 
 	"github.com/tre-egress/egress/shared/api"
-	"github.com/tre-egress/egress/shared/store"
+	"github.com/tre-egress/egress/shared/requests"
 	"github.com/tre-egress/egress/statemachine"
 )
 
@@ -90,12 +90,12 @@ func TestTables(t *testing.T) {
 	}
 	// The keys and index are shared/store's.
 	want := map[string]any{
-		"KeySchema": []any{map[string]any{"AttributeName": store.AttrRequestID, "KeyType": "HASH"}},
+		"KeySchema": []any{map[string]any{"AttributeName": requests.AttrRequestID, "KeyType": "HASH"}},
 		"GlobalSecondaryIndexes": []any{map[string]any{
-			"IndexName": store.IndexStatus,
+			"IndexName": requests.IndexStatus,
 			"KeySchema": []any{
-				map[string]any{"AttributeName": store.AttrStatus, "KeyType": "HASH"},
-				map[string]any{"AttributeName": store.AttrListKey, "KeyType": "RANGE"},
+				map[string]any{"AttributeName": requests.AttrStatus, "KeyType": "HASH"},
+				map[string]any{"AttributeName": requests.AttrListKey, "KeyType": "RANGE"},
 			},
 			"Projection": map[string]any{"ProjectionType": "ALL"},
 		}},
@@ -106,8 +106,8 @@ func TestTables(t *testing.T) {
 		}
 	}
 	evKeys := []any{
-		map[string]any{"AttributeName": store.AttrRequestID, "KeyType": "HASH"},
-		map[string]any{"AttributeName": store.AttrEventSeq, "KeyType": "RANGE"},
+		map[string]any{"AttributeName": requests.AttrRequestID, "KeyType": "HASH"},
+		map[string]any{"AttributeName": requests.AttrEventSeq, "KeyType": "RANGE"},
 	}
 	if got := props(ev)["KeySchema"]; !reflect.DeepEqual(got, evKeys) {
 		t.Errorf("events KeySchema = %s", jsonString(got))

@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/tre-egress/egress/shared/store"
+	"github.com/tre-egress/egress/shared/requests"
 )
 
 // builder holds the resources of one stack while New wires them together.
@@ -84,7 +84,7 @@ func (b *builder) storage() {
 	str := awsdynamodb.AttributeType_STRING
 	tableProps := func(sort *awsdynamodb.Attribute) *awsdynamodb.TableProps {
 		return &awsdynamodb.TableProps{
-			PartitionKey:                     &awsdynamodb.Attribute{Name: jsii.String(store.AttrRequestID), Type: str},
+			PartitionKey:                     &awsdynamodb.Attribute{Name: jsii.String(requests.AttrRequestID), Type: str},
 			SortKey:                          sort,
 			BillingMode:                      awsdynamodb.BillingMode_PAY_PER_REQUEST,
 			Encryption:                       awsdynamodb.TableEncryption_CUSTOMER_MANAGED,
@@ -96,13 +96,13 @@ func (b *builder) storage() {
 	}
 	b.requests = awsdynamodb.NewTable(b.stack, jsii.String("RequestsTable"), tableProps(nil))
 	b.requests.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
-		IndexName:      jsii.String(store.IndexStatus),
-		PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(store.AttrStatus), Type: str},
-		SortKey:        &awsdynamodb.Attribute{Name: jsii.String(store.AttrListKey), Type: str},
+		IndexName:      jsii.String(requests.IndexStatus),
+		PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(requests.AttrStatus), Type: str},
+		SortKey:        &awsdynamodb.Attribute{Name: jsii.String(requests.AttrListKey), Type: str},
 		ProjectionType: awsdynamodb.ProjectionType_ALL,
 	})
 	b.events = awsdynamodb.NewTable(b.stack, jsii.String("EventsTable"),
-		tableProps(&awsdynamodb.Attribute{Name: jsii.String(store.AttrEventSeq), Type: str}))
+		tableProps(&awsdynamodb.Attribute{Name: jsii.String(requests.AttrEventSeq), Type: str}))
 
 	// S3 server access logging cannot write to an SSE-KMS bucket, so the
 	// log bucket uses S3-managed keys.

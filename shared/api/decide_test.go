@@ -61,7 +61,7 @@ func TestConcurrentDecisions(t *testing.T) {
 			if len(won) != 1 || errs[egress.ECONFLICT] != reviewers-1 {
 				t.Fatalf("winners %v, errors %v", won, errs)
 			}
-			got, _ := e.store.Get(context.Background(), r.ID)
+			got, _ := e.table.Get(context.Background(), r.ID)
 			last := got.Reviews[len(got.Reviews)-1]
 			if last.Email != won[0] || len(got.Reviews) != len(r.Reviews)+1 {
 				t.Fatalf("reviews %+v, winner %s", got.Reviews, won[0])
@@ -71,7 +71,7 @@ func TestConcurrentDecisions(t *testing.T) {
 				t.Fatalf("workflow resumed %+v, decision stored %s", calls, last.Decision)
 			}
 			decisions := 0
-			events, _ := e.store.Events(context.Background(), r.ID)
+			events, _ := e.table.Events(context.Background(), r.ID)
 			for _, ev := range events {
 				if ev.Kind == egress.EventDecision {
 					decisions++
@@ -106,7 +106,7 @@ func TestRITCannotOverrideIGRejection(t *testing.T) {
 			}
 		}
 	}
-	got, _ := e.store.Get(context.Background(), r.ID)
+	got, _ := e.table.Get(context.Background(), r.ID)
 	if got.Status != egress.StatusRejected || len(got.Reviews) != 1 || got.Released() {
 		t.Fatalf("request %s, %d reviews", got.Status, len(got.Reviews))
 	}
@@ -173,7 +173,7 @@ func TestResumeFailureIsRecorded(t *testing.T) {
 	if errorType(err) != egress.ECONFLICT || !strings.Contains(err.Error(), "decision recorded") {
 		t.Fatalf("err %v", err)
 	}
-	got, _ := e.store.Get(context.Background(), r.ID)
+	got, _ := e.table.Get(context.Background(), r.ID)
 	if got.Status != egress.StatusIGApproved || len(got.Reviews) != 1 || !strings.Contains(got.FailureCause, "timed out") {
 		t.Fatalf("request %s, reviews %d, cause %q", got.Status, len(got.Reviews), got.FailureCause)
 	}
@@ -181,7 +181,7 @@ func TestResumeFailureIsRecorded(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), `"failure_cause":"decision recorded, but the workflow did not accept it`) {
 		t.Fatalf("getRequest %s %v", out, err)
 	}
-	events, _ := e.store.Events(context.Background(), r.ID)
+	events, _ := e.table.Events(context.Background(), r.ID)
 	if last := events[len(events)-1]; !strings.Contains(last.Reason, "timed out") {
 		t.Fatalf("last event %+v", last)
 	}
@@ -197,7 +197,7 @@ func TestResumeFailureIsRecorded(t *testing.T) {
 	if errorType(err) != egress.EINTERNAL || strings.Contains(err.Error(), "dial") || !strings.Contains(err.Error(), "decision recorded") {
 		t.Fatalf("err %v", err)
 	}
-	if got, _ := e.store.Get(context.Background(), r2.ID); got.Status != egress.StatusIGApproved || !strings.Contains(got.FailureCause, "could not be reached") {
+	if got, _ := e.table.Get(context.Background(), r2.ID); got.Status != egress.StatusIGApproved || !strings.Contains(got.FailureCause, "could not be reached") {
 		t.Fatalf("request %s, cause %q", got.Status, got.FailureCause)
 	}
 }
@@ -209,7 +209,7 @@ func TestLogsRedact(t *testing.T) {
 	r := newRequest()
 	r.TaskToken = long
 	fixtures[0].build(e, &r)
-	if _, err := e.store.Create(context.Background(), r); err != nil {
+	if _, err := e.table.Create(context.Background(), r); err != nil {
 		t.Fatal(err)
 	}
 	e.wf.mu.Lock()
@@ -240,7 +240,7 @@ func TestUpdateRequestNeedsTaskToken(t *testing.T) {
 	if egress.ErrorCode(err) != egress.EINVALID || !strings.Contains(err.Error(), "task_token is required") {
 		t.Fatalf("err = %v", err)
 	}
-	if got, _ := e.store.Get(context.Background(), r.ID); got.Status != r.Status || len(got.Reviews) != 0 {
+	if got, _ := e.table.Get(context.Background(), r.ID); got.Status != r.Status || len(got.Reviews) != 0 {
 		t.Fatalf("request changed: %s", got.Status)
 	}
 }

@@ -66,8 +66,8 @@ func TestConcurrentDownloads(t *testing.T) {
 	if len(urls) != 1 || errs[egress.ELIMIT] != callers-1 || len(errs) != 1 {
 		t.Fatalf("%d URLs, errors %v; want 1 URL and %d %s", len(urls), errs, callers-1, egress.ELIMIT)
 	}
-	stored, _ := e.store.Get(context.Background(), r.ID)
-	events, _ := e.store.Events(context.Background(), r.ID)
+	stored, _ := e.table.Get(context.Background(), r.ID)
+	events, _ := e.table.Events(context.Background(), r.ID)
 	downloads := 0
 	for _, ev := range events {
 		if ev.Kind == egress.EventDownload {
@@ -114,7 +114,7 @@ func TestConcurrentDownloads(t *testing.T) {
 	}
 
 	// A URL signed two hours ago for one minute has expired.
-	past := &objects.Store{S3: e.s3, Presigner: s3.NewPresignClient(e.s3, func(o *s3.PresignOptions) {
+	past := &objects.Client{S3: e.s3, Presigner: s3.NewPresignClient(e.s3, func(o *s3.PresignOptions) {
 		o.Presigner = signedAt{v4.NewSigner(), -2 * time.Hour}
 	})}
 	expired, err := past.Presign(context.Background(), e.datalake, e.zipKey, time.Minute)

@@ -66,7 +66,7 @@ func TestSampleEvents(t *testing.T) {
 		Files: []egress.File{{Path: "results/a.csv", Size: 8, SHA256: "aa", VersionID: "v1"}}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.store.Create(ctx, r); err != nil {
+	if _, err := e.table.Create(ctx, r); err != nil {
 		t.Fatal(err)
 	}
 	handler := api.Handler(e.svc)
@@ -78,15 +78,15 @@ func TestSampleEvents(t *testing.T) {
 			}
 			switch name {
 			case "egress-api-update-request-rit.json": // the workflow now awaits RIT
-				cur, _ := e.store.Get(ctx, r.ID)
+				cur, _ := e.table.Get(ctx, r.ID)
 				cur.TaskToken, cur.CurrentReviewerGroup = sampleToken, egress.GroupRIT
-				if _, err := e.store.Update(ctx, cur, egress.Event{Kind: egress.EventTaskToken, Actor: egress.ActorWorkflow}); err != nil {
+				if _, err := e.table.Update(ctx, cur, egress.Event{Kind: egress.EventTaskToken, Actor: egress.ActorWorkflow}); err != nil {
 					t.Fatal(err)
 				}
 			case "egress-api-download-data.json": // released
-				cur, _ := e.store.Get(ctx, r.ID)
+				cur, _ := e.table.Get(ctx, r.ID)
 				cur.ZipKey = e.zipKey
-				if _, err := e.store.Update(ctx, cur, egress.Event{Kind: egress.EventReleased, Actor: egress.ActorWorkflow}); err != nil {
+				if _, err := e.table.Update(ctx, cur, egress.Event{Kind: egress.EventReleased, Actor: egress.ActorWorkflow}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -104,7 +104,7 @@ func TestSampleEvents(t *testing.T) {
 			}
 		})
 	}
-	got, _ := e.store.Get(ctx, r.ID)
+	got, _ := e.table.Get(ctx, r.ID)
 	if got.Status != egress.StatusRITApproved || got.DownloadCount != 1 {
 		t.Fatalf("after the samples: %s, %d downloads", got.Status, got.DownloadCount)
 	}

@@ -103,9 +103,9 @@ func TestFrontendOperations(t *testing.T) {
 	}
 
 	// The workflow stores the RIT stage's token (store-task-token).
-	cur, _ := e.store.Get(t.Context(), r.ID)
+	cur, _ := e.table.Get(t.Context(), r.ID)
 	cur.TaskToken, cur.CurrentReviewerGroup = "token-rit-"+r.ID, egress.GroupRIT
-	if _, err := e.store.Update(t.Context(), cur, egress.Event{Kind: egress.EventTaskToken, Actor: egress.ActorWorkflow, Stage: "RIT"}); err != nil {
+	if _, err := e.table.Update(t.Context(), cur, egress.Event{Kind: egress.EventTaskToken, Actor: egress.ActorWorkflow, Stage: "RIT"}); err != nil {
 		t.Fatal(err)
 	}
 	if item = list(ritReviewer); item["current_reviewer_group"] != egress.GroupRIT || item["task_token"] != api.TokenRef(cur.TaskToken) {
@@ -121,14 +121,14 @@ func TestFrontendOperations(t *testing.T) {
 	if len(resp.Errors) > 0 {
 		t.Fatalf("RIT updateRequest: %+v", resp.Errors)
 	}
-	got, _ := e.store.Get(t.Context(), r.ID)
+	got, _ := e.table.Get(t.Context(), r.ID)
 	if got.Status != egress.StatusRITApproved || got.Reviews[0].Decision != egress.Approved {
 		t.Fatalf("after RIT: %s, IG decision %s (the resent IG decision must be ignored)", got.Status, got.Reviews[0].Decision)
 	}
 
 	// The workflow releases.
 	got.ZipKey = e.zipKey
-	if _, err := e.store.Update(t.Context(), got, egress.Event{Kind: egress.EventReleased, Actor: egress.ActorWorkflow}); err != nil {
+	if _, err := e.table.Update(t.Context(), got, egress.Event{Kind: egress.EventReleased, Actor: egress.ActorWorkflow}); err != nil {
 		t.Fatal(err)
 	}
 	item = list(igReviewer)

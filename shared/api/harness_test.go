@@ -23,8 +23,8 @@ import (
 	"github.com/tre-egress/egress/shared/api"
 	"github.com/tre-egress/egress/shared/egress"
 	"github.com/tre-egress/egress/shared/objects"
+	"github.com/tre-egress/egress/shared/requests"
 	"github.com/tre-egress/egress/shared/stepfunctions"
-	"github.com/tre-egress/egress/shared/store"
 	"github.com/tre-egress/egress/shared/testenv"
 )
 
@@ -39,11 +39,11 @@ var (
 // end-to-end tests with the real engine are in package local.
 type env struct {
 	svc      *api.Service
-	store    *store.Requests
+	table    *requests.Table
 	db       *dynamodb.Client
 	ops      *opCounter
 	s3       *s3.Client
-	objects  *objects.Store
+	objects  *objects.Client
 	wf       *recorder
 	exec     *api.Executor
 	staging  string
@@ -62,24 +62,24 @@ func newEnv(t *testing.T) *env {
 	ops := &opCounter{}
 	db := dynamodb.New(base.Options(), func(o *dynamodb.Options) { o.APIOptions = append(o.APIOptions, ops.register) })
 	n := tableSeq.Add(1)
-	requests, events := fmt.Sprintf("api-requests-%d", n), fmt.Sprintf("api-events-%d", n)
-	if err := store.CreateTables(ctx, db, requests, events); err != nil {
+	requestsName, events := fmt.Sprintf("api-requests-%d", n), fmt.Sprintf("api-events-%d", n)
+	if err := requests.CreateTables(ctx, db, requestsName, events); err != nil {
 		t.Fatal(err)
 	}
 	s3c := testenv.S3(t)
 	e := &env{
-		store: store.NewRequests(db, requests, events), db: db, ops: ops, s3: s3c,
+		table: requests.NewTable(db, requestsName, events), db: db, ops: ops, s3: s3c,
 		objects: objects.New(s3c), wf: &recorder{},
 		staging: testenv.NewBucket(t, s3c, true), datalake: testenv.NewBucket(t, s3c, true),
 		zipKey: "approved_egress/ws/req/egress_data.zip", logs: &syncBuffer{},
-		requestsTable: requests,
+		requestsTable: requestsName,
 	}
 	e.zipBody = makeZip(t, map[string]string{"results/a.csv": "a,b\n1,2\n", "README.txt": "hello"})
 	if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(e.datalake), Key: aws.String(e.zipKey), Body: bytes.NewReader(e.zipBody)}); err != nil {
 		t.Fatal(err)
 	}
 	e.svc = &api.Service{
-		Requests: e.store, Workflow: e.wf, Presigner: e.objects, Manifests: e.objects,
+		Requests: e.table, Workflow: e.wf, Presigner: e.objects, Manifests: e.objects,
 		ReviewerGroups: []string{egress.GroupIG, egress.GroupRIT},
 		StagingBucket:  e.staging, DatalakeBucket: e.datalake,
 		MaxDownloads: 3, DownloadExpiry: time.Minute,
@@ -282,10 +282,10 @@ func (e *env) seed(t *testing.T, f fixture) egress.Request {
 	if err := e.objects.WriteManifest(ctx, e.staging, r.StagingObjectMetadataVersion, m); err != nil {
 		t.Fatal(err)
 	}
-	if created, err := e.store.Create(ctx, r); err != nil || !created {
+	if created, err := e.table.Create(ctx, r); err != nil || !created {
 		t.Fatalf("create %s: %v %v", r.ID, created, err)
 	}
-	stored, err := e.store.Get(ctx, r.ID)
+	stored, err := e.table.Get(ctx, r.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

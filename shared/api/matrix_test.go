@@ -93,7 +93,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				"ig_reviewer_1_decision": "APPROVED", "rit_reviewer_2_decision": "APPROVED"}
 			out, err := e.call(who, "Mutation", "updateRequest", map[string]any{"request": in}, nil)
 			if err == nil {
-				got, _ := e.store.Get(context.Background(), r.ID)
+				got, _ := e.table.Get(context.Background(), r.ID)
 				if got.Status == r.Status || !strings.Contains(string(out), string(got.Status)) {
 					t.Errorf("after %s: status %s", out, got.Status)
 				}

@@ -14,16 +14,16 @@ import (
 	"time"
 
 	"github.com/tre-egress/egress/shared/egress"
+	"github.com/tre-egress/egress/shared/requests"
 	"github.com/tre-egress/egress/shared/stepfunctions"
-	"github.com/tre-egress/egress/shared/store"
 )
 
-// Requests stores egress requests (store.Requests).
+// Requests stores egress requests (requests.Requests).
 type Requests interface {
 	Get(ctx context.Context, id string) (egress.Request, error)
 	Update(ctx context.Context, r egress.Request, ev egress.Event) (egress.Request, error)
 	IncrementDownloads(ctx context.Context, id string, limit int, actor string) (int, error)
-	List(ctx context.Context, q store.ListQuery) (store.Page, error)
+	List(ctx context.Context, q requests.ListQuery) (requests.Page, error)
 	Events(ctx context.Context, id string) ([]egress.Event, error)
 }
 
@@ -32,12 +32,12 @@ type Workflow interface {
 	Resume(ctx context.Context, token string, out stepfunctions.DecisionOutput) error
 }
 
-// Presigner makes short-lived download links (objects.Store).
+// Presigner makes short-lived download links (objects.Client).
 type Presigner interface {
 	Presign(ctx context.Context, bucket, key string, expiry time.Duration) (string, error)
 }
 
-// Manifests reads staging manifests (objects.Store).
+// Manifests reads staging manifests (objects.Client).
 type Manifests interface {
 	ReadManifest(ctx context.Context, bucket, key string) (egress.Manifest, error)
 }

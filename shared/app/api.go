@@ -8,8 +8,8 @@ import (
 	"github.com/tre-egress/egress/shared/api"
 	"github.com/tre-egress/egress/shared/config"
 	"github.com/tre-egress/egress/shared/objects"
+	"github.com/tre-egress/egress/shared/requests"
 	"github.com/tre-egress/egress/shared/stepfunctions"
-	"github.com/tre-egress/egress/shared/store"
 )
 
 // API builds the reviewers' API service from cfg and clients: what
@@ -20,7 +20,7 @@ func API(cfg config.Config, c config.Clients, log *slog.Logger) (*api.Service, e
 	}
 	obj := objects.New(c.S3)
 	return &api.Service{
-		Requests:          store.NewRequests(c.DynamoDB, cfg.RequestsTable, cfg.EventsTable),
+		Requests:          requests.NewTable(c.DynamoDB, cfg.RequestsTable, cfg.EventsTable),
 		Workflow:          stepfunctions.New(c.SFN, cfg.StateMachineArn),
 		Presigner:         obj,
 		Manifests:         obj,

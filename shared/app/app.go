@@ -13,8 +13,8 @@ import (
 	"github.com/tre-egress/egress/shared/config"
 	"github.com/tre-egress/egress/shared/notify"
 	"github.com/tre-egress/egress/shared/objects"
+	"github.com/tre-egress/egress/shared/requests"
 	"github.com/tre-egress/egress/shared/stepfunctions"
-	"github.com/tre-egress/egress/shared/store"
 	"github.com/tre-egress/egress/shared/swb"
 	"github.com/tre-egress/egress/shared/workflow"
 )
@@ -34,7 +34,7 @@ func Handlers(cfg config.Config, c config.Clients, log *slog.Logger) (*workflow.
 	obj.MultipartThreshold = cfg.MultipartThreshold
 	obj.ScratchDir = cfg.EFSMountPath
 	return &workflow.Handlers{
-		Requests:   store.NewRequests(c.DynamoDB, cfg.RequestsTable, cfg.EventsTable),
+		Requests:   requests.NewTable(c.DynamoDB, cfg.RequestsTable, cfg.EventsTable),
 		SWBStore:   swb.NewStoreTable(c.DynamoDB, cfg.SWBStoreTable),
 		Objects:    obj,
 		Executions: stepfunctions.New(c.SFN, cfg.StateMachineArn),

@@ -44,7 +44,7 @@ type Copied struct {
 // side, and returns the copy's size and SHA-256, read back from S3. Sources
 // above MultipartThreshold are copied in parts. A missing key or version is
 // an egress.ENOTFOUND error naming both.
-func (s *Store) CopyVersion(ctx context.Context, src Source, dstBucket, dstKey string) (Copied, error) {
+func (s *Client) CopyVersion(ctx context.Context, src Source, dstBucket, dstKey string) (Copied, error) {
 	head, err := s.S3.HeadObject(ctx, &s3.HeadObjectInput{
 		Bucket: aws.String(src.Bucket), Key: aws.String(src.Key), VersionId: optional(src.VersionID),
 	})
@@ -77,7 +77,7 @@ func (s *Store) CopyVersion(ctx context.Context, src Source, dstBucket, dstKey s
 	return Copied{VersionID: version, Size: size, SHA256: sum}, nil
 }
 
-func (s *Store) copyObject(ctx context.Context, src Source, dstBucket, dstKey string) (string, error) {
+func (s *Client) copyObject(ctx context.Context, src Source, dstBucket, dstKey string) (string, error) {
 	out, err := s.S3.CopyObject(ctx, &s3.CopyObjectInput{
 		Bucket:     aws.String(dstBucket),
 		Key:        aws.String(dstKey),
@@ -91,7 +91,7 @@ func (s *Store) copyObject(ctx context.Context, src Source, dstBucket, dstKey st
 
 // copyParts copies src with UploadPartCopy, a few parts at a time. The upload
 // is aborted on any error so no partial copy or open upload remains.
-func (s *Store) copyParts(ctx context.Context, src Source, head *s3.HeadObjectOutput, dstBucket, dstKey string) (version string, err error) {
+func (s *Client) copyParts(ctx context.Context, src Source, head *s3.HeadObjectOutput, dstBucket, dstKey string) (version string, err error) {
 	created, err := s.S3.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
 		Bucket:      aws.String(dstBucket),
 		Key:         aws.String(dstKey),
@@ -147,7 +147,7 @@ func (s *Store) copyParts(ctx context.Context, src Source, head *s3.HeadObjectOu
 
 // abort aborts a multipart upload even when ctx is cancelled: an open upload
 // keeps its parts (and their cost) until it is aborted.
-func (s *Store) abort(ctx context.Context, bucket, key string, uploadID *string) error {
+func (s *Client) abort(ctx context.Context, bucket, key string, uploadID *string) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
 	defer cancel()
 	_, err := s.S3.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
@@ -160,7 +160,7 @@ func (s *Store) abort(ctx context.Context, bucket, key string, uploadID *string)
 }
 
 // sha256 streams an object version and returns its hex SHA-256 and length.
-func (s *Store) sha256(ctx context.Context, bucket, key, versionID string) (string, int64, error) {
+func (s *Client) sha256(ctx context.Context, bucket, key, versionID string) (string, int64, error) {
 	out, err := s.S3.GetObject(ctx, &s3.GetObjectInput{
 		Bucket: aws.String(bucket), Key: aws.String(key), VersionId: optional(versionID),
 	})
@@ -190,7 +190,7 @@ type CopyJob struct {
 // other copies, so the error lists every file that failed (errors.Join;
 // egress.ErrorCode finds ENOTFOUND in it). No new copy starts once ctx is
 // done. On error the files are not returned.
-func (s *Store) CopyAll(ctx context.Context, jobs []CopyJob, concurrency int) ([]egress.File, error) {
+func (s *Client) CopyAll(ctx context.Context, jobs []CopyJob, concurrency int) ([]egress.File, error) {
 	seen := make(map[string]bool, len(jobs))
 	for _, j := range jobs {
 		dst := j.DstBucket + "/" + j.DstKey

@@ -79,12 +79,12 @@ func TestCopyVersionMultipart(t *testing.T) {
 
 	tests := []struct {
 		name      string
-		store     *Store
+		store     *Client
 		wantParts int32 // 0: copied with one CopyObject
 	}{
-		{"parts", &Store{S3: c, MultipartThreshold: 5 << 20, CopyPartSize: 5 << 20}, 3},
-		{"part size raised to the minimum", &Store{S3: c, MultipartThreshold: 1, CopyPartSize: 1}, 3},
-		{"below threshold", &Store{S3: c}, 0},
+		{"parts", &Client{S3: c, MultipartThreshold: 5 << 20, CopyPartSize: 5 << 20}, 3},
+		{"part size raised to the minimum", &Client{S3: c, MultipartThreshold: 1, CopyPartSize: 1}, 3},
+		{"below threshold", &Client{S3: c}, 0},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -133,14 +133,14 @@ func TestCopyVersionNotFound(t *testing.T) {
 	tests := []struct {
 		name  string
 		src   Source
-		store *Store
+		store *Client
 	}{
 		{"deleted version", Source{Bucket: src, Key: key, VersionID: gone}, store},
 		{"delete marker", Source{Bucket: src, Key: key, VersionID: marker}, store},
 		{"latest is a delete marker", Source{Bucket: src, Key: key}, store},
 		{"missing key", Source{Bucket: src, Key: "ws/never uploaded.csv"}, store},
 		{"missing key with version", Source{Bucket: src, Key: "ws/never.csv", VersionID: gone}, store},
-		{"deleted version, multipart", Source{Bucket: src, Key: key, VersionID: gone}, &Store{S3: c, MultipartThreshold: 1}},
+		{"deleted version, multipart", Source{Bucket: src, Key: key, VersionID: gone}, &Client{S3: c, MultipartThreshold: 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -23,7 +23,7 @@ const maxDeleteBatch = 1000
 // folder ("ws/req/"): an empty or root prefix is refused so a bucket is
 // never wiped, and the trailing slash keeps "ws/req1" from taking "ws/req10"
 // with it.
-func (s *Store) DeletePrefix(ctx context.Context, bucket, prefix string) (int, error) {
+func (s *Client) DeletePrefix(ctx context.Context, bucket, prefix string) (int, error) {
 	if strings.Trim(prefix, "/") == "" || !strings.HasSuffix(prefix, "/") {
 		return 0, egress.Errorf(egress.EINVALID, "refusing to delete prefix %q of bucket %s: it must be a folder such as \"ws/req/\"", prefix, bucket)
 	}
@@ -74,7 +74,7 @@ func (s *Store) DeletePrefix(ctx context.Context, bucket, prefix string) (int, e
 // abortUploads aborts the multipart uploads open under prefix. (MinIO lists
 // uploads by exact key only, so the local servers cannot show this; the
 // buckets' AbortIncompleteMultipartUpload lifecycle rule is the backstop.)
-func (s *Store) abortUploads(ctx context.Context, bucket, prefix string) error {
+func (s *Client) abortUploads(ctx context.Context, bucket, prefix string) error {
 	p := s3.NewListMultipartUploadsPaginator(s.S3, &s3.ListMultipartUploadsInput{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -92,7 +92,7 @@ func (s *Store) abortUploads(ctx context.Context, bucket, prefix string) error {
 
 // deleteBatch deletes up to 1000 versions; DeleteObjects succeeds as a call
 // even when some keys fail, so the per-key errors are checked too.
-func (s *Store) deleteBatch(ctx context.Context, bucket string, ids []types.ObjectIdentifier) (int, error) {
+func (s *Client) deleteBatch(ctx context.Context, bucket string, ids []types.ObjectIdentifier) (int, error) {
 	out, err := s.S3.DeleteObjects(ctx, &s3.DeleteObjectsInput{
 		Bucket: aws.String(bucket),
 		Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)},

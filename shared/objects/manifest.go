@@ -13,7 +13,7 @@ import (
 )
 
 // WriteManifest stores m as a JSON object at bucket/key.
-func (s *Store) WriteManifest(ctx context.Context, bucket, key string, m egress.Manifest) error {
+func (s *Client) WriteManifest(ctx context.Context, bucket, key string, m egress.Manifest) error {
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return fmt.Errorf("write manifest %s: %w", key, err)
@@ -32,7 +32,7 @@ func (s *Store) WriteManifest(ctx context.Context, bucket, key string, m egress.
 
 // ReadManifest reads the manifest at bucket/key; a missing one is an
 // egress.ENOTFOUND error.
-func (s *Store) ReadManifest(ctx context.Context, bucket, key string) (egress.Manifest, error) {
+func (s *Client) ReadManifest(ctx context.Context, bucket, key string) (egress.Manifest, error) {
 	out, err := s.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err != nil {
 		if isNotFound(err) {

@@ -46,9 +46,9 @@ const (
 	DefaultZipPartSize        = 16 << 20
 )
 
-// Store reads and writes egress objects in S3. The zero values of the tuning
+// Client reads and writes egress objects in S3. The zero values of the tuning
 // fields select the defaults.
-type Store struct {
+type Client struct {
 	S3        S3
 	Presigner Presigner
 
@@ -68,26 +68,26 @@ type Store struct {
 	ScratchDir string
 }
 
-// New returns a Store using c with the default settings.
-func New(c *s3.Client) *Store {
-	return &Store{S3: c, Presigner: s3.NewPresignClient(c)}
+// New returns a Client using c with the default settings.
+func New(c *s3.Client) *Client {
+	return &Client{S3: c, Presigner: s3.NewPresignClient(c)}
 }
 
-func (s *Store) multipartThreshold() int64 {
+func (s *Client) multipartThreshold() int64 {
 	if s.MultipartThreshold > 0 {
 		return s.MultipartThreshold
 	}
 	return DefaultMultipartThreshold
 }
 
-func (s *Store) copyPartSize() int64 {
+func (s *Client) copyPartSize() int64 {
 	if s.CopyPartSize > 0 {
 		return max(s.CopyPartSize, minPartSize)
 	}
 	return DefaultCopyPartSize
 }
 
-func (s *Store) zipPartSize() int64 {
+func (s *Client) zipPartSize() int64 {
 	if s.ZipPartSize > 0 {
 		return max(s.ZipPartSize, minPartSize)
 	}

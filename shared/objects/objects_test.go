@@ -18,7 +18,7 @@ import (
 	"github.com/tre-egress/egress/shared/testenv"
 )
 
-func newStore(t testing.TB) (*Store, *s3.Client) {
+func newStore(t testing.TB) (*Client, *s3.Client) {
 	t.Helper()
 	c := testenv.S3(t)
 	return New(c), c

@@ -22,7 +22,7 @@ type Presigner interface {
 
 // Presign returns a URL that GETs bucket/key for expiry. The URL is a bearer
 // credential: never log it.
-func (s *Store) Presign(ctx context.Context, bucket, key string, expiry time.Duration) (string, error) {
+func (s *Client) Presign(ctx context.Context, bucket, key string, expiry time.Duration) (string, error) {
 	if expiry < time.Second || expiry > maxPresignExpiry {
 		return "", egress.Errorf(egress.EINVALID, "presign expiry must be between 1s and %s, got %s", maxPresignExpiry, expiry)
 	}

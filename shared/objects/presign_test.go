@@ -69,12 +69,12 @@ func TestPresign(t *testing.T) {
 	body := []byte("zip bytes")
 	put(t, c, bucket, key, body)
 
-	expired := &Store{S3: c, Presigner: s3.NewPresignClient(c, func(o *s3.PresignOptions) {
+	expired := &Client{S3: c, Presigner: s3.NewPresignClient(c, func(o *s3.PresignOptions) {
 		o.Presigner = pastSigner{v4.NewSigner()}
 	})}
 	tests := []struct {
 		name       string
-		store      *Store
+		store      *Client
 		change     func(*testing.T, string) string
 		wantStatus int
 		wantText   string // in the body: the reason of a refusal

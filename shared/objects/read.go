@@ -17,7 +17,7 @@ const MaxReadSize = 64 << 20
 
 // Read returns a small object's bytes (an SWB object list). A missing
 // object is ENOTFOUND; one larger than MaxReadSize is EINVALID.
-func (s *Store) Read(ctx context.Context, bucket, key string) ([]byte, error) {
+func (s *Client) Read(ctx context.Context, bucket, key string) ([]byte, error) {
 	out, err := s.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err != nil {
 		if isNotFound(err) {

@@ -109,7 +109,7 @@ func CheckPath(p string) error {
 // when given (a mismatch is egress.ECONFLICT; a missing object
 // egress.ENOTFOUND). On any error, including ctx's, the upload is aborted:
 // a zip is only ever visible complete.
-func (s *Store) WriteZip(ctx context.Context, dstBucket, dstKey string, entries []ZipEntry) (res ZipResult, err error) {
+func (s *Client) WriteZip(ctx context.Context, dstBucket, dstKey string, entries []ZipEntry) (res ZipResult, err error) {
 	seen := make(map[string]bool, len(entries))
 	for _, e := range entries {
 		if err := CheckPath(e.Path); err != nil {
@@ -162,7 +162,7 @@ func (s *Store) WriteZip(ctx context.Context, dstBucket, dstKey string, entries 
 // efs_mount_path deployment option), first into a file of its own
 // directory that is removed afterwards, so concurrent releases never share
 // one.
-func (s *Store) zipVia(ctx context.Context, w io.Writer, entries []ZipEntry) ([]egress.File, error) {
+func (s *Client) zipVia(ctx context.Context, w io.Writer, entries []ZipEntry) ([]egress.File, error) {
 	if s.ScratchDir == "" {
 		return s.zipEntries(ctx, w, entries)
 	}
@@ -190,7 +190,7 @@ func (s *Store) zipVia(ctx context.Context, w io.Writer, entries []ZipEntry) ([]
 }
 
 // zipEntries writes the whole zip to w.
-func (s *Store) zipEntries(ctx context.Context, w io.Writer, entries []ZipEntry) ([]egress.File, error) {
+func (s *Client) zipEntries(ctx context.Context, w io.Writer, entries []ZipEntry) ([]egress.File, error) {
 	zw := zip.NewWriter(w)
 	// Deflate at its fastest level: the release is bound by one core
 	// deflating. archive/zip's default (level 5) runs at a quarter of the
@@ -284,7 +284,7 @@ type object struct {
 }
 
 // open GETs an entry's object for streaming.
-func (s *Store) open(ctx context.Context, e ZipEntry) object {
+func (s *Client) open(ctx context.Context, e ZipEntry) object {
 	out, err := s.get(ctx, e)
 	if err != nil {
 		return object{err: err}
@@ -294,7 +294,7 @@ func (s *Store) open(ctx context.Context, e ZipEntry) object {
 
 // fetchSmall reads an object whole if it is small. A bigger one is closed
 // unread and left for open at its turn, so no connection idles meanwhile.
-func (s *Store) fetchSmall(ctx context.Context, e ZipEntry) object {
+func (s *Client) fetchSmall(ctx context.Context, e ZipEntry) object {
 	out, err := s.get(ctx, e)
 	if err != nil {
 		return object{err: err}
@@ -311,7 +311,7 @@ func (s *Store) fetchSmall(ctx context.Context, e ZipEntry) object {
 	return object{body: io.NopCloser(bytes.NewReader(b)), modified: aws.ToTime(out.LastModified)}
 }
 
-func (s *Store) get(ctx context.Context, e ZipEntry) (*s3.GetObjectOutput, error) {
+func (s *Client) get(ctx context.Context, e ZipEntry) (*s3.GetObjectOutput, error) {
 	out, err := s.S3.GetObject(ctx, &s3.GetObjectInput{
 		Bucket: aws.String(e.Bucket), Key: aws.String(e.Key), VersionId: optional(e.VersionID),
 	})
@@ -330,7 +330,7 @@ type readAhead struct {
 	wg      sync.WaitGroup
 }
 
-func (s *Store) startReadAhead(ctx context.Context, entries []ZipEntry) *readAhead {
+func (s *Client) startReadAhead(ctx context.Context, entries []ZipEntry) *readAhead {
 	ctx, cancel := context.WithCancel(ctx)
 	ra := &readAhead{
 		results: make([]chan object, len(entries)),

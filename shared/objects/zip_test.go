@@ -146,7 +146,7 @@ func TestWriteZip(t *testing.T) {
 	ctx := context.Background()
 	f := newZipFixture(t, c)
 	datalake := testenv.NewBucket(t, c, true)
-	store := &Store{S3: c, ZipPartSize: 5 << 20}
+	store := &Client{S3: c, ZipPartSize: 5 << 20}
 
 	tests := []struct {
 		name      string
@@ -260,7 +260,7 @@ func TestWriteZipFailureLeavesNothing(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fault.S3 = c
-			store := &Store{S3: tt.fault, ZipPartSize: 5 << 20}
+			store := &Client{S3: tt.fault, ZipPartSize: 5 << 20}
 			ctx := tt.ctx
 			if ctx == nil {
 				ctx = context.Background()
@@ -312,7 +312,7 @@ func TestWriteZipManyEntries(t *testing.T) {
 	c := testenv.S3(t)
 	datalake := testenv.NewBucket(t, c, false)
 	body := []byte("tiny\n")
-	store := &Store{S3: memS3{S3: c, body: body}}
+	store := &Client{S3: memS3{S3: c, body: body}}
 	const n = 1<<16 + 1
 	entries := make([]ZipEntry, n)
 	for i := range entries {
@@ -517,7 +517,7 @@ func TestWriteZipScratchDir(t *testing.T) {
 	f := newZipFixture(t, c)
 	datalake := testenv.NewBucket(t, c, true)
 	scratch := t.TempDir()
-	store := &Store{S3: c, ZipPartSize: 5 << 20, ScratchDir: scratch}
+	store := &Client{S3: c, ZipPartSize: 5 << 20, ScratchDir: scratch}
 
 	key := "approved_egress/ws1/req1/egress_data.zip"
 	res, err := store.WriteZip(ctx, datalake, key, f.entries)

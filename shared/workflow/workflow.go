@@ -24,13 +24,13 @@ type Requests interface {
 	Update(ctx context.Context, r egress.Request, ev egress.Event) (egress.Request, error)
 }
 
-// StoreStatus sets the SWB egress store's status (swb.StoreTable).
-type StoreStatus interface {
+// SWBStore locks and unlocks SWB's egress store (swb.StoreTable).
+type SWBStore interface {
 	Lock(ctx context.Context, storeID, requestID string) error
 	SetStatus(ctx context.Context, storeID, requestID string, to swb.StoreStatus) error
 }
 
-// Objects is the S3 work of the workflow (objects.Store).
+// Objects is the S3 work of the workflow (objects.Client).
 type Objects interface {
 	Read(ctx context.Context, bucket, key string) ([]byte, error)
 	CopyAll(ctx context.Context, jobs []objects.CopyJob, concurrency int) ([]egress.File, error)
@@ -71,7 +71,7 @@ type Settings struct {
 // nil.
 type Handlers struct {
 	Requests   Requests
-	SWBStore   StoreStatus
+	SWBStore   SWBStore
 	Objects    Objects
 	Executions Executions
 	Mailer     Mailer

@@ -1,4 +1,4 @@
-package store
+package requests
 
 import (
 	"context"
@@ -21,7 +21,7 @@ var tableSeq atomic.Int64
 
 // newRequests creates a fresh pair of tables and a store over them; db
 // counts the calls the store makes.
-func newRequests(t *testing.T) (*Requests, *countingDB) {
+func newRequests(t *testing.T) (*Table, *countingDB) {
 	t.Helper()
 	client := testenv.DynamoDB(t)
 	n := tableSeq.Add(1)
@@ -30,7 +30,7 @@ func newRequests(t *testing.T) (*Requests, *countingDB) {
 		t.Fatalf("CreateTables: %v", err)
 	}
 	db := &countingDB{Client: client}
-	return NewRequests(db, requests, events), db
+	return NewTable(db, requests, events), db
 }
 
 // countingDB counts calls by operation. It embeds the real client, so it
@@ -144,7 +144,7 @@ func minimalRequest(id string, at time.Time) egress.Request {
 	}
 }
 
-func create(t *testing.T, s *Requests, r egress.Request) egress.Request {
+func create(t *testing.T, s *Table, r egress.Request) egress.Request {
 	t.Helper()
 	created, err := s.Create(context.Background(), r)
 	if err != nil || !created {
@@ -158,7 +158,7 @@ func create(t *testing.T, s *Requests, r egress.Request) egress.Request {
 }
 
 // release marks r released so downloads may be counted.
-func release(t *testing.T, s *Requests, r egress.Request) egress.Request {
+func release(t *testing.T, s *Table, r egress.Request) egress.Request {
 	t.Helper()
 	r.ZipKey = "approved_egress/ws/" + r.ID + "/egress_data.zip"
 	r.ReleasedAt = ms("2026-11-22T08:00:00.000Z")

@@ -1,4 +1,4 @@
-package store
+package requests
 
 import (
 	"context"
@@ -26,23 +26,23 @@ type DynamoDB interface {
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 }
 
-// Requests stores egress requests and appends their audit events.
-type Requests struct {
+// Table stores egress requests and appends their audit events.
+type Table struct {
 	db     DynamoDB
 	table  string
 	events string
 	now    func() time.Time
 }
 
-// NewRequests returns a store over the requests table and events table.
-func NewRequests(db DynamoDB, table, eventsTable string) *Requests {
-	return &Requests{db: db, table: table, events: eventsTable, now: time.Now}
+// NewTable returns a Table over the requests table and events table.
+func NewTable(db DynamoDB, table, eventsTable string) *Table {
+	return &Table{db: db, table: table, events: eventsTable, now: time.Now}
 }
 
 // Create stores r at version 1 with a CREATED audit event, unless a request
 // with its id exists: a replayed intake message is then a no-op and created
 // is false. Times are stored to the millisecond.
-func (s *Requests) Create(ctx context.Context, r egress.Request) (created bool, err error) {
+func (s *Table) Create(ctx context.Context, r egress.Request) (created bool, err error) {
 	switch {
 	case r.ID == "":
 		return false, egress.Errorf(egress.EINVALID, "request id is required")
@@ -92,7 +92,7 @@ func (s *Requests) Create(ctx context.Context, r egress.Request) (created bool, 
 
 // Get returns the request with the given id, read consistently, or an
 // ENOTFOUND error.
-func (s *Requests) Get(ctx context.Context, id string) (egress.Request, error) {
+func (s *Table) Get(ctx context.Context, id string) (egress.Request, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
 		Key:            requestKey(id),
@@ -115,7 +115,7 @@ func (s *Requests) Get(ctx context.Context, id string) (egress.Request, error) {
 // download_count is not written: IncrementDownloads owns it, and a stale
 // copy here must not undo a counted download. The returned DownloadCount is
 // the caller's.
-func (s *Requests) Update(ctx context.Context, r egress.Request, ev egress.Event) (egress.Request, error) {
+func (s *Table) Update(ctx context.Context, r egress.Request, ev egress.Event) (egress.Request, error) {
 	switch {
 	case r.ID == "":
 		return egress.Request{}, egress.Errorf(egress.EINVALID, "request id is required")
@@ -193,7 +193,7 @@ func (s *Requests) Update(ctx context.Context, r egress.Request, ev egress.Event
 // actor and returns the new count. Once limit downloads are counted it
 // refuses with ELIMIT; a request that is not released is ECONFLICT, a
 // missing one ENOTFOUND.
-func (s *Requests) IncrementDownloads(ctx context.Context, id string, limit int, actor string) (count int, err error) {
+func (s *Table) IncrementDownloads(ctx context.Context, id string, limit int, actor string) (count int, err error) {
 	if limit < 1 {
 		return 0, egress.Errorf(egress.EINVALID, "download limit must be at least 1, got %d", limit)
 	}
@@ -267,7 +267,7 @@ func (s *Requests) IncrementDownloads(ctx context.Context, id string, limit int,
 }
 
 // Events returns the audit trail of request id, oldest first.
-func (s *Requests) Events(ctx context.Context, id string) ([]egress.Event, error) {
+func (s *Table) Events(ctx context.Context, id string) ([]egress.Event, error) {
 	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
 		TableName:                 aws.String(s.events),
 		KeyConditionExpression:    aws.String("#id = :id"),
@@ -298,7 +298,7 @@ func (s *Requests) Events(ctx context.Context, id string) ([]egress.Event, error
 
 // putEvent is the write of one audit event; the condition makes a
 // duplicate key an error rather than an overwrite of history.
-func (s *Requests) putEvent(e egress.Event, seq string) (*types.Put, error) {
+func (s *Table) putEvent(e egress.Event, seq string) (*types.Put, error) {
 	item, err := attributevalue.MarshalMap(toEventRecord(e, seq))
 	if err != nil {
 		return nil, fmt.Errorf("encode %s event: %w", e.Kind, err)

@@ -1,4 +1,4 @@
-package store
+package requests
 
 import (
 	"context"
@@ -39,7 +39,7 @@ type Page struct {
 // descending), by querying the by-status index: the cost is that of the page,
 // not of the table. The index is eventually consistent, so a request
 // changed a moment ago may still be listed under its old status.
-func (s *Requests) List(ctx context.Context, q ListQuery) (Page, error) {
+func (s *Table) List(ctx context.Context, q ListQuery) (Page, error) {
 	if !q.Status.Valid() {
 		return Page{}, egress.Errorf(egress.EINVALID, "unknown status %q", q.Status)
 	}

@@ -1,4 +1,4 @@
-package store
+package requests
 
 import (
 	"cmp"
@@ -17,7 +17,7 @@ import (
 
 // seed writes requests straight to the table, 25 a batch, as Create would
 // store them.
-func seed(t *testing.T, s *Requests, db *countingDB, rs []egress.Request) {
+func seed(t *testing.T, s *Table, db *countingDB, rs []egress.Request) {
 	t.Helper()
 	ctx := context.Background()
 	for batch := range slices.Chunk(rs, 25) {
@@ -42,7 +42,7 @@ func seed(t *testing.T, s *Requests, db *countingDB, rs []egress.Request) {
 }
 
 // listAll pages through q and returns every page.
-func listAll(t *testing.T, s *Requests, q ListQuery) [][]egress.Request {
+func listAll(t *testing.T, s *Table, q ListQuery) [][]egress.Request {
 	t.Helper()
 	var pages [][]egress.Request
 	for {

@@ -25,7 +25,7 @@
 // ("00000000000000000002"), or for downloads, which change no version,
 // "<version>#download#<zero-padded count>", so a Query returns events oldest
 // first.
-package store
+package requests
 
 import (
 	"context"
