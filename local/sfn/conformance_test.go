@@ -103,7 +103,13 @@ func TestConformance(t *testing.T) {
 		},
 		"panics": func(context.Context, json.RawMessage) (json.RawMessage, error) { panic("kaboom") },
 		"empty":  func(context.Context, json.RawMessage) (json.RawMessage, error) { return nil, nil },
+		// Responses around the 256 KiB payload quota and Lambda's 6 MB one.
+		"big":  constant(jsonString(maxPayload)),
+		"half": constant(jsonString(maxPayload / 2)),
+		"huge": constant(jsonString(maxInvokeResponse)),
 	}
+	pad := jsonString(maxPayload / 2) // half the payload quota, as a JSON string
+	const bigCause = "The state/task 'lambda' returned a result with a size exceeding the maximum number of bytes service limit."
 	cases := []conformanceCase{
 		// Pass
 		{name: "pass/result", input: `{"a":1}`, output: `{"x":[1,2]}`,
@@ -196,6 +202,38 @@ func TestConformance(t *testing.T) {
 			def: `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"wrapped"},"End":true}}}`},
 		{name: "task/panic", input: `{}`, handlers: handlers, status: StatusFailed, errName: LambdaUnknown, cause: "kaboom",
 			def: `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"panics"},"End":true}}}`},
+
+		// Payload limits. A task result over the quota fails the task, and
+		// AWS lets a catcher handle that (recorded against AWS by
+		// LocalStack's test_states_errors, 2024-03-21, although the
+		// developer guide calls the error terminal); an oversized state
+		// input or output fails the execution whatever the catchers say.
+		{name: "limits/task result over the quota", input: `{}`, handlers: handlers, status: StatusFailed,
+			errName: StatesDataLimitExceeded, cause: bigCause,
+			def: `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"big"},"End":true}}}`},
+		{name: "limits/task result over the quota, whatever ResultSelector keeps", input: `{}`, handlers: handlers, status: StatusFailed,
+			errName: StatesDataLimitExceeded, cause: bigCause,
+			def: `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"big"},
+				"ResultSelector":{"code.$":"$.StatusCode"},"End":true}}}`},
+		{name: "limits/plain function result over the quota", input: `{}`, handlers: handlers, status: StatusFailed,
+			errName: StatesDataLimitExceeded, cause: "The state/task 'arn:aws:lambda:us-east-1:123456789012:function:big' returned a result with a size exceeding",
+			def: `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:123456789012:function:big","End":true}}}`},
+		{name: "limits/task result over the quota is caught by States.ALL", input: `{"k":1}`, handlers: handlers,
+			output: `{"k":1,"err":{"Error":"States.DataLimitExceeded","Cause":"` + bigCause + `"}}`, path: []string{"T", "Caught"},
+			def: `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"big"},"End":true,
+				"Catch":[{"ErrorEquals":["States.ALL"],"ResultPath":"$.err","Next":"Caught"}]},"Caught":{"Type":"Pass","End":true}}}`},
+		{name: "limits/state output over the quota is not caught by States.ALL", input: `{"pad":` + pad + `}`, handlers: handlers, status: StatusFailed,
+			errName: StatesDataLimitExceeded, cause: "The state/task 'T' returned a result with a size exceeding", path: []string{"T"},
+			def: `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"half"},"ResultPath":"$.r","End":true,
+				"Retry":[{"ErrorEquals":["States.ALL"]}],"Catch":[{"ErrorEquals":["States.ALL"],"Next":"Caught"}]},"Caught":{"Type":"Pass","End":true}}}`},
+		{name: "limits/state input over the quota is not caught by States.ALL", input: `{"pad":` + pad + `}`, handlers: handlers, status: StatusFailed,
+			errName: StatesDataLimitExceeded, cause: "The state/task 'T' has an input with a size exceeding", path: []string{"T"},
+			def: `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","End":true,
+				"Parameters":{"FunctionName":"const","Payload":{"a.$":"$.pad","b.$":"$.pad"}},
+				"Retry":[{"ErrorEquals":["States.ALL"]}],"Catch":[{"ErrorEquals":["States.ALL"],"Next":"Caught"}]},"Caught":{"Type":"Pass","End":true}}}`},
+		{name: "limits/function response over 6 MB", input: `{}`, handlers: handlers, status: StatusFailed, errName: FunctionResponseSizeTooLarge,
+			cause: `{"errorMessage":"Response payload size exceeded maximum allowed payload size (6291556 bytes).","errorType":"Function.ResponseSizeTooLarge"}`,
+			def:   `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"huge"},"End":true}}}`},
 
 		// Choice (operators are covered one by one in TestChoiceOperators)
 		{name: "choice/first matching rule", input: `{"n":5}`, output: `{"n":5}`, path: []string{"C", "Big"},

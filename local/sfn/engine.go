@@ -27,6 +27,13 @@ type Options struct {
 	Region, Account string
 	// Logger receives execution lifecycle logs; discarded if nil.
 	Logger *slog.Logger
+
+	// FunctionTimeout returns the configured timeout of a Lambda function,
+	// by bare name; zero means none. As in Lambda it is wall-clock time, not
+	// the Clock's: the invocation's context carries the deadline, and if the
+	// handler has not returned by then the invocation fails with
+	// Sandbox.Timedout whether or not the handler heeds its context.
+	FunctionTimeout func(functionName string) time.Duration
 }
 
 // Engine stores state machines and runs their executions. It is safe for
@@ -36,6 +43,7 @@ type Engine struct {
 	invoke          Invoker
 	region, account string
 	log             *slog.Logger
+	functionTimeout func(string) time.Duration
 
 	randMu sync.Mutex
 	rand   func() float64
@@ -69,17 +77,18 @@ type stateMachine struct {
 // New returns an engine configured by opts.
 func New(opts Options) *Engine {
 	e := &Engine{
-		clock:      opts.Clock,
-		invoke:     opts.Invoke,
-		region:     opts.Region,
-		account:    opts.Account,
-		log:        opts.Logger,
-		rand:       opts.Rand,
-		machines:   map[string]*stateMachine{},
-		executions: map[string]*execution{},
-		tasks:      map[string]*pendingTask{},
-		retired:    map[string]tokenEnd{},
-		changed:    make(chan struct{}),
+		clock:           opts.Clock,
+		invoke:          opts.Invoke,
+		region:          opts.Region,
+		account:         opts.Account,
+		log:             opts.Logger,
+		rand:            opts.Rand,
+		functionTimeout: opts.FunctionTimeout,
+		machines:        map[string]*stateMachine{},
+		executions:      map[string]*execution{},
+		tasks:           map[string]*pendingTask{},
+		retired:         map[string]tokenEnd{},
+		changed:         make(chan struct{}),
 	}
 	if e.clock == nil {
 		e.clock = RealClock{}

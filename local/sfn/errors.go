@@ -90,6 +90,9 @@ func (f *TaskFailure) Error() string {
 type stateError struct {
 	name  string
 	cause string
+	// terminal errors fail the execution: no retrier or catcher matches
+	// them, as with an oversized state input or output in AWS.
+	terminal bool
 }
 
 func (e *stateError) Error() string {

@@ -142,6 +142,10 @@ func (x *execution) lastEventID() int64 {
 func (x *execution) describe() ExecutionDescription {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	return x.describeLocked()
+}
+
+func (x *execution) describeLocked() ExecutionDescription {
 	return ExecutionDescription{
 		ExecutionArn: x.arn, StateMachineArn: x.sm.arn, Name: x.name, Status: x.status,
 		Input: x.input, Output: x.output, Error: x.errNm, Cause: x.cause,
@@ -312,7 +316,16 @@ func (s *stateRun) effectiveInput(ctxObj map[string]any) (any, error) {
 	if err != nil || s.st.parameters == nil {
 		return in, err
 	}
-	return s.st.parameters.eval(s.env(in, ctxObj))
+	if in, err = s.st.parameters.eval(s.env(in, ctxObj)); err != nil {
+		return nil, err
+	}
+	if len(encodeJSON(in)) > maxPayload {
+		// AWS documents the error name, not the cause's wording.
+		se := failf(StatesDataLimitExceeded, "The state/task '%s' has an input with a size exceeding the maximum number of bytes service limit.", s.st.name)
+		se.terminal = true
+		return nil, se
+	}
+	return in, nil
 }
 
 // selectResult applies ResultSelector to a task, Parallel or Map result.
@@ -342,7 +355,8 @@ type attemptFunc func(ctx context.Context, retryCount int64) (result any, ctxObj
 // its own attempt count is below MaxAttempts the state is retried after its
 // back-off; once exhausted (or if none matches) the first matching catcher
 // routes to its Next with {"Error","Cause"} placed by its ResultPath.
-// States.Runtime errors are neither retried nor caught.
+// States.Runtime and terminal errors are neither retried nor caught, and
+// neither is an oversized state output, which runState detects afterwards.
 func (s *stateRun) guarded(ctx context.Context, attempt attemptFunc) (any, string, error) {
 	counts := make([]int64, len(s.st.retry))
 	var retries int64
@@ -356,8 +370,8 @@ func (s *stateRun) guarded(ctx context.Context, attempt attemptFunc) (any, strin
 			return s.catch(err)
 		}
 		var se *stateError
-		if !errors.As(err, &se) {
-			return nil, "", err // cancelled
+		if !errors.As(err, &se) || se.terminal {
+			return nil, "", err // cancelled, or not to be retried or caught
 		}
 		i := firstRetrier(s.st.retry, se.name)
 		if i < 0 || counts[i] >= s.st.retry[i].maxAttempts {
@@ -384,7 +398,7 @@ func firstRetrier(rs []*retrier, name string) int {
 
 func (s *stateRun) catch(err error) (any, string, error) {
 	var se *stateError
-	if !errors.As(err, &se) {
+	if !errors.As(err, &se) || se.terminal {
 		return nil, "", err
 	}
 	for _, c := range s.st.catch {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -110,5 +111,8 @@ func failing(n int, err error, out string) (Handler, *int) {
 }
 
 var errBoom = errors.New("boom")
+
+// jsonString returns a JSON string value that encodes to n+1 bytes.
+func jsonString(n int) string { return `"` + strings.Repeat("a", n-1) + `"` }
 
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }

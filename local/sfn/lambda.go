@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"runtime/debug"
+	"time"
 )
 
 // Invoker runs a Lambda function in-process. functionName is the bare name
@@ -18,9 +19,10 @@ import (
 // the Go type name of the error). Return an error wrapping
 // ErrFunctionNotFound for a function that does not exist.
 //
-// ctx is cancelled only when the engine is closed: as with real Lambda, a
-// task that times out or an execution that is stopped does not cancel an
-// invocation already running.
+// ctx is cancelled when the engine is closed and, if the function has a
+// timeout (Options.FunctionTimeout), carries its deadline. As with real
+// Lambda, a task that times out or an execution that is stopped does not
+// cancel an invocation already running.
 type Invoker func(ctx context.Context, functionName string, payload json.RawMessage) (json.RawMessage, error)
 
 // Handler is one in-process Lambda function.
@@ -57,7 +59,7 @@ func (e *Engine) invokeAsync(function string, payload json.RawMessage) <-chan in
 	e.wg.Add(1) // the calling execution goroutine is counted, so Close is not yet waiting on zero
 	go func() {
 		defer e.wg.Done()
-		out, err := e.callFunction(e.ctx, function, payload)
+		out, err := e.callFunction(function, payload)
 		if err != nil && e.ctx.Err() != nil {
 			ch <- invokeResult{cancelled: errClosed}
 			return
@@ -67,9 +69,69 @@ func (e *Engine) invokeAsync(function string, payload json.RawMessage) <-chan in
 	return ch
 }
 
-// callFunction invokes the handler and converts its failure, including a
+// Lambda's limits on a synchronous invocation, in bytes. The response limit
+// is the one Lambda's own error message states.
+const (
+	maxInvokeRequest  = 6 * 1024 * 1024
+	maxInvokeResponse = 6291556
+)
+
+// Lambda's errors for a function that ran out of time or answered too much.
+const (
+	LambdaRequestTooLarge        = "Lambda.RequestTooLargeException"
+	FunctionResponseSizeTooLarge = "Function.ResponseSizeTooLarge"
+	SandboxTimedout              = "Sandbox.Timedout"
+)
+
+// callFunction invokes the function within Lambda's limits and returns its
+// response or the error AWS would report for the invocation.
+func (e *Engine) callFunction(function string, payload json.RawMessage) (json.RawMessage, *stateError) {
+	if len(payload) > maxInvokeRequest {
+		return nil, failf(LambdaRequestTooLarge,
+			"%d byte payload is too large for the RequestResponse invocation type (limit %d bytes) (Service: AWSLambda; Status Code: 413; Error Code: RequestTooLargeException)",
+			len(payload), maxInvokeRequest)
+	}
+	var timeout time.Duration
+	if e.functionTimeout != nil {
+		timeout = e.functionTimeout(function)
+	}
+	if timeout <= 0 {
+		return e.runHandler(e.ctx, function, payload)
+	}
+	ctx, cancel := context.WithTimeout(e.ctx, timeout)
+	defer cancel()
+	type result struct {
+		out  json.RawMessage
+		fail *stateError
+	}
+	done := make(chan result, 1)
+	e.wg.Add(1) // this invocation's goroutine is counted, so Close is not yet waiting on zero
+	go func() {
+		defer e.wg.Done()
+		out, fail := e.runHandler(ctx, function, payload)
+		done <- result{out, fail}
+	}()
+	select {
+	case r := <-done:
+		// A handler that gave up because its deadline passed (or answered
+		// only then) has timed out, as far as Lambda is concerned.
+		if e.ctx.Err() != nil || ctx.Err() == nil {
+			return r.out, r.fail
+		}
+	case <-ctx.Done():
+		if e.ctx.Err() != nil {
+			return nil, failf(LambdaUnknown, "the engine was closed")
+		}
+		// Lambda stops waiting for a handler that overruns; the goroutine
+		// is left to finish on its own.
+	}
+	return nil, functionError(SandboxTimedout,
+		fmt.Sprintf("RequestId: %s Error: Task timed out after %.2f seconds", newUUID(), timeout.Seconds()))
+}
+
+// runHandler invokes the handler and converts its failure, including a
 // panic, into the error name and cause AWS would report.
-func (e *Engine) callFunction(ctx context.Context, function string, payload json.RawMessage) (out json.RawMessage, fail *stateError) {
+func (e *Engine) runHandler(ctx context.Context, function string, payload json.RawMessage) (out json.RawMessage, fail *stateError) {
 	defer func() {
 		if r := recover(); r != nil {
 			e.log.Error("lambda handler panicked", "function", function, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
@@ -82,6 +144,10 @@ func (e *Engine) callFunction(ctx context.Context, function string, payload json
 	out, err := e.invoke(ctx, function, payload)
 	if err != nil {
 		return nil, e.lambdaError(function, err)
+	}
+	if len(out) > maxInvokeResponse {
+		return nil, functionError(FunctionResponseSizeTooLarge,
+			fmt.Sprintf("Response payload size exceeded maximum allowed payload size (%d bytes).", maxInvokeResponse))
 	}
 	if len(out) == 0 {
 		out = json.RawMessage("null")
@@ -106,12 +172,17 @@ func (e *Engine) lambdaError(function string, err error) *stateError {
 	if errors.Is(err, ErrFunctionNotFound) {
 		return e.notFound(function)
 	}
-	name := errorTypeName(err)
+	return functionError(errorTypeName(err), err.Error())
+}
+
+// functionError is a failure reported by the Lambda runtime: Step Functions
+// names it by the payload's errorType and gives the payload as the cause.
+func functionError(errorType, message string) *stateError {
 	cause, _ := json.Marshal(struct {
 		ErrorMessage string `json:"errorMessage"`
 		ErrorType    string `json:"errorType"`
-	}{err.Error(), name})
-	return &stateError{name: name, cause: string(cause)}
+	}{message, errorType})
+	return &stateError{name: errorType, cause: string(cause)}
 }
 
 // errorTypeName names an error as aws-lambda-go does: the type's name with

@@ -125,6 +125,11 @@ func (s *stateRun) invokeFunction(ctx context.Context, function string, in any, 
 		}
 		return nil, err
 	}
+	if len(out) > maxPayload {
+		se := resultTooLarge(arn)
+		s.t.record(HistoryEvent{Type: EventLambdaFunctionFailed, Error: se.name, Cause: se.cause})
+		return nil, se
+	}
 	s.t.record(HistoryEvent{Type: EventLambdaFunctionSucceeded, Output: string(out)})
 	return decodeJSON(out)
 }
@@ -146,8 +151,22 @@ func (s *stateRun) invokeIntegration(ctx context.Context, function string, paylo
 		return nil, err
 	}
 	result := invokeResponse(out)
-	s.taskEvent(HistoryEvent{Type: EventTaskSucceeded, Output: encodeJSON(result)})
+	encoded := encodeJSON(result)
+	if len(encoded) > maxPayload {
+		se := resultTooLarge(s.st.resource.resourceType())
+		s.taskEvent(HistoryEvent{Type: EventTaskFailed, Error: se.name, Cause: se.cause})
+		return nil, se
+	}
+	s.taskEvent(HistoryEvent{Type: EventTaskSucceeded, Output: encoded})
 	return result, nil
+}
+
+// resultTooLarge is how a task fails whose result exceeds the payload
+// quota, naming the resource as AWS does ("lambda" for lambda:invoke, the
+// ARN for a plain function). Unlike an oversized state input or output, AWS
+// lets Catch (even States.ALL) handle it; see the conformance cases.
+func resultTooLarge(resource string) *stateError {
+	return failf(StatesDataLimitExceeded, "The state/task '%s' returned a result with a size exceeding the maximum number of bytes service limit.", resource)
 }
 
 func invokeResponse(out json.RawMessage) map[string]any {
