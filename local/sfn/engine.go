@@ -2,6 +2,7 @@ package sfn
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,6 +29,15 @@ type Options struct {
 	// Logger receives execution lifecycle logs; discarded if nil.
 	Logger *slog.Logger
 
+	// OnStatusChange receives every execution status change as the
+	// EventBridge event AWS sends ([StatusChangeEvent] as JSON): RUNNING
+	// when an execution starts, then exactly one of SUCCEEDED, FAILED,
+	// TIMED_OUT or ABORTED. Each call runs on its own goroutine, outside the
+	// engine's locks, so it never delays an execution and may call the
+	// engine; an execution's events arrive in order. ctx is cancelled when
+	// the engine is closed, and Close waits for calls in progress.
+	OnStatusChange func(ctx context.Context, event json.RawMessage)
+
 	// FunctionTimeout returns the configured timeout of a Lambda function,
 	// by bare name; zero means none. As in Lambda it is wall-clock time, not
 	// the Clock's: the invocation's context carries the deadline, and if the
@@ -43,6 +53,7 @@ type Engine struct {
 	invoke          Invoker
 	region, account string
 	log             *slog.Logger
+	onStatusChange  func(context.Context, json.RawMessage)
 	functionTimeout func(string) time.Duration
 
 	randMu sync.Mutex
@@ -83,6 +94,7 @@ func New(opts Options) *Engine {
 		account:         opts.Account,
 		log:             opts.Logger,
 		rand:            opts.Rand,
+		onStatusChange:  opts.OnStatusChange,
 		functionTimeout: opts.FunctionTimeout,
 		machines:        map[string]*stateMachine{},
 		executions:      map[string]*execution{},
@@ -245,6 +257,9 @@ func (e *Engine) StartExecution(ctx context.Context, stateMachineArn, name, inpu
 	e.executions[arn] = x
 	e.order = append(e.order, x)
 	e.wg.Add(1)
+	x.mu.Lock()
+	x.notifyStatusLocked(x.describeLocked())
+	x.mu.Unlock()
 	go x.run()
 	e.notifyLocked()
 	return arn, x.start, nil

@@ -32,6 +32,9 @@ type execution struct {
 	cause  string
 	stop   time.Time
 	events []HistoryEvent
+	// notified is closed once the latest status change has been delivered
+	// to OnStatusChange; the next delivery waits for it.
+	notified chan struct{}
 }
 
 // errFinished cancels an execution's remaining work once its outcome is decided.
@@ -107,6 +110,7 @@ func (x *execution) finish(status ExecutionStatus, output any, errName, cause st
 	ev.PreviousEventID = int64(len(x.events))
 	x.appendLocked(ev)
 	x.status, x.errNm, x.cause, x.stop = status, errName, cause, x.events[len(x.events)-1].Timestamp
+	x.notifyStatusLocked(x.describeLocked())
 	x.mu.Unlock()
 	close(x.done)
 	x.cancel(errFinished)
