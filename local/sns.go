@@ -2,9 +2,18 @@ package local
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/xml"
+	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 )
@@ -13,11 +22,25 @@ import (
 // delivers each message to the subscribed handler at once, in the
 // caller's request, so a publisher knows the intake ran. Handler errors
 // come back as 500s, as a failed delivery would be retried by SNS.
+//
+// Like SNS it refuses a message that, with its attributes, exceeds 256 KiB
+// and a Subject that is empty, 100 characters or longer, or has line
+// breaks or other control characters.
 type SNSTopic struct {
 	Arn     string
 	Deliver func(ctx context.Context, ev events.SNSEvent) error
 	Now     func() time.Time
+	// Deliveries is how many times each message is delivered, all at once,
+	// for tests of SNS's at-least-once delivery; 0 means 1. Every delivery
+	// carries the same message ID, as SNS's retries do.
+	Deliveries int
 }
+
+// SNS's limits on a published message.
+const (
+	snsMaxMessageBytes  = 256 * 1024 // message body plus attributes
+	snsMaxSubjectLength = 99         // "less than 100 characters"
+)
 
 // ServeHTTP handles POST Action=Publish.
 func (t *SNSTopic) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -35,13 +58,22 @@ func (t *SNSTopic) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		snsError(w, http.StatusBadRequest, "InvalidParameter", "Message is required")
 		return
 	}
+	if len(msg)+messageAttributesSize(r.Form) > snsMaxMessageBytes {
+		snsError(w, http.StatusBadRequest, "InvalidParameter", "Invalid parameter: Message too long")
+		return
+	}
+	subject := r.Form.Get("Subject")
+	if _, given := r.Form["Subject"]; given && !validSubject(subject) {
+		snsError(w, http.StatusBadRequest, "InvalidParameter", "Invalid parameter: Subject")
+		return
+	}
 	id := newID()
 	ev := events.SNSEvent{Records: []events.SNSEventRecord{{
 		EventSource: "aws:sns", EventVersion: "1.0", EventSubscriptionArn: t.Arn + ":local",
-		SNS: events.SNSEntity{Type: "Notification", MessageID: id, TopicArn: t.Arn, Subject: r.Form.Get("Subject"),
+		SNS: events.SNSEntity{Type: "Notification", MessageID: id, TopicArn: t.Arn, Subject: subject,
 			Message: msg, Timestamp: t.Now().UTC()},
 	}}}
-	if err := t.Deliver(r.Context(), ev); err != nil {
+	if err := t.deliver(r.Context(), ev); err != nil {
 		snsError(w, http.StatusInternalServerError, "InternalError", "delivery failed: "+err.Error())
 		return
 	}
@@ -65,4 +97,50 @@ func snsError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "text/xml")
 	w.WriteHeader(status)
 	xml.NewEncoder(w).Encode(errResp{Type: "Sender", Code: code, Message: msg})
+}
+
+// deliver hands ev to the subscriber Deliveries times concurrently, each
+// delivery with its own copy, and reports every failure.
+func (t *SNSTopic) deliver(ctx context.Context, ev events.SNSEvent) error {
+	n := max(t.Deliveries, 1)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = t.Deliver(ctx, events.SNSEvent{Records: slices.Clone(ev.Records)})
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// validSubject applies SNS's rule: UTF-8 text with no line breaks or
+// control characters, 1 to 99 characters long.
+func validSubject(s string) bool {
+	if !utf8.ValidString(s) || s == "" || utf8.RuneCountInString(s) > snsMaxSubjectLength {
+		return false
+	}
+	return !strings.ContainsFunc(s, unicode.IsControl)
+}
+
+// messageAttributesSize is what a Publish request's message attributes
+// count towards the message size: each one's name, data type and value.
+func messageAttributesSize(form url.Values) int {
+	size := 0
+	for i := 1; ; i++ {
+		prefix := fmt.Sprintf("MessageAttributes.entry.%d.", i)
+		if !form.Has(prefix + "Name") {
+			return size
+		}
+		size += len(form.Get(prefix+"Name")) + len(form.Get(prefix+"Value.DataType")) +
+			len(form.Get(prefix+"Value.StringValue"))
+		if b64 := form.Get(prefix + "Value.BinaryValue"); b64 != "" {
+			raw, err := base64.StdEncoding.DecodeString(b64)
+			if err != nil {
+				size += len(b64)
+			} else {
+				size += len(raw)
+			}
+		}
+	}
 }
