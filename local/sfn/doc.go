@@ -14,7 +14,14 @@
 // Task states support the Lambda integrations the product uses:
 // arn:aws:states:::lambda:invoke, arn:aws:states:::lambda:invoke.waitForTaskToken
 // and plain Lambda function ARNs. Functions are dispatched by name to an
-// [Invoker]. Everything the engine does with time goes through a [Clock].
+// [Invoker]. Everything the engine does with time goes through a [Clock],
+// except a function's own timeout (Options.FunctionTimeout), which is
+// wall-clock time as in Lambda.
+//
+// The engine refuses what AWS refuses: Lambda's 6 MB request and response
+// limits, the 256 KiB quota on task results and state input and output
+// (States.DataLimitExceeded), and it announces every execution status
+// change as the EventBridge event AWS sends (Options.OnStatusChange).
 //
 // Values flowing between states are decoded JSON (map[string]any, []any,
 // string, bool, nil and json.Number) and are treated as immutable: every

@@ -105,7 +105,7 @@ func (e *Engine) callFunction(function string, payload json.RawMessage) (json.Ra
 		fail *stateError
 	}
 	done := make(chan result, 1)
-	e.wg.Add(1) // this invocation's goroutine is counted, so Close is not yet waiting on zero
+	e.wg.Add(1) // the calling goroutine is counted, so Close is not yet waiting on zero
 	go func() {
 		defer e.wg.Done()
 		out, fail := e.runHandler(ctx, function, payload)
