@@ -165,7 +165,7 @@ func (f *fakeSWBStore) sets() []storeCall {
 }
 
 // fakeObjects is S3: objects by "bucket/key", manifests, and a record of
-// copies, zips and deleted prefixes. The *Err fields fail those calls.
+// copies, zips and deleted prefixes. readErr and deleteErr fail those calls.
 type fakeObjects struct {
 	mu        sync.Mutex
 	data      map[string][]byte
@@ -174,7 +174,7 @@ type fakeObjects struct {
 	zipped    []egress.ZipEntry
 	deleted   []string // "bucket/prefix"
 
-	readErr, copyErr, zipErr, deleteErr error
+	readErr, deleteErr error
 }
 
 func (f *fakeObjects) Read(_ context.Context, bucket, key string) ([]byte, error) {
@@ -193,9 +193,6 @@ func (f *fakeObjects) Read(_ context.Context, bucket, key string) ([]byte, error
 func (f *fakeObjects) CopyAll(_ context.Context, jobs []egress.CopyJob, _ int) ([]egress.File, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.copyErr != nil {
-		return nil, f.copyErr
-	}
 	f.copied = append(f.copied, jobs...)
 	files := make([]egress.File, len(jobs))
 	for i, j := range jobs {
@@ -234,9 +231,6 @@ func (f *fakeObjects) DeletePrefix(_ context.Context, bucket, prefix string) (in
 func (f *fakeObjects) WriteZip(_ context.Context, bucket, key string, entries []egress.ZipEntry) (egress.ZipResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.zipErr != nil {
-		return egress.ZipResult{}, f.zipErr
-	}
 	f.zipped = append(f.zipped, entries...)
 	return egress.ZipResult{Bucket: bucket, Key: key, Size: 100}, nil
 }
