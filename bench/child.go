@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/tre-egress/egress/shared/egress"
 	"github.com/tre-egress/egress/shared/objects"
 )
 
@@ -131,9 +132,9 @@ func vmHWM() (int64, error) {
 
 // releaseZip is ours: WriteZip, which checks every entry's SHA-256.
 func releaseZip(ctx context.Context, c *s3.Client, spec releaseSpec) (releaseResult, error) {
-	entries := make([]objects.ZipEntry, len(spec.Objects))
+	entries := make([]egress.ZipEntry, len(spec.Objects))
 	for i, o := range spec.Objects {
-		entries[i] = objects.ZipEntry{Path: o.Path, Bucket: o.Bucket, Key: o.Key, VersionID: o.VersionID, SHA256: o.SHA256}
+		entries[i] = egress.ZipEntry{Path: o.Path, Bucket: o.Bucket, Key: o.Key, VersionID: o.VersionID, SHA256: o.SHA256}
 	}
 	res, err := objects.New(c).WriteZip(ctx, spec.DstBucket, spec.DstKey, entries)
 	if err != nil {
@@ -393,7 +394,7 @@ func zipFolder(zipPath, dir string, objs []object, modified []time.Time) error {
 		}
 		sums.WriteString(o.SHA256 + "  " + o.Path + "\n")
 	}
-	if err := add(objects.SumsName, time.Now(), strings.NewReader(sums.String())); err != nil {
+	if err := add(egress.ZipSumsName, time.Now(), strings.NewReader(sums.String())); err != nil {
 		return err
 	}
 	if err := zw.Close(); err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/tre-egress/egress/shared/config"
+	"github.com/tre-egress/egress/shared/egress"
 	"github.com/tre-egress/egress/shared/objects"
 )
 
@@ -129,9 +130,9 @@ func (l latencyS3) GetObject(ctx context.Context, in *s3.GetObjectInput, opts ..
 // timeCopy copies objs under prefix with CopyAll at concurrency conc,
 // checks every copy's size and SHA-256, then deletes the copies (untimed).
 func timeCopy(ctx context.Context, store *objects.Client, objs []object, prefix string, conc int) (time.Duration, error) {
-	jobs := make([]objects.CopyJob, len(objs))
+	jobs := make([]egress.CopyJob, len(objs))
 	for i, o := range objs {
-		jobs[i] = objects.CopyJob{Path: o.Path, Source: objects.Source{Bucket: o.Bucket, Key: o.Key, VersionID: o.VersionID},
+		jobs[i] = egress.CopyJob{Path: o.Path, Source: egress.ObjectVersion{Bucket: o.Bucket, Key: o.Key, VersionID: o.VersionID},
 			DstBucket: copyDst, DstKey: prefix + o.Path}
 	}
 	start := time.Now()

@@ -21,7 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/tre-egress/egress/local"
-	"github.com/tre-egress/egress/shared/objects"
+	"github.com/tre-egress/egress/shared/egress"
 )
 
 // runEndToEnd measures scenario 6 on the embedded stack: a two-stage
@@ -124,7 +124,7 @@ func dataPlane(ctx context.Context, st *local.Stack, dir string) error {
 	}
 	prefix := sub.WorkspaceID + "/"
 	staged := prefix + sub.RequestID + "/"
-	var jobs []objects.CopyJob
+	var jobs []egress.CopyJob
 	p := s3.NewListObjectVersionsPaginator(st.Clients.S3, &s3.ListObjectVersionsInput{Bucket: aws.String(local.SWBStoreBucket), Prefix: aws.String(prefix)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -137,7 +137,7 @@ func dataPlane(ctx context.Context, st *local.Stack, dir string) error {
 				continue
 			}
 			rel := strings.TrimPrefix(key, prefix)
-			jobs = append(jobs, objects.CopyJob{Path: rel, Source: objects.Source{Bucket: local.SWBStoreBucket, Key: key, VersionID: aws.ToString(v.VersionId)},
+			jobs = append(jobs, egress.CopyJob{Path: rel, Source: egress.ObjectVersion{Bucket: local.SWBStoreBucket, Key: key, VersionID: aws.ToString(v.VersionId)},
 				DstBucket: local.StagingBucket, DstKey: staged + rel})
 		}
 	}
@@ -145,9 +145,9 @@ func dataPlane(ctx context.Context, st *local.Stack, dir string) error {
 	if err != nil {
 		return err
 	}
-	entries := make([]objects.ZipEntry, len(files))
+	entries := make([]egress.ZipEntry, len(files))
 	for i, f := range files {
-		entries[i] = objects.ZipEntry{Path: f.Path, Bucket: local.StagingBucket, Key: staged + f.Path, SHA256: f.SHA256}
+		entries[i] = egress.ZipEntry{Path: f.Path, Bucket: local.StagingBucket, Key: staged + f.Path, SHA256: f.SHA256}
 	}
 	zipKey := "bench/" + prefix + sub.RequestID + "/egress_data.zip"
 	if _, err := st.Objects.WriteZip(ctx, local.DatalakeBucket, zipKey, entries); err != nil {
@@ -187,7 +187,7 @@ func checkDownload(ctx context.Context, url string, want map[string][]byte) erro
 	for _, f := range zr.File {
 		src, ok := want[f.Name]
 		if !ok {
-			if f.Name == objects.SumsName || f.Name == objects.ManifestName {
+			if f.Name == egress.ZipSumsName || f.Name == egress.ZipManifestName {
 				continue
 			}
 			return fmt.Errorf("unexpected entry %q", f.Name)

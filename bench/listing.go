@@ -168,10 +168,10 @@ func count(n int) func([]string) error {
 func listInFlight(ctx context.Context, reqs *requests.Table, limit int) ([]string, error) {
 	var ids []string
 	for _, st := range inFlight {
-		q := requests.ListQuery{Status: st, Limit: requests.MaxListLimit}
+		q := egress.ListQuery{Status: st, Limit: egress.MaxListLimit}
 		for {
 			if limit > 0 {
-				q.Limit = int32(limit - len(ids))
+				q.Limit = limit - len(ids)
 			}
 			page, err := reqs.List(ctx, q)
 			if err != nil {

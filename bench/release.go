@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/tre-egress/egress/shared/objects"
+	"github.com/tre-egress/egress/shared/egress"
 )
 
 // Release input sizes at scale 1: scenario 2 compares the peak memory of
@@ -190,10 +190,10 @@ func verifyZip(ctx context.Context, c *s3.Client, bucket, key string, objs []obj
 	for _, f := range zr.File {
 		o, ok := want[f.Name]
 		switch {
-		case !ok && f.Name == objects.SumsName:
+		case !ok && f.Name == egress.ZipSumsName:
 			sums = true
 			continue
-		case !ok && f.Name == objects.ManifestName:
+		case !ok && f.Name == egress.ZipManifestName:
 			continue
 		case !ok:
 			return nil, fmt.Errorf("unexpected entry %q", f.Name)

@@ -24,8 +24,8 @@ import (
 	"github.com/tre-egress/egress/shared/egress"
 	"github.com/tre-egress/egress/shared/objects"
 	"github.com/tre-egress/egress/shared/requests"
-	"github.com/tre-egress/egress/shared/stepfunctions"
 	"github.com/tre-egress/egress/shared/testenv"
+	"github.com/tre-egress/egress/statemachine"
 )
 
 var (
@@ -148,10 +148,10 @@ type recorder struct {
 
 type resumed struct {
 	token string
-	out   stepfunctions.DecisionOutput
+	out   statemachine.DecisionOutput
 }
 
-func (r *recorder) Resume(ctx context.Context, token string, out stepfunctions.DecisionOutput) error {
+func (r *recorder) Resume(ctx context.Context, token string, out statemachine.DecisionOutput) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.fail != nil {
@@ -161,10 +161,10 @@ func (r *recorder) Resume(ctx context.Context, token string, out stepfunctions.D
 	return nil
 }
 
-func (r *recorder) calls(token string) []stepfunctions.DecisionOutput {
+func (r *recorder) calls(token string) []statemachine.DecisionOutput {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []stepfunctions.DecisionOutput
+	var out []statemachine.DecisionOutput
 	for _, c := range r.resumed {
 		if c.token == token {
 			out = append(out, c.out)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/tre-egress/egress/shared/egress"
-	"github.com/tre-egress/egress/shared/requests"
 )
 
 // ListRequests is the frontend's listRequests: every request awaiting a
@@ -29,7 +28,7 @@ func (s *Service) ListRequests(ctx context.Context, who egress.Identity) ([]egre
 	var out []egress.Request
 	at := map[string]int{} // id -> index in out
 	for _, st := range egress.Statuses {
-		q := requests.ListQuery{Status: st, Limit: requests.MaxListLimit}
+		q := egress.ListQuery{Status: st, Limit: egress.MaxListLimit}
 		// A status some chain still awaits a decision in is read whole;
 		// IGAPPROVED is final only under single approval, checked below.
 		inFlight := full.StageAwaiting(st) >= 0
@@ -89,7 +88,7 @@ type RequestPage struct {
 // Page sizes of RequestsPage.
 const (
 	DefaultPageLimit = 50
-	MaxPageLimit     = requests.MaxListLimit
+	MaxPageLimit     = egress.MaxListLimit
 	// maxPageQueries bounds the index reads of one page when a workspace or
 	// project filter discards most of what is read; the page then comes
 	// back short with a token to carry on.
@@ -110,13 +109,9 @@ func (s *Service) RequestsPage(ctx context.Context, who egress.Identity, f Reque
 	if err := s.authorizeReviewer(who); err != nil {
 		return RequestPage{}, err
 	}
-	switch {
-	case limit < 0:
-		return RequestPage{}, egress.Errorf(egress.EINVALID, "limit must not be negative, got %d", limit)
-	case limit == 0:
-		limit = DefaultPageLimit
-	case limit > MaxPageLimit:
-		limit = MaxPageLimit
+	limit, err := egress.ListLimit(limit, DefaultPageLimit)
+	if err != nil {
+		return RequestPage{}, err
 	}
 	statuses := egress.Statuses
 	if f.Status != "" {
@@ -140,7 +135,7 @@ func (s *Service) RequestsPage(ctx context.Context, who egress.Identity, f Reque
 	for queries := 0; i < len(statuses) && len(page.Requests) < limit && queries < maxPageQueries; queries++ {
 		// Asking for no more than the page still needs means every match of
 		// this read fits, so the store's token never skips one.
-		p, err := s.Requests.List(ctx, requests.ListQuery{Status: statuses[i], Limit: int32(limit - len(page.Requests)), NextToken: storeToken})
+		p, err := s.Requests.List(ctx, egress.ListQuery{Status: statuses[i], Limit: limit - len(page.Requests), NextToken: storeToken})
 		if err != nil {
 			return RequestPage{}, err
 		}

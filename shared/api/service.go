@@ -14,22 +14,24 @@ import (
 	"time"
 
 	"github.com/tre-egress/egress/shared/egress"
-	"github.com/tre-egress/egress/shared/requests"
-	"github.com/tre-egress/egress/shared/stepfunctions"
+	"github.com/tre-egress/egress/statemachine"
 )
 
-// Requests stores egress requests (requests.Requests).
+// The ports below speak the domain's types only; the adapters named in
+// their comments implement them without this package linking them.
+
+// Requests stores egress requests (requests.Table).
 type Requests interface {
 	Get(ctx context.Context, id string) (egress.Request, error)
 	Update(ctx context.Context, r egress.Request, ev egress.Event) (egress.Request, error)
 	IncrementDownloads(ctx context.Context, id string, limit int, actor string) (int, error)
-	List(ctx context.Context, q requests.ListQuery) (requests.Page, error)
+	List(ctx context.Context, q egress.ListQuery) (egress.Page, error)
 	Events(ctx context.Context, id string) ([]egress.Event, error)
 }
 
 // Workflow resumes the task waiting for a decision (stepfunctions.Workflow).
 type Workflow interface {
-	Resume(ctx context.Context, token string, out stepfunctions.DecisionOutput) error
+	Resume(ctx context.Context, token string, out statemachine.DecisionOutput) error
 }
 
 // Presigner makes short-lived download links (objects.Client).
@@ -80,15 +82,12 @@ func (s *Service) log(id string) *slog.Logger {
 }
 
 func (s *Service) chainFor(r egress.Request) (egress.Chain, error) {
-	return egress.NewChain(s.reviewerGroups(), r.SingleApproval)
+	return egress.ChainFor(s.ReviewerGroups, r)
 }
 
 // reviewerGroups returns the groups that may read requests and decide.
 func (s *Service) reviewerGroups() []string {
-	if len(s.ReviewerGroups) > 0 {
-		return s.ReviewerGroups
-	}
-	return []string{egress.GroupIG, egress.GroupRIT}
+	return egress.ReviewerGroups(s.ReviewerGroups)
 }
 
 // downloadGroups returns the groups allowed to download.
@@ -193,7 +192,47 @@ func (s *Service) Decide(ctx context.Context, who egress.Identity, id string, d 
 	if err != nil {
 		return egress.Request{}, err
 	}
-	return s.decide(ctx, who, r, d, reason, clientToken)
+	p, err := s.awaiting(r)
+	if err != nil {
+		return egress.Request{}, err
+	}
+	if clientToken != "" {
+		if err := p.checkToken(clientToken); err != nil {
+			return egress.Request{}, err
+		}
+	}
+	return s.decide(ctx, who, p, d, reason)
+}
+
+// pending is a request awaiting a decision: its chain and the index of the
+// stage it awaits, computed once from the stored request the conditional
+// write is based on.
+type pending struct {
+	r     egress.Request
+	chain egress.Chain
+	stage int
+}
+
+// awaiting refuses a request that awaits no decision.
+func (s *Service) awaiting(r egress.Request) (pending, error) {
+	chain, err := s.chainFor(r)
+	if err != nil {
+		return pending{}, err
+	}
+	stage := chain.StageAwaiting(r.Status)
+	if stage < 0 || r.TaskToken == "" {
+		return pending{}, egress.Errorf(egress.ECONFLICT, "request %s is %s and awaits no decision", r.ID, r.Status)
+	}
+	return pending{r: r, chain: chain, stage: stage}, nil
+}
+
+// checkToken refuses a client token that is neither the stored one nor its
+// TokenRef: the caller decided on a stale read.
+func (p pending) checkToken(client string) error {
+	if !tokenMatches(client, p.r.TaskToken) {
+		return errStaleToken(p.r)
+	}
+	return nil
 }
 
 // UpdateInput is updateRequest's argument as the frontend sends it. Only the
@@ -228,16 +267,12 @@ func (s *Service) UpdateRequest(ctx context.Context, who egress.Identity, in Upd
 	if err != nil {
 		return "", err
 	}
-	chain, err := s.chainFor(r)
-	if err != nil {
-		return "", err
-	}
 	// The fields read are chosen from the stored status, the same read the
 	// conditional write is based on, so a decision meant for one stage can
 	// never land on the next.
-	stage := chain.StageAwaiting(r.Status)
-	if stage < 0 || r.TaskToken == "" {
-		return "", egress.Errorf(egress.ECONFLICT, "request %s is %s and awaits no decision", r.ID, r.Status)
+	p, err := s.awaiting(r)
+	if err != nil {
+		return "", err
 	}
 	// The frontend always sends the token it listed; without it a decision
 	// could land on a request that moved on since the caller looked.
@@ -246,18 +281,18 @@ func (s *Service) UpdateRequest(ctx context.Context, who egress.Identity, in Upd
 	}
 	// A token from an earlier read means the request moved on since the
 	// caller loaded it; say so before reading fields meant for another stage.
-	if !tokenMatches(in.TaskToken, r.TaskToken) {
-		return "", errStaleToken(r)
+	if err := p.checkToken(in.TaskToken); err != nil {
+		return "", err
 	}
 	decision, reason := in.IGDecision, in.IGReason
-	if stage == 1 {
+	if p.stage == 1 {
 		decision, reason = in.RITDecision, in.RITReason
 	}
 	d, err := egress.ParseDecision(decision)
 	if err != nil {
 		return "", err
 	}
-	stored, err := s.decide(ctx, who, r, d, reason, in.TaskToken)
+	stored, err := s.decide(ctx, who, p, d, reason)
 	if err != nil {
 		return "", err
 	}
@@ -266,21 +301,13 @@ func (s *Service) UpdateRequest(ctx context.Context, who egress.Identity, in Upd
 		stored.ID, d, last.Stage, actorOf(who), stored.Status), nil
 }
 
-func (s *Service) decide(ctx context.Context, who egress.Identity, r egress.Request, d egress.Decision, reason, clientToken string) (egress.Request, error) {
+// decide records who's decision on the stage p awaits, whose token the
+// caller has checked, and resumes the workflow with the stored token.
+func (s *Service) decide(ctx context.Context, who egress.Identity, p pending, d egress.Decision, reason string) (egress.Request, error) {
+	r := p.r
 	log := s.log(r.ID)
-	chain, err := s.chainFor(r)
-	if err != nil {
-		return egress.Request{}, err
-	}
-	stage := chain.StageAwaiting(r.Status)
-	if stage < 0 || r.TaskToken == "" {
-		return egress.Request{}, egress.Errorf(egress.ECONFLICT, "request %s is %s and awaits no decision", r.ID, r.Status)
-	}
-	if clientToken != "" && !tokenMatches(clientToken, r.TaskToken) {
-		return egress.Request{}, errStaleToken(r)
-	}
 	token := r.TaskToken
-	next, ev, err := chain.Decide(r, who, d, reason, s.now())
+	next, ev, err := p.chain.Decide(r, who, d, reason, s.now())
 	if err != nil {
 		log.Warn("decision refused", "actor", actorOf(who), "code", egress.ErrorCode(err), "error", egress.ErrorMessage(err))
 		return egress.Request{}, err
@@ -290,7 +317,7 @@ func (s *Service) decide(ctx context.Context, who egress.Identity, r egress.Requ
 		return egress.Request{}, err
 	}
 	log.Info("decision recorded", "stage", ev.Stage, "decision", d, "actor", ev.Actor)
-	if err := s.Workflow.Resume(ctx, token, stepfunctions.DecisionOutput{Decision: d, Stage: stage}); err != nil {
+	if err := s.Workflow.Resume(ctx, token, statemachine.DecisionOutput{Decision: d, Stage: p.stage}); err != nil {
 		// The decision stands and is stored; record on the request that the
 		// workflow did not take it, so it shows in the API and the audit
 		// trail. The stage's timeout then ends the request.

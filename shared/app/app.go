@@ -15,7 +15,7 @@ import (
 	"github.com/tre-egress/egress/shared/objects"
 	"github.com/tre-egress/egress/shared/requests"
 	"github.com/tre-egress/egress/shared/stepfunctions"
-	"github.com/tre-egress/egress/shared/swb"
+	"github.com/tre-egress/egress/shared/swbstore"
 	"github.com/tre-egress/egress/shared/workflow"
 )
 
@@ -35,7 +35,7 @@ func Handlers(cfg config.Config, c config.Clients, log *slog.Logger) (*workflow.
 	obj.ScratchDir = cfg.EFSMountPath
 	return &workflow.Handlers{
 		Requests:   requests.NewTable(c.DynamoDB, cfg.RequestsTable, cfg.EventsTable),
-		SWBStore:   swb.NewStoreTable(c.DynamoDB, cfg.SWBStoreTable),
+		SWBStore:   swbstore.New(c.DynamoDB, cfg.SWBStoreTable),
 		Objects:    obj,
 		Executions: stepfunctions.New(c.SFN, cfg.StateMachineArn),
 		Mailer:     notify.NewMailer(c.SES, cfg.FromEmail, cfg.SESConfigurationSet),

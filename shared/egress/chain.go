@@ -62,9 +62,30 @@ func NewChain(roles []string, singleApproval bool) (Chain, error) {
 	return c, nil
 }
 
+// DefaultReviewerGroups returns egress_reviewer_roles' default: IG, then
+// RIT.
+func DefaultReviewerGroups() []string { return []string{GroupIG, GroupRIT} }
+
+// ReviewerGroups returns the configured reviewer groups, or the default ones
+// when none are configured.
+func ReviewerGroups(configured []string) []string {
+	if len(configured) > 0 {
+		return configured
+	}
+	return DefaultReviewerGroups()
+}
+
+// ChainFor returns the chain request r was created under: the reviewer
+// groups (the defaults when none are configured) with r's own single
+// approval flag, which is fixed when r is created so a configuration change
+// does not strand requests in flight.
+func ChainFor(reviewerGroups []string, r Request) (Chain, error) {
+	return NewChain(ReviewerGroups(reviewerGroups), r.SingleApproval)
+}
+
 // DefaultChain is the two-stage IG then RIT chain, or IG only.
 func DefaultChain(singleApproval bool) Chain {
-	c, err := NewChain([]string{GroupIG, GroupRIT}, singleApproval)
+	c, err := NewChain(DefaultReviewerGroups(), singleApproval)
 	if err != nil {
 		panic(err) // constant input
 	}

@@ -11,21 +11,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
-)
 
-// Email is one plain-text message.
-type Email struct {
-	To      []string
-	Subject string
-	Text    string
-}
+	"github.com/tre-egress/egress/shared/egress"
+)
 
 // SES is the part of the SES v2 client used here.
 type SES interface {
 	SendEmail(ctx context.Context, in *sesv2.SendEmailInput, opts ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error)
 }
 
-// Mailer sends Emails from one verified address.
+// Mailer sends e-mails from one verified address.
 type Mailer struct {
 	api              SES
 	from             string
@@ -39,7 +34,7 @@ func NewMailer(api SES, from, configurationSet string) *Mailer {
 
 // Send sends e. A message with no recipients is an error, so a missing
 // address in the configuration is noticed rather than silently dropped.
-func (m *Mailer) Send(ctx context.Context, e Email) error {
+func (m *Mailer) Send(ctx context.Context, e egress.Email) error {
 	var to []string
 	for _, a := range e.To {
 		if a = strings.TrimSpace(a); a != "" {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/tre-egress/egress/shared/egress"
 	"github.com/tre-egress/egress/shared/testenv"
 )
 
@@ -31,11 +32,11 @@ func BenchmarkZipWriter(b *testing.B) {
 		{"store", ".gz", func(int) []byte { return randomBytes(size) }},
 	}
 	for _, k := range kinds {
-		var entries []ZipEntry
+		var entries []egress.ZipEntry
 		for i := range files {
 			p := fmt.Sprintf("%s/file%d%s", k.name, i, k.ext)
 			put(b, c, bucket, p, k.body(i))
-			entries = append(entries, ZipEntry{Path: p, Bucket: bucket, Key: p})
+			entries = append(entries, egress.ZipEntry{Path: p, Bucket: bucket, Key: p})
 		}
 		b.Run(fmt.Sprintf("%s/method=%d", k.name, Method(entries[0].Path)), func(b *testing.B) {
 			b.SetBytes(files * size)

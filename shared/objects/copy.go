@@ -26,13 +26,6 @@ const (
 	abortTimeout = time.Minute
 )
 
-// Source is one object version to copy.
-type Source struct {
-	Bucket    string
-	Key       string
-	VersionID string // empty copies the latest version
-}
-
 // Copied describes a copy made by CopyVersion.
 type Copied struct {
 	VersionID string // of the copy; empty in an unversioned bucket
@@ -44,7 +37,7 @@ type Copied struct {
 // side, and returns the copy's size and SHA-256, read back from S3. Sources
 // above MultipartThreshold are copied in parts. A missing key or version is
 // an egress.ENOTFOUND error naming both.
-func (s *Client) CopyVersion(ctx context.Context, src Source, dstBucket, dstKey string) (Copied, error) {
+func (s *Client) CopyVersion(ctx context.Context, src egress.ObjectVersion, dstBucket, dstKey string) (Copied, error) {
 	head, err := s.S3.HeadObject(ctx, &s3.HeadObjectInput{
 		Bucket: aws.String(src.Bucket), Key: aws.String(src.Key), VersionId: optional(src.VersionID),
 	})
@@ -77,7 +70,7 @@ func (s *Client) CopyVersion(ctx context.Context, src Source, dstBucket, dstKey 
 	return Copied{VersionID: version, Size: size, SHA256: sum}, nil
 }
 
-func (s *Client) copyObject(ctx context.Context, src Source, dstBucket, dstKey string) (string, error) {
+func (s *Client) copyObject(ctx context.Context, src egress.ObjectVersion, dstBucket, dstKey string) (string, error) {
 	out, err := s.S3.CopyObject(ctx, &s3.CopyObjectInput{
 		Bucket:     aws.String(dstBucket),
 		Key:        aws.String(dstKey),
@@ -91,7 +84,7 @@ func (s *Client) copyObject(ctx context.Context, src Source, dstBucket, dstKey s
 
 // copyParts copies src with UploadPartCopy, a few parts at a time. The upload
 // is aborted on any error so no partial copy or open upload remains.
-func (s *Client) copyParts(ctx context.Context, src Source, head *s3.HeadObjectOutput, dstBucket, dstKey string) (version string, err error) {
+func (s *Client) copyParts(ctx context.Context, src egress.ObjectVersion, head *s3.HeadObjectOutput, dstBucket, dstKey string) (version string, err error) {
 	created, err := s.S3.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
 		Bucket:      aws.String(dstBucket),
 		Key:         aws.String(dstKey),
@@ -176,21 +169,12 @@ func (s *Client) sha256(ctx context.Context, bucket, key, versionID string) (str
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
-// CopyJob is one file to stage: the source version, where to copy it, and
-// its path relative to the store prefix, recorded in the result.
-type CopyJob struct {
-	Path      string
-	Source    Source
-	DstBucket string
-	DstKey    string
-}
-
 // CopyAll runs CopyVersion for every job, at most concurrency at a time, and
 // returns the staged files in the order of jobs. Failures do not stop the
 // other copies, so the error lists every file that failed (errors.Join;
 // egress.ErrorCode finds ENOTFOUND in it). No new copy starts once ctx is
 // done. On error the files are not returned.
-func (s *Client) CopyAll(ctx context.Context, jobs []CopyJob, concurrency int) ([]egress.File, error) {
+func (s *Client) CopyAll(ctx context.Context, jobs []egress.CopyJob, concurrency int) ([]egress.File, error) {
 	seen := make(map[string]bool, len(jobs))
 	for _, j := range jobs {
 		dst := j.DstBucket + "/" + j.DstKey

@@ -53,7 +53,7 @@ func TestCopyVersionPinned(t *testing.T) {
 			tt.after(t, tt.key)
 
 			dstKey := "staged/" + tt.key
-			got, err := store.CopyVersion(ctx, Source{Bucket: src, Key: tt.key, VersionID: version}, dst, dstKey)
+			got, err := store.CopyVersion(ctx, egress.ObjectVersion{Bucket: src, Key: tt.key, VersionID: version}, dst, dstKey)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -89,7 +89,7 @@ func TestCopyVersionMultipart(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dstKey := fmt.Sprintf("copy-%d/scan+1.bin", i)
-			got, err := tt.store.CopyVersion(ctx, Source{Bucket: src, Key: key, VersionID: version}, dst, dstKey)
+			got, err := tt.store.CopyVersion(ctx, egress.ObjectVersion{Bucket: src, Key: key, VersionID: version}, dst, dstKey)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -132,15 +132,15 @@ func TestCopyVersionNotFound(t *testing.T) {
 	marker := aws.ToString(del.VersionId)
 	tests := []struct {
 		name  string
-		src   Source
+		src   egress.ObjectVersion
 		store *Client
 	}{
-		{"deleted version", Source{Bucket: src, Key: key, VersionID: gone}, store},
-		{"delete marker", Source{Bucket: src, Key: key, VersionID: marker}, store},
-		{"latest is a delete marker", Source{Bucket: src, Key: key}, store},
-		{"missing key", Source{Bucket: src, Key: "ws/never uploaded.csv"}, store},
-		{"missing key with version", Source{Bucket: src, Key: "ws/never.csv", VersionID: gone}, store},
-		{"deleted version, multipart", Source{Bucket: src, Key: key, VersionID: gone}, &Client{S3: c, MultipartThreshold: 1}},
+		{"deleted version", egress.ObjectVersion{Bucket: src, Key: key, VersionID: gone}, store},
+		{"delete marker", egress.ObjectVersion{Bucket: src, Key: key, VersionID: marker}, store},
+		{"latest is a delete marker", egress.ObjectVersion{Bucket: src, Key: key}, store},
+		{"missing key", egress.ObjectVersion{Bucket: src, Key: "ws/never uploaded.csv"}, store},
+		{"missing key with version", egress.ObjectVersion{Bucket: src, Key: "ws/never.csv", VersionID: gone}, store},
+		{"deleted version, multipart", egress.ObjectVersion{Bucket: src, Key: key, VersionID: gone}, &Client{S3: c, MultipartThreshold: 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -159,7 +159,7 @@ func TestCopyAll(t *testing.T) {
 	src := testenv.NewBucket(t, c, true)
 	dst := testenv.NewBucket(t, c, true)
 
-	var jobs []CopyJob
+	var jobs []egress.CopyJob
 	paths := []string{"a/summary.csv", "b/summary.csv", "summary.csv", "c/d/e/f.txt", "x y/z+1%.txt"}
 	for i := range 12 {
 		p := paths[i%len(paths)]
@@ -169,7 +169,7 @@ func TestCopyAll(t *testing.T) {
 		key := "ws1/" + p
 		v := put(t, c, src, key, []byte("content of "+p))
 		put(t, c, src, key, []byte("overwritten"))
-		jobs = append(jobs, CopyJob{Path: p, Source: Source{Bucket: src, Key: key, VersionID: v}, DstBucket: dst, DstKey: "ws1/req1/" + p})
+		jobs = append(jobs, egress.CopyJob{Path: p, Source: egress.ObjectVersion{Bucket: src, Key: key, VersionID: v}, DstBucket: dst, DstKey: "ws1/req1/" + p})
 	}
 
 	t.Run("order and content", func(t *testing.T) {
@@ -197,7 +197,7 @@ func TestCopyAll(t *testing.T) {
 	})
 
 	t.Run("missing versions", func(t *testing.T) {
-		bad := append([]CopyJob(nil), jobs...)
+		bad := append([]egress.CopyJob(nil), jobs...)
 		bad[4].Source.Key = "ws1/deleted/one.csv"
 		bad[4].DstKey = "ws1/req2/deleted/one.csv"
 		bad[9].Source.Key = "ws1/deleted/two.csv"
@@ -210,7 +210,7 @@ func TestCopyAll(t *testing.T) {
 	})
 
 	t.Run("duplicate destination", func(t *testing.T) {
-		dup := []CopyJob{jobs[0], jobs[0]}
+		dup := []egress.CopyJob{jobs[0], jobs[0]}
 		_, err := store.CopyAll(ctx, dup, 2)
 		wantCode(t, err, egress.EINVALID, jobs[0].DstKey)
 	})
@@ -218,7 +218,7 @@ func TestCopyAll(t *testing.T) {
 	t.Run("cancelled", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(ctx)
 		cancel()
-		var again []CopyJob
+		var again []egress.CopyJob
 		for _, j := range jobs {
 			j.DstKey = strings.Replace(j.DstKey, "req1", "req3", 1)
 			again = append(again, j)

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -27,40 +26,12 @@ import (
 	"github.com/tre-egress/egress/shared/egress"
 )
 
-// Names of the files WriteZip adds after the entries. No entry may use them.
-const (
-	SumsName     = "SHA256SUMS"
-	ManifestName = "manifest.json"
-)
-
 // Reading ahead hides the per-object latency of S3 (tens of milliseconds)
 // that would otherwise dominate zips of many small files.
 const (
 	readAheadObjects = 16      // objects fetched ahead of the one being zipped
 	readAheadMax     = 1 << 20 // only objects up to this size are read ahead
 )
-
-// ZipEntry is one file of a zip: where to read it and its path in the zip.
-type ZipEntry struct {
-	Path      string // relative, forward slashes; see CheckPath
-	Bucket    string
-	Key       string
-	VersionID string // empty reads the latest version
-	SHA256    string // expected hex SHA-256 (from the staging manifest); checked if set
-	// SourceKey and SourceVersionID name the submitted object the entry was
-	// staged from, for manifest.json; they default to Key and VersionID.
-	SourceKey       string
-	SourceVersionID string
-}
-
-// ZipResult describes a zip written by WriteZip.
-type ZipResult struct {
-	Bucket    string
-	Key       string
-	VersionID string        // empty in an unversioned bucket
-	Size      int64         // bytes of the zip
-	Entries   []egress.File // the entries in order, with their size and SHA-256
-}
 
 // zipManifest is the content of manifest.json.
 type zipManifest struct {
@@ -88,35 +59,22 @@ func Method(p string) uint16 {
 	return zip.Deflate
 }
 
-// CheckPath returns an egress.EINVALID error unless p can be a file's path
-// in a zip that extracts safely everywhere: relative, forward slashes, no
-// "." or ".." or empty elements, no backslash, not a reserved name.
-func CheckPath(p string) error {
-	switch {
-	case !fs.ValidPath(p) || p == "." || strings.Contains(p, `\`):
-		return egress.Errorf(egress.EINVALID, "path %q is not a relative file path with forward slashes", p)
-	case p == SumsName || p == ManifestName:
-		return egress.Errorf(egress.EINVALID, "path %q is reserved for the zip's own %s", p, p)
-	}
-	return nil
-}
-
 // WriteZip streams the entries, one after another, into a zip written to
 // dstBucket/dstKey with a multipart upload, without local disk and in
 // bounded memory (two upload parts and up to 16 MiB of small files read
 // ahead). It ends the zip with SHA256SUMS (sha256sum format) and
-// manifest.json. Each entry's SHA-256 is checked against ZipEntry.SHA256
+// manifest.json. Each entry's SHA-256 is checked against egress.ZipEntry.SHA256
 // when given (a mismatch is egress.ECONFLICT; a missing object
 // egress.ENOTFOUND). On any error, including ctx's, the upload is aborted:
 // a zip is only ever visible complete.
-func (s *Client) WriteZip(ctx context.Context, dstBucket, dstKey string, entries []ZipEntry) (res ZipResult, err error) {
+func (s *Client) WriteZip(ctx context.Context, dstBucket, dstKey string, entries []egress.ZipEntry) (res egress.ZipResult, err error) {
 	seen := make(map[string]bool, len(entries))
 	for _, e := range entries {
-		if err := CheckPath(e.Path); err != nil {
-			return ZipResult{}, err
+		if err := egress.CheckZipPath(e.Path); err != nil {
+			return egress.ZipResult{}, err
 		}
 		if seen[e.Path] {
-			return ZipResult{}, egress.Errorf(egress.EINVALID, "path %q appears twice in the zip", e.Path)
+			return egress.ZipResult{}, egress.Errorf(egress.EINVALID, "path %q appears twice in the zip", e.Path)
 		}
 		seen[e.Path] = true
 	}
@@ -128,7 +86,7 @@ func (s *Client) WriteZip(ctx context.Context, dstBucket, dstKey string, entries
 		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32,
 	})
 	if err != nil {
-		return ZipResult{}, fmt.Errorf("zip %s/%s: create multipart upload: %w", dstBucket, dstKey, err)
+		return egress.ZipResult{}, fmt.Errorf("zip %s/%s: create multipart upload: %w", dstBucket, dstKey, err)
 	}
 	w := &partWriter{ctx: ctx, s3: s.S3, bucket: dstBucket, key: dstKey, uploadID: created.UploadId, partSize: s.zipPartSize()}
 	defer func() {
@@ -140,11 +98,11 @@ func (s *Client) WriteZip(ctx context.Context, dstBucket, dstKey string, entries
 
 	files, err := s.zipVia(ctx, w, entries)
 	if err != nil {
-		return ZipResult{}, fmt.Errorf("zip %s/%s: %w", dstBucket, dstKey, err)
+		return egress.ZipResult{}, fmt.Errorf("zip %s/%s: %w", dstBucket, dstKey, err)
 	}
 	parts, err := w.finish()
 	if err != nil {
-		return ZipResult{}, fmt.Errorf("zip %s/%s: %w", dstBucket, dstKey, err)
+		return egress.ZipResult{}, fmt.Errorf("zip %s/%s: %w", dstBucket, dstKey, err)
 	}
 	out, err := s.S3.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
 		Bucket:          aws.String(dstBucket),
@@ -153,16 +111,16 @@ func (s *Client) WriteZip(ctx context.Context, dstBucket, dstKey string, entries
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: parts},
 	})
 	if err != nil {
-		return ZipResult{}, fmt.Errorf("zip %s/%s: complete multipart upload: %w", dstBucket, dstKey, err)
+		return egress.ZipResult{}, fmt.Errorf("zip %s/%s: complete multipart upload: %w", dstBucket, dstKey, err)
 	}
-	return ZipResult{Bucket: dstBucket, Key: dstKey, VersionID: aws.ToString(out.VersionId), Size: w.size, Entries: files}, nil
+	return egress.ZipResult{Bucket: dstBucket, Key: dstKey, VersionID: aws.ToString(out.VersionId), Size: w.size, Entries: files}, nil
 }
 
 // zipVia writes the zip to w: straight through, or, with a ScratchDir (the
 // efs_mount_path deployment option), first into a file of its own
 // directory that is removed afterwards, so concurrent releases never share
 // one.
-func (s *Client) zipVia(ctx context.Context, w io.Writer, entries []ZipEntry) ([]egress.File, error) {
+func (s *Client) zipVia(ctx context.Context, w io.Writer, entries []egress.ZipEntry) ([]egress.File, error) {
 	if s.ScratchDir == "" {
 		return s.zipEntries(ctx, w, entries)
 	}
@@ -190,7 +148,7 @@ func (s *Client) zipVia(ctx context.Context, w io.Writer, entries []ZipEntry) ([
 }
 
 // zipEntries writes the whole zip to w.
-func (s *Client) zipEntries(ctx context.Context, w io.Writer, entries []ZipEntry) ([]egress.File, error) {
+func (s *Client) zipEntries(ctx context.Context, w io.Writer, entries []egress.ZipEntry) ([]egress.File, error) {
 	zw := zip.NewWriter(w)
 	// Deflate at its fastest level: the release is bound by one core
 	// deflating. archive/zip's default (level 5) runs at a quarter of the
@@ -237,11 +195,11 @@ func (s *Client) zipEntries(ctx context.Context, w io.Writer, entries []ZipEntry
 		return nil, err
 	}
 	now := time.Now()
-	if _, _, err := writeEntry(zw, SumsName, now, &sums, buf); err != nil {
-		return nil, fmt.Errorf("%s: %w", SumsName, err)
+	if _, _, err := writeEntry(zw, egress.ZipSumsName, now, &sums, buf); err != nil {
+		return nil, fmt.Errorf("%s: %w", egress.ZipSumsName, err)
 	}
-	if _, _, err := writeEntry(zw, ManifestName, now, bytes.NewReader(manifest), buf); err != nil {
-		return nil, fmt.Errorf("%s: %w", ManifestName, err)
+	if _, _, err := writeEntry(zw, egress.ZipManifestName, now, bytes.NewReader(manifest), buf); err != nil {
+		return nil, fmt.Errorf("%s: %w", egress.ZipManifestName, err)
 	}
 	if err := zw.Close(); err != nil {
 		return nil, err
@@ -267,7 +225,7 @@ func writeEntry(zw *zip.Writer, name string, modified time.Time, r io.Reader, bu
 }
 
 // sumsLine formats one line of sha256sum output; like sha256sum it marks
-// and escapes names with a newline (backslashes are refused by CheckPath).
+// and escapes names with a newline (backslashes are refused by egress.CheckZipPath).
 func sumsLine(sum, name string) string {
 	if !strings.ContainsAny(name, "\n\r") {
 		return sum + "  " + name + "\n"
@@ -284,7 +242,7 @@ type object struct {
 }
 
 // open GETs an entry's object for streaming.
-func (s *Client) open(ctx context.Context, e ZipEntry) object {
+func (s *Client) open(ctx context.Context, e egress.ZipEntry) object {
 	out, err := s.get(ctx, e)
 	if err != nil {
 		return object{err: err}
@@ -294,7 +252,7 @@ func (s *Client) open(ctx context.Context, e ZipEntry) object {
 
 // fetchSmall reads an object whole if it is small. A bigger one is closed
 // unread and left for open at its turn, so no connection idles meanwhile.
-func (s *Client) fetchSmall(ctx context.Context, e ZipEntry) object {
+func (s *Client) fetchSmall(ctx context.Context, e egress.ZipEntry) object {
 	out, err := s.get(ctx, e)
 	if err != nil {
 		return object{err: err}
@@ -311,7 +269,7 @@ func (s *Client) fetchSmall(ctx context.Context, e ZipEntry) object {
 	return object{body: io.NopCloser(bytes.NewReader(b)), modified: aws.ToTime(out.LastModified)}
 }
 
-func (s *Client) get(ctx context.Context, e ZipEntry) (*s3.GetObjectOutput, error) {
+func (s *Client) get(ctx context.Context, e egress.ZipEntry) (*s3.GetObjectOutput, error) {
 	out, err := s.S3.GetObject(ctx, &s3.GetObjectInput{
 		Bucket: aws.String(e.Bucket), Key: aws.String(e.Key), VersionId: optional(e.VersionID),
 	})
@@ -330,7 +288,7 @@ type readAhead struct {
 	wg      sync.WaitGroup
 }
 
-func (s *Client) startReadAhead(ctx context.Context, entries []ZipEntry) *readAhead {
+func (s *Client) startReadAhead(ctx context.Context, entries []egress.ZipEntry) *readAhead {
 	ctx, cancel := context.WithCancel(ctx)
 	ra := &readAhead{
 		results: make([]chan object, len(entries)),

@@ -74,7 +74,7 @@ func (b *failingBody) Close() error { return b.r.Close() }
 type zipFixture struct {
 	c       *s3.Client
 	staging string
-	entries []ZipEntry
+	entries []egress.ZipEntry
 	content map[string][]byte // by path
 }
 
@@ -106,7 +106,7 @@ func newZipFixture(t *testing.T, c *s3.Client) *zipFixture {
 		key := "ws1/req1/" + file.path
 		v := put(t, c, f.staging, key, file.body)
 		f.content[file.path] = file.body
-		f.entries = append(f.entries, ZipEntry{
+		f.entries = append(f.entries, egress.ZipEntry{
 			Path: file.path, Bucket: f.staging, Key: key, VersionID: v, SHA256: sum(file.body),
 			SourceKey: "ws1/" + file.path, SourceVersionID: "swb-" + v,
 		})
@@ -150,7 +150,7 @@ func TestWriteZip(t *testing.T) {
 
 	tests := []struct {
 		name      string
-		entries   []ZipEntry
+		entries   []egress.ZipEntry
 		wantParts int32
 	}{
 		{"files", f.entries, 2},
@@ -185,15 +185,15 @@ func TestWriteZip(t *testing.T) {
 				}
 				fmt.Fprintf(&sums, "%s  %s\n", sum(want), e.Path)
 			}
-			wantNames = append(wantNames, SumsName, ManifestName)
+			wantNames = append(wantNames, egress.ZipSumsName, egress.ZipManifestName)
 			if !reflect.DeepEqual(names, wantNames) {
 				t.Fatalf("zip entries %q, want %q", names, wantNames)
 			}
-			if got := string(files[SumsName]); got != sums.String() {
+			if got := string(files[egress.ZipSumsName]); got != sums.String() {
 				t.Errorf("SHA256SUMS = %q, want %q", got, sums.String())
 			}
 			var m struct{ Files []egress.File }
-			if err := json.Unmarshal(files[ManifestName], &m); err != nil {
+			if err := json.Unmarshal(files[egress.ZipManifestName], &m); err != nil {
 				t.Fatalf("manifest.json: %v", err)
 			}
 			if len(m.Files) != len(tt.entries) || len(tt.entries) > 0 && !reflect.DeepEqual(m.Files, res.Entries) {
@@ -222,8 +222,8 @@ func TestWriteZipFailureLeavesNothing(t *testing.T) {
 	f := newZipFixture(t, c)
 	datalake := testenv.NewBucket(t, c, true)
 
-	with := func(change func(e []ZipEntry)) []ZipEntry {
-		e := append([]ZipEntry(nil), f.entries...)
+	with := func(change func(e []egress.ZipEntry)) []egress.ZipEntry {
+		e := append([]egress.ZipEntry(nil), f.entries...)
 		change(e)
 		return e
 	}
@@ -231,30 +231,30 @@ func TestWriteZipFailureLeavesNothing(t *testing.T) {
 	defer cancel()
 	tests := []struct {
 		name      string
-		entries   []ZipEntry
+		entries   []egress.ZipEntry
 		fault     *faultyS3
 		ctx       context.Context
 		wantCode  string
 		wantErr   error
 		wantParts int32 // UploadPart calls made before the failure, at least
 	}{
-		{name: "third entry missing", entries: with(func(e []ZipEntry) { e[2].Key = "ws1/req1/missing.png" }),
+		{name: "third entry missing", entries: with(func(e []egress.ZipEntry) { e[2].Key = "ws1/req1/missing.png" }),
 			fault: &faultyS3{}, wantCode: egress.ENOTFOUND},
 		{name: "streamed read fails after a part was uploaded", entries: f.entries,
 			fault: &faultyS3{failKey: f.entries[5].Key, failAfter: 5<<20 + 1000}, wantErr: errInjected, wantParts: 1},
 		{name: "read-ahead read fails", entries: f.entries,
 			fault: &faultyS3{failKey: f.entries[1].Key, failAfter: 100}, wantErr: errInjected},
-		{name: "checksum mismatch", entries: with(func(e []ZipEntry) { e[6].SHA256 = sum([]byte("something else")) }),
+		{name: "checksum mismatch", entries: with(func(e []egress.ZipEntry) { e[6].SHA256 = sum([]byte("something else")) }),
 			fault: &faultyS3{}, wantCode: egress.ECONFLICT, wantParts: 1},
 		{name: "part upload fails", entries: f.entries,
 			fault: &faultyS3{onPart: func(int32) error { return errInjected }}, wantErr: errInjected, wantParts: 1},
 		{name: "context cancelled during upload", entries: f.entries, ctx: ctx,
 			fault: &faultyS3{onPart: func(int32) error { cancel(); return nil }}, wantErr: context.Canceled, wantParts: 1},
-		{name: "invalid path", entries: with(func(e []ZipEntry) { e[3].Path = "../escape.txt" }),
+		{name: "invalid path", entries: with(func(e []egress.ZipEntry) { e[3].Path = "../escape.txt" }),
 			fault: &faultyS3{}, wantCode: egress.EINVALID},
-		{name: "reserved path", entries: with(func(e []ZipEntry) { e[3].Path = ManifestName }),
+		{name: "reserved path", entries: with(func(e []egress.ZipEntry) { e[3].Path = egress.ZipManifestName }),
 			fault: &faultyS3{}, wantCode: egress.EINVALID},
-		{name: "duplicate path", entries: with(func(e []ZipEntry) { e[3].Path = e[0].Path }),
+		{name: "duplicate path", entries: with(func(e []egress.ZipEntry) { e[3].Path = e[0].Path }),
 			fault: &faultyS3{}, wantCode: egress.EINVALID},
 	}
 	for i, tt := range tests {
@@ -314,11 +314,11 @@ func TestWriteZipManyEntries(t *testing.T) {
 	body := []byte("tiny\n")
 	store := &Client{S3: memS3{S3: c, body: body}}
 	const n = 1<<16 + 1
-	entries := make([]ZipEntry, n)
+	entries := make([]egress.ZipEntry, n)
 	for i := range entries {
 		// Stored (.gz) entries: deflate is not what this test is about, and
 		// it is slow under the race detector.
-		entries[i] = ZipEntry{Path: fmt.Sprintf("d%03d/%05d.gz", i/1000, i), Bucket: "staging", Key: "tiny", SHA256: sum(body)}
+		entries[i] = egress.ZipEntry{Path: fmt.Sprintf("d%03d/%05d.gz", i/1000, i), Bucket: "staging", Key: "tiny", SHA256: sum(body)}
 	}
 	res, err := store.WriteZip(context.Background(), datalake, "many.zip", entries)
 	if err != nil {
@@ -333,7 +333,7 @@ func TestWriteZipManyEntries(t *testing.T) {
 			t.Errorf("%s = %q, want %q", entries[i].Path, got, body)
 		}
 	}
-	if lines := strings.Count(string(files[SumsName]), "\n"); lines != n {
+	if lines := strings.Count(string(files[egress.ZipSumsName]), "\n"); lines != n {
 		t.Errorf("SHA256SUMS has %d lines, want %d", lines, n)
 	}
 }
@@ -443,37 +443,6 @@ func TestMethod(t *testing.T) {
 	}
 }
 
-func TestCheckPath(t *testing.T) {
-	tests := []struct {
-		path string
-		ok   bool
-	}{
-		{"summary.csv", true},
-		{"a/b/c d+e%.csv", true},
-		{"données/résumé.txt", true},
-		{".hidden/x", true},
-		{"", false},
-		{".", false},
-		{"/abs.csv", false},
-		{"a/../b", false},
-		{"a//b", false},
-		{"dir/", false},
-		{`a\b.csv`, false},
-		{SumsName, false},
-		{ManifestName, false},
-		{"sub/" + ManifestName, true},
-	}
-	for _, tt := range tests {
-		err := CheckPath(tt.path)
-		if (err == nil) != tt.ok {
-			t.Errorf("CheckPath(%q) = %v, want ok %v", tt.path, err, tt.ok)
-		}
-		if err != nil && egress.ErrorCode(err) != egress.EINVALID {
-			t.Errorf("CheckPath(%q) code %s, want EINVALID", tt.path, egress.ErrorCode(err))
-		}
-	}
-}
-
 func TestSumsLine(t *testing.T) {
 	tests := []struct{ name, want string }{
 		{"a b.csv", "abc  a b.csv\n"},
@@ -538,7 +507,7 @@ func TestWriteZipScratchDir(t *testing.T) {
 		t.Fatalf("scratch directory not removed: %v", left)
 	}
 
-	bad := append(append([]ZipEntry(nil), f.entries...), ZipEntry{Path: "missing.csv", Bucket: f.staging, Key: "ws1/req1/missing.csv"})
+	bad := append(append([]egress.ZipEntry(nil), f.entries...), egress.ZipEntry{Path: "missing.csv", Bucket: f.staging, Key: "ws1/req1/missing.csv"})
 	if _, err := store.WriteZip(ctx, datalake, "approved_egress/ws1/req2/egress_data.zip", bad); egress.ErrorCode(err) != egress.ENOTFOUND {
 		t.Fatalf("missing entry: %v", err)
 	}

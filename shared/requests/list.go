@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -14,47 +13,20 @@ import (
 	"github.com/tre-egress/egress/shared/egress"
 )
 
-// Page sizes of List.
-const (
-	DefaultListLimit = 100
-	MaxListLimit     = 1000
-)
-
-// ListQuery selects one page of requests in one status.
-type ListQuery struct {
-	Status    egress.Status
-	Limit     int32     // page size; 0 means DefaultListLimit, more than MaxListLimit means MaxListLimit
-	NextToken string    // from the previous Page; empty for the first page
-	Since     time.Time // if set, only requests requested at or after it
-}
-
-// Page is one page of a listing. NextToken is empty on the last page; a
-// non-empty token may still lead to an empty page.
-type Page struct {
-	Requests  []egress.Request
-	NextToken string
-}
-
 // List returns requests in q.Status, newest requested first (ties by id,
 // descending), by querying the by-status index: the cost is that of the page,
 // not of the table. The index is eventually consistent, so a request
 // changed a moment ago may still be listed under its old status.
-func (s *Table) List(ctx context.Context, q ListQuery) (Page, error) {
-	if !q.Status.Valid() {
-		return Page{}, egress.Errorf(egress.EINVALID, "unknown status %q", q.Status)
-	}
-	limit := q.Limit
-	switch {
-	case limit < 0:
-		return Page{}, egress.Errorf(egress.EINVALID, "limit must not be negative, got %d", limit)
-	case limit == 0:
-		limit = DefaultListLimit
-	case limit > MaxListLimit:
-		limit = MaxListLimit
+func (s *Table) List(ctx context.Context, q egress.ListQuery) (egress.Page, error) {
+	// The table refuses an invalid query whoever sends it, by the domain's
+	// one rule for list queries.
+	q, err := q.Normalize()
+	if err != nil {
+		return egress.Page{}, err
 	}
 	start, err := decodeToken(q.NextToken, q.Status)
 	if err != nil {
-		return Page{}, err
+		return egress.Page{}, err
 	}
 	cond := "#status = :status"
 	names := map[string]string{"#status": AttrStatus}
@@ -73,22 +45,22 @@ func (s *Table) List(ctx context.Context, q ListQuery) (Page, error) {
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
 		ScanIndexForward:          aws.Bool(false),
-		Limit:                     aws.Int32(limit),
+		Limit:                     aws.Int32(int32(q.Limit)), // at most MaxListLimit
 		ExclusiveStartKey:         start,
 	})
 	if err != nil {
-		return Page{}, fmt.Errorf("list %s requests: %w", q.Status, err)
+		return egress.Page{}, fmt.Errorf("list %s requests: %w", q.Status, err)
 	}
-	page := Page{Requests: make([]egress.Request, 0, len(out.Items))}
+	page := egress.Page{Requests: make([]egress.Request, 0, len(out.Items))}
 	for _, item := range out.Items {
 		r, err := decodeRequest(item)
 		if err != nil {
-			return Page{}, fmt.Errorf("list %s requests: %w", q.Status, err)
+			return egress.Page{}, fmt.Errorf("list %s requests: %w", q.Status, err)
 		}
 		page.Requests = append(page.Requests, r)
 	}
 	if page.NextToken, err = encodeToken(out.LastEvaluatedKey); err != nil {
-		return Page{}, fmt.Errorf("list %s requests: %w", q.Status, err)
+		return egress.Page{}, fmt.Errorf("list %s requests: %w", q.Status, err)
 	}
 	return page, nil
 }

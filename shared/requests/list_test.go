@@ -42,7 +42,7 @@ func seed(t *testing.T, s *Table, db *countingDB, rs []egress.Request) {
 }
 
 // listAll pages through q and returns every page.
-func listAll(t *testing.T, s *Table, q ListQuery) [][]egress.Request {
+func listAll(t *testing.T, s *Table, q egress.ListQuery) [][]egress.Request {
 	t.Helper()
 	var pages [][]egress.Request
 	for {
@@ -81,14 +81,14 @@ func TestList(t *testing.T) {
 	since := base.Add(200 * time.Minute)
 	tests := []struct {
 		name  string
-		q     ListQuery
+		q     egress.ListQuery
 		match func(egress.Request) bool
 	}{
-		{"processing", ListQuery{Status: egress.StatusProcessing, Limit: 50}, nil},
-		{"ig approved", ListQuery{Status: egress.StatusIGApproved, Limit: 50}, nil},
-		{"rejected, default page", ListQuery{Status: egress.StatusRejected}, nil},
-		{"failed, none", ListQuery{Status: egress.StatusFailed, Limit: 50}, nil},
-		{"processing since", ListQuery{Status: egress.StatusProcessing, Limit: 50, Since: since},
+		{"processing", egress.ListQuery{Status: egress.StatusProcessing, Limit: 50}, nil},
+		{"ig approved", egress.ListQuery{Status: egress.StatusIGApproved, Limit: 50}, nil},
+		{"rejected, default page", egress.ListQuery{Status: egress.StatusRejected}, nil},
+		{"failed, none", egress.ListQuery{Status: egress.StatusFailed, Limit: 50}, nil},
+		{"processing since", egress.ListQuery{Status: egress.StatusProcessing, Limit: 50, Since: since},
 			func(r egress.Request) bool { return !r.RequestedAt.Before(since) }},
 	}
 	for _, tt := range tests {
@@ -104,7 +104,7 @@ func TestList(t *testing.T) {
 
 			db.reset()
 			pages := listAll(t, s, tt.q)
-			limit := cmp.Or(int(tt.q.Limit), DefaultListLimit)
+			limit := cmp.Or(tt.q.Limit, egress.DefaultListLimit)
 			var got []string
 			for i, p := range pages {
 				if len(p) > limit {
@@ -133,24 +133,24 @@ func TestListInvalid(t *testing.T) {
 	ctx := context.Background()
 	b64 := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 	good := `{"egress_status":"PROCESSING","requested_key":"2026-11-01T00:00:00.000Z#r1","egress_request_id":"r1"}`
-	if _, err := s.List(ctx, ListQuery{Status: egress.StatusProcessing, NextToken: b64(good)}); err != nil {
+	if _, err := s.List(ctx, egress.ListQuery{Status: egress.StatusProcessing, NextToken: b64(good)}); err != nil {
 		t.Fatalf("well-formed token refused: %v", err)
 	}
 	tests := []struct {
 		name string
-		q    ListQuery
+		q    egress.ListQuery
 	}{
-		{"garbage token", ListQuery{Status: egress.StatusProcessing, NextToken: "not a token!"}},
-		{"not JSON", ListQuery{Status: egress.StatusProcessing, NextToken: b64("hello")}},
-		{"JSON of the wrong shape", ListQuery{Status: egress.StatusProcessing, NextToken: b64(`["a"]`)}},
-		{"missing key", ListQuery{Status: egress.StatusProcessing, NextToken: b64(`{"egress_status":"PROCESSING","egress_request_id":"r1"}`)}},
-		{"extra key", ListQuery{Status: egress.StatusProcessing, NextToken: b64(good[:len(good)-1] + `,"x":"y"}`)}},
-		{"empty value", ListQuery{Status: egress.StatusProcessing, NextToken: b64(`{"egress_status":"PROCESSING","requested_key":"","egress_request_id":"r1"}`)}},
-		{"key of another request", ListQuery{Status: egress.StatusProcessing, NextToken: b64(`{"egress_status":"PROCESSING","requested_key":"2026-11-01T00:00:00.000Z#r2","egress_request_id":"r1"}`)}},
-		{"token of another status", ListQuery{Status: egress.StatusRejected, NextToken: b64(good)}},
-		{"unknown status", ListQuery{Status: "PENDING"}},
-		{"no status", ListQuery{}},
-		{"negative limit", ListQuery{Status: egress.StatusProcessing, Limit: -1}},
+		{"garbage token", egress.ListQuery{Status: egress.StatusProcessing, NextToken: "not a token!"}},
+		{"not JSON", egress.ListQuery{Status: egress.StatusProcessing, NextToken: b64("hello")}},
+		{"JSON of the wrong shape", egress.ListQuery{Status: egress.StatusProcessing, NextToken: b64(`["a"]`)}},
+		{"missing key", egress.ListQuery{Status: egress.StatusProcessing, NextToken: b64(`{"egress_status":"PROCESSING","egress_request_id":"r1"}`)}},
+		{"extra key", egress.ListQuery{Status: egress.StatusProcessing, NextToken: b64(good[:len(good)-1] + `,"x":"y"}`)}},
+		{"empty value", egress.ListQuery{Status: egress.StatusProcessing, NextToken: b64(`{"egress_status":"PROCESSING","requested_key":"","egress_request_id":"r1"}`)}},
+		{"key of another request", egress.ListQuery{Status: egress.StatusProcessing, NextToken: b64(`{"egress_status":"PROCESSING","requested_key":"2026-11-01T00:00:00.000Z#r2","egress_request_id":"r1"}`)}},
+		{"token of another status", egress.ListQuery{Status: egress.StatusRejected, NextToken: b64(good)}},
+		{"unknown status", egress.ListQuery{Status: "PENDING"}},
+		{"no status", egress.ListQuery{}},
+		{"negative limit", egress.ListQuery{Status: egress.StatusProcessing, Limit: -1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

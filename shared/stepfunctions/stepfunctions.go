@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/tre-egress/egress/shared/egress"
+	"github.com/tre-egress/egress/statemachine"
 )
 
 // API is the part of the Step Functions client used here.
@@ -67,16 +68,10 @@ func ExecutionArn(stateMachineArn, name string) string {
 	return ""
 }
 
-// DecisionOutput is what a waiting AwaitDecision task receives.
-type DecisionOutput struct {
-	Decision egress.Decision `json:"decision"`
-	Stage    int             `json:"stage"`
-}
-
 // Resume sends a stage's decision to the task waiting on token. A token that
 // is no longer waiting (used, timed out, execution ended) is a conflict the
 // caller can show; other errors are returned wrapped.
-func (w *Workflow) Resume(ctx context.Context, token string, out DecisionOutput) error {
+func (w *Workflow) Resume(ctx context.Context, token string, out statemachine.DecisionOutput) error {
 	b, err := json.Marshal(out)
 	if err != nil {
 		return fmt.Errorf("encode decision: %w", err)

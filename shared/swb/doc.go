@@ -1,6 +1,7 @@
-// Package swb adapts Service Workbench (SWB) to the egress domain: it reads
-// SWB's egress notification (contract 1: the SNS message and the object list
-// file it points to) and keeps SWB's egress store table in step with the
-// workflow (contract 2). Parsing is pure, so a replayed message gives the
-// same result every time.
+// Package swb is the Service Workbench (SWB) contract: it reads SWB's
+// egress notification (contract 1: the SNS message and the object list file
+// it points to) and names the statuses of SWB's egress store table
+// (contract 2, which package swbstore writes). Parsing is pure, so a
+// replayed message gives the same result every time. It imports no AWS
+// package.
 package swb

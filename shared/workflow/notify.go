@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/tre-egress/egress/shared/egress"
-	"github.com/tre-egress/egress/shared/notify"
 )
 
 // NotifyInput is the Notify task's payload.
@@ -26,20 +25,20 @@ func (h *Handlers) Notify(ctx context.Context, in NotifyInput) error {
 	if err != nil {
 		return err
 	}
-	var e notify.Email
+	var e egress.Email
 	switch in.Kind {
 	case "approved":
-		e = notify.Email{To: []string{r.RequestedByEmail},
+		e = egress.Email{To: []string{r.RequestedByEmail},
 			Subject: fmt.Sprintf("Egress request %s approved", r.ID),
 			Text: fmt.Sprintf("Your egress request %s (%s, workspace %s) was approved and released.\n\nThe data custodians can download it here:\n%s\n",
 				r.ID, r.StoreName, r.WorkspaceID, h.link(r))}
 	case "rejected":
-		e = notify.Email{To: []string{r.RequestedByEmail},
+		e = egress.Email{To: []string{r.RequestedByEmail},
 			Subject: fmt.Sprintf("Egress request %s rejected", r.ID),
 			Text: fmt.Sprintf("Your egress request %s (%s, workspace %s) was rejected.\n\n%s\nYour workspace's egress store is unlocked; you can change the files and submit again.\n",
 				r.ID, r.StoreName, r.WorkspaceID, reasons(r))}
 	case "failed":
-		e = notify.Email{To: []string{h.Settings.AdminEmail},
+		e = egress.Email{To: []string{h.Settings.AdminEmail},
 			Subject: fmt.Sprintf("Egress request %s %s", r.ID, strings.ToLower(string(r.Status))),
 			Text: fmt.Sprintf("The egress request %s (%s, workspace %s, requested by %s) ended as %s.\n\nCause: %s\n\nStaged copies and any partial release were deleted and the workspace's egress store was unlocked.\n%s\n",
 				r.ID, r.StoreName, r.WorkspaceID, r.RequestedByEmail, r.Status, r.FailureCause, h.link(r))}
@@ -81,7 +80,7 @@ func (h *Handlers) tellReviewers(ctx context.Context, r egress.Request, st egres
 		h.log(r.ID).Warn("no reviewer e-mail addresses configured for group", "group", st.Group)
 		return
 	}
-	e := notify.Email{To: to,
+	e := egress.Email{To: to,
 		Subject: fmt.Sprintf("Egress request %s awaits the %s decision", r.ID, st.Name),
 		Text: fmt.Sprintf("A new egress request awaits a decision by the %s group.\n\nRequest: %s\nStore: %s\nWorkspace: %s\nProject: %s\nRequested by: %s\n\nReview it here:\n%s\n",
 			st.Group, r.ID, r.StoreName, r.WorkspaceID, r.ProjectID, r.RequestedByEmail, h.link(r))}
@@ -96,7 +95,7 @@ func (h *Handlers) tellAdmin(ctx context.Context, id, subject, text string) {
 		h.log(id).Warn("no admin e-mail configured; not sent", "subject", subject)
 		return
 	}
-	if err := h.Mailer.Send(ctx, notify.Email{To: []string{h.Settings.AdminEmail}, Subject: subject, Text: text}); err != nil {
+	if err := h.Mailer.Send(ctx, egress.Email{To: []string{h.Settings.AdminEmail}, Subject: subject, Text: text}); err != nil {
 		h.log(id).Error("could not e-mail the TRE admin", "error", err)
 	}
 }

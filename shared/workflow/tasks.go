@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/tre-egress/egress/shared/egress"
-	"github.com/tre-egress/egress/shared/objects"
 	"github.com/tre-egress/egress/shared/swb"
 )
 
@@ -38,10 +37,10 @@ func (h *Handlers) CopyToStaging(ctx context.Context, in RequestInput) (StagingO
 	if err != nil {
 		return StagingOutput{}, err
 	}
-	jobs := make([]objects.CopyJob, len(entries))
+	jobs := make([]egress.CopyJob, len(entries))
 	for i, e := range entries {
-		jobs[i] = objects.CopyJob{
-			Source:    objects.Source{Bucket: r.StoreBucket, Key: e.Key, VersionID: e.VersionID},
+		jobs[i] = egress.CopyJob{
+			Source:    egress.ObjectVersion{Bucket: r.StoreBucket, Key: e.Key, VersionID: e.VersionID},
 			Path:      e.RelPath,
 			DstBucket: h.Settings.StagingBucket,
 			DstKey:    stagedKey(r, e.RelPath),
@@ -145,9 +144,9 @@ func (h *Handlers) Release(ctx context.Context, in RequestInput) (ReleaseOutput,
 		if err != nil {
 			return ReleaseOutput{}, err
 		}
-		entries := make([]objects.ZipEntry, len(m.Files))
+		entries := make([]egress.ZipEntry, len(m.Files))
 		for i, f := range m.Files {
-			entries[i] = objects.ZipEntry{Path: f.Path, Bucket: h.Settings.StagingBucket, Key: stagedKey(r, f.Path), VersionID: f.StagedVersionID, SHA256: f.SHA256, SourceKey: f.SourceKey, SourceVersionID: f.VersionID}
+			entries[i] = egress.ZipEntry{Path: f.Path, Bucket: h.Settings.StagingBucket, Key: stagedKey(r, f.Path), VersionID: f.StagedVersionID, SHA256: f.SHA256, SourceKey: f.SourceKey, SourceVersionID: f.VersionID}
 		}
 		res, err := h.Objects.WriteZip(ctx, h.Settings.DatalakeBucket, out.ZipKey, entries)
 		if err != nil {

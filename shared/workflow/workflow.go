@@ -12,19 +12,20 @@ import (
 	"time"
 
 	"github.com/tre-egress/egress/shared/egress"
-	"github.com/tre-egress/egress/shared/notify"
-	"github.com/tre-egress/egress/shared/objects"
 	"github.com/tre-egress/egress/shared/swb"
 )
 
-// Requests stores egress requests (store.Requests).
+// The ports below speak the domain's types only; the adapters named in
+// their comments implement them without this package linking them.
+
+// Requests stores egress requests (requests.Table).
 type Requests interface {
 	Create(ctx context.Context, r egress.Request) (bool, error)
 	Get(ctx context.Context, id string) (egress.Request, error)
 	Update(ctx context.Context, r egress.Request, ev egress.Event) (egress.Request, error)
 }
 
-// SWBStore locks and unlocks SWB's egress store (swb.StoreTable).
+// SWBStore locks and unlocks SWB's egress store (swbstore.Table).
 type SWBStore interface {
 	Lock(ctx context.Context, storeID, requestID string) error
 	SetStatus(ctx context.Context, storeID, requestID string, to swb.StoreStatus) error
@@ -33,11 +34,11 @@ type SWBStore interface {
 // Objects is the S3 work of the workflow (objects.Client).
 type Objects interface {
 	Read(ctx context.Context, bucket, key string) ([]byte, error)
-	CopyAll(ctx context.Context, jobs []objects.CopyJob, concurrency int) ([]egress.File, error)
+	CopyAll(ctx context.Context, jobs []egress.CopyJob, concurrency int) ([]egress.File, error)
 	WriteManifest(ctx context.Context, bucket, key string, m egress.Manifest) error
 	ReadManifest(ctx context.Context, bucket, key string) (egress.Manifest, error)
 	DeletePrefix(ctx context.Context, bucket, prefix string) (int, error)
-	WriteZip(ctx context.Context, bucket, key string, entries []objects.ZipEntry) (objects.ZipResult, error)
+	WriteZip(ctx context.Context, bucket, key string, entries []egress.ZipEntry) (egress.ZipResult, error)
 }
 
 // Executions starts workflow executions (stepfunctions.Workflow).
@@ -47,7 +48,7 @@ type Executions interface {
 
 // Mailer sends e-mail (notify.Mailer).
 type Mailer interface {
-	Send(ctx context.Context, e notify.Email) error
+	Send(ctx context.Context, e egress.Email) error
 }
 
 // Settings are the handlers' configuration.
@@ -55,7 +56,7 @@ type Settings struct {
 	StagingBucket   string
 	DatalakeBucket  string
 	Chain           egress.Chain // the chain new requests get
-	ReviewerGroups  []string     // egress_reviewer_roles, to rebuild a request's chain
+	ReviewerGroups  []string     // egress_reviewer_roles, to rebuild a request's chain (see egress.ChainFor)
 	StageTimeout    time.Duration
 	CopyConcurrency int
 	AdminEmail      string
@@ -95,15 +96,9 @@ func (h *Handlers) log(id string) *slog.Logger {
 	return l.With("egress_request_id", id)
 }
 
-// chainFor returns the chain a request was created under: single approval
-// is fixed per request when it is created, so a configuration change does
-// not strand requests in flight.
+// chainFor returns the chain r was created under.
 func (h *Handlers) chainFor(r egress.Request) (egress.Chain, error) {
-	groups := h.Settings.ReviewerGroups
-	if len(groups) == 0 {
-		groups = h.Settings.Chain.Groups()
-	}
-	return egress.NewChain(groups, r.SingleApproval)
+	return egress.ChainFor(h.Settings.ReviewerGroups, r)
 }
 
 // Key layout. Staged files keep their folders under <ws>/<req>/; manifests
@@ -196,7 +191,7 @@ func (h *Handlers) objectList(ctx context.Context, r egress.Request) ([]swb.Entr
 	// them now rather than after the reviewers have spent their time.
 	var problems []string
 	for _, e := range entries {
-		if err := objects.CheckPath(e.RelPath); err != nil {
+		if err := egress.CheckZipPath(e.RelPath); err != nil {
 			problems = append(problems, egress.ErrorMessage(err))
 		}
 	}

@@ -1,4 +1,7 @@
-package swb
+// Package swbstore keeps SWB's egress store table (contract 2,
+// swb_egress_store_db_table) in step with the workflow: it locks a store for
+// the request in flight and releases the lock, with conditional writes.
+package swbstore
 
 import (
 	"context"
@@ -13,18 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/tre-egress/egress/shared/egress"
-)
-
-// StoreStatus is the status of an SWB egress store, attribute "status" of
-// SWB's egress store table (contract 2).
-type StoreStatus string
-
-const (
-	StoreCreated    StoreStatus = "CREATED"
-	StorePending    StoreStatus = "PENDING"    // open for the researcher; no egress in flight
-	StoreProcessing StoreStatus = "PROCESSING" // locked by an egress in flight; SWB won't terminate the workspace
-	StoreProcessed  StoreStatus = "PROCESSED"  // released
-	StoreTerminated StoreStatus = "TERMINATED" // SWB's; never touched by the workflow
+	"github.com/tre-egress/egress/shared/swb"
 )
 
 // Attributes of SWB's egress store table, named as SWB names them.
@@ -40,9 +32,9 @@ const statusTimeLayout = "2006-01-02T15:04:05.000Z"
 // statusFrom lists, for each status the workflow sets when it releases its
 // lock, the statuses it may be set from. Each includes the target itself so
 // a retried step succeeds.
-var statusFrom = map[StoreStatus][]StoreStatus{
-	StoreProcessed: {StoreProcessing, StoreProcessed},
-	StorePending:   {StoreCreated, StorePending, StoreProcessing},
+var statusFrom = map[swb.StoreStatus][]swb.StoreStatus{
+	swb.StoreProcessed: {swb.StoreProcessing, swb.StoreProcessed},
+	swb.StorePending:   {swb.StoreCreated, swb.StorePending, swb.StoreProcessing},
 }
 
 // statusAttrOwner records which egress request holds a store's PROCESSING
@@ -50,22 +42,22 @@ var statusFrom = map[StoreStatus][]StoreStatus{
 // request never unlocks a store another request locked. SWB ignores it.
 const statusAttrOwner = "egressRequestId"
 
-// statusDB is the part of the DynamoDB client StoreTable uses.
-type statusDB interface {
+// DB is the part of the DynamoDB client Table uses.
+type DB interface {
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 }
 
-// StoreTable sets the status of stores in SWB's egress store table
+// Table sets the status of stores in SWB's egress store table
 // (swb_egress_store_db_table).
-type StoreTable struct {
-	db    statusDB
+type Table struct {
+	db    DB
 	table string
 	now   func() time.Time
 }
 
-// NewStoreTable returns a StoreTable over the named table.
-func NewStoreTable(db statusDB, table string) *StoreTable {
-	return &StoreTable{db: db, table: table, now: time.Now}
+// New returns a Table over the named table.
+func New(db DB, table string) *Table {
+	return &Table{db: db, table: table, now: time.Now}
 }
 
 // Lock moves a store with no egress in flight (CREATED or PENDING) to
@@ -73,15 +65,15 @@ func NewStoreTable(db statusDB, table string) *StoreTable {
 // again for the same request succeeds (retries, replays); a store locked by
 // another request, released, terminated or missing is refused: ECONFLICT
 // naming its status, or ENOTFOUND.
-func (t *StoreTable) Lock(ctx context.Context, storeID, requestID string) error {
+func (t *Table) Lock(ctx context.Context, storeID, requestID string) error {
 	if requestID == "" {
 		return egress.Errorf(egress.EINVALID, "egress request id is required to lock a store")
 	}
-	return t.set(ctx, storeID, requestID, StoreProcessing,
+	return t.set(ctx, storeID, requestID, swb.StoreProcessing,
 		"#status IN (:created, :pending) OR (#status = :to AND #owner = :owner)",
 		map[string]types.AttributeValue{
-			":created": &types.AttributeValueMemberS{Value: string(StoreCreated)},
-			":pending": &types.AttributeValueMemberS{Value: string(StorePending)},
+			":created": &types.AttributeValueMemberS{Value: string(swb.StoreCreated)},
+			":pending": &types.AttributeValueMemberS{Value: string(swb.StorePending)},
 		}, "SET #owner = :owner")
 }
 
@@ -91,7 +83,7 @@ func (t *StoreTable) Lock(ctx context.Context, storeID, requestID string) error 
 // and never unlocks a store another request locked: those are ECONFLICT,
 // naming the status; a missing store is ENOTFOUND. Setting the status a
 // store already has succeeds, so retried steps do.
-func (t *StoreTable) SetStatus(ctx context.Context, storeID, requestID string, to StoreStatus) error {
+func (t *Table) SetStatus(ctx context.Context, storeID, requestID string, to swb.StoreStatus) error {
 	from, ok := statusFrom[to]
 	if !ok {
 		return egress.Errorf(egress.EINVALID, "the workflow never sets an egress store to %q", to)
@@ -109,7 +101,7 @@ func (t *StoreTable) SetStatus(ctx context.Context, storeID, requestID string, t
 	return t.set(ctx, storeID, requestID, to, cond, values, "")
 }
 
-func (t *StoreTable) set(ctx context.Context, storeID, requestID string, to StoreStatus, cond string, values map[string]types.AttributeValue, extraSet string) error {
+func (t *Table) set(ctx context.Context, storeID, requestID string, to swb.StoreStatus, cond string, values map[string]types.AttributeValue, extraSet string) error {
 	if storeID == "" {
 		return egress.Errorf(egress.EINVALID, "egress store id is required")
 	}
@@ -145,21 +137,21 @@ func (t *StoreTable) set(ctx context.Context, storeID, requestID string, to Stor
 }
 
 // statusRefused explains a refused SetStatus from the item as it was.
-func statusRefused(storeID, requestID string, to StoreStatus, old map[string]types.AttributeValue) error {
+func statusRefused(storeID, requestID string, to swb.StoreStatus, old map[string]types.AttributeValue) error {
 	if len(old) == 0 {
 		return egress.Errorf(egress.ENOTFOUND, "egress store %s not found", storeID)
 	}
 	var item struct {
-		Status StoreStatus `dynamodbav:"status"`
-		Owner  string      `dynamodbav:"egressRequestId"`
+		Status swb.StoreStatus `dynamodbav:"status"`
+		Owner  string          `dynamodbav:"egressRequestId"`
 	}
 	if err := attributevalue.UnmarshalMap(old, &item); err != nil || item.Status == "" {
 		return egress.Errorf(egress.ECONFLICT, "egress store %s has no readable status; not setting it to %s", storeID, to)
 	}
-	if item.Status == StoreTerminated {
+	if item.Status == swb.StoreTerminated {
 		return egress.Errorf(egress.ECONFLICT, "egress store %s is TERMINATED; not setting it to %s", storeID, to)
 	}
-	if item.Status == StoreProcessing && item.Owner != "" && item.Owner != requestID {
+	if item.Status == swb.StoreProcessing && item.Owner != "" && item.Owner != requestID {
 		return egress.Errorf(egress.ECONFLICT, "egress store %s is PROCESSING for another egress request (%s)", storeID, item.Owner)
 	}
 	return egress.Errorf(egress.ECONFLICT, "egress store %s is %s; cannot set it to %s", storeID, item.Status, to)

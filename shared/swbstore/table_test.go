@@ -1,4 +1,4 @@
-package swb_test
+package swbstore_test
 
 import (
 	"cmp"
@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/tre-egress/egress/shared/egress"
 	"github.com/tre-egress/egress/shared/swb"
+	"github.com/tre-egress/egress/shared/swbstore"
 	"github.com/tre-egress/egress/shared/testenv"
 )
 
@@ -69,10 +70,10 @@ func statusGetItem(t *testing.T, db *dynamodb.Client, table, id string) map[stri
 	return out.Item
 }
 
-func TestStoreTableSetStatus(t *testing.T) {
+func TestTableSetStatus(t *testing.T) {
 	ctx := context.Background()
 	db, table := statusTestTable(t)
-	st := swb.NewStoreTable(db, table)
+	st := swbstore.New(db, table)
 	const (
 		ok        = ""
 		conflict  = egress.ECONFLICT
@@ -86,7 +87,7 @@ func TestStoreTableSetStatus(t *testing.T) {
 	}{
 		{swb.StorePending, swb.StoreProcessing, ok},
 		{swb.StoreCreated, swb.StoreProcessing, ok},
-		{swb.StoreProcessing, swb.StoreProcessing, conflict}, // locked by no recorded request (see TestStoreTableOwnership)
+		{swb.StoreProcessing, swb.StoreProcessing, conflict}, // locked by no recorded request (see TestTableOwnership)
 		{swb.StoreProcessed, swb.StoreProcessing, conflict},
 		{swb.StoreTerminated, swb.StoreProcessing, conflict},
 		{missingID, swb.StoreProcessing, notFound},
@@ -170,10 +171,10 @@ func TestStoreTableSetStatus(t *testing.T) {
 	}
 }
 
-func TestStoreTableSetStatusInvalid(t *testing.T) {
+func TestTableSetStatusInvalid(t *testing.T) {
 	ctx := context.Background()
 	db, table := statusTestTable(t)
-	st := swb.NewStoreTable(db, table)
+	st := swbstore.New(db, table)
 	if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: statusStoreItem(t, "store-1", swb.StorePending)}); err != nil {
 		t.Fatal(err)
 	}
@@ -207,9 +208,9 @@ func TestStoreTableSetStatusInvalid(t *testing.T) {
 	}
 }
 
-func TestStoreTableLock(t *testing.T) {
+func TestTableLock(t *testing.T) {
 	db, table := statusTestTable(t)
-	st := swb.NewStoreTable(db, table)
+	st := swbstore.New(db, table)
 	ctx := context.Background()
 	tests := []struct {
 		from swb.StoreStatus
@@ -249,12 +250,12 @@ func TestStoreTableLock(t *testing.T) {
 	}
 }
 
-// TestStoreTableOwnership: a lock belongs to the request that took it. The
+// TestTableOwnership: a lock belongs to the request that took it. The
 // same request may lock again (retries, replays); another request can
 // neither lock nor unlock the store until the owner releases it.
-func TestStoreTableOwnership(t *testing.T) {
+func TestTableOwnership(t *testing.T) {
 	db, table := statusTestTable(t)
-	st := swb.NewStoreTable(db, table)
+	st := swbstore.New(db, table)
 	ctx := context.Background()
 	if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: statusStoreItem(t, "own", swb.StorePending)}); err != nil {
 		t.Fatal(err)

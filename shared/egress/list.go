@@ -1,0 +1,52 @@
+package egress
+
+import "time"
+
+// Page sizes of request listings.
+const (
+	DefaultListLimit = 100
+	MaxListLimit     = 1000
+)
+
+// ListQuery selects one page of requests in one status.
+type ListQuery struct {
+	Status    Status
+	Limit     int       // page size; 0 means DefaultListLimit, more than MaxListLimit means MaxListLimit
+	NextToken string    // from the previous Page; empty for the first page
+	Since     time.Time // if set, only requests requested at or after it
+}
+
+// Page is one page of a listing. NextToken is empty on the last page; a
+// non-empty token may still lead to an empty page.
+type Page struct {
+	Requests  []Request
+	NextToken string
+}
+
+// Normalize checks q and returns it with its limit resolved (see
+// ListLimit). An unknown status or a negative limit is EINVALID.
+func (q ListQuery) Normalize() (ListQuery, error) {
+	if !q.Status.Valid() {
+		return ListQuery{}, Errorf(EINVALID, "unknown status %q", q.Status)
+	}
+	limit, err := ListLimit(q.Limit, DefaultListLimit)
+	if err != nil {
+		return ListQuery{}, err
+	}
+	q.Limit = limit
+	return q, nil
+}
+
+// ListLimit resolves a requested page size: negative is EINVALID, 0 means
+// def, and more than MaxListLimit means MaxListLimit.
+func ListLimit(limit, def int) (int, error) {
+	switch {
+	case limit < 0:
+		return 0, Errorf(EINVALID, "limit must not be negative, got %d", limit)
+	case limit == 0:
+		return def, nil
+	case limit > MaxListLimit:
+		return MaxListLimit, nil
+	}
+	return limit, nil
+}
