@@ -414,6 +414,8 @@ func TestAPI(t *testing.T) {
 			"LogConfig.ExcludeVerboseContent": true,
 			"XrayEnabled":                     true,
 			"IntrospectionConfig":             "DISABLED",
+			"QueryDepthLimit":                 float64(api.MaxQueryDepth),
+			"ResolverCountLimit":              float64(api.MaxResolverCount),
 		} {
 			if got := get(p, strings.Split(path, ".")...); !reflect.DeepEqual(got, want) {
 				t.Errorf("%s API %s = %s, want %s", stackName, path, jsonString(got), jsonString(want))
