@@ -1,15 +1,21 @@
 package stack
 
 import (
+	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/tre-egress/egress/shared/api"
+	"github.com/tre-egress/egress/shared/egress"
 )
 
 // alarms tells the TRE admin, through an encrypted topic, of failed or
@@ -42,8 +48,8 @@ func (b *builder) alarms() {
 		b.workflowSM.MetricTimedOut(sum))
 	alarm("IntakeDeadLetterAlarm", "SWB egress messages could not be processed and wait in the intake dead-letter queue",
 		b.intakeDLQ.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}))
-	alarm("ApiResolverErrorAlarm", "The egress-api resolver failed (unhandled errors)",
-		b.fns["egress-api"].fn.MetricErrors(sum))
+	alarm("ApiResolverErrorAlarm", "The egress-api resolver failed: internal errors or crashes, not users' refusals",
+		b.resolverFailures(sum))
 	alarm("ApiServerErrorAlarm", "The AppSync API returned server errors",
 		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 			Namespace:     jsii.String("AWS/AppSync"),
@@ -82,4 +88,45 @@ func (b *builder) outputs() {
 	out("IntakeDeadLetterQueueUrl", "Intake dead-letter queue", b.intakeDLQ.QueueUrl())
 	out("AlarmTopicArn", "Alarm topic (the TRE admin's e-mail is subscribed; confirm the subscription)", b.alarmTopic.TopicArn())
 	out("SESConfigurationSetName", "SES configuration set the functions send through", b.configSet.ConfigurationSetName())
+}
+
+// Metric filters on egress-api's log lines for the errors it returns
+// (shared/api.Handler).
+var (
+	// apiInternalErrors matches the line of an internal error.
+	apiInternalErrors = fmt.Sprintf(`{ $.%s = %q && $.%s = %q }`, slog.MessageKey, api.LogResolverError, api.LogErrorCode, egress.EINTERNAL)
+	// apiReturnedErrors matches the line of every error returned: internal
+	// errors and refusals (ForbiddenError, ValidationError, ...).
+	apiReturnedErrors = fmt.Sprintf(`{ $.%s = %q }`, slog.MessageKey, api.LogResolverError)
+)
+
+// resolverFailures counts egress-api's internal errors and crashes. Lambda
+// counts every error a function returns, so its Errors metric also counts
+// the refusals the resolver returns as GraphQL errors. The resolver logs
+// one line per error it returns, with its code: internal errors are
+// counted from those lines, and crashes (a panic, a timeout, running out
+// of memory) are the function errors beyond the lines logged.
+func (b *builder) resolverFailures(opts *awscloudwatch.MetricOptions) awscloudwatch.IMetric {
+	fn := b.fns["egress-api"].fn
+	namespace := jsii.String("egress/" + b.cfg.StackName())
+	count := func(id, name, pattern string) awscloudwatch.IMetric {
+		return awslogs.NewMetricFilter(b.stack, jsii.String(id), &awslogs.MetricFilterProps{
+			LogGroup:        fn.LogGroup(),
+			FilterPattern:   awslogs.FilterPattern_Literal(jsii.String(pattern)),
+			MetricNamespace: namespace,
+			MetricName:      jsii.String(name),
+			MetricValue:     jsii.String("1"),
+		}).Metric(opts)
+	}
+	return awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+		Label: jsii.String("egress-api internal errors and crashes"),
+		Expression: jsii.String("FILL(internal, 0) + " +
+			"IF(FILL(errors, 0) > FILL(returned, 0), FILL(errors, 0) - FILL(returned, 0), 0)"),
+		UsingMetrics: &map[string]awscloudwatch.IMetric{
+			"internal": count("ApiInternalErrors", "ApiInternalErrors", apiInternalErrors),
+			"returned": count("ApiReturnedErrors", "ApiReturnedErrors", apiReturnedErrors),
+			"errors":   fn.MetricErrors(opts),
+		},
+		Period: opts.Period,
+	})
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
+
+	"github.com/tre-egress/egress/shared/api"
 )
 
 // field is a schema field with a resolver: Query.listRequests, ...
@@ -91,6 +93,9 @@ func (b *builder) api(schema string, fields []field) error {
 		},
 		XrayEnabled:         jsii.Bool(true),
 		IntrospectionConfig: awsappsync.IntrospectionConfig_DISABLED,
+		// Bound one request's work: shared/api explains the values.
+		QueryDepthLimit:    jsii.Number(api.MaxQueryDepth),
+		ResolverCountLimit: jsii.Number(api.MaxResolverCount),
 	})
 	// The log configuration is set on the L1 resource: the L2 prop would add
 	// a log-retention custom resource (a Lambda function with logs:* on *).

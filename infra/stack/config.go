@@ -15,7 +15,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/tre-egress/egress/shared/config"
 	"github.com/tre-egress/egress/shared/egress"
 )
 
@@ -150,7 +152,7 @@ func ParseConfig(env string, values map[string]any) (Config, error) {
 	// At most 42, so "<prefix>-<domain>" stays within Cognito's 63.
 	c.CognitoDomain = p.str("cognito_userpool_domain", "", `^[a-z0-9](?:[a-z0-9-]{0,40}[a-z0-9])?$`, "lower-case letters, digits and hyphens, at most 42")
 	c.MaxDownloads = p.integer("max_downloads_allowed", 0, 1, 1000)
-	c.DownloadExpirySeconds = p.integer("download_expiry_seconds", 0, 1, 7*24*3600)
+	c.DownloadExpirySeconds = p.integer("download_expiry_seconds", 0, 1, int(config.MaxDownloadExpiry/time.Second))
 	c.MaxRequestAgeDays = p.integer("max_request_age_days", 0, 0, 36500)
 	c.LogRetentionDays = p.integer("log_retention_days", 365, 1, 3653)
 	if !slices.Contains(logRetentionDays, c.LogRetentionDays) {

@@ -164,7 +164,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{"max_downloads_allowed", "three"},
 		{"max_downloads_allowed", 0.0},
 		{"max_downloads_allowed", 2.5},
-		{"download_expiry_seconds", "604801"},
+		{"download_expiry_seconds", "3601"}, // download links live at most an hour
+		{"download_expiry_seconds", 604800.0},
 		{"tre_admin_email_address", "TRE Admin <admin@example.org>"},
 		{"tre_admin_email_address", "not-an-address"},
 		{"enable_single_approval", "yes"},

@@ -43,7 +43,9 @@ func (b *builder) grants() {
 	}
 	sm := b.workflowSM.StateMachineArn()
 	b.fns["start-workflow"].role.AddToPolicy(allow([]string{"states:StartExecution"}, sm))
-	b.fns["egress-api"].role.AddToPolicy(allow([]string{"states:SendTaskSuccess", "states:SendTaskFailure"}, sm))
+	// A decision resumes the workflow with SendTaskSuccess only: a
+	// rejection is an output the definition branches on, not a failure.
+	b.fns["egress-api"].role.AddToPolicy(allow([]string{"states:SendTaskSuccess"}, sm))
 
 	// The SWB object list: read by intake (to check it) and by staging.
 	notification := b.cfg.SWBNotificationBucketARN
@@ -82,17 +84,24 @@ func (b *builder) grants() {
 	b.stagingKey(rel, false)
 	b.datalakeKey(rel, true)
 
+	// objects.DeletePrefix lists a prefix's versions and unfinished
+	// multipart uploads, deletes every version (DeleteObjects with version
+	// ids) and aborts every upload. Release and rejection delete the staged
+	// copies; the failure path also removes a partial release.
 	for _, name := range []string{"copy-to-datalake", "handle-rejection", "handle-failure"} {
 		r := b.fns[name].role
-		r.AddToPolicy(allow([]string{"s3:ListBucketVersions"}, b.staging.BucketArn()))
-		r.AddToPolicy(allow([]string{"s3:DeleteObject", "s3:DeleteObjectVersion"}, stagingObjects))
+		r.AddToPolicy(allow([]string{"s3:ListBucketVersions", "s3:ListBucketMultipartUploads"}, b.staging.BucketArn()))
+		r.AddToPolicy(allow([]string{"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload"}, stagingObjects))
 	}
-	// The failure path removes a partial release.
 	hf := b.fns["handle-failure"].role
 	hf.AddToPolicy(allowIf([]string{"s3:ListBucketVersions"}, map[string]any{
 		"StringLike": map[string]any{"s3:prefix": "approved_egress/*"},
 	}, jsii.String(datalake)))
-	hf.AddToPolicy(allow([]string{"s3:DeleteObject", "s3:DeleteObjectVersion"}, released))
+	// ListBucketMultipartUploads has no s3:prefix condition key, so it
+	// cannot stop at approved_egress/: it shows the keys of unfinished
+	// uploads, never data, and the aborts stop at the prefix.
+	hf.AddToPolicy(allow([]string{"s3:ListBucketMultipartUploads"}, jsii.String(datalake)))
+	hf.AddToPolicy(allow([]string{"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload"}, released))
 
 	// The API reads manifests for a request's file list and presigns
 	// downloads of released zips with its own credentials.

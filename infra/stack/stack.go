@@ -82,6 +82,7 @@ func New(scope constructs.Construct, p Props) (awscdk.Stack, error) {
 	if err := b.api(schema, fields); err != nil {
 		return nil, err
 	}
+	b.webHeaders()
 	b.alarms()
 	b.outputs()
 	b.suppress()

@@ -414,6 +414,8 @@ func TestAPI(t *testing.T) {
 			"LogConfig.ExcludeVerboseContent": true,
 			"XrayEnabled":                     true,
 			"IntrospectionConfig":             "DISABLED",
+			"QueryDepthLimit":                 float64(api.MaxQueryDepth),
+			"ResolverCountLimit":              float64(api.MaxResolverCount),
 		} {
 			if got := get(p, strings.Split(path, ".")...); !reflect.DeepEqual(got, want) {
 				t.Errorf("%s API %s = %s, want %s", stackName, path, jsonString(got), jsonString(want))
@@ -572,7 +574,18 @@ func TestMailAndAlarms(t *testing.T) {
 		if !reflect.DeepEqual(p["AlarmActions"], []any{ref(topicID)}) {
 			t.Errorf("alarm %s does not notify the alarm topic", id)
 		}
-		metrics[p["Namespace"].(string)+"/"+p["MetricName"].(string)] = true
+		if p["Namespace"] != nil {
+			metrics[p["Namespace"].(string)+"/"+p["MetricName"].(string)] = true
+		}
+		// A metric math alarm: the metrics of its expression.
+		queries, _ := p["Metrics"].([]any)
+		for _, q := range queries {
+			if m := get(q, "MetricStat", "Metric"); m != nil {
+				namespace, _ := get(m, "Namespace").(string)
+				name, _ := get(m, "MetricName").(string)
+				metrics[namespace+"/"+name] = true
+			}
+		}
 	}
 	for _, m := range []string{"AWS/States/ExecutionsFailed", "AWS/States/ExecutionsTimedOut",
 		"AWS/SQS/ApproximateNumberOfMessagesVisible", "AWS/Lambda/Errors", "AWS/AppSync/5XXError"} {

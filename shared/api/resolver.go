@@ -233,6 +233,16 @@ func sourceRequest(raw json.RawMessage) (egress.Request, error) {
 	return egress.Request{ID: src.ID, StagingObjectMetadataVersion: src.Manifest}, nil
 }
 
+// Handler logs one line for every error it returns, with LogResolverError
+// as its message and the error's code (egress.EINTERNAL, ForbiddenError,
+// ...) under LogErrorCode. The deployment's metric filters count these
+// lines (infra/stack/alarms.go) to tell internal errors from users'
+// refusals, which Lambda counts alike as function errors.
+const (
+	LogResolverError = "resolver error"
+	LogErrorCode     = "error_code"
+)
+
 // Handler is the function functions/egress-api runs: Resolve, with errors
 // in the shape AppSync shows a direct Lambda resolver's: errorType is the
 // error code (ConflictError, ForbiddenError, ...) and errorMessage a
@@ -245,8 +255,13 @@ func Handler(s *Service) func(context.Context, Event) (any, error) {
 			return out, nil
 		}
 		code := egress.ErrorCode(err)
+		field := ev.Info.ParentTypeName + "." + ev.Info.FieldName
 		if code == egress.EINTERNAL {
-			s.logger().Error("resolver failed", "field", ev.Info.ParentTypeName+"."+ev.Info.FieldName, "error", egress.Redact(err.Error()))
+			s.logger().Error(LogResolverError, "field", field, LogErrorCode, code, "error", egress.Redact(err.Error()))
+		} else {
+			// Warn, not Info: the line must survive a WARN log level, or
+			// the alarm would take the refusal for a crash.
+			s.logger().Warn(LogResolverError, "field", field, LogErrorCode, code)
 		}
 		return nil, messages.InvokeResponse_Error{Type: code, Message: egress.Redact(egress.ErrorMessage(err))}
 	}

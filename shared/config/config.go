@@ -82,6 +82,9 @@ const (
 	DefaultDownloadExpiry     = 5 * time.Minute
 	DefaultCopyConcurrency    = 16
 	DefaultMultipartThreshold = 5 << 30 // CopyObject's one-call limit
+	// MaxDownloadExpiry bounds a download link's life: whoever holds a
+	// link can download until it expires, past the download limit too.
+	MaxDownloadExpiry = time.Hour
 )
 
 // FromEnv reads the configuration through getenv (os.Getenv in Lambda).
@@ -125,6 +128,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	c.StageTimeout = seconds(EnvStageTimeout, DefaultStageTimeout)
 	c.DownloadExpiry = seconds(EnvDownloadExpiry, DefaultDownloadExpiry)
+	if c.DownloadExpiry > MaxDownloadExpiry {
+		errs = append(errs, fmt.Errorf("%s: download links live at most %d seconds, got %d",
+			EnvDownloadExpiry, int(MaxDownloadExpiry/time.Second), int(c.DownloadExpiry/time.Second)))
+	}
 	integer := func(name string, def, min int) int {
 		n, err := Int(getenv(name), def, min)
 		if err != nil {

@@ -45,6 +45,14 @@ func TestFromEnv(t *testing.T) {
 			`REVIEWER_GROUPS: ValidationError: egress_reviewer_roles[1]: group "a" appears twice`,
 		}},
 		{"stages must time out before the execution", map[string]string{EnvStageTimeout: "864000", EnvReviewerGroups: "a,b"}, func(t *testing.T, c Config) {}, nil},
+		{"download links of an hour", map[string]string{EnvDownloadExpiry: "3600"}, func(t *testing.T, c Config) {
+			if c.DownloadExpiry != time.Hour {
+				t.Fatalf("download expiry %s", c.DownloadExpiry)
+			}
+		}, nil},
+		{"download links beyond an hour", map[string]string{EnvDownloadExpiry: "3601"}, nil, []string{
+			"DOWNLOAD_EXPIRY_SECONDS: download links live at most 3600 seconds, got 3601",
+		}},
 		{"stage timeout too long", map[string]string{EnvStageTimeout: "1209600"}, nil, []string{
 			"STAGE_TIMEOUT_SECONDS: 2 stages of 336h0m0s exceed the workflow's 504h0m0s limit",
 		}},

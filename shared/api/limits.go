@@ -1,0 +1,22 @@
+package api
+
+// Limits on one GraphQL request. AppSync enforces them (the stack sets them
+// as the API's QueryDepthLimit and ResolverCountLimit); the local executor
+// is to enforce the same values.
+const (
+	// MaxQueryDepth is the deepest selection accepted, counting the root
+	// field as level 1. The schema has no cycles, and its deepest selection
+	// is 4 levels (requests → items → files or history → a scalar field);
+	// the frontend's operations go 2 deep. 6 leaves room for a counting that
+	// also includes the operation itself, and still refuses anything a
+	// future cyclic type could be abused for.
+	MaxQueryDepth = 6
+
+	// MaxResolverCount is the most resolver invocations accepted in one
+	// request: one per root field, plus one per Request for each of
+	// Request.files and Request.history selected. It admits a default page
+	// of requests (DefaultPageLimit) with both files and history; the
+	// frontend's operations invoke one resolver each. A bigger page with
+	// those fields is refused whole, so a client asks for smaller pages.
+	MaxResolverCount = 1 + 2*DefaultPageLimit
+)
