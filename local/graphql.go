@@ -94,12 +94,6 @@ func SignToken(dir string, claims map[string]any) (string, error) {
 	return jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims(claims)).SignedString(key)
 }
 
-// IdentityToken returns an ID token for who valid for ttl (Token with
-// UseID).
-func IdentityToken(dir string, who egress.Identity, ttl time.Duration) (string, error) {
-	return Token(dir, who, UseID, ttl)
-}
-
 // verifyToken checks a token against key and returns the identity AppSync
 // would build from its claims. Only HS256 with this key, this issuer and
 // an expiry in the future passes, and only an ID token for ClientID (aud)
