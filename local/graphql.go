@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -93,24 +94,10 @@ func SignToken(dir string, claims map[string]any) (string, error) {
 	return jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims(claims)).SignedString(key)
 }
 
-// IdentityToken returns a token for who valid for ttl, with the claims
-// Cognito puts in an ID token.
-func IdentityToken(dir string, who egress.Identity, ttl time.Duration) (string, error) {
-	groups := make([]any, len(who.Groups))
-	for i, g := range who.Groups {
-		groups[i] = g
-	}
-	issued := time.Now()
-	return SignToken(dir, map[string]any{
-		"iss": TokenIssuer, "sub": who.Subject, "email": who.Email, "name": who.Name,
-		"cognito:groups": groups, "cognito:username": who.Email, "token_use": "id",
-		"iat": issued.Unix(), "exp": issued.Add(ttl).Unix(),
-	})
-}
-
 // verifyToken checks a token against key and returns the identity AppSync
 // would build from its claims. Only HS256 with this key, this issuer and
-// an expiry in the future passes.
+// an expiry in the future passes, and only an ID token for ClientID (aud)
+// or an access token for it (client_id), as AppSync checks Cognito's.
 func verifyToken(key []byte, raw string) (*api.Identity, error) {
 	tok, err := jwt.Parse(raw, func(*jwt.Token) (any, error) { return key, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
@@ -120,17 +107,20 @@ func verifyToken(key []byte, raw string) (*api.Identity, error) {
 		return nil, err
 	}
 	claims := tok.Claims.(jwt.MapClaims)
-	id := &api.Identity{Issuer: TokenIssuer, Claims: map[string]any(claims), DefaultAuthStrategy: "ALLOW", Groups: []string{}}
-	id.Sub, _ = claims["sub"].(string)
-	id.Username, _ = claims["cognito:username"].(string)
-	if gs, ok := claims["cognito:groups"].([]any); ok {
-		for _, g := range gs {
-			if s, ok := g.(string); ok {
-				id.Groups = append(id.Groups, s)
-			}
+	switch use, _ := claims["token_use"].(string); use {
+	case UseAccess:
+		if id, _ := claims["client_id"].(string); id != ClientID {
+			return nil, fmt.Errorf("access token for client %q, not %s", id, ClientID)
 		}
+	case UseID:
+		aud, err := claims.GetAudience()
+		if err != nil || !slices.Contains(aud, ClientID) {
+			return nil, fmt.Errorf("ID token for audience %q, not %s", aud, ClientID)
+		}
+	default:
+		return nil, fmt.Errorf("token_use %q: want %s or %s", use, UseAccess, UseID)
 	}
-	return id, nil
+	return api.NewIdentity(map[string]any(claims)), nil
 }
 
 // GraphQLHandler serves the API's schema at POST /graphql with the same
@@ -200,12 +190,14 @@ func (h *graphQLHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // GraphQLDecider decides and downloads the way the frontend does: through
-// the GraphQL endpoint with a token signed for each reviewer. Scenarios
-// use it so the API is exercised end to end.
+// the GraphQL endpoint with a token signed for each reviewer, by default
+// the access token the frontend sends. Scenarios use it so the API is
+// exercised end to end.
 type GraphQLDecider struct {
 	Endpoint string       // the /graphql URL
 	KeyDir   string       // the stack's folder, holding its signing key
 	HTTP     *http.Client // default http.DefaultClient
+	Use      string       // the token's kind: UseAccess (default) or UseID
 }
 
 // GraphQLDecider returns a decider for the stack's own endpoint.
@@ -217,7 +209,11 @@ func (s *Stack) GraphQLDecider() GraphQLDecider {
 // may be nil). The first GraphQL error comes back as an *egress.Error whose
 // code is the errorType.
 func (d GraphQLDecider) Do(ctx context.Context, who egress.Identity, query string, vars map[string]any, out any) error {
-	token, err := IdentityToken(d.KeyDir, who, 5*time.Minute)
+	use := d.Use
+	if use == "" {
+		use = UseAccess
+	}
+	token, err := Token(d.KeyDir, who, use, 5*time.Minute)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -73,13 +74,31 @@ func post(t *testing.T, endpoint, authorization string, body any) (int, api.Resp
 	return resp.StatusCode, out
 }
 
+// token is who's access token, what the frontend sends, made as
+// `egress-local token --use access` makes it.
 func token(t *testing.T, s *Stack, who egress.Identity) string {
 	t.Helper()
-	tok, err := IdentityToken(s.Dir, who, time.Minute)
+	return tokenOf(t, s, who, UseAccess)
+}
+
+func tokenOf(t *testing.T, s *Stack, who egress.Identity, use string) string {
+	t.Helper()
+	tok, err := Token(s.Dir, who, use, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return tok
+}
+
+// claimsOf decodes a token's payload (the signature is the endpoint's
+// business).
+func claimsOf(t *testing.T, tok string) map[string]any {
+	t.Helper()
+	claims := jwt.MapClaims{}
+	if _, _, err := jwt.NewParser().ParseUnverified(tok, claims); err != nil {
+		t.Fatal(err)
+	}
+	return claims
 }
 
 // awaiting waits until the request awaits stage i with a stored token.
@@ -105,12 +124,17 @@ var contractFields = []string{
 
 // Acceptance 1: the frontend's three operations, verbatim, over HTTP,
 // through a request's whole life in the real workflow, returning what the
-// frontend's logic expects at each step.
+// frontend's logic expects at each step. The reviewers send access tokens,
+// as the frontend does, made as `egress-local token --use access` makes
+// them: Cognito's access token with the trigger's e-mail and name.
 func TestGraphQLFrontendOperations(t *testing.T) {
 	s := stack(t, false)
 	endpoint := graphqlEndpoint(t, s)
 	chain, _ := s.Config.Chain()
 	ig, rit := Reviewer(chain, 0), Reviewer(chain, 1)
+	if c := claimsOf(t, token(t, s, ig)); c["token_use"] != UseAccess || c["client_id"] != ClientID || c["email"] != ig.Email {
+		t.Fatalf("not the frontend's access token: %v", c)
+	}
 	sub := submit(t, s)
 
 	list := func(who egress.Identity) map[string]any {
@@ -271,15 +295,21 @@ func (d GraphQLDecider) withEndpoint(u string) GraphQLDecider {
 }
 
 // Tokens: only ones signed by the stack's key, unexpired, from its issuer,
-// are accepted; the header may carry "Bearer".
+// of kind access for its client or ID for its client, are accepted; the
+// header may carry "Bearer".
 func TestGraphQLTokens(t *testing.T) {
 	s := stack(t, false)
 	endpoint := graphqlEndpoint(t, s)
 	ig := egress.Identity{Subject: "sub-ig", Email: "ig@example.org", Name: "Ida", Groups: []string{egress.GroupIG}}
 	good := token(t, s, ig)
+	// Each bad token is the good access (or ID) token with one change.
 	claims := func(mod func(map[string]any)) map[string]any {
-		c := map[string]any{"iss": TokenIssuer, "sub": "sub-ig", "email": "ig@example.org", "cognito:groups": []any{egress.GroupIG},
-			"iat": time.Now().Unix(), "exp": time.Now().Add(time.Minute).Unix()}
+		c := claimsOf(t, good)
+		mod(c)
+		return c
+	}
+	idClaims := func(mod func(map[string]any)) map[string]any {
+		c := claimsOf(t, tokenOf(t, s, ig, UseID))
 		mod(c)
 		return c
 	}
@@ -303,6 +333,7 @@ func TestGraphQLTokens(t *testing.T) {
 	}{
 		{"bare JWT as Amplify sends it", good, http.StatusOK},
 		{"Bearer", "Bearer " + good, http.StatusOK},
+		{"ID token", tokenOf(t, s, ig, UseID), http.StatusOK},
 		{"none", "", http.StatusUnauthorized},
 		{"alg none", unsigned, http.StatusUnauthorized},
 		{"another key", otherKey, http.StatusUnauthorized},
@@ -310,6 +341,12 @@ func TestGraphQLTokens(t *testing.T) {
 		{"expired", sign(claims(func(c map[string]any) { c["exp"] = time.Now().Add(-time.Hour).Unix() })), http.StatusUnauthorized},
 		{"no expiry", sign(claims(func(c map[string]any) { delete(c, "exp") })), http.StatusUnauthorized},
 		{"other issuer", sign(claims(func(c map[string]any) { c["iss"] = "https://evil.example" })), http.StatusUnauthorized},
+		{"no token_use", sign(claims(func(c map[string]any) { delete(c, "token_use") })), http.StatusUnauthorized},
+		{"refresh token_use", sign(claims(func(c map[string]any) { c["token_use"] = "refresh" })), http.StatusUnauthorized},
+		{"access token for another client", sign(claims(func(c map[string]any) { c["client_id"] = "other-client" })), http.StatusUnauthorized},
+		{"access token without client_id", sign(claims(func(c map[string]any) { delete(c, "client_id") })), http.StatusUnauthorized},
+		{"ID token for another client", sign(idClaims(func(c map[string]any) { c["aud"] = "other-client" })), http.StatusUnauthorized},
+		{"ID token without aud", sign(idClaims(func(c map[string]any) { delete(c, "aud") })), http.StatusUnauthorized},
 		{"garbage", "not.a.jwt", http.StatusUnauthorized},
 	}
 	query := map[string]any{"query": `{ listRequests { egress_request_id } }`}
@@ -370,6 +407,9 @@ func TestGraphQLAuthorizationCells(t *testing.T) {
 		{"TREAdmin downloads", Reviewer(chain, 1), download, "Unauthorized"},
 		{"TREAdmin decides the IG stage", Reviewer(chain, 1), decide, egress.EFORBIDDEN},
 		{"requester decides their own request", requester, decide, egress.EFORBIDDEN},
+		// With another verified e-mail, mapped to the submitter's SWB user id.
+		{"requester by SWB user id", egress.Identity{Subject: "sub-rita-2", Email: "rita@home.example", Name: "Rita", UserID: "u-researcher",
+			Groups: []string{egress.GroupIG}}, decide, egress.EFORBIDDEN},
 		{"IG downloads before release", Reviewer(chain, 0), download, egress.ECONFLICT},
 	}
 	for _, c := range cells {
@@ -383,8 +423,14 @@ func TestGraphQLAuthorizationCells(t *testing.T) {
 	if got, _ := s.Requests.Get(ctx(t), r.ID); got.Status != egress.StatusProcessing || len(got.Reviews) != 0 {
 		t.Fatalf("refused calls changed the request: %s %+v", got.Status, got.Reviews)
 	}
-	if err := s.GraphQLDecider().withEndpoint(endpoint).Decide(ctx(t), Reviewer(chain, 0), r.ID, egress.Rejected, "cells test"); err != nil {
+	// ID tokens still decide.
+	d := s.GraphQLDecider().withEndpoint(endpoint)
+	d.Use = UseID
+	if err := d.Decide(ctx(t), Reviewer(chain, 0), r.ID, egress.Rejected, "cells test"); err != nil {
 		t.Fatal(err)
+	}
+	if got, _ := s.Requests.Get(ctx(t), r.ID); len(got.Reviews) != 1 || got.Reviews[0].Email != Reviewer(chain, 0).Email {
+		t.Fatalf("reviews %+v", got.Reviews)
 	}
 	finishedRejected(t, s, sub)
 }
@@ -648,17 +694,22 @@ func TestSigningKeyShared(t *testing.T) {
 	if fi, err := os.Stat(SigningKeyPath(dir)); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("key file %v %v", fi, err)
 	}
-	who := egress.Identity{Subject: "s", Email: "e@example.org", Name: "N", Groups: []string{"G1", "G2"}}
-	tok, err := IdentityToken(dir, who, time.Minute)
-	if err != nil {
-		t.Fatal(err)
+	who := egress.Identity{Subject: "s", Email: "e@example.org", Name: "N", UserID: "u-n", Groups: []string{"G1", "G2"}}
+	for _, use := range []string{UseAccess, UseID} {
+		tok, err := Token(dir, who, use, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := verifyToken(keys[0], tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := id.Caller()
+		if err != nil || !reflect.DeepEqual(got, who) {
+			t.Fatalf("%s token: caller %+v %v, want %+v", use, got, err, who)
+		}
 	}
-	id, err := verifyToken(keys[0], tok)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := id.Caller()
-	if err != nil || got.Subject != who.Subject || got.Email != who.Email || got.Name != who.Name || strings.Join(got.Groups, ",") != "G1,G2" {
-		t.Fatalf("caller %+v %v", got, err)
+	if _, err := Token(dir, who, "refresh", time.Minute); err == nil {
+		t.Error("token of an unknown kind: no error")
 	}
 }

@@ -1,5 +1,6 @@
-// Command pre-token-generation is the Cognito pre token generation trigger:
-// reviewer groups from the identity provider, matched exactly. It only
+// Command pre-token-generation is the Cognito pre token generation trigger
+// (event version 2): reviewer groups from the identity provider, matched
+// exactly, and the verified e-mail and name in the access token. It only
 // wires.
 package main
 

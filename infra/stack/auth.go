@@ -19,6 +19,11 @@ import (
 // trigger reads (custom:groups).
 var groupsAttribute = strings.TrimPrefix(cognito.DefaultGroupsAttribute, "custom:")
 
+// userIDAttribute holds a user's SWB user id (custom:swb_user_id), which
+// tells the API a requester apart from a reviewer. Only administrators set
+// it: no client may write it and no identity provider maps to it.
+var userIDAttribute = strings.TrimPrefix(cognito.UserIDAttribute, "custom:")
+
 // auth creates the reviewers' user pool: one group per reviewer role, the
 // pre-token-generation trigger, the hosted UI domain, the optional SAML
 // identity provider and the web app's client.
@@ -36,6 +41,7 @@ func (b *builder) auth() {
 		// turns into cognito:groups.
 		CustomAttributes: &map[string]awscognito.ICustomAttribute{
 			groupsAttribute: awscognito.NewStringAttribute(&awscognito.StringAttributeProps{MaxLen: jsii.Number(2048), Mutable: jsii.Bool(true)}),
+			userIDAttribute: awscognito.NewStringAttribute(&awscognito.StringAttributeProps{MaxLen: jsii.Number(256), Mutable: jsii.Bool(true)}),
 		},
 		// A changed address counts only once verified: reviewers are
 		// identified by their e-mail claim.
@@ -51,12 +57,14 @@ func (b *builder) auth() {
 		Mfa:                          awscognito.Mfa_REQUIRED,
 		MfaSecondFactor:              &awscognito.MfaSecondFactor{Otp: jsii.Bool(true), Sms: jsii.Bool(false)},
 		AccountRecovery:              awscognito.AccountRecovery_EMAIL_ONLY,
-		FeaturePlan:                  awscognito.FeaturePlan_PLUS,
+		FeaturePlan:                  awscognito.FeaturePlan_PLUS, // Essentials or Plus: the trigger may change access tokens
 		StandardThreatProtectionMode: awscognito.StandardThreatProtectionMode_FULL_FUNCTION,
 		DeletionProtection:           jsii.Bool(true),
 		RemovalPolicy:                awscdk.RemovalPolicy_RETAIN,
-		LambdaTriggers:               &awscognito.UserPoolTriggers{PreTokenGeneration: b.fns["pre-token-generation"].fn},
 	})
+	// Event version 2: the frontend sends the access token, which only a
+	// version 2 trigger can give the e-mail and name decisions need.
+	b.pool.AddTrigger(awscognito.UserPoolOperation_PRE_TOKEN_GENERATION_CONFIG(), b.fns["pre-token-generation"].fn, awscognito.LambdaVersion_V2_0)
 	for i, g := range cfg.ReviewerRoles {
 		awscognito.NewCfnUserPoolGroup(b.stack, jsii.String("ReviewerGroup"+strconv.Itoa(i)), &awscognito.CfnUserPoolGroupProps{
 			UserPoolId:  b.pool.UserPoolId(),
@@ -88,10 +96,18 @@ func (b *builder) auth() {
 		})
 	}
 
+	// What the frontend's hosted-UI sign-in asks for: a scope the client
+	// does not allow fails the sign-in.
+	oauthScopes := []awscognito.OAuthScope{awscognito.OAuthScope_OPENID(), awscognito.OAuthScope_EMAIL(),
+		awscognito.OAuthScope_PROFILE(), awscognito.OAuthScope_COGNITO_ADMIN()}
 	providers := []awscognito.UserPoolClientIdentityProvider{awscognito.UserPoolClientIdentityProvider_COGNITO()}
-	// Users may change their display name only: the group attribute, which
-	// grants reviewer rights, is writable only when a federated identity
-	// provider must write it.
+	// Users may change their display name only; the SWB user id is never
+	// writable. The group attribute, which grants reviewer rights, is
+	// writable only when a federated identity provider maps to it: Cognito
+	// writes mapped attributes through the client and fails the sign-in
+	// otherwise. Federated users cannot use that write themselves: the
+	// pre-token trigger takes the self-service scope out of their access
+	// tokens, and pool users' group attribute grants nothing.
 	write := awscognito.NewClientAttributes().WithStandardAttributes(&awscognito.StandardAttributesMask{Fullname: jsii.Bool(true)})
 	var idp awscognito.UserPoolIdentityProviderSaml
 	if p := cfg.CustomIDP; p.Enabled {
@@ -124,7 +140,7 @@ func (b *builder) auth() {
 		WriteAttributes:            write,
 		OAuth: &awscognito.OAuthSettings{
 			Flows:        &awscognito.OAuthFlows{AuthorizationCodeGrant: jsii.Bool(true)},
-			Scopes:       &[]awscognito.OAuthScope{awscognito.OAuthScope_OPENID(), awscognito.OAuthScope_EMAIL(), awscognito.OAuthScope_PROFILE()},
+			Scopes:       &oauthScopes,
 			CallbackUrls: &[]*string{b.webURL},
 			LogoutUrls:   &[]*string{b.webURL},
 		},

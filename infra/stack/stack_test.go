@@ -471,7 +471,7 @@ func TestUserPool(t *testing.T) {
 		"DeletionProtection":                     "ACTIVE",
 		"Policies.PasswordPolicy.MinimumLength":  12.0,
 		"Policies.PasswordPolicy.RequireSymbols": true,
-		"LambdaConfig.PreTokenGeneration":        getAtt(preID, "Arn"),
+		"LambdaConfig.PreTokenGenerationConfig":  map[string]any{"LambdaArn": getAtt(preID, "Arn"), "LambdaVersion": "V2_0"},
 		"UserAttributeUpdateSettings.AttributesRequireVerificationBeforeUpdate": []any{"email"},
 	} {
 		if got := get(p, strings.Split(path, ".")...); !reflect.DeepEqual(got, want) {

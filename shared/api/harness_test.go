@@ -21,6 +21,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/tre-egress/egress/shared/api"
+	"github.com/tre-egress/egress/shared/cognito"
 	"github.com/tre-egress/egress/shared/egress"
 	"github.com/tre-egress/egress/shared/objects"
 	"github.com/tre-egress/egress/shared/requests"
@@ -201,16 +202,38 @@ var (
 	earlierRIT  = egress.Identity{Subject: "sub-rit0", Email: "rit0@example.org", Name: "Earlier RIT", Groups: []string{egress.GroupRIT}}
 )
 
-// appsync is the identity AppSync would pass for who.
+// appsync is the identity AppSync would pass for who signed in through the
+// frontend: its access token, as Cognito issues it with the pre-token
+// trigger (the e-mail counts as verified).
 func appsync(who egress.Identity) *api.Identity {
-	groups := make([]any, len(who.Groups))
-	for i, g := range who.Groups {
-		groups[i] = g
+	return api.NewIdentity(mint(who, nil).Access)
+}
+
+// appsyncID is the identity AppSync would pass for who's ID token.
+func appsyncID(who egress.Identity) *api.Identity {
+	return api.NewIdentity(mint(who, nil).ID)
+}
+
+// mint returns who's tokens from Cognito, the user's attributes changed by
+// attrs (a "" value removes one).
+func mint(who egress.Identity, attrs map[string]string) cognito.Tokens {
+	u := cognito.User{Attributes: map[string]string{"sub": who.Subject, "email": who.Email, "email_verified": "true",
+		"name": who.Name, "cognito:user_status": "CONFIRMED"}, Groups: who.Groups}
+	if who.UserID != "" {
+		u.Attributes[cognito.UserIDAttribute] = who.UserID
 	}
-	return &api.Identity{
-		Sub: who.Subject, Username: who.Subject, Groups: who.Groups,
-		Claims: map[string]any{"sub": who.Subject, "email": who.Email, "name": who.Name, "cognito:groups": groups, "token_use": "id"},
+	for k, v := range attrs {
+		if u.Attributes[k] = v; v == "" {
+			delete(u.Attributes, k)
+		}
 	}
+	tok, err := cognito.PreTokenGeneration{Groups: []string{egress.GroupIG, egress.GroupRIT}}.Mint(context.Background(), u, cognito.Issue{
+		Issuer: "https://cognito-idp.eu-west-2.amazonaws.com/eu-west-2_TEST", UserPoolID: "eu-west-2_TEST", Region: "eu-west-2",
+		ClientID: "web-client", Now: now, TTL: time.Hour})
+	if err != nil {
+		panic(err)
+	}
+	return tok
 }
 
 // newRequest returns a request as intake stores it, PROCESSING with a

@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
 
+	"github.com/tre-egress/egress/shared/cognito"
 	"github.com/tre-egress/egress/shared/egress"
 )
 
@@ -28,7 +29,8 @@ type Info struct {
 }
 
 // Identity is AppSync's identity of a Cognito user pools caller: the
-// verified token's claims.
+// verified token's claims. The token is an ID token or, as the frontend
+// sends, an access token.
 type Identity struct {
 	Sub                 string         `json:"sub"`
 	Issuer              string         `json:"issuer,omitempty"`
@@ -39,32 +41,43 @@ type Identity struct {
 	Groups              []string       `json:"groups"`
 }
 
-// Caller turns the identity into the domain's: Cognito's sub, email and
-// name claims and its groups (AppSync's groups, else cognito:groups).
+// NewIdentity is the identity AppSync passes for a verified Cognito token
+// with these claims: its sub, issuer, user name (username in an access
+// token, cognito:username in an ID token) and groups.
+func NewIdentity(claims map[string]any) *Identity {
+	id := &Identity{Sub: claim(claims, "sub"), Issuer: claim(claims, "iss"), Claims: claims,
+		DefaultAuthStrategy: "ALLOW", Groups: groupsClaim(claims)}
+	if id.Username = claim(claims, "username"); id.Username == "" {
+		id.Username = claim(claims, "cognito:username")
+	}
+	return id
+}
+
+// Caller turns the identity into the domain's: Cognito's sub, its groups
+// (AppSync's groups, else cognito:groups), name, the SWB user id
+// (cognito.UserIDAttribute) and the e-mail address, which counts only when
+// verified: an ID token says so in email_verified; an access token carries
+// email only when the pre-token trigger put it there, which it does only
+// for a verified address. A user may change their address through the
+// self-service API, so an unverified one must never identify them.
 func (id *Identity) Caller() (egress.Identity, error) {
 	if id == nil {
 		return egress.Identity{}, egress.Errorf(egress.EFORBIDDEN, "the request carries no identity")
 	}
 	who := egress.Identity{
 		Subject: id.Sub,
-		Email:   claim(id.Claims, "email"),
 		Name:    claim(id.Claims, "name"),
+		UserID:  strings.TrimSpace(claim(id.Claims, cognito.UserIDAttribute)),
 		Groups:  id.Groups,
 	}
 	if who.Subject == "" {
 		who.Subject = claim(id.Claims, "sub")
 	}
+	if claim(id.Claims, "token_use") == "access" || verified(id.Claims["email_verified"]) {
+		who.Email = strings.TrimSpace(claim(id.Claims, "email"))
+	}
 	if who.Groups == nil {
-		switch g := id.Claims["cognito:groups"].(type) {
-		case []any:
-			for _, v := range g {
-				if s, ok := v.(string); ok {
-					who.Groups = append(who.Groups, s)
-				}
-			}
-		case []string:
-			who.Groups = g
-		}
+		who.Groups = groupsClaim(id.Claims)
 	}
 	if who.Name == "" {
 		who.Name = strings.TrimSpace(claim(id.Claims, "given_name") + " " + claim(id.Claims, "family_name"))
@@ -73,9 +86,37 @@ func (id *Identity) Caller() (egress.Identity, error) {
 		who.Name = id.Username
 	}
 	if who.Subject == "" && who.Email == "" {
-		return egress.Identity{}, egress.Errorf(egress.EFORBIDDEN, "the identity has neither a sub nor an email claim")
+		return egress.Identity{}, egress.Errorf(egress.EFORBIDDEN, "the identity has neither a sub nor a verified email claim")
 	}
 	return who, nil
+}
+
+// verified reads email_verified: a boolean in Cognito's ID token, a string
+// in some identity providers' claims.
+func verified(v any) bool {
+	switch b := v.(type) {
+	case bool:
+		return b
+	case string:
+		return strings.EqualFold(strings.TrimSpace(b), "true")
+	}
+	return false
+}
+
+func groupsClaim(claims map[string]any) []string {
+	switch g := claims["cognito:groups"].(type) {
+	case []any:
+		out := []string{}
+		for _, v := range g {
+			if s, ok := v.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	case []string:
+		return g
+	}
+	return nil
 }
 
 func claim(claims map[string]any, name string) string {

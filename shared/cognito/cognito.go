@@ -1,6 +1,9 @@
 // Package cognito holds the Amazon Cognito user pool trigger of egress:
-// pre token generation, which turns the groups a federated identity
-// provider sends into the token's cognito:groups, matching names exactly.
+// pre token generation (event version 2), which turns the groups a
+// federated identity provider sends into the tokens' cognito:groups,
+// matching names exactly, and puts the verified e-mail, the name and the
+// SWB user id into the access token, which the frontend sends and which
+// Cognito issues without them.
 package cognito
 
 import (
@@ -16,41 +19,91 @@ import (
 // (custom_idp) maps its group list to.
 const DefaultGroupsAttribute = "custom:groups"
 
-// PreTokenGeneration adds to a user's token the reviewer groups their
-// identity provider lists for them. Only exact names count:
-// "InformationGovernanceReadOnly" never grants "InformationGovernance".
+// UserIDAttribute holds the user's SWB user id. Only an administrator sets
+// it (AdminUpdateUserAttributes): no app client may write it and no
+// identity provider maps to it, so it is a mapping the user cannot edit.
+const UserIDAttribute = "custom:swb_user_id"
+
+// AdminScope lets an access token call Cognito's self-service API,
+// UpdateUserAttributes included.
+const AdminScope = "aws.cognito.signin.user.admin"
+
+// Trigger sources of the pre token generation trigger.
+const (
+	TriggerHostedAuth     = "TokenGeneration_HostedAuth"     // sign-in through the hosted UI (federated users too)
+	TriggerAuthentication = "TokenGeneration_Authentication" // SRP and other API sign-in
+	TriggerRefreshTokens  = "TokenGeneration_RefreshTokens"  // token refresh
+)
+
+// Event is the trigger's event (V2_0).
+type Event = events.CognitoEventUserPoolsPreTokenGenV2_0
+
+// PreTokenGeneration adds to a user's tokens the reviewer groups their
+// identity provider lists for them, and to the access token the claims the
+// API needs. Only exact group names count: "InformationGovernanceReadOnly"
+// never grants "InformationGovernance".
 type PreTokenGeneration struct {
 	Groups    []string // the groups the attribute may grant (egress_reviewer_roles)
 	Attribute string   // default DefaultGroupsAttribute
 }
 
-// Handle is the trigger. A user without the attribute keeps the token
-// Cognito would issue; otherwise the token's groups are the user's Cognito
-// groups plus each of Groups the attribute lists.
-func (p PreTokenGeneration) Handle(ctx context.Context, ev events.CognitoEventUserPoolsPreTokenGen) (events.CognitoEventUserPoolsPreTokenGen, error) {
-	attr := p.Attribute
-	if attr == "" {
-		attr = DefaultGroupsAttribute
-	}
-	raw, ok := ev.Request.UserAttributes[attr]
-	if !ok || strings.TrimSpace(raw) == "" || !federated(ev.Request.UserAttributes) {
-		return ev, nil
-	}
+// Handle is the trigger. It runs on sign-in and on every token refresh.
+//
+// Groups (both tokens): the user's Cognito groups, plus, for a federated
+// user only, each of Groups the groups attribute lists.
+//
+// Access token: email when Cognito marks it verified (a changed address is
+// unverified until confirmed), name, and UserIDAttribute when set.
+//
+// A federated user's access token loses AdminScope: Cognito requires the
+// app client to be able to write every attribute an identity provider maps
+// (the groups attribute included), so with that scope the user could write
+// their own groups and have the next refresh grant them. Without it they
+// cannot call UpdateUserAttributes at all; only the identity provider, at
+// sign-in, writes their attributes.
+func (p PreTokenGeneration) Handle(ctx context.Context, ev Event) (Event, error) {
+	attrs := ev.Request.UserAttributes
 	cfg := ev.Request.GroupConfiguration
 	groups := slices.Clone(cfg.GroupsToOverride)
 	if groups == nil {
 		groups = []string{}
 	}
-	listed := ParseGroups(raw)
-	for _, g := range p.Groups {
-		if slices.Contains(listed, g) && !slices.Contains(groups, g) {
-			groups = append(groups, g)
+	fed := federated(attrs)
+	if fed {
+		attr := p.Attribute
+		if attr == "" {
+			attr = DefaultGroupsAttribute
+		}
+		listed := ParseGroups(attrs[attr])
+		for _, g := range p.Groups {
+			if slices.Contains(listed, g) && !slices.Contains(groups, g) {
+				groups = append(groups, g)
+			}
 		}
 	}
-	ev.Response.ClaimsOverrideDetails.GroupOverrideDetails = events.GroupConfiguration{
+	out := &ev.Response.ClaimsAndScopeOverrideDetails
+	// Set explicitly, so both tokens carry the same groups whatever Cognito
+	// does with an absent override.
+	out.GroupOverrideDetails = events.GroupConfigurationV2_0{
 		GroupsToOverride:   groups,
 		IAMRolesToOverride: cfg.IAMRolesToOverride,
 		PreferredRole:      cfg.PreferredRole,
+	}
+	add := map[string]any{}
+	if email := strings.TrimSpace(attrs["email"]); email != "" && strings.EqualFold(strings.TrimSpace(attrs["email_verified"]), "true") {
+		add["email"] = email
+	}
+	if name := strings.TrimSpace(attrs["name"]); name != "" {
+		add["name"] = name
+	}
+	if id := strings.TrimSpace(attrs[UserIDAttribute]); id != "" {
+		add[UserIDAttribute] = id
+	}
+	if len(add) > 0 {
+		out.AccessTokenGeneration.ClaimsToAddOrOverride = add
+	}
+	if fed && slices.Contains(ev.Request.Scopes, AdminScope) {
+		out.AccessTokenGeneration.ScopesToSuppress = []string{AdminScope}
 	}
 	return ev, nil
 }

@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
-
-	"github.com/aws/aws-lambda-go/events"
 )
 
 func TestParseGroups(t *testing.T) {
@@ -30,65 +28,125 @@ func TestParseGroups(t *testing.T) {
 	}
 }
 
-func TestPreTokenGeneration(t *testing.T) {
-	p := PreTokenGeneration{Groups: []string{"InformationGovernance", "TREAdmin"}}
+var (
+	trigger       = PreTokenGeneration{Groups: []string{"InformationGovernance", "TREAdmin"}}
+	triggerSource = []string{TriggerHostedAuth, TriggerAuthentication, TriggerRefreshTokens}
+)
+
+func federatedAttrs() map[string]string {
+	return map[string]string{"sub": "s-1", "email": "a@example.org", "email_verified": "true",
+		"cognito:user_status": "EXTERNAL_PROVIDER", "identities": `[{"providerName":"idp","providerType":"SAML"}]`}
+}
+
+func run(t *testing.T, source string, attrs map[string]string, groups, scopes []string) Event {
+	t.Helper()
+	var ev Event
+	ev.Version, ev.TriggerSource = "2", source
+	ev.Request.UserAttributes = attrs
+	ev.Request.GroupConfiguration.GroupsToOverride = groups
+	ev.Request.Scopes = scopes
+	out, err := trigger.Handle(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Federated users: the attribute's exact names are added to Cognito's
+// groups, on sign-in and on refresh alike.
+func TestFederatedGroups(t *testing.T) {
 	tests := []struct {
 		name     string
 		attr     *string // nil: attribute absent
 		existing []string
-		want     []string // nil: no override
+		want     []string
 	}{
-		{"no attribute keeps Cognito's groups", nil, []string{"TREAdmin"}, nil},
+		{"no attribute keeps Cognito's groups", nil, []string{"TREAdmin"}, []string{"TREAdmin"}},
 		{"exact names", ptr("[InformationGovernance, TREAdmin]"), nil, []string{"InformationGovernance", "TREAdmin"}},
 		{"substrings grant nothing", ptr("[InformationGovernanceReadOnly, xTREAdmin, TREAdmins, informationgovernance]"), nil, []string{}},
 		{"other IdP groups are not copied", ptr("Researchers,TREAdmin"), nil, []string{"TREAdmin"}},
 		{"Cognito groups are kept, not duplicated", ptr(`["TREAdmin"]`), []string{"TREAdmin", "Admins"}, []string{"TREAdmin", "Admins"}},
-		{"empty attribute", ptr("  "), []string{"TREAdmin"}, nil},
+		{"empty attribute", ptr("  "), []string{"TREAdmin"}, []string{"TREAdmin"}},
 	}
-	federatedUser := map[string]string{"cognito:user_status": "EXTERNAL_PROVIDER", "identities": `[{"providerName":"idp","providerType":"SAML"}]`}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var ev events.CognitoEventUserPoolsPreTokenGen
-			ev.Request.UserAttributes = map[string]string{"email": "a@example.org"}
-			for k, v := range federatedUser {
-				ev.Request.UserAttributes[k] = v
-			}
-			if tt.attr != nil {
-				ev.Request.UserAttributes[DefaultGroupsAttribute] = *tt.attr
-			}
-			ev.Request.GroupConfiguration.GroupsToOverride = tt.existing
-			out, err := p.Handle(context.Background(), ev)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := out.Response.ClaimsOverrideDetails.GroupOverrideDetails.GroupsToOverride
-			if tt.want == nil {
-				if got != nil {
-					t.Fatalf("override %q, want none", got)
+	for _, source := range triggerSource {
+		for _, tt := range tests {
+			t.Run(source+"/"+tt.name, func(t *testing.T) {
+				attrs := federatedAttrs()
+				if tt.attr != nil {
+					attrs[DefaultGroupsAttribute] = *tt.attr
 				}
-				return
-			}
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Fatalf("groups %q, want %q", got, tt.want)
-			}
-		})
+				out := run(t, source, attrs, tt.existing, nil)
+				// V2's group override applies to both tokens.
+				if got := out.Response.ClaimsAndScopeOverrideDetails.GroupOverrideDetails.GroupsToOverride; !reflect.DeepEqual(got, tt.want) {
+					t.Fatalf("groups %q, want %q", got, tt.want)
+				}
+			})
+		}
 	}
 }
 
 // A pool user (not federated) may have written the attribute on their own
-// profile: it must grant nothing.
+// profile: it grants nothing, on sign-in or refresh.
 func TestPoolUserCannotGrantThemselvesGroups(t *testing.T) {
-	p := PreTokenGeneration{Groups: []string{"InformationGovernance", "TREAdmin"}}
-	for _, status := range []string{"CONFIRMED", "EXTERNAL_PROVIDER"} {
-		var ev events.CognitoEventUserPoolsPreTokenGen
-		ev.Request.UserAttributes = map[string]string{"cognito:user_status": status, DefaultGroupsAttribute: "InformationGovernance,TREAdmin"}
-		// EXTERNAL_PROVIDER without an identities attribute is not trusted either.
-		out, err := p.Handle(context.Background(), ev)
-		if err != nil {
-			t.Fatal(err)
+	for _, source := range triggerSource {
+		for _, attrs := range []map[string]string{
+			{"cognito:user_status": "CONFIRMED"},
+			// EXTERNAL_PROVIDER without an identities attribute is not trusted either.
+			{"cognito:user_status": "EXTERNAL_PROVIDER"},
+		} {
+			attrs[DefaultGroupsAttribute] = "InformationGovernance,TREAdmin"
+			out := run(t, source, attrs, []string{"Researchers"}, []string{AdminScope})
+			d := out.Response.ClaimsAndScopeOverrideDetails
+			if got := d.GroupOverrideDetails.GroupsToOverride; !reflect.DeepEqual(got, []string{"Researchers"}) {
+				t.Fatalf("%s %s user got groups %q", source, attrs["cognito:user_status"], got)
+			}
+			if d.AccessTokenGeneration.ScopesToSuppress != nil {
+				t.Fatalf("pool user's scopes suppressed: %q", d.AccessTokenGeneration.ScopesToSuppress)
+			}
 		}
-		if got := out.Response.ClaimsOverrideDetails.GroupOverrideDetails.GroupsToOverride; got != nil {
-			t.Fatalf("%s user got groups %q", status, got)
+	}
+}
+
+// A federated user's access token never carries the self-service scope:
+// with it they could write the groups attribute, which the app client must
+// be able to write for the identity provider's mapping, and refresh.
+func TestFederatedUserLosesSelfServiceScope(t *testing.T) {
+	for _, source := range triggerSource {
+		out := run(t, source, federatedAttrs(), nil, []string{AdminScope, "openid", "email", "profile"})
+		if got := out.Response.ClaimsAndScopeOverrideDetails.AccessTokenGeneration.ScopesToSuppress; !reflect.DeepEqual(got, []string{AdminScope}) {
+			t.Fatalf("%s: scopes suppressed %q", source, got)
+		}
+	}
+}
+
+// The access token gets the verified e-mail, the name and the SWB user id;
+// an e-mail changed and not yet verified is left out.
+func TestAccessTokenClaims(t *testing.T) {
+	tests := []struct {
+		name  string
+		attrs map[string]string
+		want  map[string]any
+	}{
+		{"verified", map[string]string{"email": "ida@example.org", "email_verified": "true", "name": "Ida IG"},
+			map[string]any{"email": "ida@example.org", "name": "Ida IG"}},
+		{"changed e-mail, unverified", map[string]string{"email": "ida@home.example", "email_verified": "false", "name": "Ida IG"},
+			map[string]any{"name": "Ida IG"}},
+		{"no email_verified", map[string]string{"email": "ida@example.org"}, nil},
+		{"SWB user id", map[string]string{"email": "ida@example.org", "email_verified": "True", UserIDAttribute: "u-ida"},
+			map[string]any{"email": "ida@example.org", UserIDAttribute: "u-ida"}},
+	}
+	for _, source := range triggerSource {
+		for _, tt := range tests {
+			t.Run(source+"/"+tt.name, func(t *testing.T) {
+				tt.attrs["cognito:user_status"] = "CONFIRMED"
+				d := run(t, source, tt.attrs, nil, nil).Response.ClaimsAndScopeOverrideDetails
+				if got := d.AccessTokenGeneration.ClaimsToAddOrOverride; !reflect.DeepEqual(got, tt.want) {
+					t.Fatalf("access token claims %v, want %v", got, tt.want)
+				}
+				if d.IDTokenGeneration.ClaimsToAddOrOverride != nil || d.IDTokenGeneration.ClaimsToSuppress != nil {
+					t.Fatalf("ID token changed: %+v", d.IDTokenGeneration)
+				}
+			})
 		}
 	}
 }
@@ -99,16 +157,20 @@ func TestSampleEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ev events.CognitoEventUserPoolsPreTokenGen
+	var ev Event
 	if err := json.Unmarshal(b, &ev); err != nil {
 		t.Fatal(err)
 	}
-	out, err := PreTokenGeneration{Groups: []string{"InformationGovernance", "TREAdmin"}}.Handle(context.Background(), ev)
+	out, err := trigger.Handle(context.Background(), ev)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := out.Response.ClaimsOverrideDetails.GroupOverrideDetails.GroupsToOverride; !reflect.DeepEqual(got, []string{"InformationGovernance"}) {
+	d := out.Response.ClaimsAndScopeOverrideDetails
+	if got := d.GroupOverrideDetails.GroupsToOverride; !reflect.DeepEqual(got, []string{"InformationGovernance"}) {
 		t.Fatalf("groups %q", got)
+	}
+	if got := d.AccessTokenGeneration.ClaimsToAddOrOverride; got["email"] != "ida.reviewer@example.org" || got["name"] != "Ida Reviewer" {
+		t.Fatalf("access token claims %v", got)
 	}
 }
 

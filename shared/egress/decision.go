@@ -41,11 +41,11 @@ func (c Chain) Decide(r Request, who Identity, d Decision, reason string, now ti
 	if r.IsRequester(who) {
 		return r, Event{}, Errorf(EFORBIDDEN, "the requester cannot review their own request")
 	}
-	// SWB's user ids and the identity provider's subjects differ, so the
-	// e-mail address is what tells the requester apart: without one, fail
-	// closed rather than let a researcher approve their own data.
+	// Without a verified e-mail the caller cannot be told apart from the
+	// requester (unless mapped to an SWB user id) nor named on the review:
+	// fail closed rather than let a researcher approve their own data.
 	if strings.TrimSpace(who.Email) == "" {
-		return r, Event{}, Errorf(EFORBIDDEN, "the caller's identity carries no e-mail address, so it cannot be told apart from the requester")
+		return r, Event{}, Errorf(EFORBIDDEN, "the caller's token carries no verified e-mail address, so it cannot be told apart from the requester; sign in with an account whose e-mail is verified")
 	}
 	for _, prev := range r.Reviews {
 		if (who.Subject != "" && prev.Subject == who.Subject) || sameEmail(prev.Email, who.Email) {

@@ -162,8 +162,14 @@ func TestDecide(t *testing.T) {
 		{"RIT cannot decide IG stage", two, newRequest(), rit1, egress.Approved, "", "", egress.EFORBIDDEN, "group InformationGovernance"},
 		{"substring group no match", two, newRequest(), substr, egress.Approved, "", "", egress.EFORBIDDEN, "not in"},
 		{"requester by email", two, newRequest(), requester, egress.Approved, "", "", egress.EFORBIDDEN, "own request"},
-		{"requester by subject", two, newRequest(), egress.Identity{Subject: "u-2Zk8q1", Groups: []string{egress.GroupIG}}, egress.Approved, "", "", egress.EFORBIDDEN, "own request"},
-		{"no e-mail fails closed", two, newRequest(), egress.Identity{Subject: "sub-x", Groups: []string{egress.GroupIG}}, egress.Approved, "", "", egress.EFORBIDDEN, "no e-mail"},
+		// The e-mail the requester uses now is not SWB's; the SWB user id
+		// the identity provider maps them to is.
+		{"requester by SWB user id", two, newRequest(), egress.Identity{Subject: "sub-req", UserID: "u-2Zk8q1", Email: "rita@home.example", Groups: []string{egress.GroupIG}}, egress.Approved, "", "", egress.EFORBIDDEN, "own request"},
+		// Cognito's sub is not an SWB user id: equal strings mean nothing.
+		{"subject is not a user id", two, newRequest(), egress.Identity{Subject: "u-2Zk8q1", Email: "ig1@example.org", Groups: []string{egress.GroupIG}}, egress.Approved, "", egress.StatusIGApproved, "", ""},
+		{"another SWB user id", two, newRequest(), egress.Identity{Subject: "sub-ig1", UserID: "u-other", Email: "ig1@example.org", Groups: []string{egress.GroupIG}}, egress.Approved, "", egress.StatusIGApproved, "", ""},
+		{"no e-mail fails closed", two, newRequest(), egress.Identity{Subject: "sub-x", Groups: []string{egress.GroupIG}}, egress.Approved, "", "", egress.EFORBIDDEN, "no verified e-mail"},
+		{"a user id without an e-mail fails closed", two, newRequest(), egress.Identity{Subject: "sub-x", UserID: "u-other", Groups: []string{egress.GroupIG}}, egress.Approved, "", "", egress.EFORBIDDEN, "no verified e-mail"},
 		{"RIT approves", two, igApproved(), rit1, egress.Approved, "", egress.StatusRITApproved, "", ""},
 		{"RIT rejects", two, igApproved(), rit1, egress.Rejected, "too big", egress.StatusRejected, "", ""},
 		{"IG member cannot decide RIT stage", two, igApproved(), ig1, egress.Approved, "", "", egress.EFORBIDDEN, "group TREAdmin"},

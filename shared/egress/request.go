@@ -75,10 +75,15 @@ func (r *Request) Released() bool { return r.ZipKey != "" }
 // Identity is an authenticated caller, taken from the identity provider's
 // token, never from request arguments.
 type Identity struct {
-	Subject string
-	Email   string
-	Name    string
-	Groups  []string
+	Subject string // the identity provider's stable id (Cognito sub)
+	// Email is an address the identity provider vouches for (verified);
+	// the adapter leaves it empty for an unverified one.
+	Email string
+	Name  string
+	// UserID is the caller's SWB user id when the identity provider holds
+	// one the user cannot edit (an admin-set attribute); empty otherwise.
+	UserID string
+	Groups []string
 }
 
 // InGroup reports exact membership (never substring matching).
@@ -97,10 +102,12 @@ func sameEmail(a, b string) bool {
 	return a != "" && strings.EqualFold(a, b)
 }
 
-// IsRequester reports whether id submitted r. SWB ids and identity-provider
-// subjects are different namespaces, so the e-mail address also counts.
+// IsRequester reports whether id submitted r: the SWB user id the identity
+// provider maps the caller to, or the verified e-mail address, is the
+// submitter's. The identity provider's subject is never compared: it is in
+// another namespace than SWB's user ids and never matches.
 func (r *Request) IsRequester(id Identity) bool {
-	return (id.Subject != "" && id.Subject == r.RequestedBy) || sameEmail(id.Email, r.RequestedByEmail)
+	return (id.UserID != "" && id.UserID == r.RequestedBy) || sameEmail(id.Email, r.RequestedByEmail)
 }
 
 // Event is an append-only audit record of something that happened to a

@@ -5,7 +5,7 @@
 //	egress-local submit --endpoint URL --store DIR [--json]
 //	egress-local scenario --store DIR [--decisions approve,approve] [--single] [--json]
 //	egress-local demo
-//	egress-local token --email E [--name N] [--groups G1,G2] [--endpoint URL]
+//	egress-local token --email E [--name N] [--groups G1,G2] [--use access|id] [--endpoint URL]
 package main
 
 import (
@@ -72,7 +72,7 @@ func usage() {
   egress-local submit --endpoint URL --store DIR [--json]
   egress-local scenario --store DIR [--decisions approve,approve] [--single] [--json]
   egress-local demo
-  egress-local token --email E [--name N] [--groups G1,G2] [--dir DIR | --endpoint URL] [--ttl 12h]
+  egress-local token --email E [--name N] [--groups G1,G2] [--use access|id] [--swb-user-id ID] [--dir DIR | --endpoint URL] [--ttl 12h]
 `)
 }
 

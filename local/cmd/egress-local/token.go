@@ -13,15 +13,19 @@ import (
 	"time"
 
 	"github.com/tre-egress/egress/local"
+	"github.com/tre-egress/egress/shared/cognito"
 	"github.com/tre-egress/egress/shared/egress"
 )
 
 // tokenCmd prints a development token for the local GraphQL endpoint:
 //
-//	egress-local token --email E --name N --groups G1,G2 [--dir DIR | --endpoint URL]
+//	egress-local token --email E --name N --groups G1,G2 [--use access|id] [--dir DIR | --endpoint URL]
 //
-// It signs with the key of the stack whose data folder is --dir, or of
-// the stack running at --endpoint (found through its endpoint list).
+// The token is the one Cognito would issue the user (a pool user with a
+// verified e-mail) through the deployed pre-token-generation trigger: the
+// ID token by default, the access token the frontend sends with --use
+// access. It signs with the key of the stack whose data folder is --dir,
+// or of the stack running at --endpoint (found through its endpoint list).
 func tokenCmd(args []string) error {
 	return writeToken(os.Stdout, args)
 }
@@ -32,6 +36,8 @@ func writeToken(w io.Writer, args []string) error {
 	name := fs.String("name", "", "the reviewer's name (default: from the e-mail)")
 	groups := fs.String("groups", "", "Cognito groups, comma-separated, e.g. InformationGovernance,TREAdmin")
 	sub := fs.String("sub", "", "the subject (default: derived from the e-mail)")
+	userID := fs.String("swb-user-id", "", "the SWB user id an administrator set on the user ("+cognito.UserIDAttribute+")")
+	use := fs.String("use", local.UseID, "the token's kind: "+local.UseAccess+" (what the frontend sends) or "+local.UseID)
 	ttl := fs.Duration("ttl", 12*time.Hour, "how long the token is valid")
 	dir := fs.String("dir", "", "data folder of the stack (egress-local run --dir)")
 	endpoint := fs.String("endpoint", "http://127.0.0.1:4566", "front endpoint of a running stack, used when --dir is not given")
@@ -41,7 +47,10 @@ func writeToken(w io.Writer, args []string) error {
 	if *email == "" {
 		return errors.New("token: --email is required")
 	}
-	who := egress.Identity{Subject: *sub, Email: *email, Name: *name}
+	if *use != local.UseAccess && *use != local.UseID {
+		return fmt.Errorf("token: --use %q: want %s or %s", *use, local.UseAccess, local.UseID)
+	}
+	who := egress.Identity{Subject: *sub, Email: *email, Name: *name, UserID: *userID}
 	if who.Subject == "" {
 		who.Subject = "local-" + strings.ToLower(*email)
 	}
@@ -62,7 +71,7 @@ func writeToken(w io.Writer, args []string) error {
 			return err
 		}
 	}
-	token, err := local.IdentityToken(keyDir, who, *ttl)
+	token, err := local.Token(keyDir, who, *use, *ttl)
 	if err != nil {
 		return err
 	}
