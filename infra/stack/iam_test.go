@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/tre-egress/egress/functions"
 )
 
 // resourceStar lists every action allowed on Resource "*", each with the
@@ -175,8 +177,9 @@ func TestFunctionPermissions(t *testing.T) {
 	s := synth(t)
 	for _, stackName := range []string{sampleStack, fullStack} {
 		tmpl := s.templates[stackName]
-		for _, name := range Functions {
-			id, _ := byPath(t, tmpl, stackName, specs[name].id+"Role/DefaultPolicy/Resource")
+		for _, fn := range functions.All() {
+			name := fn.Name
+			id, _ := byPath(t, tmpl, stackName, fn.ID+"Role/DefaultPolicy/Resource")
 			var got []string
 			for _, st := range identityStatements(tmpl)[id] {
 				for _, a := range actions(st) {

@@ -1,13 +1,24 @@
-package app
+package apiapp
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/tre-egress/egress/functions"
 	"github.com/tre-egress/egress/shared/config"
 )
+
+func row(t *testing.T) functions.Function {
+	t.Helper()
+	fn, ok := functions.Lookup("egress-api")
+	if !ok {
+		t.Fatal("no egress-api row")
+	}
+	return fn
+}
 
 // API wires every setting the service reads from the configuration.
 func TestAPI(t *testing.T) {
@@ -21,7 +32,7 @@ func TestAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := API(cfg, config.NewClients(aws.Config{Region: "eu-west-2"}, false), nil)
+	svc, err := API(cfg, NewClients(aws.Config{Region: "eu-west-2"}, false, row(t).Services), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,5 +43,18 @@ func TestAPI(t *testing.T) {
 		svc.DownloadExpiry != 2*time.Minute || svc.MaxRequestAgeDays != 30 ||
 		len(svc.ReviewerGroups) != 2 || svc.ReviewerGroups[1] != "ResearchIT" {
 		t.Fatalf("settings: %+v", svc)
+	}
+}
+
+// A client the row does not list is an error naming the service, not a
+// nil pointer on the first request.
+func TestAPIMissingClient(t *testing.T) {
+	c := NewClients(aws.Config{Region: "eu-west-2"}, false, []functions.Service{functions.DynamoDB, functions.S3})
+	if c.SFN != nil || c.S3 == nil || c.DynamoDB == nil {
+		t.Fatalf("clients %+v", c)
+	}
+	_, err := API(config.Config{}, c, nil)
+	if err == nil || !strings.Contains(err.Error(), "StepFunctions") {
+		t.Fatalf("err = %v", err)
 	}
 }
