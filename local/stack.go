@@ -89,7 +89,6 @@ type Stack struct {
 	Outbox          *SESSink
 	Clients         app.Clients
 	Config          config.Config
-	Handlers        *workflow.Handlers // over every client and setting
 	API             *api.Service
 	Requests        *requests.Table
 	Objects         *objects.Client
@@ -238,10 +237,6 @@ func (s *Stack) wire() error {
 		return err
 	}
 	s.Config = cfg
-	if s.Handlers, err = app.Handlers(cfg, s.Clients, s.opts.Logger); err != nil {
-		return err
-	}
-	s.Handlers.Now = s.opts.Clock.Now
 	s.Requests = requests.NewTable(s.Clients.DynamoDB, RequestsTable, EventsTable)
 	s.Objects = objects.New(s.Clients.S3)
 	// Each function sees only the variables and clients its row lists, as

@@ -83,16 +83,16 @@ func API(cfg config.Config, c Clients, log *slog.Logger) (*api.Service, error) {
 }
 
 // Run is the resolver's main: apiapp.Run("egress-api").
-func Run(name string) {
-	lambdamain.Start(name, func(ctx context.Context, fn functions.Function, cfg config.Config, log *slog.Logger) (any, error) {
-		awsCfg, err := awsclient.Load(ctx)
-		if err != nil {
-			return nil, err
-		}
-		svc, err := API(cfg, NewClients(awsCfg, cfg.S3PathStyle, fn.Services), log)
-		if err != nil {
-			return nil, fmt.Errorf("functions/%s: %w", fn.Name, err)
-		}
-		return api.Handler(svc), nil
-	})
+func Run(name string) { lambdamain.Start(name, build) }
+
+func build(ctx context.Context, fn functions.Function, cfg config.Config, log *slog.Logger) (any, error) {
+	awsCfg, err := awsclient.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := API(cfg, NewClients(awsCfg, cfg.S3PathStyle, fn.Services), log)
+	if err != nil {
+		return nil, fmt.Errorf("functions/%s: %w", fn.Name, err)
+	}
+	return api.Handler(svc), nil
 }

@@ -1,6 +1,7 @@
 package apiapp
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +56,23 @@ func TestAPIMissingClient(t *testing.T) {
 	}
 	_, err := API(config.Config{}, c, nil)
 	if err == nil || !strings.Contains(err.Error(), "StepFunctions") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// What Run builds from the row: the resolver over the row's clients.
+func TestBuild(t *testing.T) {
+	t.Setenv("AWS_REGION", "eu-west-2")
+	cfg, err := config.FromEnv(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, err := build(context.Background(), row(t), cfg, nil); err != nil || h == nil {
+		t.Fatalf("%v, %v", h, err)
+	}
+	noSFN := row(t)
+	noSFN.Services = []functions.Service{functions.S3, functions.DynamoDB}
+	if _, err := build(context.Background(), noSFN, cfg, nil); err == nil || !strings.Contains(err.Error(), "functions/egress-api") {
 		t.Fatalf("err = %v", err)
 	}
 }

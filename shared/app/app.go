@@ -131,8 +131,10 @@ func Handlers(cfg config.Config, c Clients, log *slog.Logger) (*workflow.Handler
 // hands Handler's result to the Lambda runtime. The method is named in
 // main, not looked up from the row by name (see HandlerByName): Handler
 // checks it is the row's.
-func Run(name string, method any) {
-	lambdamain.Start(name, func(ctx context.Context, fn functions.Function, cfg config.Config, log *slog.Logger) (any, error) {
+func Run(name string, method any) { lambdamain.Start(name, build(method)) }
+
+func build(method any) lambdamain.Build {
+	return func(ctx context.Context, fn functions.Function, cfg config.Config, log *slog.Logger) (any, error) {
 		awsCfg, err := awsclient.Load(ctx)
 		if err != nil {
 			return nil, err
@@ -142,7 +144,7 @@ func Run(name string, method any) {
 			return nil, err
 		}
 		return Handler(h, fn, method)
-	})
+	}
 }
 
 var (

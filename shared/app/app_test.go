@@ -140,3 +140,26 @@ func TestHandlersAdapters(t *testing.T) {
 		t.Fatalf("notify has adapters of services it does not call: %+v", h)
 	}
 }
+
+// What Run builds: the row's clients, then the Lambda handler of the
+// method main names, refused when it is not the row's.
+func TestBuild(t *testing.T) {
+	t.Setenv("AWS_REGION", "eu-west-2")
+	cfg, err := config.FromEnv(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn := row(t, "notify")
+	h, err := build((*workflow.Handlers).Notify)(context.Background(), fn, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := h.(interface {
+		Invoke(context.Context, []byte) ([]byte, error)
+	}); !ok {
+		t.Fatalf("built %T, not a lambda.Handler", h)
+	}
+	if _, err := build((*workflow.Handlers).Release)(context.Background(), fn, cfg, nil); err == nil {
+		t.Fatal("notify built with Release")
+	}
+}
