@@ -234,7 +234,7 @@ func TestGraphQLFrontendOperations(t *testing.T) {
 func TestGraphQLAdditions(t *testing.T) {
 	s := stack(t, false)
 	if s.API.Manifests == nil {
-		t.Skip("Stack.API has no Manifests: build it with app.API(cfg, clients, log) in Stack.wire")
+		t.Skip("Stack.API has no Manifests: build it with apiapp.API(cfg, clients, log) in Stack.wire")
 	}
 	endpoint := graphqlEndpoint(t, s)
 	chain, _ := s.Config.Chain()

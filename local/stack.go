@@ -32,11 +32,14 @@ import (
 	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/tre-egress/egress/functions"
 	"github.com/tre-egress/egress/local/sfn"
 	"github.com/tre-egress/egress/shared/api"
+	"github.com/tre-egress/egress/shared/apiapp"
 	"github.com/tre-egress/egress/shared/app"
 	"github.com/tre-egress/egress/shared/config"
 	"github.com/tre-egress/egress/shared/egress"
+	"github.com/tre-egress/egress/shared/lambdamain"
 	"github.com/tre-egress/egress/shared/objects"
 	"github.com/tre-egress/egress/shared/requests"
 	"github.com/tre-egress/egress/shared/stepfunctions"
@@ -84,9 +87,8 @@ type Stack struct {
 	DynamoDB        *testenv.DynamoDBServer
 	Engine          *sfn.Engine
 	Outbox          *SESSink
-	Clients         config.Clients
+	Clients         app.Clients
 	Config          config.Config
-	Handlers        *workflow.Handlers
 	API             *api.Service
 	Requests        *requests.Table
 	Objects         *objects.Client
@@ -99,9 +101,18 @@ type Stack struct {
 	closers []func() error
 	wg      sync.WaitGroup
 
+	tasks map[string]task // by function name: every workflow function
+
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced after every task, to wake waiters
 	fail    func(function string, payload json.RawMessage) error
+}
+
+// task is a workflow function as its Lambda main builds it: its row, and
+// handlers over only the clients and the variables the row lists.
+type task struct {
+	fn       functions.Function
+	handlers *workflow.Handlers
 }
 
 // SetFail replaces Options.Fail while the stack runs (tests inject faults
@@ -189,7 +200,7 @@ func (s *Stack) awsConfig(endpoint string) aws.Config {
 // wire builds the clients, handlers, engine and API exactly as the Lambda
 // functions do, with endpoints pointing here.
 func (s *Stack) wire() error {
-	s.Clients = config.Clients{
+	s.Clients = app.Clients{
 		S3:       s.S3.Client(),
 		DynamoDB: s.DynamoDB.Client(),
 		SFN:      awssfn.NewFromConfig(s.awsConfig(s.URL)),
@@ -226,13 +237,44 @@ func (s *Stack) wire() error {
 		return err
 	}
 	s.Config = cfg
-	if s.Handlers, err = app.Handlers(cfg, s.Clients, s.opts.Logger); err != nil {
-		return err
-	}
-	s.Handlers.Now = s.opts.Clock.Now
 	s.Requests = requests.NewTable(s.Clients.DynamoDB, RequestsTable, EventsTable)
 	s.Objects = objects.New(s.Clients.S3)
-	if s.API, err = app.API(cfg, s.Clients, s.opts.Logger); err != nil {
+	// Each function sees only the variables and clients its row lists, as
+	// in Lambda, so a row that misses one fails here too.
+	getenv := func(fn functions.Function) func(string) string {
+		return func(k string) string {
+			if fn.Reads(k) {
+				return env[k]
+			}
+			return ""
+		}
+	}
+	s.tasks = map[string]task{}
+	for _, fn := range functions.All() {
+		if fn.Handler == "" {
+			continue
+		}
+		fnCfg, err := lambdamain.Config(fn, getenv(fn))
+		if err != nil {
+			return err
+		}
+		h, err := app.Handlers(fnCfg, s.Clients.Only(fn.Services), s.opts.Logger)
+		if err != nil {
+			return err
+		}
+		h.Now = s.opts.Clock.Now
+		if _, err := app.HandlerByName(h, fn); err != nil {
+			return err
+		}
+		s.tasks[fn.Name] = task{fn: fn, handlers: h}
+	}
+	apiFn, _ := functions.Lookup("egress-api")
+	apiCfg, err := lambdamain.Config(apiFn, getenv(apiFn))
+	if err != nil {
+		return err
+	}
+	c := s.Clients.Only(apiFn.Services)
+	if s.API, err = apiapp.API(apiCfg, apiapp.Clients{S3: c.S3, DynamoDB: c.DynamoDB, SFN: c.SFN}, s.opts.Logger); err != nil {
 		return err
 	}
 	s.API.Now = s.opts.Clock.Now
@@ -244,10 +286,9 @@ func (s *Stack) wire() error {
 		Logger:  s.opts.Logger,
 	})
 	s.closers = append(s.closers, func() error { s.Engine.Close(); return nil })
-	subs := map[string]string{}
-	for fn, p := range statemachine.FunctionPlaceholders {
-		subs[p] = fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", Region, Account, fn)
-	}
+	subs := statemachine.FunctionSubstitutions(func(fn string) string {
+		return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", Region, Account, fn)
+	})
 	def, err := statemachine.Definition(subs)
 	if err != nil {
 		return err
@@ -274,25 +315,18 @@ func (s *Stack) invoke(ctx context.Context, function string, payload json.RawMes
 			return nil, taskFailure(workflow.TaskError(err))
 		}
 	}
-	h := s.Handlers
-	var f func(context.Context, json.RawMessage) (json.RawMessage, error)
-	switch function {
-	case "copy-to-staging":
-		f = adapt(workflow.Task(h.CopyToStaging))
-	case "store-task-token":
-		f = adapt(noOutput(workflow.Step(h.StoreTaskToken)))
-	case "copy-to-datalake":
-		f = adapt(workflow.Task(h.Release))
-	case "handle-rejection":
-		f = adapt(noOutput(workflow.Step(h.HandleRejection)))
-	case "handle-failure":
-		f = adapt(workflow.Task(h.HandleFailure))
-	case "notify":
-		f = adapt(noOutput(workflow.Step(h.Notify)))
-	default:
+	t, ok := s.tasks[function]
+	if !ok || t.fn.Placeholder == "" {
 		return nil, &sfn.TaskFailure{ErrorName: "Lambda.ResourceNotFoundException", Cause: "Function not found: " + function}
 	}
-	out, err := f(ctx, payload)
+	// A handler per invocation, as concurrent Lambda invocations run in
+	// separate instances: a lambda.Handler reuses its output buffer once
+	// Invoke returns.
+	h, err := app.HandlerByName(t.handlers, t.fn)
+	if err != nil {
+		return nil, err
+	}
+	out, err := h.Invoke(ctx, payload)
 	s.broadcast()
 	return out, taskFailure(err)
 }
@@ -346,32 +380,12 @@ func taskFailure(err error) error {
 	return err
 }
 
-func noOutput[In any](f func(context.Context, In) error) func(context.Context, In) (struct{}, error) {
-	return func(ctx context.Context, in In) (struct{}, error) { return struct{}{}, f(ctx, in) }
-}
-
-// adapt decodes the payload as the Lambda runtime would and encodes the
-// result.
-func adapt[In, Out any](f func(context.Context, In) (Out, error)) func(context.Context, json.RawMessage) (json.RawMessage, error) {
-	return func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
-		var in In
-		if err := json.Unmarshal(payload, &in); err != nil {
-			return nil, &sfn.TaskFailure{ErrorName: "Runtime.UnmarshalError", Cause: err.Error()}
-		}
-		out, err := f(ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		return json.Marshal(out)
-	}
-}
-
 // routes serves every front-endpoint protocol on one address, told apart
 // the way AWS endpoints tell them apart.
 func (s *Stack) routes() http.Handler {
 	sfnAPI := s.Engine.Handler()
 	ses := s.Outbox
-	sns := &SNSTopic{Arn: TopicArn, Deliver: s.Handlers.Intake, Now: s.opts.Clock.Now}
+	sns := &SNSTopic{Arn: TopicArn, Deliver: s.tasks["start-workflow"].handlers.Intake, Now: s.opts.Clock.Now}
 	mux := http.NewServeMux()
 	mux.Handle("/v2/email/", ses)
 	mux.HandleFunc("/local/endpoints", func(w http.ResponseWriter, r *http.Request) {

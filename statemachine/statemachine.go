@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/tre-egress/egress/functions"
 )
 
 //go:embed egress.asl.json
@@ -69,13 +71,16 @@ func Definition(subs map[string]string) ([]byte, error) {
 	return out, nil
 }
 
-// FunctionPlaceholders maps each Lambda function (by its functions/<name>
-// directory) to the placeholder holding its ARN.
-var FunctionPlaceholders = map[string]string{
-	"copy-to-staging":  "CopyToStagingFunctionArn",
-	"store-task-token": "StoreTaskTokenFunctionArn",
-	"copy-to-datalake": "CopyToDatalakeFunctionArn",
-	"handle-rejection": "HandleRejectionFunctionArn",
-	"handle-failure":   "HandleFailureFunctionArn",
-	"notify":           "NotifyFunctionArn",
+// FunctionSubstitutions maps the placeholder of every function that is a
+// task state (its row's Placeholder in the functions table) to arn of the
+// function's name: Definition's input locally, DefinitionSubstitutions'
+// (CloudFormation tokens) in the CDK app.
+func FunctionSubstitutions[V any](arn func(function string) V) map[string]V {
+	subs := map[string]V{}
+	for _, f := range functions.All() {
+		if f.Placeholder != "" {
+			subs[f.Placeholder] = arn(f.Name)
+		}
+	}
+	return subs
 }

@@ -1,12 +1,9 @@
-// Command copy-to-datalake is the copy-to-datalake Lambda function; it only wires.
+// Command copy-to-datalake is the copy-to-datalake Lambda function (functions.Lookup("copy-to-datalake")).
 package main
 
 import (
 	"github.com/tre-egress/egress/shared/app"
-	"github.com/tre-egress/egress/shared/config"
 	"github.com/tre-egress/egress/shared/workflow"
 )
 
-func main() {
-	app.Start(func(h *workflow.Handlers) any { return workflow.Task(h.Release) }, config.EnvRequestsTable, config.EnvEventsTable, config.EnvSWBStoreTable, config.EnvStagingBucket, config.EnvDatalakeBucket)
-}
+func main() { app.Run("copy-to-datalake", (*workflow.Handlers).Release) }

@@ -1,12 +1,9 @@
-// Command copy-to-staging is the copy-to-staging Lambda function; it only wires.
+// Command copy-to-staging is the copy-to-staging Lambda function (functions.Lookup("copy-to-staging")).
 package main
 
 import (
 	"github.com/tre-egress/egress/shared/app"
-	"github.com/tre-egress/egress/shared/config"
 	"github.com/tre-egress/egress/shared/workflow"
 )
 
-func main() {
-	app.Start(func(h *workflow.Handlers) any { return workflow.Task(h.CopyToStaging) }, config.EnvRequestsTable, config.EnvEventsTable, config.EnvStagingBucket)
-}
+func main() { app.Run("copy-to-staging", (*workflow.Handlers).CopyToStaging) }

@@ -1,12 +1,9 @@
-// Command handle-failure is the handle-failure Lambda function; it only wires.
+// Command handle-failure is the handle-failure Lambda function (functions.Lookup("handle-failure")).
 package main
 
 import (
 	"github.com/tre-egress/egress/shared/app"
-	"github.com/tre-egress/egress/shared/config"
 	"github.com/tre-egress/egress/shared/workflow"
 )
 
-func main() {
-	app.Start(func(h *workflow.Handlers) any { return workflow.Task(h.HandleFailure) }, config.EnvRequestsTable, config.EnvEventsTable, config.EnvSWBStoreTable, config.EnvStagingBucket, config.EnvDatalakeBucket)
-}
+func main() { app.Run("handle-failure", (*workflow.Handlers).HandleFailure) }

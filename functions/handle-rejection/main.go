@@ -1,12 +1,9 @@
-// Command handle-rejection is the handle-rejection Lambda function; it only wires.
+// Command handle-rejection is the handle-rejection Lambda function (functions.Lookup("handle-rejection")).
 package main
 
 import (
 	"github.com/tre-egress/egress/shared/app"
-	"github.com/tre-egress/egress/shared/config"
 	"github.com/tre-egress/egress/shared/workflow"
 )
 
-func main() {
-	app.Start(func(h *workflow.Handlers) any { return workflow.Step(h.HandleRejection) }, config.EnvRequestsTable, config.EnvEventsTable, config.EnvSWBStoreTable, config.EnvStagingBucket)
-}
+func main() { app.Run("handle-rejection", (*workflow.Handlers).HandleRejection) }

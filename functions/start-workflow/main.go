@@ -1,13 +1,9 @@
-// Command start-workflow is the SNS intake Lambda function; it only wires.
+// Command start-workflow is the start-workflow Lambda function (functions.Lookup("start-workflow")).
 package main
 
 import (
 	"github.com/tre-egress/egress/shared/app"
-	"github.com/tre-egress/egress/shared/config"
 	"github.com/tre-egress/egress/shared/workflow"
 )
 
-func main() {
-	app.Start(func(h *workflow.Handlers) any { return h.Intake },
-		config.EnvRequestsTable, config.EnvEventsTable, config.EnvSWBStoreTable, config.EnvStateMachineArn)
-}
+func main() { app.Run("start-workflow", (*workflow.Handlers).Intake) }

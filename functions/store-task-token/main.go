@@ -1,12 +1,9 @@
-// Command store-task-token is the store-task-token Lambda function; it only wires.
+// Command store-task-token is the store-task-token Lambda function (functions.Lookup("store-task-token")).
 package main
 
 import (
 	"github.com/tre-egress/egress/shared/app"
-	"github.com/tre-egress/egress/shared/config"
 	"github.com/tre-egress/egress/shared/workflow"
 )
 
-func main() {
-	app.Start(func(h *workflow.Handlers) any { return workflow.Step(h.StoreTaskToken) }, config.EnvRequestsTable, config.EnvEventsTable)
-}
+func main() { app.Run("store-task-token", (*workflow.Handlers).StoreTaskToken) }

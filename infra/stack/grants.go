@@ -6,6 +6,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/tre-egress/egress/functions"
+	"github.com/tre-egress/egress/shared/config"
 	"github.com/tre-egress/egress/shared/requests"
 )
 
@@ -20,11 +22,13 @@ func (b *builder) grants() {
 	)
 	// Every store write is a transaction of the request update and its
 	// audit event (shared/store), so writers need both tables.
-	for _, name := range Functions {
+	for _, fn := range functions.All() {
+		if !fn.Uses(functions.DynamoDB) {
+			continue
+		}
+		name := fn.Name
 		r := b.fns[name].role
 		switch name {
-		case "pre-token-generation":
-			continue
 		case "handle-rejection", "notify":
 			r.AddToPolicy(allow([]string{"dynamodb:GetItem"}, requestsTable))
 		case "egress-api":
@@ -38,8 +42,11 @@ func (b *builder) grants() {
 		b.tableKey(r, name != "handle-rejection" && name != "notify")
 	}
 
-	for _, name := range []string{"start-workflow", "copy-to-datalake", "handle-rejection", "handle-failure"} {
-		b.fns[name].role.AddToPolicy(allow([]string{"dynamodb:UpdateItem"}, jsii.String(b.swbTableARN())))
+	// SWB's egress store table: the functions that lock or unlock it.
+	for _, fn := range functions.All() {
+		if fn.Reads(config.EnvSWBStoreTable) {
+			b.fns[fn.Name].role.AddToPolicy(allow([]string{"dynamodb:UpdateItem"}, jsii.String(b.swbTableARN())))
+		}
 	}
 	sm := b.workflowSM.StateMachineArn()
 	b.fns["start-workflow"].role.AddToPolicy(allow([]string{"states:StartExecution"}, sm))
@@ -111,8 +118,10 @@ func (b *builder) grants() {
 	b.stagingKey(api, false)
 	b.datalakeKey(api, false)
 
-	for _, name := range []string{"start-workflow", "store-task-token", "notify"} {
-		b.fns[name].role.AddToPolicy(b.sendEmail())
+	for _, fn := range functions.All() {
+		if fn.Uses(functions.SES) {
+			b.fns[fn.Name].role.AddToPolicy(b.sendEmail())
+		}
 	}
 }
 

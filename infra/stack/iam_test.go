@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/tre-egress/egress/functions"
 )
 
 // resourceStar lists every action allowed on Resource "*", each with the
@@ -179,7 +181,8 @@ func TestFunctionPermissions(t *testing.T) {
 	s := synth(t)
 	for _, stackName := range []string{sampleStack, fullStack} {
 		tmpl := s.templates[stackName]
-		for _, name := range Functions {
+		for _, fn := range functions.All() {
+			name := fn.Name
 			var got []string
 			for _, st := range functionStatements(t, tmpl, stackName, name) {
 				for _, a := range actions(st) {
@@ -203,7 +206,7 @@ func TestFunctionPermissions(t *testing.T) {
 // functionStatements returns the statements of a function's role policy.
 func functionStatements(t *testing.T, tmpl map[string]any, stackName, function string) []any {
 	t.Helper()
-	id, _ := byPath(t, tmpl, stackName, specs[function].id+"Role/DefaultPolicy/Resource")
+	id, _ := byPath(t, tmpl, stackName, mustLookup(t, function).ID+"Role/DefaultPolicy/Resource")
 	return identityStatements(tmpl)[id]
 }
 
@@ -339,4 +342,13 @@ func TestDatalakeScope(t *testing.T) {
 			}
 		}
 	}
+}
+
+func mustLookup(t *testing.T, name string) functions.Function {
+	t.Helper()
+	fn, ok := functions.Lookup(name)
+	if !ok {
+		t.Fatalf("no function %s in the table", name)
+	}
+	return fn
 }

@@ -7,6 +7,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/tre-egress/egress/functions"
 )
 
 // Check applies the cdk-nag AwsSolutions rules to every stack in scope:
@@ -69,8 +71,8 @@ func (b *builder) suppress() {
 	accessPoints := "/^Resource::arn:(<AWS::Partition>|aws[a-z-]*):s3:" + arnRegion(b.cfg.SWBNotificationTopicARN) + ":" + b.cfg.SWBAccount() + ":accesspoint\\/\\*(\\/object\\/\\*)?$/"
 	xray := exception{"AwsSolutions-IAM5", []string{"Resource::*"}, reasonXRay}
 
-	for _, name := range Functions {
-		accept(b.fns[name].role, xray)
+	for _, fn := range functions.All() {
+		accept(b.fns[fn.Name].role, xray)
 	}
 	accept(b.fns["start-workflow"].role, exception{"AwsSolutions-IAM5", []string{notification}, reasonNotification})
 	accept(b.fns["copy-to-staging"].role,

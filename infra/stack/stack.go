@@ -25,13 +25,6 @@ type Props struct {
 	Code func(function string) awslambda.Code
 }
 
-// Functions are the functions/<name> directories the stack deploys, each
-// as its own Lambda function with its own role.
-var Functions = []string{
-	"start-workflow", "copy-to-staging", "store-task-token", "copy-to-datalake",
-	"handle-rejection", "handle-failure", "notify", "egress-api", "pre-token-generation",
-}
-
 // New adds the stack of one deployment, named Config.StackName(), to scope.
 func New(scope constructs.Construct, p Props) (awscdk.Stack, error) {
 	switch {

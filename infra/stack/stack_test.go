@@ -2,10 +2,6 @@ package stack
 
 import (
 	"encoding/json"
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -14,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tre-egress/egress/functions"
 	"github.com/tre-egress/egress/shared/api"
 	"github.com/tre-egress/egress/shared/requests"
 	"github.com/tre-egress/egress/statemachine"
@@ -244,52 +241,18 @@ func TestDeadLetterQueueAndSubscription(t *testing.T) {
 	}
 }
 
-// requiredEnv reads, from shared/config and functions/<name>/main.go, the
-// environment variables each function's main requires: every config.EnvX
-// constant it mentions.
-func requiredEnv(t *testing.T) map[string][]string {
-	t.Helper()
-	fset := token.NewFileSet()
-	cfgFile, err := parser.ParseFile(fset, "../../shared/config/config.go", nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	consts := map[string]string{}
-	ast.Inspect(cfgFile, func(n ast.Node) bool {
-		if v, ok := n.(*ast.ValueSpec); ok && len(v.Names) == 1 && len(v.Values) == 1 {
-			if lit, ok := v.Values[0].(*ast.BasicLit); ok && strings.HasPrefix(v.Names[0].Name, "Env") {
-				consts[v.Names[0].Name], _ = strconv.Unquote(lit.Value)
-			}
-		}
-		return true
-	})
-	out := map[string][]string{}
-	for _, name := range Functions {
-		f, err := parser.ParseFile(fset, filepath.Join("../../functions", name, "main.go"), nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ast.Inspect(f, func(n ast.Node) bool {
-			if sel, ok := n.(*ast.SelectorExpr); ok {
-				if x, ok := sel.X.(*ast.Ident); ok && x.Name == "config" && consts[sel.Sel.Name] != "" {
-					out[name] = append(out[name], consts[sel.Sel.Name])
-				}
-			}
-			return true
-		})
-	}
-	return out
-}
-
+// Every row of the functions table is deployed as its row says.
 func TestFunctions(t *testing.T) {
 	s := synth(t)
-	required := requiredEnv(t)
 	for _, stackName := range []string{sampleStack, fullStack} {
 		tmpl := s.templates[stackName]
 		roles := map[string]string{}
-		for _, name := range Functions {
-			sp := specs[name]
-			_, fn := byPath(t, tmpl, stackName, sp.id+"/Resource")
+		if n := len(resources(tmpl, "AWS::Lambda::Function")); n != len(functions.All()) {
+			t.Errorf("%s: %d functions, the table has %d", stackName, n, len(functions.All()))
+		}
+		for _, row := range functions.All() {
+			name := row.Name
+			_, fn := byPath(t, tmpl, stackName, row.ID+"/Resource")
 			p := props(fn)
 			for path, want := range map[string]any{
 				"Runtime":                 "provided.al2023",
@@ -297,16 +260,19 @@ func TestFunctions(t *testing.T) {
 				"Handler":                 "bootstrap",
 				"TracingConfig.Mode":      "Active",
 				"LoggingConfig.LogFormat": "JSON",
+				"MemorySize":              float64(row.MemoryMB),
+				"Timeout":                 row.Timeout.Seconds(),
+				"Description":             row.Description,
 			} {
 				if got := get(p, strings.Split(path, ".")...); !reflect.DeepEqual(got, want) {
 					t.Errorf("%s %s: %s = %s, want %s", stackName, name, path, jsonString(got), jsonString(want))
 				}
 			}
-			logsID, logs := byPath(t, tmpl, stackName, sp.id+"Logs/Resource")
+			logsID, logs := byPath(t, tmpl, stackName, row.ID+"Logs/Resource")
 			if !reflect.DeepEqual(get(p, "LoggingConfig", "LogGroup"), ref(logsID)) || props(logs)["RetentionInDays"] != 365.0 {
 				t.Errorf("%s %s: log group %s, retention %v", stackName, name, jsonString(get(p, "LoggingConfig")), props(logs)["RetentionInDays"])
 			}
-			roleID, _ := byPath(t, tmpl, stackName, sp.id+"Role/Resource")
+			roleID, _ := byPath(t, tmpl, stackName, row.ID+"Role/Resource")
 			if !reflect.DeepEqual(p["Role"], getAtt(roleID, "Arn")) {
 				t.Errorf("%s %s: role %s", stackName, name, jsonString(p["Role"]))
 			}
@@ -315,38 +281,20 @@ func TestFunctions(t *testing.T) {
 			}
 			roles[roleID] = name
 			env, _ := get(p, "Environment", "Variables").(map[string]any)
-			for _, v := range required[name] {
+			for _, v := range row.Required {
 				if env[v] == nil || env[v] == "" {
 					t.Errorf("%s %s: required variable %s is not set", stackName, name, v)
+				}
+			}
+			for v := range env {
+				if !row.Reads(v) {
+					t.Errorf("%s %s: variable %s is set but not read", stackName, name, v)
 				}
 			}
 			inVPC := p["VpcConfig"] != nil
 			if wantVPC := stackName == fullStack && name == "copy-to-datalake"; inVPC != wantVPC {
 				t.Errorf("%s %s: in a VPC: %v", stackName, name, inVPC)
 			}
-		}
-	}
-}
-
-// Every functions/<name> directory is deployed, and nothing else.
-func TestFunctionsMatchDirectories(t *testing.T) {
-	mains, err := filepath.Glob("../../functions/*/main.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var dirs []string
-	for _, m := range mains {
-		dirs = append(dirs, filepath.Base(filepath.Dir(m)))
-	}
-	want := slices.Clone(Functions)
-	sort.Strings(dirs)
-	sort.Strings(want)
-	if !slices.Equal(dirs, want) {
-		t.Fatalf("functions/ has %v, the stack deploys %v", dirs, want)
-	}
-	for _, name := range Functions {
-		if specs[name].id == "" {
-			t.Errorf("no spec for %s", name)
 		}
 	}
 }
@@ -373,10 +321,13 @@ func TestStateMachineDefinition(t *testing.T) {
 		}
 		subs[placeholder] = "arn:aws:lambda:eu-west-2:123456789012:function:" + att[0].(string)
 	}
-	for name, placeholder := range statemachine.FunctionPlaceholders {
-		id, _ := byPath(t, tmpl, sampleStack, specs[name].id+"/Resource")
-		if want := "arn:aws:lambda:eu-west-2:123456789012:function:" + id; subs[placeholder] != want {
-			t.Errorf("%s = %s, want %s's ARN", placeholder, subs[placeholder], name)
+	for _, fn := range functions.All() {
+		if fn.Placeholder == "" {
+			continue
+		}
+		id, _ := byPath(t, tmpl, sampleStack, fn.ID+"/Resource")
+		if want := "arn:aws:lambda:eu-west-2:123456789012:function:" + id; subs[fn.Placeholder] != want {
+			t.Errorf("%s = %s, want %s's ARN", fn.Placeholder, subs[fn.Placeholder], fn.Name)
 		}
 	}
 	want, err := statemachine.Definition(subs)

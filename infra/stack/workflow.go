@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/tre-egress/egress/functions"
 	"github.com/tre-egress/egress/shared/config"
 	"github.com/tre-egress/egress/statemachine"
 )
@@ -17,12 +18,11 @@ import (
 // file; AWS fills in the function ARNs through DefinitionSubstitutions, so
 // the deployed definition is the file the local engine runs.
 func (b *builder) workflow() {
-	subs := map[string]*string{}
+	subs := statemachine.FunctionSubstitutions(func(name string) *string { return b.fns[name].fn.FunctionArn() })
 	var invoke []*string
-	for _, name := range Functions {
-		if p, ok := statemachine.FunctionPlaceholders[name]; ok {
-			subs[p] = b.fns[name].fn.FunctionArn()
-			invoke = append(invoke, b.fns[name].fn.FunctionArn())
+	for _, fn := range functions.All() {
+		if fn.Placeholder != "" {
+			invoke = append(invoke, b.fns[fn.Name].fn.FunctionArn())
 		}
 	}
 	logs := awslogs.NewLogGroup(b.stack, jsii.String("WorkflowLogs"), &awslogs.LogGroupProps{
@@ -46,8 +46,10 @@ func (b *builder) workflow() {
 		},
 	})
 	b.workflowSM.AddToRolePolicy(allow([]string{"lambda:InvokeFunction"}, invoke...))
-	for _, name := range []string{"start-workflow", "egress-api"} {
-		b.fns[name].fn.AddEnvironment(jsii.String(config.EnvStateMachineArn), b.workflowSM.StateMachineArn(), nil)
+	for _, fn := range functions.All() {
+		if fn.Reads(config.EnvStateMachineArn) {
+			b.fns[fn.Name].fn.AddEnvironment(jsii.String(config.EnvStateMachineArn), b.workflowSM.StateMachineArn(), nil)
+		}
 	}
 }
 

@@ -1,0 +1,185 @@
+// Package functions is the one table of egress's Lambda functions: what
+// each functions/<name> is called, how it is sized, what it reads from its
+// environment, which AWS services it calls, which handler it runs and which
+// state machine placeholder holds its ARN. The mains, the local stack, the
+// state machine substitutions, the CDK app and the tests all read it.
+//
+// It imports only the standard library and shared/config's variable names,
+// so anything may read it without linking the AWS SDK.
+package functions
+
+import (
+	"slices"
+	"time"
+
+	"github.com/tre-egress/egress/shared/config"
+)
+
+// Service is an AWS service a function calls.
+type Service string
+
+// The services the functions call. A function builds a client only for the
+// services its row lists.
+const (
+	S3            Service = "S3"
+	DynamoDB      Service = "DynamoDB"
+	StepFunctions Service = "StepFunctions"
+	SES           Service = "SES"
+)
+
+// Function is one row of the table.
+type Function struct {
+	Name        string // the folder functions/<Name>
+	ID          string // CloudFormation logical id of the function (and prefix of its role and log group)
+	Description string
+	MemoryMB    int
+	Timeout     time.Duration
+	// Required are the environment variables the function refuses to start
+	// without; Optional the others it reads.
+	Required []string
+	Optional []string
+	Services []Service
+	// Handler names the workflow.Handlers method a workflow function runs;
+	// empty for the functions wired otherwise (the API, the Cognito trigger).
+	Handler string
+	// Placeholder is the ${...} of statemachine/egress.asl.json that holds
+	// the function's ARN; empty for functions that are not task states.
+	Placeholder string
+}
+
+// Env lists every environment variable the function reads: the required
+// ones, then the optional ones.
+func (f Function) Env() []string { return slices.Concat(f.Required, f.Optional) }
+
+// Reads reports whether the function reads environment variable name.
+func (f Function) Reads(name string) bool { return slices.Contains(f.Env(), name) }
+
+// Uses reports whether the function calls service s.
+func (f Function) Uses(s Service) bool { return slices.Contains(f.Services, s) }
+
+// Variables shared by rows.
+var (
+	tables   = []string{config.EnvRequestsTable, config.EnvEventsTable}
+	approval = []string{config.EnvReviewerGroups, config.EnvSingleApproval}
+	mail     = []string{config.EnvFromEmail, config.EnvAdminEmail, config.EnvSESConfigurationSet, config.EnvWebAppURL}
+	// swbBuckets pin the buckets an SWB message may name.
+	swbBuckets = []string{config.EnvSWBStoreBucket, config.EnvSWBListBucket}
+)
+
+// table is in deployment order: the CDK app creates the functions, and
+// adds their permissions, in this order.
+var table = []Function{
+	{
+		Name: "start-workflow", ID: "StartWorkflow",
+		Description: "SWB SNS intake: creates the request, locks the SWB store, starts the workflow",
+		MemoryMB:    256, Timeout: time.Minute,
+		Required: slices.Concat(tables, []string{config.EnvSWBStoreTable, config.EnvStateMachineArn}),
+		Optional: slices.Concat(approval, mail, swbBuckets, []string{config.EnvStageTimeout, config.EnvS3PathStyle}),
+		Services: []Service{DynamoDB, S3, StepFunctions, SES},
+		Handler:  "Intake",
+	},
+	{
+		Name: "copy-to-staging", ID: "CopyToStaging",
+		Description: "Copies the submitted object versions to the staging bucket",
+		MemoryMB:    1024, Timeout: 15 * time.Minute,
+		Required: slices.Concat(tables, []string{config.EnvStagingBucket}),
+		Optional: slices.Concat(approval, swbBuckets, []string{config.EnvCopyConcurrency, config.EnvMultipartThreshold, config.EnvS3PathStyle}),
+		Services: []Service{DynamoDB, S3},
+		Handler:  "CopyToStaging", Placeholder: "CopyToStagingFunctionArn",
+	},
+	{
+		Name: "store-task-token", ID: "StoreTaskToken",
+		Description: "Records the stage's task token and tells its reviewers",
+		MemoryMB:    256, Timeout: time.Minute,
+		Required: tables,
+		Optional: slices.Concat(approval, mail, []string{config.EnvReviewerEmails}),
+		Services: []Service{DynamoDB, SES},
+		Handler:  "StoreTaskToken", Placeholder: "StoreTaskTokenFunctionArn",
+	},
+	{
+		Name: "copy-to-datalake", ID: "CopyToDatalake",
+		Description: "Releases the approved files as one zip into the datalake",
+		MemoryMB:    2048, Timeout: 15 * time.Minute,
+		Required: slices.Concat(tables, []string{config.EnvSWBStoreTable, config.EnvStagingBucket, config.EnvDatalakeBucket}),
+		Optional: slices.Concat(approval, []string{config.EnvEFSMountPath, config.EnvS3PathStyle}),
+		Services: []Service{DynamoDB, S3},
+		Handler:  "Release", Placeholder: "CopyToDatalakeFunctionArn",
+	},
+	{
+		Name: "handle-rejection", ID: "HandleRejection",
+		Description: "Deletes a rejected request's staged copies and unlocks the SWB store",
+		MemoryMB:    256, Timeout: 5 * time.Minute,
+		Required: slices.Concat(tables, []string{config.EnvSWBStoreTable, config.EnvStagingBucket}),
+		Optional: slices.Concat(approval, []string{config.EnvS3PathStyle}),
+		Services: []Service{DynamoDB, S3},
+		Handler:  "HandleRejection", Placeholder: "HandleRejectionFunctionArn",
+	},
+	{
+		Name: "handle-failure", ID: "HandleFailure",
+		Description: "Marks a request FAILED or EXPIRED, removes partial output, unlocks the SWB store",
+		MemoryMB:    256, Timeout: 5 * time.Minute,
+		Required: slices.Concat(tables, []string{config.EnvSWBStoreTable, config.EnvStagingBucket, config.EnvDatalakeBucket}),
+		Optional: slices.Concat(approval, []string{config.EnvS3PathStyle}),
+		Services: []Service{DynamoDB, S3},
+		Handler:  "HandleFailure", Placeholder: "HandleFailureFunctionArn",
+	},
+	{
+		Name: "notify", ID: "Notify",
+		Description: "E-mails the outcome of a request",
+		MemoryMB:    256, Timeout: time.Minute,
+		Required: slices.Concat(tables, []string{config.EnvFromEmail}),
+		Optional: slices.Concat(approval, mail[1:]),
+		Services: []Service{DynamoDB, SES},
+		Handler:  "Notify", Placeholder: "NotifyFunctionArn",
+	},
+	{
+		Name: "egress-api", ID: "EgressApi",
+		Description: "AppSync direct Lambda resolver of the reviewers' GraphQL API",
+		MemoryMB:    512, Timeout: 30 * time.Second,
+		Required: slices.Concat(tables, []string{config.EnvStagingBucket, config.EnvDatalakeBucket}),
+		Optional: slices.Concat(approval, []string{config.EnvStateMachineArn, config.EnvMaxDownloads,
+			config.EnvDownloadExpiry, config.EnvMaxRequestAgeDays, config.EnvS3PathStyle}),
+		Services: []Service{DynamoDB, S3, StepFunctions},
+	},
+	{
+		Name: "pre-token-generation", ID: "PreTokenGeneration",
+		Description: "Cognito pre-token-generation trigger",
+		MemoryMB:    256, Timeout: 5 * time.Second,
+		Optional: []string{config.EnvReviewerGroups},
+	},
+}
+
+// All returns the table, in deployment order.
+func All() []Function {
+	out := make([]Function, len(table))
+	for i, f := range table {
+		out[i] = f.clone()
+	}
+	return out
+}
+
+// Names returns the functions' names, in deployment order.
+func Names() []string {
+	names := make([]string, len(table))
+	for i, f := range table {
+		names[i] = f.Name
+	}
+	return names
+}
+
+// Lookup returns the row of function name.
+func Lookup(name string) (Function, bool) {
+	i := slices.IndexFunc(table, func(f Function) bool { return f.Name == name })
+	if i < 0 {
+		return Function{}, false
+	}
+	return table[i].clone(), true
+}
+
+// clone copies a row, so callers cannot change the table through its slices.
+func (f Function) clone() Function {
+	f.Required = slices.Clone(f.Required)
+	f.Optional = slices.Clone(f.Optional)
+	f.Services = slices.Clone(f.Services)
+	return f
+}

@@ -1,0 +1,172 @@
+package functions_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tre-egress/egress/functions"
+	"github.com/tre-egress/egress/statemachine"
+)
+
+func TestRows(t *testing.T) {
+	names, ids := map[string]bool{}, map[string]bool{}
+	for _, f := range functions.All() {
+		if f.Name == "" || names[f.Name] {
+			t.Errorf("name %q is empty or not unique", f.Name)
+		}
+		names[f.Name] = true
+		if f.ID == "" || ids[f.ID] {
+			t.Errorf("%s: id %q is empty or not unique", f.Name, f.ID)
+		}
+		ids[f.ID] = true
+		if f.Description == "" {
+			t.Errorf("%s: no description", f.Name)
+		}
+		// Lambda's limits.
+		if f.MemoryMB < 128 || f.MemoryMB > 10240 || f.Timeout < time.Second || f.Timeout > 15*time.Minute {
+			t.Errorf("%s: %d MB, %s", f.Name, f.MemoryMB, f.Timeout)
+		}
+		env := f.Env()
+		for i, v := range env {
+			if v == "" || slices.Contains(env[:i], v) {
+				t.Errorf("%s: variable %q is empty or listed twice", f.Name, v)
+			}
+		}
+		for i, s := range f.Services {
+			if !slices.Contains([]functions.Service{functions.S3, functions.DynamoDB, functions.StepFunctions, functions.SES}, s) ||
+				slices.Contains(f.Services[:i], s) {
+				t.Errorf("%s: service %q is unknown or listed twice", f.Name, s)
+			}
+		}
+		if f.Placeholder != "" && f.Handler == "" {
+			t.Errorf("%s: a task state without a workflow handler", f.Name)
+		}
+		if got, ok := functions.Lookup(f.Name); !ok || got.ID != f.ID {
+			t.Errorf("Lookup(%q) = %+v, %v", f.Name, got, ok)
+		}
+	}
+	if !slices.Equal(functions.Names(), slices.Collect(func(yield func(string) bool) {
+		for _, f := range functions.All() {
+			if !yield(f.Name) {
+				return
+			}
+		}
+	})) {
+		t.Error("Names is not the table's names in order")
+	}
+	if _, ok := functions.Lookup("no-such-function"); ok {
+		t.Error("Lookup found a function that does not exist")
+	}
+}
+
+// The table is read-only: changing a returned row changes nothing.
+func TestRowsAreCopies(t *testing.T) {
+	f := functions.All()[0]
+	f.Required[0] = "CHANGED"
+	f.Services[0] = "CHANGED"
+	g, _ := functions.Lookup(f.Name)
+	if slices.Contains(g.Env(), "CHANGED") || g.Uses("CHANGED") {
+		t.Fatal("a caller changed the table")
+	}
+}
+
+// Every functions/<name> folder has a row, and every row a folder.
+func TestRowsAreFolders(t *testing.T) {
+	mains, err := filepath.Glob("*/main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, m := range mains {
+		dirs = append(dirs, filepath.Dir(m))
+	}
+	if want := slices.Sorted(slices.Values(functions.Names())); !slices.Equal(dirs, want) {
+		t.Fatalf("functions/ has %v, the table %v", dirs, want)
+	}
+}
+
+// Every placeholder of the definition is a function's, and every function's
+// placeholder is in the definition.
+func TestPlaceholdersAreInTheDefinition(t *testing.T) {
+	var rows []string
+	for _, f := range functions.All() {
+		if f.Placeholder != "" {
+			if slices.Contains(rows, f.Placeholder) {
+				t.Errorf("placeholder %s of %s is another function's too", f.Placeholder, f.Name)
+			}
+			rows = append(rows, f.Placeholder)
+		}
+	}
+	slices.Sort(rows)
+	if got := statemachine.Placeholders(); !slices.Equal(got, rows) {
+		t.Fatalf("egress.asl.json has placeholders %v, the table %v", got, rows)
+	}
+}
+
+// Each function links only what it uses: Go runs the init of every linked
+// package, at every cold start, and ships its code.
+func TestLinkSets(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command")
+	}
+	cmd := exec.Command(goTool, "list", "-tags", "lambda.norpc", "-f", `{{.ImportPath}} {{join .Deps " "}}`, ".", "./...")
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	const module = "github.com/tre-egress/egress/"
+	deps := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		deps[strings.TrimPrefix(fields[0], module)] = fields[1:]
+	}
+	sdk := "github.com/aws/aws-sdk-go-v2"
+	services := map[functions.Service]string{
+		functions.S3: sdk + "/service/s3", functions.DynamoDB: sdk + "/service/dynamodb",
+		functions.StepFunctions: sdk + "/service/sfn", functions.SES: sdk + "/service/sesv2",
+	}
+	graphQL := []string{"github.com/vektah/gqlparser", module + "shared/api"}
+	check := func(pkg string, forbidden ...string) {
+		t.Helper()
+		for _, d := range deps[pkg] {
+			for _, f := range forbidden {
+				if d == f || strings.HasPrefix(d, f+"/") {
+					t.Errorf("%s links %s", pkg, d)
+				}
+			}
+		}
+	}
+	check("functions", sdk)
+	for _, f := range functions.All() {
+		pkg := "functions/" + f.Name
+		if deps[pkg] == nil {
+			t.Errorf("go list did not list %s", pkg)
+			continue
+		}
+		if f.Handler != "" {
+			// The workflow's handlers link S3, DynamoDB and SES for all.
+			check(pkg, graphQL...)
+			continue
+		}
+		var unused []string
+		for s, p := range services {
+			if !f.Uses(s) {
+				unused = append(unused, p)
+			}
+		}
+		check(pkg, append(unused, module+"shared/workflow")...)
+		if len(f.Services) == 0 {
+			check(pkg, slices.Concat([]string{sdk}, graphQL)...)
+		}
+	}
+}

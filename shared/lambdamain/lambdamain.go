@@ -1,0 +1,61 @@
+// Package lambdamain is the start-up every function's main shares: find
+// the function's row in the functions table, check the environment
+// variables the row requires, read the configuration, build the handler
+// and hand it to the Lambda runtime. It links no AWS SDK package, so a
+// function that calls no AWS service links none.
+package lambdamain
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/tre-egress/egress/functions"
+	"github.com/tre-egress/egress/shared/config"
+)
+
+// Logger is the JSON logger every function writes to stdout (CloudWatch).
+func Logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// Build builds a function's handler, anything lambda.Start accepts, from
+// its row and configuration.
+type Build func(ctx context.Context, fn functions.Function, cfg config.Config, log *slog.Logger) (any, error)
+
+// Start is a function's main. A configuration error is logged and ends the
+// process, so a misconfigured function fails at init rather than on its
+// first event.
+func Start(name string, build Build) {
+	log := Logger()
+	h, err := handler(context.Background(), name, os.Getenv, build, log)
+	if err != nil {
+		log.Error("configuration", "error", err)
+		os.Exit(1)
+	}
+	lambda.Start(h)
+}
+
+func handler(ctx context.Context, name string, getenv func(string) string, build Build, log *slog.Logger) (any, error) {
+	fn, ok := functions.Lookup(name)
+	if !ok {
+		return nil, fmt.Errorf("functions/%s has no row in the functions table", name)
+	}
+	cfg, err := Config(fn, getenv)
+	if err != nil {
+		return nil, err
+	}
+	return build(ctx, fn, cfg, log)
+}
+
+// Config reads fn's configuration through getenv, first checking that
+// every variable fn requires is set. Errors name the variables at fault.
+func Config(fn functions.Function, getenv func(string) string) (config.Config, error) {
+	if err := config.Require(getenv, fn.Required...); err != nil {
+		return config.Config{}, fmt.Errorf("functions/%s: %w", fn.Name, err)
+	}
+	return config.FromEnv(getenv)
+}
