@@ -524,3 +524,14 @@ func deref(s *string) string {
 	}
 	return *s
 }
+
+// StateMachineOfExecution returns the ARN of an execution's state machine
+// ("arn:aws:states:r:a:execution:egress:r1" → "arn:aws:states:r:a:stateMachine:egress"),
+// for Authorizer.TaskToken.
+func StateMachineOfExecution(executionARN string) (string, error) {
+	parts := strings.Split(executionARN, ":")
+	if len(parts) != 8 || parts[0] != "arn" || parts[2] != "states" || parts[5] != "execution" {
+		return "", fmt.Errorf("iam: %q is not a state machine execution ARN", executionARN)
+	}
+	return strings.Join(append(parts[:5:5], "stateMachine", parts[6]), ":"), nil
+}

@@ -198,3 +198,15 @@ func TestRequestsRefuseWhatTheyCannotMap(t *testing.T) {
 		}
 	}
 }
+
+func TestStateMachineOfExecution(t *testing.T) {
+	got, err := StateMachineOfExecution("arn:aws:states:us-east-1:000000000000:execution:egress:r1")
+	if err != nil || got != stateMachineARN {
+		t.Errorf("got %q, %v; want %s", got, err, stateMachineARN)
+	}
+	for _, bad := range []string{stateMachineARN, "arn:aws:states:us-east-1:000000000000:execution:egress", "execution:egress:r1"} {
+		if got, err := StateMachineOfExecution(bad); err == nil {
+			t.Errorf("%q: got %q", bad, got)
+		}
+	}
+}

@@ -300,7 +300,7 @@ func templateWith(t *testing.T, statements []any) []byte {
 	tmpl := map[string]any{"Resources": map[string]any{
 		"Fn": map[string]any{"Type": "AWS::Lambda::Function", "Properties": map[string]any{
 			"Role": map[string]any{"Fn::GetAtt": []any{"FnRole", "Arn"}}}},
-		"FnRole":   map[string]any{"Type": "AWS::IAM::Role", "Properties": map[string]any{}},
+		"FnRole": map[string]any{"Type": "AWS::IAM::Role", "Properties": map[string]any{}},
 		"FnPolicy": map[string]any{"Type": "AWS::IAM::Policy", "Properties": map[string]any{
 			"Roles":          []any{map[string]any{"Ref": "FnRole"}},
 			"PolicyDocument": map[string]any{"Version": "2012-10-17", "Statement": statements}}},
