@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -231,5 +232,26 @@ func TestCheckStepFunctionsSESAndSNS(t *testing.T) {
 	_, err := topic.Publish(ctx, &sns.PublishInput{TopicArn: aws.String("arn:aws:sns:us-east-1:000000000000:t"), Message: aws.String("m")})
 	if !errors.As(err, &api) || api.ErrorCode() != "AuthorizationError" {
 		t.Errorf("SNS refusal code: %v, want AuthorizationError", err)
+	}
+}
+
+// S3All checks in process what S3Gaps leaves to the server.
+func TestCheckS3Modes(t *testing.T) {
+	a := NewAuthorizer(loadSample(t))
+	server := newFakeService(t, "application/xml", "")
+	client := s3.New(s3.Options{Region: localRegion, BaseEndpoint: aws.String(server.URL), UsePathStyle: true, Credentials: testCredentials,
+		APIOptions: []func(*middleware.Stack) error{Check(a, "HandleRejection")}})
+	ctx := context.Background()
+	read := func() error {
+		_, err := client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("egress-staging"), Key: aws.String("r1/k")})
+		return err
+	}
+	if err := read(); err != nil || server.hits.Load() != 1 {
+		t.Errorf("S3Gaps: err %v, %d requests; want the read left to the server", err, server.hits.Load())
+	}
+	a.S3 = S3All
+	var denied *AccessDeniedError
+	if err := read(); !errors.As(err, &denied) || denied.Action != "s3:GetObject" || server.hits.Load() != 1 {
+		t.Errorf("S3All: err %v, %d requests; want s3:GetObject refused in process", err, server.hits.Load())
 	}
 }

@@ -1,6 +1,7 @@
 package iam
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,15 +32,8 @@ type Resolver struct {
 	Rewrite map[string]string
 }
 
-func (r Resolver) partition() string { return cmpOr(r.Partition, "aws") }
-func (r Resolver) urlSuffix() string { return cmpOr(r.URLSuffix, "amazonaws.com") }
-
-func cmpOr(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
-}
+func (r Resolver) partition() string { return cmp.Or(r.Partition, "aws") }
+func (r Resolver) urlSuffix() string { return cmp.Or(r.URLSuffix, "amazonaws.com") }
 
 // rewrite applies Resolver.Rewrite to one resolved value, longest key first.
 func (r Resolver) rewrite(s string) string {
@@ -162,7 +156,6 @@ type resource struct {
 type template struct {
 	Parameters map[string]any       `json:"Parameters"`
 	Resources  map[string]*resource `json:"Resources"`
-	stack      string               // the stack name in construct paths
 }
 
 // Load returns the identity policies of every AWS::Lambda::Function of a
@@ -175,6 +168,11 @@ func Load(tmpl []byte, r Resolver) (*Policies, error) {
 	var t template
 	if err := json.Unmarshal(tmpl, &t); err != nil {
 		return nil, fmt.Errorf("iam: template: %w", err)
+	}
+	for id, res := range t.Resources {
+		if res == nil {
+			return nil, fmt.Errorf("iam: template: resource %s is null", id)
+		}
 	}
 	if r.Region == "" || r.Account == "" {
 		return nil, errors.New("iam: the resolver needs a region and an account")

@@ -507,3 +507,41 @@ func TestCoverage(t *testing.T) {
 		t.Errorf("%v reported unused", want)
 	}
 }
+
+func TestLoadInlineAndManagedPolicies(t *testing.T) {
+	table := map[string]any{"Fn::GetAtt": []any{"Table", "Arn"}}
+	build := func(managed ...any) []byte {
+		var raw map[string]any
+		json.Unmarshal(templateWith(t, []any{map[string]any{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": table}}), &raw)
+		res := raw["Resources"].(map[string]any)
+		res["FnRole"].(map[string]any)["Properties"] = map[string]any{
+			"Policies": []any{map[string]any{"PolicyName": "inline", "PolicyDocument": map[string]any{
+				"Statement": map[string]any{"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": table}}}},
+			"ManagedPolicyArns": managed,
+		}
+		res["Managed"] = map[string]any{"Type": "AWS::IAM::ManagedPolicy", "Properties": map[string]any{"PolicyDocument": map[string]any{
+			"Statement": []any{map[string]any{"Effect": "Allow", "Action": "dynamodb:Query", "Resource": table}}}}}
+		b, _ := json.Marshal(raw)
+		return b
+	}
+	r := Resolver{Region: localRegion, Account: localAccount, Names: map[string]string{"Table": "t"}}
+	basic := map[string]any{"Fn::Join": []any{"", []any{"arn:", map[string]any{"Ref": "AWS::Partition"}, ":iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}}}
+	p, err := Load(build(basic, map[string]any{"Ref": "Managed"}), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := NewAuthorizer(p)
+	for _, action := range []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"} {
+		if err := a.Authorize("Fn", action, "arn:aws:dynamodb:us-east-1:000000000000:table/t", nil); err != nil {
+			t.Errorf("%s: %v", action, err)
+		}
+	}
+	if skipped := p.Functions["Fn"].Skipped; len(skipped) != 1 || !strings.Contains(skipped[0].Policy, "AWSLambdaBasicExecutionRole") {
+		t.Errorf("skipped %+v, want the basic execution role", skipped)
+	}
+	// A managed policy whose statements are not in the template is an error.
+	_, err = Load(build("arn:aws:iam::aws:policy/AmazonDynamoDBFullAccess"), r)
+	if err == nil || !strings.Contains(err.Error(), "AmazonDynamoDBFullAccess") {
+		t.Errorf("got %v, want an error naming the managed policy", err)
+	}
+}
