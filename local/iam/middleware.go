@@ -3,6 +3,8 @@ package iam
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
@@ -21,6 +23,9 @@ const CheckID = "egress/local/iam.Check"
 //	cfg.APIOptions = append(cfg.APIOptions, iam.Check(auth, "CopyToStaging"))
 func Check(a *Authorizer, function string) func(*middleware.Stack) error {
 	return func(stack *middleware.Stack) error {
+		if _, ok := a.policies.Functions[function]; !ok {
+			return fmt.Errorf("iam: no function %q in the template (have %s)", function, strings.Join(sortedKeys(a.policies.Functions), ", "))
+		}
 		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc(CheckID, func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 			service, op := middleware.GetServiceID(ctx), middleware.GetOperationName(ctx)
 			requests, err := a.Requests(service, op, in.Parameters)

@@ -255,3 +255,12 @@ func TestCheckS3Modes(t *testing.T) {
 		t.Errorf("S3All: err %v, %d requests; want s3:GetObject refused in process", err, server.hits.Load())
 	}
 }
+
+func TestCheckUnknownFunction(t *testing.T) {
+	a := NewAuthorizer(loadSample(t))
+	db, server := dynamoDBAs(t, a, "copy-to-staging") // a name, not the construct id
+	_, err := db.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String("egress-requests")})
+	if err == nil || !strings.Contains(err.Error(), `no function "copy-to-staging"`) || server.hits.Load() != 0 {
+		t.Errorf("got %v, %d requests; want every call refused", err, server.hits.Load())
+	}
+}
