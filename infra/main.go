@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/tre-egress/egress/infra/lambdabuild"
 	"github.com/tre-egress/egress/infra/stack"
 )
 
@@ -58,7 +59,7 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(bin)
-	if err := buildFunctions(root, bin, stack.Functions); err != nil {
+	if err := lambdabuild.Functions(root, bin, stack.Functions); err != nil {
 		return err
 	}
 
