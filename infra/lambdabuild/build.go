@@ -18,9 +18,12 @@ var Env = []string{"GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0"}
 
 // Flags are the go build flags. They make the binaries reproducible (no
 // paths, VCS stamp or build ID), so an unchanged function keeps its asset
-// hash and is not redeployed, and drop the RPC mode a provided runtime does
-// not use.
-var Flags = []string{"-trimpath", "-buildvcs=false", "-tags", "lambda.norpc", "-ldflags", "-s -w -buildid="}
+// hash and is not redeployed.
+var Flags = []string{"-trimpath", "-buildvcs=false", "-tags", Tags, "-ldflags", "-s -w -buildid="}
+
+// Tags are the build tags of a function: aws-lambda-go without the RPC
+// mode only the retired go1.x runtime used.
+const Tags = "lambda.norpc"
 
 // Functions compiles root/functions/<name> for each name, in one go build,
 // to dir/<name>/bootstrap: the layout of a provided.al2023 deployment
