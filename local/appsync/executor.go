@@ -36,8 +36,8 @@ type Executor struct {
 	resolved map[string]bool
 }
 
-// NewExecutor parses schema (api.Schema or api.SchemaFor's output) with AppSync's
-// built-in directives and scalars.
+// NewExecutor parses schema (api.Schema or api.SchemaFor's output) with
+// AppSync's built-in directives and scalars.
 func NewExecutor(schema string, resolve func(context.Context, api.Event) (any, error)) (*Executor, error) {
 	s, err := loadSchema(schema)
 	if err != nil {
