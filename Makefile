@@ -35,13 +35,9 @@ vet:
 test: tools vet ## go vet + go test -race against real S3/DynamoDB endpoints
 	EGRESS_TOOLS_DIR=$(TOOLS) go test $(GOTEST_FLAGS) ./...
 
-build: ## build every function as bin/<name>/bootstrap (linux/arm64, provided.al2023)
-	@rm -rf $(BIN) && mkdir -p $(BIN)
-	@for f in $(FUNCTIONS); do \
-	  echo "build $$f"; \
-	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -trimpath -tags lambda.norpc \
-	    -ldflags='-s -w' -o $(BIN)/$$f/bootstrap ./functions/$$f || exit 1; \
-	done
+build: ## build every function as bin/<name>/bootstrap (linux/arm64, provided.al2023; the CDK app's recipe)
+	@rm -rf $(BIN)
+	go run ./infra/cmd/build-functions -o $(BIN) $(FUNCTIONS)
 	@ls -l $(BIN)/*/bootstrap | awk '{ if ($$5 > 20*1024*1024) { print "too big: " $$9; bad=1 } } END { exit bad }'
 
 run: tools ## start the embedded stack on this machine (Ctrl-C to stop)

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tre-egress/egress/infra/lambdabuild"
 	"github.com/tre-egress/egress/shared/config"
 )
 
@@ -145,14 +146,16 @@ func runColdStart(ctx context.Context, env *Env) ([]Row, error) {
 	return append(rows, sizes...), errors.Join(errs...)
 }
 
-// build builds pkg with make build's flags for linux/arch. Host builds
-// leave out -trimpath, which changes no code but would compile every
-// dependency again rather than reuse what building this program compiled.
+// build builds pkg with make build's flags (package infra/lambdabuild) for
+// linux/arch. Host builds leave out -trimpath, which changes no code but
+// would compile every dependency again rather than reuse what building
+// this program compiled.
 func build(ctx context.Context, root, pkg, out, arch string) error {
-	args := []string{"build", "-tags", "lambda.norpc", "-ldflags=-s -w", "-o", out, pkg}
-	if arch != runtime.GOARCH {
-		args = slices.Insert(args, 1, "-trimpath")
+	args := append([]string{"build"}, lambdabuild.Flags...)
+	if arch == runtime.GOARCH {
+		args = slices.DeleteFunc(args, func(f string) bool { return f == "-trimpath" })
 	}
+	args = append(args, "-o", out, pkg)
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+arch, "CGO_ENABLED=0")

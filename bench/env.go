@@ -17,8 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/tre-egress/egress/local/servers"
 	"github.com/tre-egress/egress/shared/awsclient"
-	"github.com/tre-egress/egress/shared/testenv"
 )
 
 // Env is what scenarios share: the scale, a work folder, and the servers,
@@ -31,10 +31,10 @@ type Env struct {
 	Functions  []string  // functions the cold-start scenario builds; nil means all
 
 	s3Once  sync.Once
-	s3      *testenv.S3Server
+	s3      *servers.S3Server
 	s3Err   error
 	ddbOnce sync.Once
-	ddb     *testenv.DynamoDBServer
+	ddb     *servers.DynamoDBServer
 	ddbErr  error
 
 	compression []Compression // set by the release scenario
@@ -60,14 +60,14 @@ func (e *Env) Logf(format string, args ...any) {
 }
 
 // S3 returns the MinIO server, starting it on first use.
-func (e *Env) S3(ctx context.Context) (*testenv.S3Server, error) {
-	e.s3Once.Do(func() { e.s3, e.s3Err = testenv.StartS3(ctx, filepath.Join(e.Dir, "minio")) })
+func (e *Env) S3(ctx context.Context) (*servers.S3Server, error) {
+	e.s3Once.Do(func() { e.s3, e.s3Err = servers.StartS3(ctx, filepath.Join(e.Dir, "minio")) })
 	return e.s3, e.s3Err
 }
 
 // DynamoDB returns a DynamoDB Local server, starting it on first use.
 func (e *Env) DynamoDB(ctx context.Context) (*dynamodb.Client, error) {
-	e.ddbOnce.Do(func() { e.ddb, e.ddbErr = testenv.StartDynamoDB(ctx) })
+	e.ddbOnce.Do(func() { e.ddb, e.ddbErr = servers.StartDynamoDB(ctx) })
 	if e.ddbErr != nil {
 		return nil, e.ddbErr
 	}
@@ -98,7 +98,7 @@ type s3Conn struct {
 	Region    string `json:"region"`
 }
 
-func connOf(s *testenv.S3Server) s3Conn {
+func connOf(s *servers.S3Server) s3Conn {
 	return s3Conn{Endpoint: s.Endpoint, AccessKey: s.AccessKey, SecretKey: s.SecretKey, Region: s.Region}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/tre-egress/egress/functions"
+	"github.com/tre-egress/egress/infra/lambdabuild"
 	"github.com/tre-egress/egress/infra/stack"
 )
 
@@ -59,7 +60,7 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(bin)
-	if err := buildFunctions(root, bin, functions.Names()); err != nil {
+	if err := lambdabuild.Functions(root, bin, functions.Names()); err != nil {
 		return err
 	}
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/tre-egress/egress/local/appsync"
 	"github.com/tre-egress/egress/shared/api"
 	"github.com/tre-egress/egress/shared/egress"
 )
@@ -131,7 +132,7 @@ func (s *Stack) GraphQLHandler() http.Handler {
 }
 
 type graphQLHandler struct {
-	exec *api.Executor
+	exec *appsync.Executor
 	key  []byte
 	err  error // setup failure, reported on every request
 	log  *slog.Logger
@@ -140,7 +141,7 @@ type graphQLHandler struct {
 func newGraphQLHandler(svc *api.Service, dir string, log *slog.Logger) *graphQLHandler {
 	h := &graphQLHandler{log: log}
 	if h.key, h.err = signingKey(dir); h.err == nil {
-		h.exec, h.err = api.NewExecutor(api.SchemaFor(svc.ReviewerGroups, svc.DownloadGroups), api.Handler(svc))
+		h.exec, h.err = appsync.NewExecutor(api.SchemaFor(svc.ReviewerGroups, svc.DownloadGroups), api.Handler(svc))
 	}
 	return h
 }
@@ -152,8 +153,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-func errorBody(errorType, msg string) api.Response {
-	return api.Response{Errors: []api.GraphQLError{{ErrorType: errorType, Message: msg}}}
+func errorBody(errorType, msg string) appsync.Response {
+	return appsync.Response{Errors: []appsync.GraphQLError{{ErrorType: errorType, Message: msg}}}
 }
 
 func (h *graphQLHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -180,7 +181,7 @@ func (h *graphQLHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, errorBody("UnauthorizedException", "Unable to verify the JWT: "+err.Error()))
 		return
 	}
-	var req api.GraphQLRequest
+	var req appsync.GraphQLRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	if err := dec.Decode(&req); err != nil || strings.TrimSpace(req.Query) == "" {
 		writeJSON(w, http.StatusBadRequest, errorBody("MalformedHttpRequestException", "the body must be JSON with a query"))
@@ -217,7 +218,7 @@ func (d GraphQLDecider) Do(ctx context.Context, who egress.Identity, query strin
 	if err != nil {
 		return err
 	}
-	body, err := json.Marshal(api.GraphQLRequest{Query: query, Variables: vars})
+	body, err := json.Marshal(appsync.GraphQLRequest{Query: query, Variables: vars})
 	if err != nil {
 		return err
 	}
@@ -241,8 +242,8 @@ func (d GraphQLDecider) Do(ctx context.Context, who egress.Identity, query strin
 		return fmt.Errorf("graphql: %w", err)
 	}
 	var res struct {
-		Data   json.RawMessage    `json:"data"`
-		Errors []api.GraphQLError `json:"errors"`
+		Data   json.RawMessage        `json:"data"`
+		Errors []appsync.GraphQLError `json:"errors"`
 	}
 	if err := json.Unmarshal(b, &res); err != nil {
 		return fmt.Errorf("graphql: HTTP %d: %w", resp.StatusCode, err)

@@ -33,6 +33,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/tre-egress/egress/functions"
+	"github.com/tre-egress/egress/local/servers"
 	"github.com/tre-egress/egress/local/sfn"
 	"github.com/tre-egress/egress/shared/api"
 	"github.com/tre-egress/egress/shared/apiapp"
@@ -43,7 +44,6 @@ import (
 	"github.com/tre-egress/egress/shared/objects"
 	"github.com/tre-egress/egress/shared/requests"
 	"github.com/tre-egress/egress/shared/stepfunctions"
-	"github.com/tre-egress/egress/shared/testenv"
 	"github.com/tre-egress/egress/shared/workflow"
 	"github.com/tre-egress/egress/statemachine"
 )
@@ -83,8 +83,8 @@ type Options struct {
 // Stack is a running embedded stack.
 type Stack struct {
 	URL             string // front endpoint
-	S3              *testenv.S3Server
-	DynamoDB        *testenv.DynamoDBServer
+	S3              *servers.S3Server
+	DynamoDB        *servers.DynamoDBServer
 	Engine          *sfn.Engine
 	Outbox          *SESSink
 	Clients         app.Clients
@@ -155,11 +155,11 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 		}
 		s.tempDir = true
 	}
-	if s.S3, err = testenv.StartS3(ctx, filepath.Join(s.Dir, "s3")); err != nil {
+	if s.S3, err = servers.StartS3(ctx, filepath.Join(s.Dir, "s3")); err != nil {
 		return nil, fmt.Errorf("start S3: %w", err)
 	}
 	s.closers = append(s.closers, s.S3.Close)
-	if s.DynamoDB, err = testenv.StartDynamoDB(ctx); err != nil {
+	if s.DynamoDB, err = servers.StartDynamoDB(ctx); err != nil {
 		return nil, fmt.Errorf("start DynamoDB: %w", err)
 	}
 	s.closers = append(s.closers, s.DynamoDB.Close)

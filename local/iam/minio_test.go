@@ -18,13 +18,14 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/tre-egress/egress/local/servers"
 	"github.com/tre-egress/egress/shared/testenv"
 )
 
 // minio is the MinIO server of this test binary, started on first use.
 var minio struct {
 	once   sync.Once
-	server *testenv.S3Server
+	server *servers.S3Server
 	dir    string
 	err    error
 }
@@ -38,11 +39,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func minioServer(t *testing.T) *testenv.S3Server {
+func minioServer(t *testing.T) *servers.S3Server {
 	t.Helper()
 	minio.once.Do(func() {
 		if minio.dir, minio.err = os.MkdirTemp("", "egress-iam-minio-"); minio.err == nil {
-			minio.server, minio.err = testenv.StartS3(context.Background(), minio.dir)
+			minio.server, minio.err = servers.StartS3(context.Background(), minio.dir)
 		}
 	})
 	if minio.err != nil {
@@ -53,7 +54,7 @@ func minioServer(t *testing.T) *testenv.S3Server {
 
 // clientAs is an S3 client of the MinIO server with a user's keys and the
 // given API options.
-func clientAs(srv *testenv.S3Server, u MinIOUser, opts ...func(*middleware.Stack) error) *s3.Client {
+func clientAs(srv *servers.S3Server, u MinIOUser, opts ...func(*middleware.Stack) error) *s3.Client {
 	return s3.New(s3.Options{
 		Region:                     srv.Region,
 		BaseEndpoint:               aws.String(srv.Endpoint),
@@ -65,7 +66,7 @@ func clientAs(srv *testenv.S3Server, u MinIOUser, opts ...func(*middleware.Stack
 	})
 }
 
-func createUser(t *testing.T, srv *testenv.S3Server, name string, policy []byte) MinIOUser {
+func createUser(t *testing.T, srv *servers.S3Server, name string, policy []byte) MinIOUser {
 	t.Helper()
 	u, err := CreateMinIOUser(context.Background(), srv.Endpoint, srv.AccessKey, srv.SecretKey, name, policy)
 	if err != nil {

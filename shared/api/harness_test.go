@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/tre-egress/egress/local/appsync"
 	"github.com/tre-egress/egress/shared/api"
 	"github.com/tre-egress/egress/shared/cognito"
 	"github.com/tre-egress/egress/shared/egress"
@@ -46,7 +47,7 @@ type env struct {
 	s3       *s3.Client
 	objects  *objects.Client
 	wf       *recorder
-	exec     *api.Executor
+	exec     *appsync.Executor
 	staging  string
 	datalake string
 	zipKey   string
@@ -88,7 +89,7 @@ func newEnv(t *testing.T) *env {
 		Now: func() time.Time { return now },
 	}
 	var err error
-	if e.exec, err = api.NewExecutor(api.Schema, api.Handler(e.svc)); err != nil {
+	if e.exec, err = appsync.NewExecutor(api.Schema, api.Handler(e.svc)); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -202,10 +203,10 @@ var (
 	earlierRIT  = egress.Identity{Subject: "sub-rit0", Email: "rit0@example.org", Name: "Earlier RIT", Groups: []string{egress.GroupRIT}}
 )
 
-// appsync is the identity AppSync would pass for who signed in through the
+// appsyncIdentity is the identity AppSync would pass for who signed in through the
 // frontend: its access token, as Cognito issues it with the pre-token
 // trigger (the e-mail counts as verified).
-func appsync(who egress.Identity) *api.Identity {
+func appsyncIdentity(who egress.Identity) *api.Identity {
 	return api.NewIdentity(mint(who, nil).Access)
 }
 
@@ -317,7 +318,7 @@ func (e *env) seed(t *testing.T, f fixture) egress.Request {
 
 // call invokes the Lambda handler as AppSync would.
 func (e *env) call(who egress.Identity, parent, field string, args, source any) (json.RawMessage, error) {
-	ev := api.Event{Identity: appsync(who), Info: api.Info{ParentTypeName: parent, FieldName: field}}
+	ev := api.Event{Identity: appsyncIdentity(who), Info: api.Info{ParentTypeName: parent, FieldName: field}}
 	ev.Arguments, _ = json.Marshal(args)
 	if source != nil {
 		ev.Source, _ = json.Marshal(source)
@@ -346,12 +347,12 @@ func errorType(err error) string {
 }
 
 // gql runs a document through the executor for who.
-func (e *env) gql(who egress.Identity, query string, vars map[string]any) api.Response {
-	return e.exec.Execute(context.Background(), api.GraphQLRequest{Query: query, Variables: vars}, appsync(who))
+func (e *env) gql(who egress.Identity, query string, vars map[string]any) appsync.Response {
+	return e.exec.Execute(context.Background(), appsync.GraphQLRequest{Query: query, Variables: vars}, appsyncIdentity(who))
 }
 
 // decode turns a response's data into v via JSON.
-func decode(t *testing.T, resp api.Response, v any) {
+func decode(t *testing.T, resp appsync.Response, v any) {
 	t.Helper()
 	b, err := json.Marshal(resp.Data)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tre-egress/egress/local/appsync"
 	"github.com/tre-egress/egress/shared/api"
 	"github.com/tre-egress/egress/shared/cognito"
 	"github.com/tre-egress/egress/shared/egress"
@@ -20,7 +21,7 @@ func TestCaller(t *testing.T) {
 		id   *api.Identity
 		want egress.Identity
 	}{
-		{"access token", appsync(ida), ida},
+		{"access token", appsyncIdentity(ida), ida},
 		{"ID token", appsyncID(ida), ida},
 		{"access token, e-mail changed and unverified", api.NewIdentity(mint(ida, unverified).Access),
 			egress.Identity{Subject: "sub-ida", Name: "Ida IG", UserID: "u-ida", Groups: []string{egress.GroupIG}}},
@@ -69,7 +70,7 @@ func TestDecideWithAccessToken(t *testing.T) {
 	r := e.seed(t, fixtures[0])
 	in := map[string]any{"egress_request_id": r.ID, "task_token": r.TaskToken, "ig_reviewer_1_decision": "APPROVED",
 		"ig_reviewer_1_name": "Somebody Else", "ig_reviewer_1_email": "else@example.org"}
-	resp := e.exec.Execute(context.Background(), api.GraphQLRequest{Query: updateMutation, Variables: map[string]any{"request": in}}, appsync(igReviewer))
+	resp := e.exec.Execute(context.Background(), appsync.GraphQLRequest{Query: updateMutation, Variables: map[string]any{"request": in}}, appsyncIdentity(igReviewer))
 	if len(resp.Errors) > 0 {
 		t.Fatalf("decision with an access token refused: %+v", resp.Errors)
 	}
@@ -87,7 +88,7 @@ func TestDecideWithIDToken(t *testing.T) {
 	e := newEnv(t)
 	r := e.seed(t, fixtures[0])
 	in := map[string]any{"egress_request_id": r.ID, "task_token": r.TaskToken, "ig_reviewer_1_decision": "APPROVED"}
-	resp := e.exec.Execute(context.Background(), api.GraphQLRequest{Query: updateMutation, Variables: map[string]any{"request": in}}, appsyncID(igReviewer))
+	resp := e.exec.Execute(context.Background(), appsync.GraphQLRequest{Query: updateMutation, Variables: map[string]any{"request": in}}, appsyncID(igReviewer))
 	if len(resp.Errors) > 0 {
 		t.Fatalf("decision with an ID token refused: %+v", resp.Errors)
 	}
@@ -115,7 +116,7 @@ func TestDecideWithoutVerifiedEmail(t *testing.T) {
 			r := e.seed(t, fixtures[0])
 			in := map[string]any{"egress_request_id": r.ID, "task_token": r.TaskToken, "ig_reviewer_1_decision": "APPROVED",
 				"ig_reviewer_1_email": igReviewer.Email}
-			resp := e.exec.Execute(context.Background(), api.GraphQLRequest{Query: updateMutation, Variables: map[string]any{"request": in}}, tt.id)
+			resp := e.exec.Execute(context.Background(), appsync.GraphQLRequest{Query: updateMutation, Variables: map[string]any{"request": in}}, tt.id)
 			if len(resp.Errors) != 1 || resp.Errors[0].ErrorType != egress.EFORBIDDEN || !strings.Contains(resp.Errors[0].Message, "no verified e-mail") {
 				t.Fatalf("errors %+v, want one ForbiddenError about the e-mail", resp.Errors)
 			}
@@ -135,14 +136,14 @@ func TestRequesterBySWBUserID(t *testing.T) {
 	other := egress.Identity{Subject: "sub-rita-2", Email: "rita@home.example", Name: "Rita", UserID: "u-researcher",
 		Groups: []string{egress.GroupIG, egress.GroupRIT}}
 	e := newEnv(t)
-	for name, id := range map[string]*api.Identity{"access token": appsync(other), "ID token": appsyncID(other)} {
+	for name, id := range map[string]*api.Identity{"access token": appsyncIdentity(other), "ID token": appsyncID(other)} {
 		t.Run(name, func(t *testing.T) {
 			r := e.seed(t, fixtures[0])
 			if r.RequestedBy != other.UserID {
 				t.Fatalf("fixture requested by %s", r.RequestedBy)
 			}
 			in := map[string]any{"egress_request_id": r.ID, "task_token": r.TaskToken, "ig_reviewer_1_decision": "APPROVED"}
-			resp := e.exec.Execute(context.Background(), api.GraphQLRequest{Query: updateMutation, Variables: map[string]any{"request": in}}, id)
+			resp := e.exec.Execute(context.Background(), appsync.GraphQLRequest{Query: updateMutation, Variables: map[string]any{"request": in}}, id)
 			if len(resp.Errors) != 1 || resp.Errors[0].ErrorType != egress.EFORBIDDEN || !strings.Contains(resp.Errors[0].Message, "own request") {
 				t.Fatalf("errors %+v, want a ForbiddenError for the requester", resp.Errors)
 			}
@@ -153,7 +154,7 @@ func TestRequesterBySWBUserID(t *testing.T) {
 	reviewer := other
 	reviewer.Subject, reviewer.Email, reviewer.UserID = "sub-ida", "ida@example.org", "u-ida"
 	in := map[string]any{"egress_request_id": r.ID, "task_token": r.TaskToken, "ig_reviewer_1_decision": "APPROVED"}
-	if resp := e.exec.Execute(context.Background(), api.GraphQLRequest{Query: updateMutation, Variables: map[string]any{"request": in}}, appsync(reviewer)); len(resp.Errors) > 0 {
+	if resp := e.exec.Execute(context.Background(), appsync.GraphQLRequest{Query: updateMutation, Variables: map[string]any{"request": in}}, appsyncIdentity(reviewer)); len(resp.Errors) > 0 {
 		t.Fatalf("another user refused: %+v", resp.Errors)
 	}
 }

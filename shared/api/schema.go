@@ -43,24 +43,3 @@ func SchemaFor(reviewerGroups, downloadGroups []string) string {
 		downloadGroupsArg, groupsArg(downloadGroups),
 	).Replace(Schema)
 }
-
-// appSyncPrelude declares what AppSync defines itself, so the schema parses
-// outside AppSync (AppSync refuses a schema that redeclares them).
-const appSyncPrelude = `
-directive @aws_auth(cognito_groups: [String]) on FIELD_DEFINITION | OBJECT
-directive @aws_cognito_user_pools(cognito_groups: [String]) on FIELD_DEFINITION | OBJECT
-directive @aws_api_key on FIELD_DEFINITION | OBJECT
-directive @aws_iam on FIELD_DEFINITION | OBJECT
-directive @aws_oidc on FIELD_DEFINITION | OBJECT
-directive @aws_lambda on FIELD_DEFINITION | OBJECT
-directive @aws_subscribe(mutations: [String]) on FIELD_DEFINITION
-scalar AWSDate
-scalar AWSTime
-scalar AWSDateTime
-scalar AWSTimestamp
-scalar AWSEmail
-scalar AWSJSON
-scalar AWSURL
-scalar AWSPhone
-scalar AWSIPAddress
-`

@@ -153,7 +153,7 @@ func (s *Client) zipEntries(ctx context.Context, w io.Writer, entries []egress.Z
 	// Deflate at its fastest level: the release is bound by one core
 	// deflating. archive/zip's default (level 5) runs at a quarter of the
 	// speed and, on CSV, stores 22.5% of the input against 29% (see
-	// bench/README.md).
+	// README.md, Performance).
 	zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
 		return flate.NewWriter(out, flate.BestSpeed)
 	})

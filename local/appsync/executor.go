@@ -1,4 +1,8 @@
-package api
+// Package appsync stands in for AWS AppSync on a developer's machine: it
+// runs GraphQL documents against the API's schema and calls the API's
+// Lambda handler for every resolved field, as AppSync does with a direct
+// Lambda resolver. No Lambda links it; the local stack and tests do.
+package appsync
 
 import (
 	"bytes"
@@ -15,33 +19,32 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/validator"
+
+	"github.com/tre-egress/egress/shared/api"
 )
 
 // Executor runs GraphQL documents the way AppSync runs them for a direct
 // Lambda resolver, so the local endpoint needs no generated code: it parses
 // and validates the document against the schema, applies the schema's
 // @aws_auth / @aws_cognito_user_pools group lists, calls resolve for every
-// root field and every field in FieldResolvers (with the parent as
+// root field and every field in api.FieldResolvers (with the parent as
 // source), and projects the JSON resolve returns onto the selection set.
-// resolve is Handler(s): the same function the Lambda runs.
+// resolve is api.Handler(s): the same function the Lambda runs.
 type Executor struct {
 	schema   *ast.Schema
-	resolve  func(context.Context, Event) (any, error)
+	resolve  func(context.Context, api.Event) (any, error)
 	resolved map[string]bool
 }
 
-// NewExecutor parses schema (Schema or SchemaFor's output) with AppSync's
-// built-in directives and scalars.
-func NewExecutor(schema string, resolve func(context.Context, Event) (any, error)) (*Executor, error) {
-	s, err := gqlparser.LoadSchema(
-		&ast.Source{Name: "appsync.graphql", Input: appSyncPrelude, BuiltIn: true},
-		&ast.Source{Name: "schema.graphql", Input: schema},
-	)
+// NewExecutor parses schema (api.Schema or api.SchemaFor's output) with
+// AppSync's built-in directives and scalars.
+func NewExecutor(schema string, resolve func(context.Context, api.Event) (any, error)) (*Executor, error) {
+	s, err := loadSchema(schema)
 	if err != nil {
-		return nil, fmt.Errorf("load schema: %w", err)
+		return nil, err
 	}
 	resolved := map[string]bool{}
-	for _, f := range FieldResolvers {
+	for _, f := range api.FieldResolvers {
 		resolved[f] = true
 	}
 	return &Executor{schema: s, resolve: resolve, resolved: resolved}, nil
@@ -81,7 +84,7 @@ const (
 )
 
 // Execute runs req for the caller id.
-func (e *Executor) Execute(ctx context.Context, req GraphQLRequest, id *Identity) Response {
+func (e *Executor) Execute(ctx context.Context, req GraphQLRequest, id *api.Identity) Response {
 	doc, errs := gqlparser.LoadQueryWithRules(e.schema, req.Query, nil)
 	if len(errs) > 0 {
 		return Response{Errors: validationErrors(errs)}
@@ -165,7 +168,7 @@ func validationErrors(list gqlerror.List) []GraphQLError {
 type execution struct {
 	*Executor
 	ctx    context.Context
-	id     *Identity
+	id     *api.Identity
 	vars   map[string]any
 	errors []GraphQLError
 }
@@ -229,7 +232,7 @@ func (x *execution) call(parent *ast.Definition, f *ast.Field, source map[string
 	if err != nil {
 		return nil, err
 	}
-	ev := Event{Arguments: args, Identity: x.id, Info: Info{FieldName: f.Name, ParentTypeName: parent.Name, Variables: x.vars}}
+	ev := api.Event{Arguments: args, Identity: x.id, Info: api.Info{FieldName: f.Name, ParentTypeName: parent.Name, Variables: x.vars}}
 	if source != nil {
 		if ev.Source, err = json.Marshal(source); err != nil {
 			return nil, err

@@ -1,0 +1,160 @@
+package servers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// minioTool is MinIO's place under .tools, as `make tools` installs it.
+const minioTool = "bin/minio"
+
+// S3Server is a MinIO server running as a child process.
+type S3Server struct {
+	Endpoint  string // "http://127.0.0.1:PORT"
+	AccessKey string
+	SecretKey string
+	Region    string
+
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when the process has exited
+	logf   *os.File
+	once   sync.Once
+}
+
+// StartS3 starts MinIO serving dataDir/data on free loopback ports and waits
+// until it is ready. ctx bounds the start only; stop the server with Close.
+// The process is killed if this process dies, and its output goes to
+// dataDir/minio.log.
+func StartS3(ctx context.Context, dataDir string) (*S3Server, error) {
+	bin, err := toolPath(minioTool)
+	if err != nil {
+		return nil, err
+	}
+	// A free port can be taken between FreeAddr and MinIO binding it; a
+	// process that exits before it is ready gets a second and third try.
+	for attempt := 1; ; attempt++ {
+		s, err := startMinIO(ctx, bin, dataDir)
+		if err == nil || attempt == 3 || ctx.Err() != nil || !errors.Is(err, errS3Exited) {
+			return s, err
+		}
+	}
+}
+
+var errS3Exited = errors.New("minio exited before it was ready")
+
+func startMinIO(ctx context.Context, bin, dataDir string) (*S3Server, error) {
+	addr, err := FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	console, err := FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	data := filepath.Join(dataDir, "data")
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		return nil, fmt.Errorf("servers: minio data dir: %w", err)
+	}
+	logPath := filepath.Join(dataDir, "minio.log")
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("servers: minio log: %w", err)
+	}
+	s := &S3Server{
+		Endpoint:  "http://" + addr,
+		AccessKey: "egress-test",
+		SecretKey: "egress-test-secret",
+		Region:    "us-east-1",
+		exited:    make(chan struct{}),
+		logf:      logf,
+	}
+	cmd := exec.Command(bin, "server", data,
+		"--address", addr, "--console-address", console,
+		"--certs-dir", filepath.Join(dataDir, "certs"), "--quiet")
+	cmd.Env = append(os.Environ(),
+		"MINIO_ROOT_USER="+s.AccessKey,
+		"MINIO_ROOT_PASSWORD="+s.SecretKey,
+		"MINIO_BROWSER=off",
+		"MINIO_UPDATE=off",
+	)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Tests may be killed without running cleanups; never leave MinIO behind.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("servers: start minio: %w", err)
+	}
+	s.cmd = cmd
+	go func() {
+		cmd.Wait()
+		close(s.exited)
+	}()
+	if err := s.waitReady(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("servers: minio at %s (log %s): %w", addr, logPath, err)
+	}
+	return s, nil
+}
+
+// waitReady polls the liveness endpoint with a bounded backoff.
+func (s *S3Server) waitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	client := &http.Client{Timeout: 2 * time.Second}
+	delay := 10 * time.Millisecond
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.Endpoint+"/minio/health/live", nil)
+		if err != nil {
+			return err
+		}
+		if resp, err := client.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-s.exited:
+			return fmt.Errorf("%w: %v", errS3Exited, s.cmd.ProcessState)
+		case <-ctx.Done():
+			return fmt.Errorf("not ready: %w", ctx.Err())
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 500*time.Millisecond)
+	}
+}
+
+// Client returns an S3 client for the server: path-style addressing, static
+// credentials, and checksums only where an operation requires them.
+func (s *S3Server) Client() *s3.Client {
+	return s3.New(s3.Options{
+		Region:                     s.Region,
+		BaseEndpoint:               aws.String(s.Endpoint),
+		UsePathStyle:               true,
+		Credentials:                credentials.NewStaticCredentialsProvider(s.AccessKey, s.SecretKey, ""),
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
+	})
+}
+
+// Close kills the server and waits for it to exit.
+func (s *S3Server) Close() error {
+	s.once.Do(func() {
+		s.cmd.Process.Kill()
+		<-s.exited
+		s.logf.Close()
+	})
+	return nil
+}
