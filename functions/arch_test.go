@@ -41,12 +41,14 @@ var archRules = []archRule{
 		forbidden: []string{"github.com/aws/..."},
 	},
 	{
-		name:     "the workflow and the API import no adapter",
-		packages: []string{mod + "/shared/workflow/...", mod + "/shared/api/..."},
+		name:     "the workflow, the API and the contracts they speak import no adapter",
+		packages: []string{mod + "/shared/workflow/...", mod + "/shared/api/...", mod + "/shared/swb/...", mod + "/statemachine/..."},
 		forbidden: []string{
 			mod + "/shared/requests/...", mod + "/shared/objects/...", mod + "/shared/notify/...",
-			mod + "/shared/stepfunctions/...", mod + "/shared/app/...", mod + "/shared/swbstore/...",
-			mod + "/local/...", "github.com/aws/aws-sdk-go-v2/...",
+			mod + "/shared/stepfunctions/...", mod + "/shared/swbstore/...",
+			mod + "/shared/app/...", mod + "/shared/apiapp/...", mod + "/shared/cognitoapp/...",
+			mod + "/shared/lambdamain/...", mod + "/shared/awsclient/...",
+			mod + "/local/...", "github.com/aws/aws-sdk-go-v2/...", "github.com/aws/smithy-go/...",
 		},
 	},
 	{
