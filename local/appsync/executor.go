@@ -34,6 +34,9 @@ type Executor struct {
 	schema   *ast.Schema
 	resolve  func(context.Context, api.Event) (any, error)
 	resolved map[string]bool
+	// maxDepth and maxResolvers are the API's QueryDepthLimit and
+	// ResolverCountLimit (api.MaxQueryDepth, api.MaxResolverCount).
+	maxDepth, maxResolvers int
 }
 
 // NewExecutor parses schema (api.Schema or api.SchemaFor's output) with
@@ -47,7 +50,7 @@ func NewExecutor(schema string, resolve func(context.Context, api.Event) (any, e
 	for _, f := range api.FieldResolvers {
 		resolved[f] = true
 	}
-	return &Executor{schema: s, resolve: resolve, resolved: resolved}, nil
+	return &Executor{schema: s, resolve: resolve, resolved: resolved, maxDepth: api.MaxQueryDepth, maxResolvers: api.MaxResolverCount}, nil
 }
 
 // GraphQLRequest is the body of a GraphQL POST.
@@ -79,9 +82,31 @@ type Location struct {
 
 // Error types the executor itself reports, as AppSync names them.
 const (
-	ErrorTypeValidation   = "ValidationError"
-	ErrorTypeUnauthorized = "Unauthorized"
+	ErrorTypeValidation    = "ValidationError"
+	ErrorTypeUnauthorized  = "Unauthorized"
+	ErrorTypeResolverLimit = "ResolverCountLimitExceeded"
 )
+
+// depth is the deepest field nesting of set, the root fields being level
+// 1, with fragments expanded; __typename counts like any field.
+func depth(set ast.SelectionSet, level int) int {
+	deepest := level
+	for _, sel := range set {
+		var d int
+		switch s := sel.(type) {
+		case *ast.Field:
+			d = depth(s.SelectionSet, level+1)
+		case *ast.InlineFragment:
+			d = depth(s.SelectionSet, level)
+		case *ast.FragmentSpread:
+			if s.Definition != nil {
+				d = depth(s.Definition.SelectionSet, level)
+			}
+		}
+		deepest = max(deepest, d)
+	}
+	return deepest
+}
 
 // Execute runs req for the caller id.
 func (e *Executor) Execute(ctx context.Context, req GraphQLRequest, id *api.Identity) Response {
@@ -106,6 +131,12 @@ func (e *Executor) Execute(ctx context.Context, req GraphQLRequest, id *api.Iden
 		root = e.schema.Mutation
 	default:
 		return Response{Errors: []GraphQLError{{ErrorType: ErrorTypeValidation, Message: "subscriptions are not served here"}}}
+	}
+	// AppSync's QueryDepthLimit refuses a document nested deeper than the
+	// API allows before any resolver runs.
+	if d := depth(op.SelectionSet, 0); d > e.maxDepth {
+		return Response{Errors: []GraphQLError{{ErrorType: ErrorTypeValidation,
+			Message: fmt.Sprintf("Query depth %d exceeds the API's limit of %d", d, e.maxDepth)}}}
 	}
 	x := &execution{Executor: e, ctx: ctx, id: id, vars: vars}
 	// Root fields run one after another, as mutations must.
@@ -171,6 +202,8 @@ type execution struct {
 	id     *api.Identity
 	vars   map[string]any
 	errors []GraphQLError
+	// calls counts resolver invocations against maxResolvers.
+	calls int
 }
 
 func (x *execution) fail(path []any, f *ast.Field, typ, msg string) {
@@ -214,6 +247,11 @@ func (x *execution) field(parent *ast.Definition, fields []*ast.Field, source ma
 	}
 	var v any
 	if parent == x.schema.Query || parent == x.schema.Mutation || x.resolved[parent.Name+"."+f.Name] {
+		if x.calls++; x.calls > x.maxResolvers {
+			// AppSync's ResolverCountLimit: resolvers past it are not invoked.
+			x.fail(path, f, ErrorTypeResolverLimit, fmt.Sprintf("Resolver count limit of %d exceeded", x.maxResolvers))
+			return nil, !def.Type.NonNull
+		}
 		var err error
 		if v, err = x.call(parent, f, source); err != nil {
 			typ, msg := egressErrorType(err)

@@ -2,7 +2,8 @@ package api
 
 // Limits on one GraphQL request. AppSync enforces them (the stack sets them
 // as the API's QueryDepthLimit and ResolverCountLimit); the local executor
-// is to enforce the same values.
+// (local/appsync)
+// enforces the same values.
 const (
 	// MaxQueryDepth is the deepest selection accepted, counting the root
 	// field as level 1. The schema has no cycles, and its deepest selection
