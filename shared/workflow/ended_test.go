@@ -3,6 +3,7 @@ package workflow_test
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -234,5 +235,26 @@ func TestFailureKeepsRecordedRelease(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The sample event (events/execution-ended.json, for sam local invoke) is
+// what the handler reads: EventBridge's envelope around the execution.
+func TestExecutionEndedSampleEvent(t *testing.T) {
+	b, err := os.ReadFile("../../events/execution-ended.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.CloudWatchEvent
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatal(err)
+	}
+	var d workflow.ExecutionDetail
+	if err := json.Unmarshal(ev.Detail, &d); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Source != "aws.states" || ev.DetailType != "Step Functions Execution Status Change" ||
+		d.Status != "ABORTED" || d.Name == "" || !strings.HasSuffix(d.ExecutionArn, ":"+d.Name) || d.Error != nil {
+		t.Fatalf("event %+v, detail %+v", ev, d)
 	}
 }
