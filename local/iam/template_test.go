@@ -108,7 +108,7 @@ func TestAuthorizeSample(t *testing.T) {
 		{"CopyToStaging", "dynamodb:DeleteItem", swbTableARN, nil, false},
 		{"CopyToStaging", "dynamodb:DeleteItem", requestsTableARN, nil, false},
 		{"CopyToStaging", "dynamodb:UpdateItem", eventsTableARN, nil, false}, // events are append-only
-		{"StartWorkflow", "dynamodb:GetItem", swbTableARN, nil, true}, // intake only checks the store
+		{"StartWorkflow", "dynamodb:GetItem", swbTableARN, nil, true},        // intake only checks the store
 		{"StartWorkflow", "dynamodb:UpdateItem", swbTableARN, nil, false},
 		{"ExecutionEnded", "dynamodb:UpdateItem", swbTableARN, nil, true},
 		{"ExecutionEnded", "s3:DeleteObjectVersion", "arn:aws:s3:::egress-datalake/approved_egress/ws/r1/egress_data.zip", nil, true},
