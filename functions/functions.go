@@ -71,7 +71,7 @@ var (
 var table = []Function{
 	{
 		Name: "start-workflow", ID: "StartWorkflow",
-		Description: "SWB SNS intake: creates the request, locks the SWB store, starts the workflow",
+		Description: "SWB SNS intake: creates the request, checks the SWB store is free, starts the workflow",
 		MemoryMB:    256, Timeout: time.Minute,
 		Required: slices.Concat(tables, []string{config.EnvSWBStoreTable, config.EnvStateMachineArn}),
 		Optional: slices.Concat(approval, mail, swbBuckets, []string{config.EnvStageTimeout, config.EnvS3PathStyle}),
@@ -80,9 +80,9 @@ var table = []Function{
 	},
 	{
 		Name: "copy-to-staging", ID: "CopyToStaging",
-		Description: "Copies the submitted object versions to the staging bucket",
+		Description: "Locks the SWB store and copies the submitted object versions to the staging bucket",
 		MemoryMB:    1024, Timeout: 15 * time.Minute,
-		Required: slices.Concat(tables, []string{config.EnvStagingBucket}),
+		Required: slices.Concat(tables, []string{config.EnvSWBStoreTable, config.EnvStagingBucket}),
 		Optional: slices.Concat(approval, swbBuckets, []string{config.EnvCopyConcurrency, config.EnvMultipartThreshold, config.EnvS3PathStyle}),
 		Services: []Service{DynamoDB, S3},
 		Handler:  "CopyToStaging", Placeholder: "CopyToStagingFunctionArn",
@@ -122,6 +122,15 @@ var table = []Function{
 		Optional: slices.Concat(approval, []string{config.EnvS3PathStyle}),
 		Services: []Service{DynamoDB, S3},
 		Handler:  "HandleFailure", Placeholder: "HandleFailureFunctionArn",
+	},
+	{
+		Name: "execution-ended", ID: "ExecutionEnded",
+		Description: "EventBridge target: cleans up after an execution that ended FAILED, ABORTED or TIMED_OUT outside the failure path",
+		MemoryMB:    256, Timeout: 5 * time.Minute,
+		Required: slices.Concat(tables, []string{config.EnvSWBStoreTable, config.EnvStagingBucket, config.EnvDatalakeBucket}),
+		Optional: slices.Concat(approval, mail, []string{config.EnvS3PathStyle}),
+		Services: []Service{DynamoDB, S3, SES},
+		Handler:  "ExecutionEnded",
 	},
 	{
 		Name: "notify", ID: "Notify",

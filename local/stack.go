@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -74,10 +75,14 @@ type Options struct {
 	StageTimeout   time.Duration // default 21 days
 	MaxDownloads   int           // default 3
 	DownloadExpiry time.Duration // default 5 minutes
-	// Fail, when set, is asked before every Lambda task; a non-nil error
-	// fails the task with it (fault injection for tests).
-	Fail   func(function string, payload json.RawMessage) error
-	Logger *slog.Logger
+	// Fail, when set, is asked before every Lambda task and every
+	// execution-ended invocation; a non-nil error fails it (fault
+	// injection for tests).
+	Fail func(function string, payload json.RawMessage) error
+	// SNSDeliveries is how many copies of each published message the
+	// topic delivers at once (SNS delivers at least once); 0 means 1.
+	SNSDeliveries int
+	Logger        *slog.Logger
 }
 
 // Stack is a running embedded stack.
@@ -103,9 +108,11 @@ type Stack struct {
 
 	tasks map[string]task // by function name: every workflow function
 
-	mu      sync.Mutex
-	changed chan struct{} // closed and replaced after every task, to wake waiters
-	fail    func(function string, payload json.RawMessage) error
+	mu         sync.Mutex
+	changed    chan struct{} // closed and replaced after every task, to wake waiters
+	fail       func(function string, payload json.RawMessage) error
+	deliveries int
+	ended      map[string]chan struct{} // by execution ARN: closed once its final status is handled
 }
 
 // task is a workflow function as its Lambda main builds it: its row, and
@@ -121,6 +128,13 @@ func (s *Stack) SetFail(f func(function string, payload json.RawMessage) error) 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.fail = f
+}
+
+// SetSNSDeliveries replaces Options.SNSDeliveries while the stack runs.
+func (s *Stack) SetSNSDeliveries(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deliveries = n
 }
 
 // Start brings the whole stack up and creates its buckets and tables.
@@ -142,7 +156,7 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	} else if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		return nil, fmt.Errorf("--addr %q: the local stack listens on loopback addresses only", addr)
 	}
-	st := &Stack{opts: opts, Dir: opts.Dir, fail: opts.Fail}
+	st := &Stack{opts: opts, Dir: opts.Dir, fail: opts.Fail, deliveries: opts.SNSDeliveries, ended: map[string]chan struct{}{}}
 	s = st
 	defer func() {
 		if err != nil {
@@ -279,11 +293,12 @@ func (s *Stack) wire() error {
 	}
 	s.API.Now = s.opts.Clock.Now
 	s.Engine = sfn.New(sfn.Options{
-		Clock:   s.opts.Clock,
-		Invoke:  s.invoke,
-		Region:  Region,
-		Account: Account,
-		Logger:  s.opts.Logger,
+		Clock:          s.opts.Clock,
+		Invoke:         s.invoke,
+		Region:         Region,
+		Account:        Account,
+		Logger:         s.opts.Logger,
+		OnStatusChange: s.statusChanged,
 	})
 	s.closers = append(s.closers, func() error { s.Engine.Close(); return nil })
 	subs := statemachine.FunctionSubstitutions(func(fn string) string {
@@ -329,6 +344,98 @@ func (s *Stack) invoke(ctx context.Context, function string, payload json.RawMes
 	out, err := h.Invoke(ctx, payload)
 	s.broadcast()
 	return out, taskFailure(err)
+}
+
+// endedAttempts is how often an execution-ended invocation is tried: as
+// EventBridge invokes a Lambda target asynchronously, once and twice more
+// on error (without Lambda's minutes between tries).
+const endedAttempts = 3
+
+// statusChanged is the EventBridge rule of the deployed stack: execution
+// status changes of the workflow that end FAILED, ABORTED or TIMED_OUT are
+// delivered to the execution-ended function, through the handler path of
+// every function.
+func (s *Stack) statusChanged(ctx context.Context, event json.RawMessage) {
+	var ev struct {
+		Source     string `json:"source"`
+		DetailType string `json:"detail-type"`
+		Detail     struct {
+			ExecutionArn    string              `json:"executionArn"`
+			StateMachineArn string              `json:"stateMachineArn"`
+			Status          sfn.ExecutionStatus `json:"status"`
+		} `json:"detail"`
+	}
+	if err := json.Unmarshal(event, &ev); err != nil {
+		s.opts.Logger.Error("execution status change not decoded", "error", err)
+		return
+	}
+	d := ev.Detail
+	if d.Status == sfn.StatusRunning {
+		return
+	}
+	defer s.endHandled(d.ExecutionArn)
+	switch {
+	case ev.Source != sfn.StatusChangeSource || ev.DetailType != sfn.StatusChangeDetailType || d.StateMachineArn != s.StateMachineArn:
+		return
+	case d.Status != sfn.StatusFailed && d.Status != sfn.StatusAborted && d.Status != sfn.StatusTimedOut:
+		return
+	}
+	const function = "execution-ended"
+	t := s.tasks[function]
+	var err error
+	for range endedAttempts {
+		s.mu.Lock()
+		fail := s.fail
+		s.mu.Unlock()
+		if fail != nil {
+			if err = fail(function, event); err != nil {
+				continue
+			}
+		}
+		var h lambda.Handler
+		if h, err = app.HandlerByName(t.handlers, t.fn); err != nil {
+			break
+		}
+		if _, err = h.Invoke(ctx, event); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		// In AWS the event would wait in the rule's dead-letter queue.
+		s.opts.Logger.Error("execution-ended failed", "execution_arn", d.ExecutionArn, "error", err)
+	}
+	s.broadcast()
+}
+
+// endHandled records that the final status of an execution was handled.
+func (s *Stack) endHandled(executionArn string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	close(s.endedLocked(executionArn))
+}
+
+func (s *Stack) endedLocked(executionArn string) chan struct{} {
+	ch, ok := s.ended[executionArn]
+	if !ok {
+		ch = make(chan struct{})
+		s.ended[executionArn] = ch
+	}
+	return ch
+}
+
+// WaitEnded blocks until the execution has ended and its final status has
+// been handled (by execution-ended when the rule matches it), or until ctx
+// ends.
+func (s *Stack) WaitEnded(ctx context.Context, executionArn string) error {
+	s.mu.Lock()
+	ch := s.endedLocked(executionArn)
+	s.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wait for the end of %s: %w", executionArn, ctx.Err())
+	}
 }
 
 // broadcast wakes everything waiting in WaitFor.
@@ -385,7 +492,14 @@ func taskFailure(err error) error {
 func (s *Stack) routes() http.Handler {
 	sfnAPI := s.Engine.Handler()
 	ses := s.Outbox
-	sns := &SNSTopic{Arn: TopicArn, Deliver: s.tasks["start-workflow"].handlers.Intake, Now: s.opts.Clock.Now}
+	topic := SNSTopic{Arn: TopicArn, Deliver: s.tasks["start-workflow"].handlers.Intake, Now: s.opts.Clock.Now}
+	sns := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		t := topic
+		t.Deliveries = s.deliveries
+		s.mu.Unlock()
+		t.ServeHTTP(w, r)
+	})
 	mux := http.NewServeMux()
 	mux.Handle("/v2/email/", ses)
 	mux.HandleFunc("/local/endpoints", func(w http.ResponseWriter, r *http.Request) {

@@ -1,21 +1,30 @@
 package local
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/tre-egress/egress/local/sfn"
 	"github.com/tre-egress/egress/shared/egress"
+	"github.com/tre-egress/egress/shared/stepfunctions"
 	"github.com/tre-egress/egress/shared/workflow"
 )
 
@@ -348,9 +357,13 @@ func TestTransientErrorsAreRetried(t *testing.T) {
 
 // TestSecondRequestForBusyStoreIsRefused: a message for a store that has a
 // request in flight must not start a second workflow, nor touch the store.
+//
+// A request is in flight once its execution has locked the store, in its
+// first task; TestConcurrentRequestsForOneStore covers the moment before.
 func TestSecondRequestForBusyStoreIsRefused(t *testing.T) {
 	s := stack(t, false)
 	first := submit(t, s)
+	awaitStage(t, s, first.RequestID, 0)
 	var msg map[string]any
 	if err := json.Unmarshal([]byte(first.Message), &msg); err != nil {
 		t.Fatal(err)
@@ -380,6 +393,68 @@ func TestSecondRequestForBusyStoreIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	finishedRejected(t, s, first)
+}
+
+// TestConcurrentRequestsForOneStore: two requests for one store published
+// back to back, before either execution has locked it. Exactly one runs;
+// the other ends FAILED without touching the store (refused at intake, or
+// by the lock of its first task), and the admin is told.
+func TestConcurrentRequestsForOneStore(t *testing.T) {
+	s := stack(t, false)
+	swb := SWB{S3: s.Clients.S3, DynamoDB: s.Clients.DynamoDB, Now: clock.Now}
+	first, err := swb.Submit(ctx(t), "testdata/sample-store", "researcher@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msg map[string]any
+	if err := json.Unmarshal([]byte(first.Message), &msg); err != nil {
+		t.Fatal(err)
+	}
+	msg["id"] = first.RequestID + "-2"
+	second, _ := json.Marshal(msg)
+	ids := []string{first.RequestID, first.RequestID + "-2"}
+	var wg sync.WaitGroup
+	for _, m := range []string{first.Message, string(second)} {
+		wg.Go(func() {
+			if err := s.Publish(ctx(t), m); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	chain, _ := s.Config.Chain()
+	var winner, loser egress.Request
+	for _, id := range ids {
+		r, err := s.WaitFor(ctx(t), id, func(r egress.Request) bool {
+			return r.Status == egress.StatusFailed || r.TaskToken != ""
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status == egress.StatusFailed {
+			loser = r
+		} else {
+			winner = r
+		}
+	}
+	if winner.ID == "" || loser.ID == "" {
+		t.Fatalf("winner %q, loser %q: want one of each", winner.ID, loser.ID)
+	}
+	if !strings.Contains(loser.FailureCause, "PROCESSING") {
+		t.Fatalf("loser's cause %q", loser.FailureCause)
+	}
+	if _, err := s.Engine.Describe(s.ExecutionArn(loser.ID)); err == nil {
+		if err := s.WaitEnded(ctx(t), s.ExecutionArn(loser.ID)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st, _ := swb.StoreStatus(ctx(t), first.WorkspaceID); st != "PROCESSING" {
+		t.Fatalf("store %s, want the winner's PROCESSING", st)
+	}
+	if _, err := s.API.Decide(ctx(t), Reviewer(chain, 0), winner.ID, egress.Rejected, "concurrent test", ""); err != nil {
+		t.Fatal(err)
+	}
+	finishedRejected(t, s, Submission{RequestID: winner.ID})
 }
 
 // skipRetries advances the fake clock past every retry backoff of request
@@ -519,5 +594,328 @@ func TestForgedBucketsAreRefused(t *testing.T) {
 	}
 	if st, _ := swb.StoreStatus(ctx(t), sub.WorkspaceID); st != "PENDING" {
 		t.Fatalf("store %s after forged messages, want PENDING", st)
+	}
+}
+
+// cleanedUp waits until the execution of sub has ended and execution-ended
+// has handled it, then checks what finished checks and that the TRE admin
+// was told by execution-ended.
+func cleanedUp(t *testing.T, s *Stack, sub Submission, want egress.Status, status sfn.ExecutionStatus) egress.Request {
+	t.Helper()
+	if err := s.WaitEnded(ctx(t), s.ExecutionArn(sub.RequestID)); err != nil {
+		t.Fatal(err)
+	}
+	if desc, _ := s.Engine.Describe(s.ExecutionArn(sub.RequestID)); desc.Status != status {
+		t.Fatalf("execution %s, want %s", desc.Status, status)
+	}
+	r := finished(t, s, sub, want)
+	if !adminTold(s, r.ID, "workflow execution "+string(status)) {
+		t.Fatalf("TRE admin was not told of the %s execution", status)
+	}
+	return r
+}
+
+// adminTold reports whether the TRE admin got an e-mail about request id
+// whose subject mentions about.
+func adminTold(s *Stack, id, about string) bool {
+	for _, m := range s.Outbox.Sent() {
+		if m.To[0] == AdminEmail && strings.Contains(m.Subject, id) && strings.Contains(m.Subject, about) {
+			return true
+		}
+	}
+	return false
+}
+
+// awaitStage waits until request id awaits stage i's decision.
+func awaitStage(t *testing.T, s *Stack, id string, i int) {
+	t.Helper()
+	chain, _ := s.Config.Chain()
+	if _, err := s.WaitFor(ctx(t), id, func(r egress.Request) bool {
+		return r.TaskToken != "" && chain.StageAwaiting(r.Status) == i
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStoppedExecutionIsCleanedUp: an execution stopped from the console
+// (ABORTED) never reaches HandleFailure; the EventBridge rule's target
+// cleans up: FAILED, store PENDING, staged copies gone, admin told.
+func TestStoppedExecutionIsCleanedUp(t *testing.T) {
+	s := stack(t, false)
+	sub := submit(t, s)
+	awaitStage(t, s, sub.RequestID, 0)
+	r, _ := s.Requests.Get(ctx(t), sub.RequestID)
+	if n, err := s.countVersions(ctx(t), StagingBucket, workflow.StagingPrefix(r)); err != nil || n == 0 {
+		t.Fatalf("%d staged versions (%v) before the stop", n, err)
+	}
+	swb := SWB{S3: s.Clients.S3, DynamoDB: s.Clients.DynamoDB}
+	if st, _ := swb.StoreStatus(ctx(t), r.StoreID); st != "PROCESSING" {
+		t.Fatalf("store %s before the stop, want PROCESSING", st)
+	}
+	if _, err := s.Clients.SFN.StopExecution(ctx(t), &awssfn.StopExecutionInput{ExecutionArn: aws.String(s.ExecutionArn(sub.RequestID))}); err != nil {
+		t.Fatal(err)
+	}
+	r = cleanedUp(t, s, sub, egress.StatusFailed, sfn.StatusAborted)
+	if !strings.Contains(r.FailureCause, "ExecutionAborted") {
+		t.Fatalf("cause %q", r.FailureCause)
+	}
+}
+
+// TestExecutionTimeoutIsCleanedUp: an execution that hits the
+// definition's TimeoutSeconds (TIMED_OUT) — here while the release is
+// stuck — is cleaned up as well.
+func TestExecutionTimeoutIsCleanedUp(t *testing.T) {
+	s := stack(t, true)
+	entered, release := make(chan struct{}), make(chan struct{})
+	s.SetFail(func(function string, _ json.RawMessage) error {
+		if function != "copy-to-datalake" {
+			return nil
+		}
+		close(entered)
+		<-release
+		return errors.New("the stuck release gives up")
+	})
+	defer s.SetFail(nil)
+	sub := submit(t, s)
+	awaitStage(t, s, sub.RequestID, 0)
+	chain, _ := s.Config.Chain()
+	if _, err := s.API.Decide(ctx(t), Reviewer(chain, 0), sub.RequestID, egress.Approved, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-entered:
+	case <-ctx(t).Done():
+		t.Fatal("the release never started")
+	}
+	// The only timer left is the execution's timeout.
+	pending := clock.PendingDurations()
+	if len(pending) != 1 || pending[0] < 20*24*time.Hour {
+		t.Fatalf("pending timers %v, want the execution's timeout only", pending)
+	}
+	clock.Advance(pending[0])
+	r := cleanedUp(t, s, sub, egress.StatusFailed, sfn.StatusTimedOut)
+	close(release)
+	if !strings.Contains(r.FailureCause, "States.Timeout") {
+		t.Fatalf("cause %q", r.FailureCause)
+	}
+}
+
+// TestStartFailingNeverLocksStore: StartExecution failing through all of
+// Lambda's tries leaves the SWB store unlocked (the execution's first task
+// locks it, and there is none); a later replay starts the request.
+func TestStartFailingNeverLocksStore(t *testing.T) {
+	s := stack(t, false)
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, `{"__type":"ServiceUnavailable","message":"injected outage"}`)
+	}))
+	defer down.Close()
+	intake := *s.tasks["start-workflow"].handlers
+	intake.Executions = stepfunctions.New(awssfn.NewFromConfig(s.awsConfig(down.URL), func(o *awssfn.Options) { o.RetryMaxAttempts = 1 }), s.StateMachineArn)
+
+	swb := SWB{S3: s.Clients.S3, DynamoDB: s.Clients.DynamoDB, Now: clock.Now}
+	sub, err := swb.Submit(ctx(t), "testdata/sample-store", "researcher@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := events.SNSEvent{Records: []events.SNSEventRecord{{SNS: events.SNSEntity{MessageID: "m-1", Message: sub.Message}}}}
+	for range 3 { // Lambda's asynchronous invocation and its two retries
+		if err := intake.Intake(ctx(t), ev); err == nil || !workflow.Transient(err) {
+			t.Fatalf("Intake = %v, want a transient error", err)
+		}
+	}
+	if st, _ := swb.StoreStatus(ctx(t), sub.WorkspaceID); st != "PENDING" {
+		t.Fatalf("store %s after the start failed, want PENDING", st)
+	}
+	if _, err := s.Engine.Describe(s.ExecutionArn(sub.RequestID)); err == nil {
+		t.Fatal("an execution exists")
+	}
+	// The message redriven from the dead-letter queue starts it.
+	if err := s.Publish(ctx(t), sub.Message); err != nil {
+		t.Fatal(err)
+	}
+	awaitStage(t, s, sub.RequestID, 0)
+	if st, _ := swb.StoreStatus(ctx(t), sub.WorkspaceID); st != "PROCESSING" {
+		t.Fatalf("store %s once running, want PROCESSING", st)
+	}
+	chain, _ := s.Config.Chain()
+	if _, err := s.API.Decide(ctx(t), Reviewer(chain, 0), sub.RequestID, egress.Rejected, "start test", ""); err != nil {
+		t.Fatal(err)
+	}
+	finishedRejected(t, s, sub)
+}
+
+// TestDuplicateDeliveries: SNS delivers at least once. 20 copies at once,
+// then 20 more while the request awaits IG and 20 after it finished, give
+// one request, one execution and one STARTED event, and the request
+// completes as decided.
+func TestDuplicateDeliveries(t *testing.T) {
+	s := stack(t, false)
+	s.SetSNSDeliveries(20)
+	defer s.SetSNSDeliveries(0)
+	sub := submit(t, s)
+	check := func(when string) {
+		t.Helper()
+		out, err := s.Clients.SFN.ListExecutions(ctx(t), &awssfn.ListExecutionsInput{StateMachineArn: aws.String(s.StateMachineArn)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range out.Executions {
+			if aws.ToString(e.Name) == sub.RequestID {
+				n++
+			}
+		}
+		evs, err := s.Requests.Events(ctx(t), sub.RequestID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kinds := map[string]int{}
+		for _, e := range evs {
+			kinds[e.Kind]++
+		}
+		if n != 1 || kinds[egress.EventCreated] != 1 || kinds[egress.EventStarted] != 1 || kinds[egress.EventTransition] > 1 {
+			t.Fatalf("%s: %d executions, events %v", when, n, kinds)
+		}
+		r, _ := s.Requests.Get(ctx(t), sub.RequestID)
+		if r.Status == egress.StatusFailed || r.ExecutionArn != s.ExecutionArn(sub.RequestID) {
+			t.Fatalf("%s: request %s (%q), execution %q", when, r.Status, r.FailureCause, r.ExecutionArn)
+		}
+	}
+	awaitStage(t, s, sub.RequestID, 0)
+	check("20 at once")
+	if err := s.Publish(ctx(t), sub.Message); err != nil {
+		t.Fatal(err)
+	}
+	check("20 more awaiting IG")
+	chain, _ := s.Config.Chain()
+	if _, err := s.API.Decide(ctx(t), Reviewer(chain, 0), sub.RequestID, egress.Rejected, "duplicates test", ""); err != nil {
+		t.Fatal(err)
+	}
+	finishedRejected(t, s, sub)
+	if err := s.Publish(ctx(t), sub.Message); err != nil {
+		t.Fatal(err)
+	}
+	check("20 more after it finished")
+	finishedRejected(t, s, sub)
+}
+
+// TestManyMissingVersions: thousands of listed versions that cannot be
+// copied end the request FAILED through HandleFailure with a short cause,
+// not with an execution failing States.DataLimitExceeded unnoticed.
+func TestManyMissingVersions(t *testing.T) {
+	s := stack(t, false)
+	swb := SWB{S3: s.Clients.S3, DynamoDB: s.Clients.DynamoDB, Now: clock.Now}
+	sub, err := swb.Submit(ctx(t), "testdata/sample-store", "researcher@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msg struct {
+		List string `json:"egress_store_object_list_location"`
+	}
+	json.Unmarshal([]byte(sub.Message), &msg)
+	listKey := strings.TrimPrefix(msg.List, "arn:aws:s3:::"+NotificationBucket+"/")
+	got, err := s.Objects.Read(ctx(t), NotificationBucket, listKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list map[string][]map[string]any
+	if err := json.Unmarshal(got, &list); err != nil {
+		t.Fatal(err)
+	}
+	// About 200 bytes of error each: unbounded, 2,000 pass 256 KiB.
+	for i := range 2000 {
+		list["objects"] = append(list["objects"], map[string]any{
+			"Key": fmt.Sprintf("%s/deleted/%04d %s.csv", sub.WorkspaceID, i, strings.Repeat("results ", 12)), "Size": 10,
+			"VersionId": uuid(), "ETag": `"e"`,
+		})
+	}
+	body, _ := json.Marshal(list)
+	if _, err := s.Clients.S3.PutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String(NotificationBucket), Key: aws.String(listKey), Body: bytes.NewReader(body)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Publish(ctx(t), sub.Message); err != nil {
+		t.Fatal(err)
+	}
+	desc, err := s.Engine.Wait(ctx(t), s.ExecutionArn(sub.RequestID))
+	if err != nil || desc.Error != workflow.ErrRequestFailed {
+		t.Fatalf("execution %s %s: %.300s (%v)", desc.Status, desc.Error, desc.Cause, err)
+	}
+	r := finished(t, s, sub, egress.StatusFailed)
+	if !strings.Contains(r.FailureCause, "not found") {
+		t.Fatalf("cause %q", r.FailureCause)
+	}
+	hist, err := s.Engine.History(s.ExecutionArn(sub.RequestID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	counted := false
+	for _, h := range hist {
+		if h.Error == sfn.StatesDataLimitExceeded || len(h.Cause) > 16<<10 {
+			t.Fatalf("history event %s: %s with a cause of %d bytes", h.Type, h.Error, len(h.Cause))
+		}
+		// CopyToStaging's error names 10 and counts the rest.
+		counted = counted || strings.Contains(h.Cause, "and 1990 more")
+	}
+	if !counted {
+		t.Fatal("no task error counted the missing versions beyond the first 10")
+	}
+}
+
+// TestReleaseKeptWhenStoreCannotBeProcessed: once the zip is recorded,
+// failing to mark SWB's store PROCESSED (SWB terminated it meanwhile) does
+// not delete the release or fail the request; the admin is told.
+func TestReleaseKeptWhenStoreCannotBeProcessed(t *testing.T) {
+	s := stack(t, true)
+	swb := SWB{S3: s.Clients.S3, DynamoDB: s.Clients.DynamoDB, Now: clock.Now}
+	var storeID string
+	s.SetFail(func(function string, _ json.RawMessage) error {
+		if function == "copy-to-datalake" {
+			_, err := s.Clients.DynamoDB.UpdateItem(ctx(t), &dynamodb.UpdateItemInput{TableName: aws.String(SWBStoreTable),
+				Key:              map[string]dbtypes.AttributeValue{"id": &dbtypes.AttributeValueMemberS{Value: storeID}},
+				UpdateExpression: aws.String("SET #s = :t"), ExpressionAttributeNames: map[string]string{"#s": "status"},
+				ExpressionAttributeValues: map[string]dbtypes.AttributeValue{":t": &dbtypes.AttributeValueMemberS{Value: "TERMINATED"}}})
+			return err
+		}
+		return nil
+	})
+	defer s.SetFail(nil)
+	sub := submit(t, s)
+	storeID = sub.WorkspaceID
+	awaitStage(t, s, sub.RequestID, 0)
+	chain, _ := s.Config.Chain()
+	if _, err := s.API.Decide(ctx(t), Reviewer(chain, 0), sub.RequestID, egress.Approved, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WaitEnded(ctx(t), s.ExecutionArn(sub.RequestID)); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Requests.Get(ctx(t), sub.RequestID)
+	if err != nil || r.Status != egress.StatusIGApproved || !r.Released() {
+		t.Fatalf("request %s released=%v (%v), want IGAPPROVED and released", r.Status, r.Released(), err)
+	}
+	if !strings.Contains(r.FailureCause, "could not be marked PROCESSED") {
+		t.Fatalf("cause %q", r.FailureCause)
+	}
+	if n, err := s.countVersions(ctx(t), DatalakeBucket, r.ZipKey); err != nil || n != 1 {
+		t.Fatalf("%d versions of the zip (%v), want it kept", n, err)
+	}
+	if n, err := s.countVersions(ctx(t), StagingBucket, workflow.StagingPrefix(r)); err != nil || n != 0 {
+		t.Fatalf("%d staged versions left (%v)", n, err)
+	}
+	if st, _ := swb.StoreStatus(ctx(t), storeID); st != "TERMINATED" {
+		t.Fatalf("store %s, want SWB's TERMINATED untouched", st)
+	}
+	var told bool
+	for _, m := range s.Outbox.Sent() {
+		told = told || m.To[0] == AdminEmail && strings.Contains(m.Subject, r.ID) && strings.Contains(m.Text, "the zip was kept")
+	}
+	if !told {
+		t.Fatal("TRE admin was not told")
+	}
+	// Its links keep working.
+	if _, err := s.API.Download(ctx(t), Reviewer(chain, 0), r.ID); err != nil {
+		t.Fatalf("download: %v", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tre-egress/egress/shared/config"
+	"github.com/tre-egress/egress/shared/workflow"
 )
 
 func subs() map[string]string {
@@ -75,5 +76,32 @@ func TestExecutionTimeoutMatchesConfig(t *testing.T) {
 	}
 	if got := time.Duration(d.TimeoutSeconds) * time.Second; got != config.ExecutionTimeout {
 		t.Fatalf("TimeoutSeconds = %s, config.ExecutionTimeout = %s", got, config.ExecutionTimeout)
+	}
+}
+
+// The Fail states' errors are the ones the execution-ended function tells
+// apart (workflow.ErrRequestFailed, workflow.ErrCleanupFailed), and the
+// failure path's catch ends in the second.
+func TestFailStates(t *testing.T) {
+	var d struct {
+		States map[string]struct {
+			Type, Error string
+			Catch       []struct{ Next string }
+		}
+	}
+	if err := json.Unmarshal(Raw(), &d); err != nil {
+		t.Fatal(err)
+	}
+	fails := map[string]string{}
+	for name, st := range d.States {
+		if st.Type == "Fail" {
+			fails[st.Error] = name
+		}
+	}
+	if len(fails) != 2 || fails[workflow.ErrRequestFailed] == "" || fails[workflow.ErrCleanupFailed] == "" {
+		t.Fatalf("Fail states by error: %v", fails)
+	}
+	if c := d.States["HandleFailure"].Catch; len(c) != 1 || c[0].Next != fails[workflow.ErrCleanupFailed] {
+		t.Fatalf("HandleFailure's Catch: %+v", c)
 	}
 }

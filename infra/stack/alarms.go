@@ -42,10 +42,22 @@ func (b *builder) alarms() {
 		})
 		a.AddAlarmAction(action)
 	}
-	alarm("WorkflowFailedAlarm", "An egress workflow execution failed (the request is FAILED and its SWB store unlocked; see the HandleFailure step)",
+	alarm("WorkflowFailedAlarm", "An egress workflow execution failed; the TRE admin is e-mailed what was cleaned up (see the request's failure_cause)",
 		b.workflowSM.MetricFailed(sum))
-	alarm("WorkflowTimedOutAlarm", "An egress workflow execution timed out",
+	alarm("WorkflowTimedOutAlarm", "An egress workflow execution timed out; execution-ended cleans up and e-mails the TRE admin",
 		b.workflowSM.MetricTimedOut(sum))
+	alarm("WorkflowAbortedAlarm", "An egress workflow execution was stopped; execution-ended cleans up and e-mails the TRE admin",
+		b.workflowSM.MetricAborted(sum))
+	alarm("ExecutionEndedDeadLetterAlarm", "Ended executions could not be cleaned up (their SWB stores may stay PROCESSING); the events wait in the execution-ended dead-letter queue",
+		b.endedDLQ.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}))
+	alarm("ExecutionEndedDeliveryAlarm", "EventBridge failed to invoke execution-ended for an ended execution (it retries for a day, then dead-letters the event)",
+		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace:     jsii.String("AWS/Events"),
+			MetricName:    jsii.String("FailedInvocations"),
+			DimensionsMap: &map[string]*string{"RuleName": b.endedRule.RuleName()},
+			Period:        five,
+			Statistic:     jsii.String("Sum"),
+		}))
 	alarm("IntakeDeadLetterAlarm", "SWB egress messages could not be processed and wait in the intake dead-letter queue",
 		b.intakeDLQ.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}))
 	alarm("ApiResolverErrorAlarm", "The egress-api resolver failed: internal errors or crashes, not users' refusals",
@@ -86,6 +98,7 @@ func (b *builder) outputs() {
 	out("RequestsTableName", "Requests table", b.requests.TableName())
 	out("StateMachineArn", "Egress workflow", b.workflowSM.StateMachineArn())
 	out("IntakeDeadLetterQueueUrl", "Intake dead-letter queue", b.intakeDLQ.QueueUrl())
+	out("ExecutionEndedDeadLetterQueueUrl", "Dead-letter queue of ended executions not cleaned up", b.endedDLQ.QueueUrl())
 	out("AlarmTopicArn", "Alarm topic (the TRE admin's e-mail is subscribed; confirm the subscription)", b.alarmTopic.TopicArn())
 	out("SESConfigurationSetName", "SES configuration set the functions send through", b.configSet.ConfigurationSetName())
 }

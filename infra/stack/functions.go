@@ -106,8 +106,11 @@ func (b *builder) newFunction(fn functions.Function, vars map[string]string) *fu
 		SystemLogLevelV2:      awslambda.SystemLogLevel_WARN,
 		LogGroup:              logs,
 	}
-	if name == "start-workflow" {
+	switch name {
+	case "start-workflow":
 		props.DeadLetterQueue = b.intakeDLQ
+	case "execution-ended":
+		props.DeadLetterQueue = b.endedDLQ
 	}
 	if name == "copy-to-datalake" && b.scratch != nil {
 		props.Vpc = b.vpc

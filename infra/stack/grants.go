@@ -42,11 +42,17 @@ func (b *builder) grants() {
 		b.tableKey(r, name != "handle-rejection" && name != "notify")
 	}
 
-	// SWB's egress store table: the functions that lock or unlock it.
+	// SWB's egress store table: intake only reads it (is the store free?);
+	// the others lock or unlock it.
 	for _, fn := range functions.All() {
-		if fn.Reads(config.EnvSWBStoreTable) {
-			b.fns[fn.Name].role.AddToPolicy(allow([]string{"dynamodb:UpdateItem"}, jsii.String(b.swbTableARN())))
+		if !fn.Reads(config.EnvSWBStoreTable) {
+			continue
 		}
+		action := "dynamodb:UpdateItem"
+		if fn.Name == "start-workflow" {
+			action = "dynamodb:GetItem"
+		}
+		b.fns[fn.Name].role.AddToPolicy(allow([]string{action}, jsii.String(b.swbTableARN())))
 	}
 	sm := b.workflowSM.StateMachineArn()
 	b.fns["start-workflow"].role.AddToPolicy(allow([]string{"states:StartExecution"}, sm))
@@ -95,20 +101,24 @@ func (b *builder) grants() {
 	// multipart uploads, deletes every version (DeleteObjects with version
 	// ids) and aborts every upload. Release and rejection delete the staged
 	// copies; the failure path also removes a partial release.
-	for _, name := range []string{"copy-to-datalake", "handle-rejection", "handle-failure"} {
+	for _, name := range []string{"copy-to-datalake", "handle-rejection", "handle-failure", "execution-ended"} {
 		r := b.fns[name].role
 		r.AddToPolicy(allow([]string{"s3:ListBucketVersions", "s3:ListBucketMultipartUploads"}, b.staging.BucketArn()))
 		r.AddToPolicy(allow([]string{"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload"}, stagingObjects))
 	}
-	hf := b.fns["handle-failure"].role
-	hf.AddToPolicy(allowIf([]string{"s3:ListBucketVersions"}, map[string]any{
-		"StringLike": map[string]any{"s3:prefix": "approved_egress/*"},
-	}, jsii.String(datalake)))
-	// ListBucketMultipartUploads has no s3:prefix condition key, so it
-	// cannot stop at approved_egress/: it shows the keys of unfinished
-	// uploads, never data, and the aborts stop at the prefix.
-	hf.AddToPolicy(allow([]string{"s3:ListBucketMultipartUploads"}, jsii.String(datalake)))
-	hf.AddToPolicy(allow([]string{"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload"}, released))
+	// The failure path (HandleFailure, and execution-ended for executions
+	// that ended outside it) removes a partial, unrecorded release.
+	for _, name := range []string{"handle-failure", "execution-ended"} {
+		r := b.fns[name].role
+		r.AddToPolicy(allowIf([]string{"s3:ListBucketVersions"}, map[string]any{
+			"StringLike": map[string]any{"s3:prefix": "approved_egress/*"},
+		}, jsii.String(datalake)))
+		// ListBucketMultipartUploads has no s3:prefix condition key, so it
+		// cannot stop at approved_egress/: it shows the keys of unfinished
+		// uploads, never data, and the aborts stop at the prefix.
+		r.AddToPolicy(allow([]string{"s3:ListBucketMultipartUploads"}, jsii.String(datalake)))
+		r.AddToPolicy(allow([]string{"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload"}, released))
+	}
 
 	// The API reads manifests for a request's file list and presigns
 	// downloads of released zips with its own credentials.

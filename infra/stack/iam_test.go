@@ -172,6 +172,7 @@ func TestFunctionPermissions(t *testing.T) {
 		"copy-to-datalake":     concat(writeTables, []string{"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"}, deletePrefix),
 		"handle-rejection":     concat(readTables, []string{"dynamodb:UpdateItem"}, deletePrefix),
 		"handle-failure":       concat(writeTables, deletePrefix),
+		"execution-ended":      concat(writeTables, deletePrefix, mail, []string{"sqs:SendMessage"}),
 		"notify":               concat(readTables, mail),
 		"egress-api":           concat(writeTables, []string{"dynamodb:Query", "states:SendTaskSuccess", "s3:GetObject"}),
 		"pre-token-generation": nil,
@@ -305,6 +306,13 @@ func TestS3CallsAllowed(t *testing.T) {
 		calls = append(calls, deletePrefix("copy-to-datalake", staging, staging+"/*")...)
 		calls = append(calls, deletePrefix("handle-rejection", staging, staging+"/*")...)
 		calls = append(calls, deletePrefix("handle-failure", staging, staging+"/*")...)
+		calls = append(calls, deletePrefix("execution-ended", staging, staging+"/*")...)
+		calls = append(calls,
+			call{"execution-ended", "DeletePrefix: ListObjectVersions (approved_egress/ only)", []string{"s3:ListBucketVersions"}, lake},
+			call{"execution-ended", "DeletePrefix: ListMultipartUploads", []string{"s3:ListBucketMultipartUploads"}, lake},
+			call{"execution-ended", "DeletePrefix: DeleteObjects with version ids", []string{"s3:DeleteObject", "s3:DeleteObjectVersion"}, released},
+			call{"execution-ended", "DeletePrefix: AbortMultipartUpload", []string{"s3:AbortMultipartUpload"}, released},
+		)
 		for _, c := range calls {
 			statements := functionStatements(t, tmpl, stackName, c.function)
 			for _, a := range c.actions {

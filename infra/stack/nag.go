@@ -83,10 +83,10 @@ func (b *builder) suppress() {
 	if b.cfg.UseS3AccessPoints {
 		accept(b.fns["copy-to-staging"].role, exception{"AwsSolutions-IAM5", []string{accessPoints}, reasonAccessPoints})
 	}
-	for _, name := range []string{"copy-to-datalake", "handle-rejection", "handle-failure"} {
+	for _, name := range []string{"copy-to-datalake", "handle-rejection", "handle-failure", "execution-ended"} {
 		accept(b.fns[name].role, exception{"AwsSolutions-IAM5", []string{staging}, reasonStagingObjects})
 	}
-	for _, name := range []string{"copy-to-datalake", "handle-failure", "egress-api"} {
+	for _, name := range []string{"copy-to-datalake", "handle-failure", "execution-ended", "egress-api"} {
 		accept(b.fns[name].role, exception{"AwsSolutions-IAM5", []string{released}, reasonReleased})
 	}
 	accept(b.fns["egress-api"].role, exception{"AwsSolutions-IAM5",
@@ -114,4 +114,6 @@ func (b *builder) suppress() {
 		"This bucket is the destination of the staging bucket's server access logs; logging it to itself would loop."})
 	accept(b.intakeDLQ.Node().DefaultChild(), exception{"AwsSolutions-SQS3", nil,
 		"This queue is itself the dead-letter queue of the SWB SNS subscription and of start-workflow's asynchronous invocations."})
+	accept(b.endedDLQ.Node().DefaultChild(), exception{"AwsSolutions-SQS3", nil,
+		"This queue is itself the dead-letter queue of the execution-ended rule's target and of the function's asynchronous invocations."})
 }

@@ -71,6 +71,7 @@ func New(scope constructs.Construct, p Props) (awscdk.Stack, error) {
 	b.workflow()
 	b.grants()
 	b.intake()
+	b.executionEnded()
 	b.auth()
 	if err := b.api(schema, fields); err != nil {
 		return nil, err

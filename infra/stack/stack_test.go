@@ -210,13 +210,18 @@ func TestStagingBucket(t *testing.T) {
 
 func TestDeadLetterQueueAndSubscription(t *testing.T) {
 	tmpl := synth(t).templates[sampleStack]
-	qID, q := one(t, tmpl, "AWS::SQS::Queue")
-	if props(q)["SqsManagedSseEnabled"] != true && props(q)["KmsMasterKeyId"] == nil {
-		t.Error("dead-letter queue is not encrypted")
+	if n := len(resources(tmpl, "AWS::SQS::Queue")); n != 2 {
+		t.Errorf("%d queues, want the intake's and execution-ended's dead-letter queues", n)
 	}
-	if !denySSL(policyFor(t, tmpl, "AWS::SQS::QueuePolicy", "Queues", qID)) {
-		t.Error("dead-letter queue allows requests without TLS")
+	for id, q := range resources(tmpl, "AWS::SQS::Queue") {
+		if props(q)["SqsManagedSseEnabled"] != true && props(q)["KmsMasterKeyId"] == nil {
+			t.Errorf("dead-letter queue %s is not encrypted", id)
+		}
+		if !denySSL(policyFor(t, tmpl, "AWS::SQS::QueuePolicy", "Queues", id)) {
+			t.Errorf("dead-letter queue %s allows requests without TLS", id)
+		}
 	}
+	qID, _ := byPath(t, tmpl, sampleStack, "IntakeDeadLetterQueue/Resource")
 	fnID, fn := byPath(t, tmpl, sampleStack, "StartWorkflow/Resource")
 	if got := get(props(fn), "DeadLetterConfig", "TargetArn"); !reflect.DeepEqual(got, getAtt(qID, "Arn")) {
 		t.Errorf("start-workflow dead-letter target = %s", jsonString(got))
@@ -538,8 +543,8 @@ func TestMailAndAlarms(t *testing.T) {
 			}
 		}
 	}
-	for _, m := range []string{"AWS/States/ExecutionsFailed", "AWS/States/ExecutionsTimedOut",
-		"AWS/SQS/ApproximateNumberOfMessagesVisible", "AWS/Lambda/Errors", "AWS/AppSync/5XXError"} {
+	for _, m := range []string{"AWS/States/ExecutionsFailed", "AWS/States/ExecutionsTimedOut", "AWS/States/ExecutionsAborted",
+		"AWS/SQS/ApproximateNumberOfMessagesVisible", "AWS/Events/FailedInvocations", "AWS/Lambda/Errors", "AWS/AppSync/5XXError"} {
 		if !metrics[m] {
 			t.Errorf("no alarm on %s (have %v)", m, metrics)
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsefs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
@@ -46,6 +47,8 @@ type builder struct {
 	fns        map[string]*function
 	workflowSM awsstepfunctions.StateMachine
 	intakeDLQ  awssqs.Queue
+	endedDLQ   awssqs.Queue
+	endedRule  awsevents.Rule
 
 	pool       awscognito.UserPool
 	poolClient awscognito.UserPoolClient

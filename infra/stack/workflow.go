@@ -2,6 +2,8 @@ package stack
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
@@ -56,13 +58,45 @@ func (b *builder) workflow() {
 // deadLetters creates the intake's dead-letter queue: messages SNS cannot
 // deliver, and events start-workflow still fails on after Lambda's
 // retries, land there. SSE-SQS rather than a customer key, so SNS can
-// write to it without a key policy for the SWB account's topic.
+// write to it without a key policy for the SWB account's topic. The
+// execution-ended function has its own, for the same reasons: EventBridge
+// writes the events it cannot deliver there, Lambda those the function
+// still fails on.
 func (b *builder) deadLetters() {
-	b.intakeDLQ = awssqs.NewQueue(b.stack, jsii.String("IntakeDeadLetterQueue"), &awssqs.QueueProps{
-		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
-		EnforceSSL:      jsii.Bool(true),
-		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	queue := func(id string) awssqs.Queue {
+		return awssqs.NewQueue(b.stack, jsii.String(id), &awssqs.QueueProps{
+			Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+			EnforceSSL:      jsii.Bool(true),
+			RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+		})
+	}
+	b.intakeDLQ = queue("IntakeDeadLetterQueue")
+	b.endedDLQ = queue("ExecutionEndedDeadLetterQueue")
+}
+
+// executionEnded routes the workflow's executions that end FAILED, ABORTED
+// or TIMED_OUT to the execution-ended function, which cleans up after
+// those that did not complete the definition's own failure path (a stop
+// from the console, the execution timeout, an uncatchable error such as
+// States.DataLimitExceeded, HandleFailure giving up). EventBridge retries
+// a failed delivery for a day before it dead-letters the event.
+func (b *builder) executionEnded() {
+	b.endedRule = awsevents.NewRule(b.stack, jsii.String("ExecutionEndedRule"), &awsevents.RuleProps{
+		Description: jsii.String("Egress workflow executions that ended FAILED, ABORTED or TIMED_OUT, to the execution-ended function"),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings("aws.states"),
+			DetailType: jsii.Strings("Step Functions Execution Status Change"),
+			Detail: &map[string]any{
+				"status":          []any{"FAILED", "ABORTED", "TIMED_OUT"},
+				"stateMachineArn": []any{b.workflowSM.StateMachineArn()},
+			},
+		},
 	})
+	b.endedRule.AddTarget(awseventstargets.NewLambdaFunction(b.fns["execution-ended"].fn, &awseventstargets.LambdaFunctionProps{
+		DeadLetterQueue: b.endedDLQ,
+		MaxEventAge:     awscdk.Duration_Hours(jsii.Number(24)),
+		RetryAttempts:   jsii.Number(185),
+	}))
 }
 
 // intake subscribes start-workflow to SWB's topic, which may be in another

@@ -85,10 +85,10 @@ func TestCheckDynamoDB(t *testing.T) {
 		{"transaction touching SWB's table", func() error {
 			_, err := db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []dbtypes.TransactWriteItem{
 				item("egress-request-events"),
-				{Update: &dbtypes.Update{TableName: aws.String("swb-egress-store"), Key: key, UpdateExpression: aws.String("SET a = :a")}},
+				{Delete: &dbtypes.Delete{TableName: aws.String("swb-egress-store"), Key: key}},
 			}})
 			return err
-		}, "dynamodb:UpdateItem on resource: " + swbTableARN},
+		}, "dynamodb:DeleteItem on resource: " + swbTableARN},
 		{"index query", func() error {
 			_, err := db.Query(ctx, &dynamodb.QueryInput{TableName: aws.String("egress-requests"), IndexName: aws.String("by-status")})
 			return err

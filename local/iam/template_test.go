@@ -64,7 +64,7 @@ func TestLoadFindsEveryFunction(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []string{"CopyToDatalake", "CopyToStaging", "EgressApi", "HandleFailure", "HandleRejection",
+		want := []string{"CopyToDatalake", "CopyToStaging", "EgressApi", "ExecutionEnded", "HandleFailure", "HandleRejection",
 			"Notify", "PreTokenGeneration", "StartWorkflow", "StoreTaskToken"}
 		if got := sortedKeys(p.Functions); !slices.Equal(got, want) {
 			t.Errorf("%s: functions %v, want %v", path, got, want)
@@ -104,10 +104,14 @@ func TestAuthorizeSample(t *testing.T) {
 		{"CopyToStaging", "DynamoDB:putitem", requestsTableARN, nil, true}, // actions are case-insensitive
 		{"CopyToStaging", "dynamodb:PutItem", eventsTableARN, nil, true},
 		{"CopyToStaging", "dynamodb:PutItem", swbTableARN, nil, false},
-		{"CopyToStaging", "dynamodb:UpdateItem", swbTableARN, nil, false},
+		{"CopyToStaging", "dynamodb:UpdateItem", swbTableARN, nil, true}, // the first task locks SWB's store
+		{"CopyToStaging", "dynamodb:DeleteItem", swbTableARN, nil, false},
 		{"CopyToStaging", "dynamodb:DeleteItem", requestsTableARN, nil, false},
 		{"CopyToStaging", "dynamodb:UpdateItem", eventsTableARN, nil, false}, // events are append-only
-		{"StartWorkflow", "dynamodb:UpdateItem", swbTableARN, nil, true},
+		{"StartWorkflow", "dynamodb:GetItem", swbTableARN, nil, true},        // intake only checks the store
+		{"StartWorkflow", "dynamodb:UpdateItem", swbTableARN, nil, false},
+		{"ExecutionEnded", "dynamodb:UpdateItem", swbTableARN, nil, true},
+		{"ExecutionEnded", "s3:DeleteObjectVersion", "arn:aws:s3:::egress-datalake/approved_egress/ws/r1/egress_data.zip", nil, true},
 		{"HandleRejection", "dynamodb:PutItem", requestsTableARN, nil, false},
 		{"EgressApi", "dynamodb:Query", requestsTableARN + "/index/by-status", nil, true},
 		{"EgressApi", "dynamodb:Query", requestsTableARN + "/index/other", nil, false},
@@ -156,10 +160,10 @@ func TestAuthorizeSample(t *testing.T) {
 
 func TestAccessDeniedText(t *testing.T) {
 	a := NewAuthorizer(loadSample(t))
-	err := a.Authorize("CopyToStaging", "dynamodb:UpdateItem", swbTableARN, nil)
+	err := a.Authorize("CopyToStaging", "dynamodb:DeleteItem", swbTableARN, nil)
 	want := "User: arn:aws:sts::000000000000:assumed-role/copy-to-staging-role/copy-to-staging is not authorized to perform: " +
-		"dynamodb:UpdateItem on resource: arn:aws:dynamodb:us-east-1:000000000000:table/swb-egress-store " +
-		"because no identity-based policy allows the dynamodb:UpdateItem action"
+		"dynamodb:DeleteItem on resource: arn:aws:dynamodb:us-east-1:000000000000:table/swb-egress-store " +
+		"because no identity-based policy allows the dynamodb:DeleteItem action"
 	if err == nil || err.Error() != want {
 		t.Fatalf("got  %v\nwant %s", err, want)
 	}

@@ -133,6 +133,9 @@ const (
 	EventReleased   = "RELEASED"
 	EventStaged     = "STAGED"
 	EventStarted    = "STARTED"
+	// EventFailure records a failure that leaves the status as it is: a
+	// released request whose SWB store could not be marked PROCESSED.
+	EventFailure = "FAILURE"
 )
 
 // ActorWorkflow is the actor of changes the workflow makes on its own.

@@ -1,8 +1,12 @@
 package egress
 
 import (
+	"errors"
+	"fmt"
 	"io/fs"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // The types below are what the workflow asks of object storage: staging the
@@ -58,7 +62,8 @@ const (
 
 // CheckZipPath returns an EINVALID error unless p can be a file's path in a
 // release zip that extracts safely everywhere: relative, forward slashes, no
-// "." or ".." or empty elements, no backslash, not a reserved name.
+// "." or ".." or empty elements, no backslash, not a reserved name, and no
+// element Windows cannot create (see NonPortable).
 func CheckZipPath(p string) error {
 	switch {
 	case !fs.ValidPath(p) || p == "." || strings.Contains(p, `\`):
@@ -66,7 +71,81 @@ func CheckZipPath(p string) error {
 	case p == ZipSumsName || p == ZipManifestName:
 		return Errorf(EINVALID, "path %q is reserved for the zip's own %s", p, p)
 	}
+	if why := NonPortable(p); why != "" {
+		return Errorf(EINVALID, "path %q %s", p, why)
+	}
 	return nil
+}
+
+// windowsForbidden are the printable characters Windows refuses in a file
+// or folder name.
+const windowsForbidden = `<>:"|?*`
+
+// NonPortable says why the slash-separated path p cannot be extracted as
+// written on Windows, or returns "" when it can: an element with a control
+// character or one of <>:"|?*, one ending in a dot or a space (Windows drops
+// them, so "a." and "a" collide), or a reserved device name (CON, PRN, AUX,
+// NUL, COM0-9, LPT0-9, also with an extension, as in "con.txt"). Unzip tools
+// there fail on such names or write another file than the one released.
+func NonPortable(p string) string {
+	for seg := range strings.SplitSeq(p, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			continue // CheckZipPath's and the SWB list's own rules refuse these
+		}
+		if i := strings.IndexFunc(seg, func(r rune) bool { return unicode.IsControl(r) || strings.ContainsRune(windowsForbidden, r) }); i >= 0 {
+			r, _ := utf8.DecodeRuneInString(seg[i:])
+			if unicode.IsControl(r) {
+				return fmt.Sprintf("has the control character %U in %q", r, seg)
+			}
+			return fmt.Sprintf("has %q in %q (Windows allows none of %s in file names)", r, seg, windowsForbidden)
+		}
+		if last := seg[len(seg)-1]; last == '.' || last == ' ' {
+			return fmt.Sprintf("has %q, which ends with a dot or a space (Windows drops it, so the file would get another name)", seg)
+		}
+		if reservedDevice(seg) {
+			return fmt.Sprintf("has %q, a reserved device name on Windows", seg)
+		}
+	}
+	return ""
+}
+
+// reservedDevice reports Windows' device names, which stay reserved with
+// any extension and whatever their case.
+func reservedDevice(seg string) bool {
+	base, _, _ := strings.Cut(seg, ".")
+	base = strings.ToUpper(strings.TrimRight(base, " "))
+	switch base {
+	case "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$":
+		return true
+	}
+	if len(base) > 3 && (strings.HasPrefix(base, "COM") || strings.HasPrefix(base, "LPT")) {
+		switch base[3:] {
+		case "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "¹", "²", "³":
+			return true
+		}
+	}
+	return false
+}
+
+// JoinBounded is errors.Join of the non-nil errs, keeping the first limit
+// and then "and K more": an error that lists per-file failures stays a
+// few kilobytes however many files fail, well within the 256 KiB that Step
+// Functions allows an error to carry. ErrorCode reads the first kept error.
+func JoinBounded(limit int, errs ...error) error {
+	var kept []error
+	n := 0
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		if n++; len(kept) < max(limit, 1) {
+			kept = append(kept, err)
+		}
+	}
+	if n > len(kept) {
+		kept = append(kept, fmt.Errorf("and %d more", n-len(kept)))
+	}
+	return errors.Join(kept...)
 }
 
 // Email is one plain-text message.

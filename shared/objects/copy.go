@@ -169,11 +169,17 @@ func (s *Client) sha256(ctx context.Context, bucket, key, versionID string) (str
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
+// maxCopyErrors is how many failed copies CopyAll's error names; it says
+// how many more there were. The error becomes a Step Functions error cause,
+// which must stay far below 256 KiB whatever the number of files.
+const maxCopyErrors = 10
+
 // CopyAll runs CopyVersion for every job, at most concurrency at a time, and
 // returns the staged files in the order of jobs. Failures do not stop the
-// other copies, so the error lists every file that failed (errors.Join;
-// egress.ErrorCode finds ENOTFOUND in it). No new copy starts once ctx is
-// done. On error the files are not returned.
+// other copies, so the error names the first failed files in job order and
+// counts the rest (egress.JoinBounded; egress.ErrorCode finds ENOTFOUND in
+// it). No new copy starts once ctx is done. On error the files are not
+// returned.
 func (s *Client) CopyAll(ctx context.Context, jobs []egress.CopyJob, concurrency int) ([]egress.File, error) {
 	seen := make(map[string]bool, len(jobs))
 	for _, j := range jobs {
@@ -193,7 +199,7 @@ func (s *Client) CopyAll(ctx context.Context, jobs []egress.CopyJob, concurrency
 		files[i] = egress.File{Path: j.Path, SourceKey: j.Source.Key, VersionID: j.Source.VersionID, StagedVersionID: c.VersionID, Size: c.Size, SHA256: c.SHA256}
 		return nil
 	})
-	if err := errors.Join(append(errs, ctx.Err())...); err != nil {
+	if err := egress.JoinBounded(maxCopyErrors, append([]error{ctx.Err()}, errs...)...); err != nil {
 		return nil, err
 	}
 	return files, nil

@@ -209,6 +209,22 @@ func TestCopyAll(t *testing.T) {
 		}
 	})
 
+	// However many versions are missing, the error names a few and counts
+	// the rest: it becomes a Step Functions error cause (256 KiB at most).
+	t.Run("many missing versions", func(t *testing.T) {
+		var missing []egress.CopyJob
+		for i := range 40 {
+			key := fmt.Sprintf("ws1/gone/%03d-%s.csv", i, strings.Repeat("long-name-", 20))
+			missing = append(missing, egress.CopyJob{Path: key, Source: egress.ObjectVersion{Bucket: src, Key: key, VersionID: jobs[0].Source.VersionID},
+				DstBucket: dst, DstKey: "ws1/req4/" + key})
+		}
+		_, err := store.CopyAll(ctx, missing, 8)
+		wantCode(t, err, egress.ENOTFOUND, "ws1/gone/000-", "ws1/gone/009-", "and 30 more")
+		if strings.Contains(err.Error(), "ws1/gone/010-") || len(err.Error()) > 4000 {
+			t.Fatalf("error of %d bytes names more than 10 files: %v", len(err.Error()), err)
+		}
+	})
+
 	t.Run("duplicate destination", func(t *testing.T) {
 		dup := []egress.CopyJob{jobs[0], jobs[0]}
 		_, err := store.CopyAll(ctx, dup, 2)

@@ -2,6 +2,7 @@ package requests
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -183,6 +184,10 @@ func versionSeq(v int64) string { return fmt.Sprintf("%020d", v) }
 // downloadSeq is the events sort key of download number n, counted while
 // the request was at version v.
 func downloadSeq(v int64, n int) string { return fmt.Sprintf("%s#download#%010d", versionSeq(v), n) }
+
+// onceSeq is the events sort key of the one event of kind placed after
+// the event that produced version v (AddEventOnce).
+func onceSeq(v int64, kind string) string { return versionSeq(v) + "#" + strings.ToLower(kind) }
 
 func toEventRecord(e egress.Event, seq string) eventRecord {
 	return eventRecord{

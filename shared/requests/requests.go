@@ -266,6 +266,41 @@ func (s *Table) IncrementDownloads(ctx context.Context, id string, limit int, ac
 	return r.DownloadCount, nil
 }
 
+// AddEventOnce appends ev to the audit trail of request ev.RequestID
+// without changing the request: the record of something that happened
+// outside it, such as its execution starting. The event is placed after
+// the one that produced version after, and is written once: an event of
+// the same kind already placed there is kept and added is false, so
+// replayed and concurrent callers record it once between them.
+func (s *Table) AddEventOnce(ctx context.Context, ev egress.Event, after int64) (added bool, err error) {
+	switch {
+	case ev.RequestID == "":
+		return false, egress.Errorf(egress.EINVALID, "request id is required")
+	case ev.Kind == "":
+		return false, egress.Errorf(egress.EINVALID, "request %s: event kind is required", ev.RequestID)
+	case after < 1:
+		return false, egress.Errorf(egress.EINVALID, "request %s: version %d was never stored", ev.RequestID, after)
+	}
+	put, err := s.putEvent(ev, onceSeq(after, ev.Kind))
+	if err != nil {
+		return false, fmt.Errorf("record %s of request %s: %w", ev.Kind, ev.RequestID, err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                put.TableName,
+		Item:                     put.Item,
+		ConditionExpression:      put.ConditionExpression,
+		ExpressionAttributeNames: put.ExpressionAttributeNames,
+	})
+	var exists *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &exists):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("record %s of request %s: %w", ev.Kind, ev.RequestID, err)
+	}
+	return true, nil
+}
+
 // Events returns the audit trail of request id, oldest first.
 func (s *Table) Events(ctx context.Context, id string) ([]egress.Event, error) {
 	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{

@@ -435,3 +435,66 @@ func TestEvents(t *testing.T) {
 		t.Errorf("events:\n got %+v\nwant %+v", got, want)
 	}
 }
+
+// TestAddEventOnce: any number of callers, at once or later, record one
+// event, placed after the version it follows whatever was written since,
+// and the request itself is not changed.
+func TestAddEventOnce(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newRequests(t)
+	now := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	r := create(t, s, minimalRequest("req-once", now))
+	r.TaskToken, r.CurrentReviewerGroup = "tok", egress.GroupIG
+	if _, err := s.Update(ctx, r, egress.Event{At: now.Add(time.Hour), Kind: egress.EventTaskToken, Actor: egress.ActorWorkflow, Stage: "IG"}); err != nil {
+		t.Fatal(err)
+	}
+	started := egress.Event{RequestID: r.ID, At: now.Add(time.Minute), Kind: egress.EventStarted, Actor: egress.ActorWorkflow,
+		From: egress.StatusProcessing, To: egress.StatusProcessing, Reason: "execution arn"}
+	var added sync.WaitGroup
+	var mu sync.Mutex
+	n := 0
+	for range 20 {
+		added.Go(func() {
+			ok, err := s.AddEventOnce(ctx, started, 1)
+			if err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if ok {
+				n++
+			}
+		})
+	}
+	added.Wait()
+	if again, err := s.AddEventOnce(ctx, started, 1); err != nil || again {
+		t.Fatalf("a later call added %v, %v", again, err)
+	}
+	if n != 1 {
+		t.Fatalf("%d callers added the event, want 1", n)
+	}
+	got, err := s.Events(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, e := range got {
+		kinds = append(kinds, e.Kind)
+	}
+	if want := []string{egress.EventCreated, egress.EventStarted, egress.EventTaskToken}; !reflect.DeepEqual(kinds, want) {
+		t.Fatalf("events %v, want %v", kinds, want)
+	}
+	if got[1] != started {
+		t.Errorf("event %+v, want %+v", got[1], started)
+	}
+	if stored, err := s.Get(ctx, r.ID); err != nil || stored.Version != 2 {
+		t.Fatalf("request at version %d (%v), want 2", stored.Version, err)
+	}
+	for _, bad := range []struct {
+		ev    egress.Event
+		after int64
+	}{{egress.Event{Kind: egress.EventStarted}, 1}, {egress.Event{RequestID: r.ID}, 1}, {started, 0}} {
+		_, err := s.AddEventOnce(ctx, bad.ev, bad.after)
+		wantCode(t, err, egress.EINVALID)
+	}
+}

@@ -23,8 +23,9 @@
 //
 // seq is the zero-padded request version the event produced
 // ("00000000000000000002"), or for downloads, which change no version,
-// "<version>#download#<zero-padded count>", so a Query returns events oldest
-// first.
+// "<version>#download#<zero-padded count>", or for the events written once
+// without changing the request (AddEventOnce), "<version>#<kind>", so a
+// Query returns events oldest first.
 package requests
 
 import (

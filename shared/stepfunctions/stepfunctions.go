@@ -57,6 +57,9 @@ func (w *Workflow) Start(ctx context.Context, name string, input any) (string, e
 	return aws.ToString(out.ExecutionArn), nil
 }
 
+// ExecutionArn is the ARN of the execution named name, started or not.
+func (w *Workflow) ExecutionArn(name string) string { return ExecutionArn(w.stateMachineArn, name) }
+
 // ExecutionArn derives an execution's ARN from its state machine's.
 func ExecutionArn(stateMachineArn, name string) string {
 	const sm = ":stateMachine:"

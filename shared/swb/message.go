@@ -204,9 +204,30 @@ func (p *fields) err() error {
 	return egress.Errorf(egress.EINVALID, "invalid SWB egress message: %s", strings.Join(list, "; "))
 }
 
+// maxChars bounds the fields that have no stricter rule of their own (id,
+// workspace_id, s3_bucketname and status have theirs), so that no message, however large, makes a
+// request record that later outgrows DynamoDB's 400 KB item limit: ids as
+// SWB makes them, names, e-mail addresses as RFC 5321 allows, S3 keys.
+var maxChars = map[string]int{
+	"egress_store_id":                   maxWorkspaceID,
+	"egress_store_name":                 256,
+	"project_id":                        128,
+	"created_at":                        64,
+	"created_by":                        128,
+	"created_by_email":                  320,
+	"updated_at":                        64,
+	"updated_by":                        128,
+	"updated_by_email":                  320,
+	"s3_bucketpath":                     maxKeyBytes,
+	"egress_store_object_list_location": 2048, // arn:<partition>:s3:::, a bucket, "/" and a key
+}
+
+// maxKeyBytes is S3's limit on an object key.
+const maxKeyBytes = 1024
+
 // str returns a required, non-blank string field without control
-// characters (values end up in e-mail headers and logs), or "" after
-// recording why not.
+// characters (values end up in e-mail headers and logs) and within its
+// length limit, or "" after recording why not.
 func (p *fields) str(name string) string {
 	raw, ok := p.raw[name]
 	if !ok || string(raw) == "null" {
@@ -221,6 +242,12 @@ func (p *fields) str(name string) string {
 	if strings.TrimSpace(s) == "" {
 		p.fail(name, "must not be empty")
 		return ""
+	}
+	if limit := maxChars[name]; limit > 0 {
+		if n := utf8.RuneCountInString(s); n > limit {
+			p.fail(name, "must be at most %d characters, got %d", limit, n)
+			return ""
+		}
 	}
 	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
 		p.fail(name, "must not contain control characters, got %s", quote(s))
@@ -376,6 +403,9 @@ func ParseS3ARN(s string) (bucket, key string, err error) {
 	}
 	if !utf8.ValidString(key) || strings.IndexFunc(key, unicode.IsControl) >= 0 {
 		return fail("key has invalid or control characters")
+	}
+	if len(key) > maxKeyBytes {
+		return fail(fmt.Sprintf("key is %d bytes long, over S3's limit of %d", len(key), maxKeyBytes))
 	}
 	return bucket, key, nil
 }

@@ -223,12 +223,27 @@ func TestParseMessageFieldErrors(t *testing.T) {
 		{"ver missing", del("ver"), "ver: is required"},
 		{"list location missing", del("egress_store_object_list_location"), "egress_store_object_list_location: is required"},
 		{"list location s3 URL", set("egress_store_object_list_location", "s3://bucket/key.json"), `egress_store_object_list_location: "s3://bucket/key.json" is not an S3 object ARN`},
+		{"egress_store_name 390 KB", set("egress_store_name", strings.Repeat("n", 390_000)), "egress_store_name: must be at most 256 characters, got 390000"},
+		{"egress_store_name 257 characters", set("egress_store_name", strings.Repeat("é", 257)), "egress_store_name: must be at most 256 characters, got 257"},
+		{"project_id too long", set("project_id", strings.Repeat("p", 129)), "project_id: must be at most 128 characters, got 129"},
+		{"created_by too long", set("created_by", strings.Repeat("u", 129)), "created_by: must be at most 128 characters"},
+		{"updated_by too long", set("updated_by", strings.Repeat("u", 200_000)), "updated_by: must be at most 128 characters, got 200000"},
+		{"created_by_email too long", set("created_by_email", strings.Repeat("r", 310)+"@example.org"), "created_by_email: must be at most 320 characters, got 322"},
+		{"updated_by_email too long", set("updated_by_email", strings.Repeat("r", 310)+"@example.org"), "updated_by_email: must be at most 320 characters"},
+		{"created_at too long", set("created_at", strings.Repeat("2", 65)), "created_at: must be at most 64 characters"},
+		{"s3_bucketpath too long", set("s3_bucketpath", strings.Repeat("p", 1025)), "s3_bucketpath: must be at most 1024 characters"},
+		{"list location too long", set("egress_store_object_list_location", "arn:aws:s3:::b/"+strings.Repeat("k", 3000)), "egress_store_object_list_location: must be at most 2048 characters, got 3015"},
+		{"list location key too long", set("egress_store_object_list_location", "arn:aws:s3:::bucket/"+strings.Repeat("k", 1025)), "key is 1025 bytes long, over S3's limit of 1024"},
 		{"list location no key", set("egress_store_object_list_location", "arn:aws:s3:::swb-prod-egress-notification"), `egress_store_object_list_location: "arn:aws:s3:::swb-prod-egress-notification" is not an S3 object ARN (arn:aws:s3:::<bucket>/<key>): no object key after the bucket`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := swb.ParseMessage(sampleMessage(t, tt.edit))
 			wantInvalid(t, err, "invalid SWB egress message: ", tt.wantErr)
+			// The refusal reaches logs and the admin's e-mail: short, whatever the input.
+			if len(err.Error()) > 600 {
+				t.Errorf("error of %d bytes", len(err.Error()))
+			}
 			if n := strings.Count(egress.ErrorMessage(err), "; ") + 1; n != 1 {
 				t.Errorf("%d problems reported, want 1: %v", n, err)
 			}

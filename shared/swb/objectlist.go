@@ -80,6 +80,10 @@ type Entry struct {
 // folder markers or nothing at all.
 var ErrNoFiles = &egress.Error{Code: egress.EINVALID, Message: "no files to release: the object list is empty or lists only folders"}
 
+// maxVersionBytes bounds a listed VersionId: S3's are 32 characters, and
+// each is stored in the manifests.
+const maxVersionBytes = 1024
+
 // maxProblems bounds the problems an error lists, keeping it readable and
 // within Step Functions' error cause limit.
 const maxProblems = 20
@@ -93,11 +97,13 @@ const maxProblems = 20
 // and silently releasing less than was submitted would mislead the
 // requester.
 //
-// A key is refused when it is outside prefix, is not valid UTF-8, has a
-// control or bidirectional formatting character, a backslash, an empty,
-// "." or ".." segment, or starts with "/" after the prefix; when it has no
-// VersionId (or "null"), since then the submitted bytes cannot be pinned;
-// when it is listed twice; when it equals another path after Unicode
+// A key is refused when it is outside prefix, is not valid UTF-8, is longer
+// than S3 allows, has a control or bidirectional formatting character, a
+// backslash, an empty, "." or ".." segment, or starts with "/" after the
+// prefix; when a segment cannot be a file name on Windows (see
+// egress.NonPortable); when it has no VersionId (or "null"), since then
+// the submitted bytes cannot be pinned, or one longer than S3's; when it is
+// listed twice; when it equals another path after Unicode
 // normalisation, or differs from one only in letter case, because the two
 // would overwrite each other when unzipped on macOS or Windows; and when it
 // is both a file and a folder. Every problem is reported, each naming its
@@ -123,6 +129,10 @@ func ReleasePaths(prefix string, objects []Object) ([]Entry, error) {
 			fail(key, "is not valid UTF-8")
 			continue
 		}
+		if len(key) > maxKeyBytes {
+			fail(key, "is %d bytes long, over S3's limit of %d", len(key), maxKeyBytes)
+			continue
+		}
 		if !strings.HasPrefix(key, prefix) {
 			fail(key, "is outside the store prefix %s", quote(prefix))
 			continue
@@ -140,6 +150,10 @@ func ReleasePaths(prefix string, objects []Object) ([]Entry, error) {
 		}
 		if o.VersionID == "" || o.VersionID == "null" {
 			fail(key, "has no VersionId, so the submitted version cannot be pinned")
+			continue
+		}
+		if len(o.VersionID) > maxVersionBytes {
+			fail(key, "has a VersionId of %d bytes, over the %d an S3 version id can be", len(o.VersionID), maxVersionBytes)
 			continue
 		}
 		if o.Size < 0 {
@@ -214,7 +228,8 @@ func checkRelPath(rel string) string {
 			return fmt.Sprintf("has a %q path segment", seg)
 		}
 	}
-	return ""
+	// The zip is unpacked on reviewers' Windows machines too.
+	return egress.NonPortable(rel)
 }
 
 // isBidiControl reports the invisible characters that reorder text, used to

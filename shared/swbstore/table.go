@@ -44,6 +44,7 @@ const statusAttrOwner = "egressRequestId"
 
 // DB is the part of the DynamoDB client Table uses.
 type DB interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 }
 
@@ -75,6 +76,43 @@ func (t *Table) Lock(ctx context.Context, storeID, requestID string) error {
 			":created": &types.AttributeValueMemberS{Value: string(swb.StoreCreated)},
 			":pending": &types.AttributeValueMemberS{Value: string(swb.StorePending)},
 		}, "SET #owner = :owner")
+}
+
+// CheckLock returns the error Lock would return now, reading the store
+// (consistently) without writing it: intake refuses a busy store before it
+// starts an execution, and the execution's first task takes the lock. Only
+// Lock's conditional write decides; a store taken in between is refused
+// there.
+func (t *Table) CheckLock(ctx context.Context, storeID, requestID string) error {
+	switch {
+	case requestID == "":
+		return egress.Errorf(egress.EINVALID, "egress request id is required to lock a store")
+	case storeID == "":
+		return egress.Errorf(egress.EINVALID, "egress store id is required")
+	}
+	out, err := t.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(t.table),
+		Key:            map[string]types.AttributeValue{statusAttrID: &types.AttributeValueMemberS{Value: storeID}},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return fmt.Errorf("read egress store %s: %w", storeID, err)
+	}
+	if len(out.Item) == 0 {
+		return egress.Errorf(egress.ENOTFOUND, "egress store %s not found", storeID)
+	}
+	var item struct {
+		Status swb.StoreStatus `dynamodbav:"status"`
+		Owner  string          `dynamodbav:"egressRequestId"`
+	}
+	if err := attributevalue.UnmarshalMap(out.Item, &item); err == nil {
+		switch {
+		case item.Status == swb.StoreCreated, item.Status == swb.StorePending,
+			item.Status == swb.StoreProcessing && item.Owner == requestID:
+			return nil
+		}
+	}
+	return statusRefused(storeID, requestID, swb.StoreProcessing, out.Item)
 }
 
 // SetStatus releases request requestID's lock on store storeID, moving it to

@@ -250,6 +250,58 @@ func TestTableLock(t *testing.T) {
 	}
 }
 
+// TestTableCheckLock: CheckLock answers what Lock would, and writes nothing.
+func TestTableCheckLock(t *testing.T) {
+	db, table := statusTestTable(t)
+	st := swbstore.New(db, table)
+	ctx := context.Background()
+	tests := []struct {
+		name  string
+		from  swb.StoreStatus
+		owner string
+		want  string // "" = Lock would take it
+	}{
+		{"pending", swb.StorePending, "", ""},
+		{"created", swb.StoreCreated, "", ""},
+		{"pending, last locked by another", swb.StorePending, "req-0", ""},
+		{"locked by this request", swb.StoreProcessing, "req-1", ""},
+		{"locked by another request", swb.StoreProcessing, "req-0", egress.ECONFLICT},
+		{"locked by SWB", swb.StoreProcessing, "", egress.ECONFLICT},
+		{"released", swb.StoreProcessed, "req-0", egress.ECONFLICT},
+		{"terminated", swb.StoreTerminated, "", egress.ECONFLICT},
+		{"no status", "", "", egress.ECONFLICT},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := fmt.Sprintf("check-%d", i)
+			item := statusStoreItem(t, id, tt.from)
+			if tt.owner != "" {
+				item["egressRequestId"] = &types.AttributeValueMemberS{Value: tt.owner}
+			}
+			if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: item}); err != nil {
+				t.Fatal(err)
+			}
+			err := st.CheckLock(ctx, id, "req-1")
+			if got := egress.ErrorCode(err); got != tt.want {
+				t.Fatalf("CheckLock = %v, want code %q", err, tt.want)
+			}
+			if after := statusGetItem(t, db, table, id); !reflect.DeepEqual(after, item) {
+				t.Fatalf("CheckLock changed the store: %v", after)
+			}
+			// Lock agrees.
+			if got := egress.ErrorCode(st.Lock(ctx, id, "req-1")); got != tt.want {
+				t.Fatalf("Lock code %q, CheckLock said %q", got, tt.want)
+			}
+		})
+	}
+	if err := st.CheckLock(ctx, "missing", "req-1"); egress.ErrorCode(err) != egress.ENOTFOUND {
+		t.Fatalf("missing store: %v", err)
+	}
+	if err := st.CheckLock(ctx, "check-0", ""); egress.ErrorCode(err) != egress.EINVALID {
+		t.Fatalf("no request id: %v", err)
+	}
+}
+
 // TestTableOwnership: a lock belongs to the request that took it. The
 // same request may lock again (retries, replays); another request can
 // neither lock nor unlock the store until the owner releases it.

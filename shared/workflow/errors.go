@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/url"
 	"strings"
@@ -17,14 +18,24 @@ import (
 // straight to the failure path, so a validation error is never retried.
 const ErrTransient = "TransientError"
 
+// maxErrorMessage bounds a task error's message. Step Functions carries it
+// as the error's cause into the state data (Catch's ResultPath), which may
+// not pass 256 KiB; errors that list items are bounded where they are made
+// (egress.JoinBounded), so this is the backstop for any other.
+const maxErrorMessage = 8 << 10
+
 // TaskError converts a handler error into the error the Lambda runtime
 // reports, so Step Functions sees a stable error name (Retry and Catch match
-// on it) instead of a Go type name.
+// on it) instead of a Go type name, and a message of bounded size.
 func TaskError(err error) error {
 	if err == nil {
 		return nil
 	}
-	return messages.InvokeResponse_Error{Type: ErrorName(err), Message: err.Error()}
+	msg := err.Error()
+	if len(msg) > maxErrorMessage {
+		msg = fmt.Sprintf("%s… (%d more bytes)", strings.ToValidUTF8(msg[:maxErrorMessage], ""), len(msg)-maxErrorMessage)
+	}
+	return messages.InvokeResponse_Error{Type: ErrorName(err), Message: msg}
 }
 
 // ErrorName classifies err: a domain code (ValidationError, ConflictError,

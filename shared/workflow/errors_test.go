@@ -10,9 +10,12 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
+	"unicode/utf8"
 
+	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
@@ -108,5 +111,23 @@ func TestErrorName(t *testing.T) {
 		if got := workflow.ErrorName(tt.err); got != tt.want {
 			t.Errorf("%s: ErrorName = %s, want %s", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestTaskErrorIsBounded: whatever a handler returns, the error Step
+// Functions receives stays far below its 256 KiB data limit, keeps its
+// name, and is valid UTF-8.
+func TestTaskErrorIsBounded(t *testing.T) {
+	long := egress.Errorf(egress.ENOTFOUND, "%s", strings.Repeat("é missing object; ", 20000))
+	var ie messages.InvokeResponse_Error
+	if !errors.As(workflow.TaskError(long), &ie) {
+		t.Fatal("not a Lambda error")
+	}
+	if ie.Type != egress.ENOTFOUND || len(ie.Message) > 9000 || !utf8.ValidString(ie.Message) || !strings.HasSuffix(ie.Message, "more bytes)") {
+		t.Fatalf("error %s of %d bytes ends %q", ie.Type, len(ie.Message), ie.Message[max(0, len(ie.Message)-30):])
+	}
+	short := errors.New("short")
+	if !errors.As(workflow.TaskError(short), &ie) || ie.Message != "short" {
+		t.Fatalf("a short message changed: %q", ie.Message)
 	}
 }

@@ -8,6 +8,7 @@ package workflow_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
@@ -29,6 +30,7 @@ type fakeRequests struct {
 	mu     sync.Mutex
 	byID   map[string]egress.Request
 	events []egress.Event
+	once   map[string]bool // AddEventOnce's keys
 }
 
 func (f *fakeRequests) Create(_ context.Context, r egress.Request) (bool, error) {
@@ -72,6 +74,37 @@ func (f *fakeRequests) Update(_ context.Context, r egress.Request, ev egress.Eve
 	return r, nil
 }
 
+func (f *fakeRequests) AddEventOnce(_ context.Context, ev egress.Event, after int64) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.byID[ev.RequestID]; !ok || after < 1 {
+		return false, egress.Errorf(egress.EINVALID, "request %q, version %d", ev.RequestID, after)
+	}
+	key := fmt.Sprint(ev.RequestID, after, ev.Kind)
+	if f.once[key] {
+		return false, nil
+	}
+	if f.once == nil {
+		f.once = map[string]bool{}
+	}
+	f.once[key] = true
+	f.events = append(f.events, ev)
+	return true, nil
+}
+
+// kinds counts the events of each kind recorded for id.
+func (f *fakeRequests) kinds(id string) map[string]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := map[string]int{}
+	for _, e := range f.events {
+		if e.RequestID == id {
+			n[e.Kind]++
+		}
+	}
+	return n
+}
+
 func (f *fakeRequests) get(t *testing.T, id string) egress.Request {
 	t.Helper()
 	r, err := f.Get(context.Background(), id)
@@ -104,6 +137,28 @@ type fakeSWBStore struct {
 	lockErr, setErr error
 }
 
+// CheckLock answers as Lock would, without a call that changes anything.
+func (f *fakeSWBStore) CheckLock(_ context.Context, storeID, requestID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.lockErr != nil {
+		return f.lockErr
+	}
+	return f.lockable(storeID, requestID)
+}
+
+func (f *fakeSWBStore) lockable(storeID, requestID string) error {
+	row, ok := f.rows[storeID]
+	switch {
+	case !ok:
+		return egress.Errorf(egress.ENOTFOUND, "egress store %s not found", storeID)
+	case row.Status == swb.StoreCreated, row.Status == swb.StorePending,
+		row.Status == swb.StoreProcessing && row.Owner == requestID:
+		return nil
+	}
+	return egress.Errorf(egress.ECONFLICT, "egress store %s is %s (owner %q)", storeID, row.Status, row.Owner)
+}
+
 func (f *fakeSWBStore) Lock(_ context.Context, storeID, requestID string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -111,16 +166,11 @@ func (f *fakeSWBStore) Lock(_ context.Context, storeID, requestID string) error 
 	if f.lockErr != nil {
 		return f.lockErr
 	}
-	row, ok := f.rows[storeID]
-	switch {
-	case !ok:
-		return egress.Errorf(egress.ENOTFOUND, "egress store %s not found", storeID)
-	case row.Status == swb.StoreCreated, row.Status == swb.StorePending,
-		row.Status == swb.StoreProcessing && row.Owner == requestID:
-		f.rows[storeID] = storeRow{swb.StoreProcessing, requestID}
-		return nil
+	if err := f.lockable(storeID, requestID); err != nil {
+		return err
 	}
-	return egress.Errorf(egress.ECONFLICT, "egress store %s is %s (owner %q)", storeID, row.Status, row.Owner)
+	f.rows[storeID] = storeRow{swb.StoreProcessing, requestID}
+	return nil
 }
 
 func (f *fakeSWBStore) SetStatus(_ context.Context, storeID, requestID string, to swb.StoreStatus) error {
@@ -242,14 +292,22 @@ type fakeExecutions struct {
 	err     error
 }
 
+// Start starts one execution per name, as Step Functions does: starting a
+// name again returns the same execution.
 func (f *fakeExecutions) Start(_ context.Context, name string, _ any) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {
 		return "", f.err
 	}
-	f.started = append(f.started, name)
-	return "arn:aws:states:eu-west-2:123456789012:execution:egress:" + name, nil
+	if !slices.Contains(f.started, name) {
+		f.started = append(f.started, name)
+	}
+	return f.ExecutionArn(name), nil
+}
+
+func (f *fakeExecutions) ExecutionArn(name string) string {
+	return "arn:aws:states:eu-west-2:123456789012:execution:egress:" + name
 }
 
 // fakeMailer keeps what it was asked to send.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -12,8 +13,15 @@ import (
 )
 
 // Intake handles SWB's SNS notification: validate the message and its
-// object list, create the request (a replay is a no-op), lock the SWB store
-// (PROCESSING) and start the execution named by the request id.
+// object list, create the request (a replay is a no-op), check that SWB's
+// store is free for it and start the execution named by the request id.
+// The store is locked (PROCESSING) by the execution's first task, so an
+// execution that never starts leaves nothing locked.
+//
+// SNS delivers at least once: any number of copies of a message, at any
+// time, give one request, one execution and one STARTED event. Intake
+// therefore never updates the request after creating it (the execution ARN
+// is known in advance), so it cannot race the workflow's own updates.
 //
 // Bad input is reported to the TRE admin and not returned as an error, so
 // Lambda does not retry what cannot succeed; only transient errors are
@@ -39,16 +47,8 @@ func (h *Handlers) intake(ctx context.Context, snsID, body string) error {
 	existing, err := h.Requests.Get(ctx, m.ID)
 	switch {
 	case err == nil:
-		chain, cerr := h.chainFor(existing)
-		if cerr != nil {
-			return cerr
-		}
-		if chain.Final(existing.Status) {
-			log.Info("replayed message for a finished request ignored", "status", existing.Status)
-			return nil
-		}
-		log.Info("replayed message for a request in flight; ensuring it runs", "status", existing.Status)
-		return h.startRequest(ctx, existing)
+		log.Info("replayed message; ensuring the request runs", "status", existing.Status)
+		return h.resume(ctx, existing)
 	case egress.ErrorCode(err) != egress.ENOTFOUND:
 		return fmt.Errorf("read request %s: %w", m.ID, err)
 	}
@@ -57,6 +57,7 @@ func (h *Handlers) intake(ctx context.Context, snsID, body string) error {
 	// leaves SWB's store as it was (PENDING) and nothing half-created.
 	r := m.Request(h.now())
 	r.SingleApproval = h.Settings.Chain.SingleApproval()
+	r.ExecutionArn = h.Executions.ExecutionArn(r.ID)
 	if _, err := h.objectList(ctx, r); err != nil {
 		if Transient(err) {
 			return err
@@ -67,84 +68,117 @@ func (h *Handlers) intake(ctx context.Context, snsID, body string) error {
 				m.ID, m.WorkspaceID, m.CreatedByEmail, egress.ErrorMessage(err)))
 		return nil
 	}
-	created, err := h.Requests.Create(ctx, r)
+	created, err := h.create(ctx, r)
 	if err != nil {
-		return fmt.Errorf("create request %s: %w", m.ID, err)
+		return err
 	}
 	if !created {
-		// Another delivery of the same message won the race; it starts it.
-		log.Info("request already created by a concurrent delivery")
-		existing, err := h.Requests.Get(ctx, m.ID)
-		if err != nil {
+		// Another delivery of the same message created it; it may have
+		// moved on since, so carry on from what is stored.
+		log.Info("request already created by another delivery")
+		if r, err = h.Requests.Get(ctx, m.ID); err != nil {
 			return err
 		}
-		r = existing
 	} else {
 		log.Info("request created", "workspace_id", r.WorkspaceID, "project_id", r.ProjectID)
 	}
-	return h.startRequest(ctx, r)
+	return h.resume(ctx, r)
 }
 
-// startRequest locks the SWB store for the request and starts the
-// execution; both are idempotent for the same request, so retries and
-// replays are safe. A store locked by another request (or terminated) is
-// refused: two requests in flight would unlock each other's store. If the
-// execution can never start, the request is marked FAILED and the store
-// unlocked, so nothing is left in PROCESSING.
-func (h *Handlers) startRequest(ctx context.Context, r egress.Request) error {
-	log := h.log(r.ID)
+// createAttempts bounds the retries of a creation that lost a transaction
+// race with a concurrent delivery of the same message.
+const createAttempts = 5
+
+// create stores r unless it exists. Concurrent deliveries of one message
+// race to create it: DynamoDB may cancel a transaction that meets another
+// on the same item (ECONFLICT), and the retry then finds it created.
+func (h *Handlers) create(ctx context.Context, r egress.Request) (bool, error) {
+	for i := 1; ; i++ {
+		created, err := h.Requests.Create(ctx, r)
+		if err == nil {
+			return created, nil
+		}
+		if egress.ErrorCode(err) != egress.ECONFLICT || i == createAttempts {
+			return false, fmt.Errorf("create request %s: %w", r.ID, err)
+		}
+		select {
+		case <-time.After(time.Duration(i) * 20 * time.Millisecond):
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+	}
+}
+
+// resume starts a stored request's execution unless the request has
+// finished (a late duplicate or replay changes nothing).
+func (h *Handlers) resume(ctx context.Context, r egress.Request) error {
 	chain, err := h.chainFor(r)
 	if err != nil {
 		return err
 	}
-	if err := h.SWBStore.Lock(ctx, r.StoreID, r.ID); err != nil {
+	if chain.Final(r.Status) {
+		h.log(r.ID).Info("message for a finished request ignored", "status", r.Status)
+		return nil
+	}
+	return h.startRequest(ctx, r, len(chain.Stages))
+}
+
+// startRequest checks that SWB's store is free for the request and starts
+// the execution; both are idempotent for the same request, so retries and
+// duplicates are safe. A store locked by another request (or terminated)
+// is refused without touching it: two requests in flight would unlock each
+// other's store. If the execution can never start, the request is marked
+// FAILED; nothing was locked.
+func (h *Handlers) startRequest(ctx context.Context, r egress.Request, stages int) error {
+	log := h.log(r.ID)
+	// A fast refusal only: the lock itself is the execution's first task,
+	// a conditional write that still refuses a store taken meanwhile.
+	if err := h.SWBStore.CheckLock(ctx, r.StoreID, r.ID); err != nil {
 		if Transient(err) {
 			return err
 		}
-		return h.abandon(ctx, r, fmt.Errorf("lock SWB egress store %s: %w", r.StoreID, err), false)
+		return h.abandon(ctx, r, fmt.Errorf("SWB egress store %s cannot be locked: %w", r.StoreID, err))
 	}
-	in := ExecutionInput{RequestID: r.ID, StageCount: len(chain.Stages), StageTimeoutSeconds: int(h.Settings.StageTimeout.Seconds())}
+	in := ExecutionInput{RequestID: r.ID, StageCount: stages, StageTimeoutSeconds: int(h.Settings.StageTimeout.Seconds())}
 	arn, err := h.Executions.Start(ctx, r.ID, in)
 	if err != nil {
 		if Transient(err) {
 			return err
 		}
-		return h.abandon(ctx, r, err, true)
+		return h.abandon(ctx, r, err)
 	}
-	log.Info("workflow started", "execution_arn", arn)
-	if r.ExecutionArn == "" && arn != "" {
-		if _, err := h.update(ctx, r.ID, func(cur *egress.Request) (egress.Event, error) {
-			cur.ExecutionArn = arn
-			return egress.Event{RequestID: cur.ID, At: h.now(), Kind: egress.EventStarted, Actor: egress.ActorWorkflow,
-				From: cur.Status, To: cur.Status}, nil
-		}); err != nil {
-			// The execution runs either way; the ARN is for people.
-			log.Warn("could not record the execution ARN", "error", err)
-		}
+	// The first StartExecution of a name starts it; the others return it.
+	// Placed after the CREATED event, whatever the workflow wrote since.
+	added, err := h.Requests.AddEventOnce(ctx, egress.Event{RequestID: r.ID, At: h.now(), Kind: egress.EventStarted,
+		Actor: egress.ActorWorkflow, From: egress.StatusProcessing, To: egress.StatusProcessing, Reason: "execution " + arn}, 1)
+	switch {
+	case err != nil:
+		// The execution runs either way; the event is for people.
+		log.Warn("could not record the start of the execution", "error", err)
+	case added:
+		log.Info("workflow started", "execution_arn", arn)
 	}
 	return nil
 }
 
-// abandon unlocks the store when this request locked it, marks the
-// request FAILED and tells the admin, in that order: a retry after a failed
-// unlock must still find the request unfinished. It returns nil when that
-// worked, so the message is not retried.
-func (h *Handlers) abandon(ctx context.Context, r egress.Request, cause error, unlock bool) error {
+// abandon marks a request that cannot start FAILED and tells the admin. It
+// returns nil when that worked, so the message is not retried.
+func (h *Handlers) abandon(ctx context.Context, r egress.Request, cause error) error {
 	log := h.log(r.ID)
 	log.Error("request cannot start", "error", cause)
-	if unlock {
-		if err := h.SWBStore.SetStatus(ctx, r.StoreID, r.ID, swb.StorePending); err != nil {
-			return fmt.Errorf("unlock SWB egress store %s: %w", r.StoreID, err)
-		}
-	}
 	if _, err := h.update(ctx, r.ID, func(cur *egress.Request) (egress.Event, error) {
+		if cur.Status == egress.StatusFailed {
+			return egress.Event{}, errAlreadyFailed // another delivery got here first
+		}
 		next, ev, err := egress.Transition(*cur, egress.StatusFailed, cause.Error(), h.now())
 		*cur = next
 		return ev, err
-	}); err != nil {
+	}); errors.Is(err, errAlreadyFailed) {
+		return nil
+	} else if err != nil {
 		return fmt.Errorf("mark request %s failed after %v: %w", r.ID, cause, err)
 	}
 	h.tellAdmin(ctx, r.ID, "Egress request "+r.ID+" could not start",
-		fmt.Sprintf("The egress request %s could not start and was marked FAILED:\n\n%s\n", r.ID, cause))
+		fmt.Sprintf("The egress request %s could not start and was marked FAILED:\n\n%s\n\nThe workspace's egress store was not changed.\n", r.ID, cause))
 	return nil
 }

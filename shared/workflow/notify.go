@@ -40,8 +40,8 @@ func (h *Handlers) Notify(ctx context.Context, in NotifyInput) error {
 	case "failed":
 		e = egress.Email{To: []string{h.Settings.AdminEmail},
 			Subject: fmt.Sprintf("Egress request %s %s", r.ID, strings.ToLower(string(r.Status))),
-			Text: fmt.Sprintf("The egress request %s (%s, workspace %s, requested by %s) ended as %s.\n\nCause: %s\n\nStaged copies and any partial release were deleted and the workspace's egress store was unlocked.\n%s\n",
-				r.ID, r.StoreName, r.WorkspaceID, r.RequestedByEmail, r.Status, r.FailureCause, h.link(r))}
+			Text: fmt.Sprintf("The egress request %s (%s, workspace %s, requested by %s) ended as %s.\n\nCause: %s\n\n%s\n%s\n",
+				r.ID, r.StoreName, r.WorkspaceID, r.RequestedByEmail, r.Status, r.FailureCause, failureOutcome(r), h.link(r))}
 	default:
 		return egress.Errorf(egress.EINVALID, "kind must be approved, rejected or failed, got %q", in.Kind)
 	}

@@ -18,9 +18,15 @@ type StagingOutput struct {
 	ManifestKey string `json:"manifest_key"`
 }
 
-// CopyToStaging copies exactly the submitted versions to
-// <ws>/<req>/<relative path> in the staging bucket and writes a manifest
-// with each file's size and SHA-256. Re-running it overwrites the same keys.
+// CopyToStaging locks SWB's egress store (PROCESSING) for the request,
+// copies exactly the submitted versions to <ws>/<req>/<relative path> in
+// the staging bucket and writes a manifest with each file's size and
+// SHA-256. Re-running it takes the same lock and overwrites the same keys.
+//
+// The lock is the workflow's first step, not intake's, so a store is only
+// ever locked by a running execution, and every execution that ends
+// reaches HandleFailure or ExecutionEnded, which unlock it. A store another
+// request holds is a ConflictError: this request fails, that lock stands.
 func (h *Handlers) CopyToStaging(ctx context.Context, in RequestInput) (StagingOutput, error) {
 	if err := in.validate(); err != nil {
 		return StagingOutput{}, err
@@ -32,6 +38,9 @@ func (h *Handlers) CopyToStaging(ctx context.Context, in RequestInput) (StagingO
 	}
 	if r.Status != egress.StatusProcessing {
 		return StagingOutput{}, egress.Errorf(egress.ECONFLICT, "request %s is %s; only PROCESSING requests are staged", r.ID, r.Status)
+	}
+	if err := h.SWBStore.Lock(ctx, r.StoreID, r.ID); err != nil {
+		return StagingOutput{}, fmt.Errorf("lock SWB egress store %s: %w", r.StoreID, err)
 	}
 	entries, err := h.objectList(ctx, r)
 	if err != nil {
@@ -223,21 +232,39 @@ const maxCause = 1000
 
 // HandleFailure is the catch-all: it marks the request FAILED (EXPIRED when
 // a stage timed out) with the cause, unlocks the SWB store, and deletes
-// staged copies and any partial release. Every cleanup step runs even when
+// staged copies and any partial release; a request whose release is
+// recorded keeps it (see keepRelease). Every cleanup step runs even when
 // another fails, and it is idempotent, so the definition retries it until
 // it all holds.
 func (h *Handlers) HandleFailure(ctx context.Context, in FailureInput) (FailureOutput, error) {
 	if err := (RequestInput{RequestID: in.RequestID}).validate(); err != nil {
 		return FailureOutput{}, err
 	}
-	to := egress.StatusFailed
-	if in.Error.Error == "States.Timeout" {
-		to = egress.StatusExpired
+	r, _, err := h.cleanUp(ctx, in.RequestID, in.Error.Error, in.Error.Cause)
+	if err != nil {
+		return FailureOutput{}, err
 	}
-	cause := failureCause(in.Error.Error, in.Error.Cause)
-	r, err := h.update(ctx, in.RequestID, func(cur *egress.Request) (egress.Event, error) {
+	return FailureOutput{Status: r.Status}, nil
+}
+
+// cleanUp is the failure path, shared by HandleFailure and ExecutionEnded:
+// the request ends FAILED or EXPIRED with the cause, unless its release is
+// recorded (keepRelease); SWB's store is unlocked if this request holds it;
+// staged copies and any partial, unrecorded release are deleted. It
+// reports whether it changed the request: a retry, or the second of two
+// callers, finds the work done.
+func (h *Handlers) cleanUp(ctx context.Context, id, errName, rawCause string) (egress.Request, bool, error) {
+	cause := failureCause(errName, rawCause)
+	r, err := h.update(ctx, id, func(cur *egress.Request) (egress.Event, error) {
+		if cur.Released() {
+			return egress.Event{}, errReleased
+		}
 		if cur.Status == egress.StatusFailed || cur.Status == egress.StatusExpired {
 			return egress.Event{}, errAlreadyFailed
+		}
+		to := egress.StatusFailed
+		if chain, err := h.chainFor(*cur); err == nil && errName == "States.Timeout" && chain.StageAwaiting(cur.Status) >= 0 {
+			to = egress.StatusExpired
 		}
 		next, ev, err := egress.Transition(*cur, to, cause, h.now())
 		if err != nil {
@@ -248,10 +275,13 @@ func (h *Handlers) HandleFailure(ctx context.Context, in FailureInput) (FailureO
 		*cur = next
 		return ev, err
 	})
+	changed := err == nil
 	switch {
+	case errors.Is(err, errReleased):
+		return h.keepRelease(ctx, r, cause)
 	case errors.Is(err, errAlreadyFailed):
 	case err != nil:
-		return FailureOutput{}, err
+		return r, false, err
 	}
 	var errs []error
 	// Unlock first: a store left PROCESSING blocks the workspace for good.
@@ -266,17 +296,67 @@ func (h *Handlers) HandleFailure(ctx context.Context, in FailureInput) (FailureO
 	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, StagingPrefix(r)); err != nil {
 		errs = append(errs, fmt.Errorf("delete staged copies of %s: %w", r.ID, err))
 	}
+	// Not recorded, so never announced: no link to it exists.
 	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.DatalakeBucket, DatalakePrefix(r)); err != nil {
 		errs = append(errs, fmt.Errorf("delete partial release of %s: %w", r.ID, err))
 	}
 	if err := errors.Join(errs...); err != nil {
-		return FailureOutput{}, err
+		return r, changed, err
 	}
 	h.log(r.ID).Warn("request ended without release", "status", r.Status, "cause", r.FailureCause)
-	return FailureOutput{Status: r.Status}, nil
+	return r, changed, nil
 }
 
-var errAlreadyFailed = errors.New("already failed")
+// keepRelease is the failure path of a request whose zip is recorded
+// (today: Release could not mark SWB's store PROCESSED). The zip may
+// already be downloaded and links to it are out, so it is never deleted
+// and the request keeps its approved status. The store gets what SWB
+// expects after a release, PROCESSED, never PENDING, which would reopen
+// the released files for changes and a second submission; if that is
+// refused (the store is gone, or another request holds it) the admin must
+// look, and the cause recorded on the request, which NotifyAdmin and
+// ExecutionEnded send, says so. Staged copies are deleted as Release would
+// have.
+func (h *Handlers) keepRelease(ctx context.Context, r egress.Request, cause string) (egress.Request, bool, error) {
+	log := h.log(r.ID)
+	store := "the workspace's egress store is marked PROCESSED"
+	if err := h.SWBStore.SetStatus(ctx, r.StoreID, r.ID, swb.StoreProcessed); err != nil {
+		code := egress.ErrorCode(err)
+		if code != egress.ECONFLICT && code != egress.ENOTFOUND {
+			return r, false, fmt.Errorf("mark SWB egress store %s processed: %w", r.StoreID, err)
+		}
+		log.Error("released, but the SWB egress store cannot be marked PROCESSED", "reason", egress.ErrorMessage(err))
+		store = "the workspace's egress store could not be marked PROCESSED (" + egress.ErrorMessage(err) + ")"
+	}
+	changed := false
+	if r.FailureCause == "" {
+		stored, err := h.update(ctx, r.ID, func(cur *egress.Request) (egress.Event, error) {
+			if cur.FailureCause != "" {
+				return egress.Event{}, errAlreadyFailed
+			}
+			cur.FailureCause = cause + "; the release was kept and " + store
+			cur.UpdatedAt, cur.UpdatedBy = h.now(), egress.ActorWorkflow
+			return egress.Event{RequestID: cur.ID, At: h.now(), Kind: egress.EventFailure, Actor: egress.ActorWorkflow,
+				From: cur.Status, To: cur.Status, Reason: cur.FailureCause}, nil
+		})
+		switch {
+		case err == nil:
+			r, changed = stored, true
+		case !errors.Is(err, errAlreadyFailed):
+			return r, false, err
+		}
+	}
+	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, StagingPrefix(r)); err != nil {
+		return r, changed, fmt.Errorf("delete staged copies of %s: %w", r.ID, err)
+	}
+	log.Warn("released request failed afterwards; release kept", "status", r.Status, "cause", r.FailureCause)
+	return r, changed, nil
+}
+
+var (
+	errAlreadyFailed = errors.New("already failed")
+	errReleased      = errors.New("released")
+)
 
 // failureCause keeps what a person needs from a caught error: its name and
 // the handler's message (Lambda's cause is a JSON object that may carry a

@@ -23,10 +23,17 @@ type Requests interface {
 	Create(ctx context.Context, r egress.Request) (bool, error)
 	Get(ctx context.Context, id string) (egress.Request, error)
 	Update(ctx context.Context, r egress.Request, ev egress.Event) (egress.Request, error)
+	// AddEventOnce appends ev to its request's audit trail without changing
+	// the request, once: another event of the same kind placed after the
+	// same version is not added, and added is false.
+	AddEventOnce(ctx context.Context, ev egress.Event, after int64) (added bool, err error)
 }
 
 // SWBStore locks and unlocks SWB's egress store (swbstore.Table).
 type SWBStore interface {
+	// CheckLock returns the error Lock would return now, without
+	// changing the store.
+	CheckLock(ctx context.Context, storeID, requestID string) error
 	Lock(ctx context.Context, storeID, requestID string) error
 	SetStatus(ctx context.Context, storeID, requestID string, to swb.StoreStatus) error
 }
@@ -44,6 +51,8 @@ type Objects interface {
 // Executions starts workflow executions (stepfunctions.Workflow).
 type Executions interface {
 	Start(ctx context.Context, name string, input any) (string, error)
+	// ExecutionArn is the ARN of the execution named name, started or not.
+	ExecutionArn(name string) string
 }
 
 // Mailer sends e-mail (notify.Mailer).
@@ -189,16 +198,38 @@ func (h *Handlers) objectList(ctx context.Context, r egress.Request) ([]swb.Entr
 	}
 	// The zip's own SHA256SUMS and manifest.json names are reserved; refuse
 	// them now rather than after the reviewers have spent their time.
-	var problems []string
+	var problems []error
 	for _, e := range entries {
 		if err := egress.CheckZipPath(e.RelPath); err != nil {
-			problems = append(problems, egress.ErrorMessage(err))
+			problems = append(problems, err)
 		}
 	}
-	if len(problems) > 0 {
-		return nil, egress.Errorf(egress.EINVALID, "object list refused: %s", strings.Join(problems, "; "))
+	if err := egress.JoinBounded(maxListed, problems...); err != nil {
+		return nil, egress.Errorf(egress.EINVALID, "object list refused: %s", errorTexts(err))
 	}
 	return entries, nil
 }
 
 func stagedKey(r egress.Request, rel string) string { return StagingPrefix(r) + rel }
+
+// maxListed bounds the problems an error lists: errors become Step
+// Functions error causes and e-mails, whatever the size of the request.
+const maxListed = 10
+
+// errorTexts is the text of each error errors.Join joined, without its
+// domain error code, separated by "; ".
+func errorTexts(err error) string {
+	var parts []string
+	for _, e := range unjoin(err) {
+		parts = append(parts, strings.TrimPrefix(e.Error(), egress.ErrorCode(e)+": "))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// unjoin returns the errors errors.Join joined, or err itself.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}

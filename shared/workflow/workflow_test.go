@@ -235,9 +235,10 @@ func TestIntakeRetriesTransientListRead(t *testing.T) {
 	}
 }
 
-// TestUnhappyPathsUnlockStore: rejection, failure, expiry and an intake
-// that cannot start each leave SWB's store PENDING, unlocked by this
-// request, so the workspace is never stuck in PROCESSING.
+// TestUnhappyPathsUnlockStore: rejection, failure and expiry each leave
+// SWB's store PENDING, unlocked by this request, so the workspace is never
+// stuck in PROCESSING. (An intake that cannot start never locked it:
+// TestIntakeNeverLocks.)
 func TestUnhappyPathsUnlockStore(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
@@ -274,9 +275,6 @@ func TestUnhappyPathsUnlockStore(t *testing.T) {
 				_, err := e.h.HandleFailure(ctx, failure(egress.EINTERNAL, "boom"))
 				return err
 			}, wantStatus: egress.StatusFailed},
-		{name: "intake abandoned: execution refused",
-			setup: func(e *env) { e.execs.err = egress.Errorf(egress.EINVALID, "state machine does not exist") },
-			run:   func(e *env) error { return e.h.Intake(ctx, message(t, nil)) }, wantStatus: egress.StatusFailed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -324,19 +322,6 @@ func TestStoreNotUnlocked(t *testing.T) {
 			run:   func(e *env) error { return e.h.Intake(ctx, message(t, nil)) },
 			// The request fails and the admin is told; the other request's lock stands.
 			wantStore: other, wantStatus: egress.StatusFailed},
-		{name: "intake, execution start throttled",
-			setup: func(e *env) { e.execs.err = transientErr{} },
-			run:   func(e *env) error { return e.h.Intake(ctx, message(t, nil)) },
-			// Lambda retries the message; the lock is kept for that retry.
-			wantErr: true, wantStore: storeRow{swb.StoreProcessing, reqID}, wantStatus: egress.StatusProcessing},
-		{name: "intake abandoned, unlock fails",
-			setup: func(e *env) {
-				e.execs.err = egress.Errorf(egress.EINVALID, "state machine does not exist")
-				e.store.setErr = transientErr{}
-			},
-			run: func(e *env) error { return e.h.Intake(ctx, message(t, nil)) },
-			// Not marked FAILED, so the retried message finds it unfinished and unlocks.
-			wantErr: true, wantStore: storeRow{swb.StoreProcessing, reqID}, wantStatus: egress.StatusProcessing},
 		{name: "failure, store held by another request", stored: true,
 			setup: func(e *env) { e.store.rows[wsID] = other },
 			run: func(e *env) error {
