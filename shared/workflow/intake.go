@@ -113,13 +113,17 @@ func (h *Handlers) startRequest(ctx context.Context, r egress.Request) error {
 	}
 	log.Info("workflow started", "execution_arn", arn)
 	if r.ExecutionArn == "" && arn != "" {
+		first := false // this delivery recorded the start: it tells the requester
 		if _, err := h.update(ctx, r.ID, func(cur *egress.Request) (egress.Event, error) {
+			first = cur.ExecutionArn == ""
 			cur.ExecutionArn = arn
 			return egress.Event{RequestID: cur.ID, At: h.now(), Kind: egress.EventStarted, Actor: egress.ActorWorkflow,
 				From: cur.Status, To: cur.Status}, nil
 		}); err != nil {
 			// The execution runs either way; the ARN is for people.
 			log.Warn("could not record the execution ARN", "error", err)
+		} else if first {
+			h.tellRequester(ctx, r, h.requesterSubmitted(r))
 		}
 	}
 	return nil
@@ -146,5 +150,6 @@ func (h *Handlers) abandon(ctx context.Context, r egress.Request, cause error, u
 	}
 	h.tellAdmin(ctx, r.ID, "Egress request "+r.ID+" could not start",
 		fmt.Sprintf("The egress request %s could not start and was marked FAILED:\n\n%s\n", r.ID, cause))
+	h.tellRequester(ctx, r, requesterEnded(r, egress.StatusFailed))
 	return nil
 }
