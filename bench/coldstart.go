@@ -199,6 +199,8 @@ func lambdaEnv(name, api, home string) []string {
 		config.EnvFromEmail + "=egress@example.org",
 		config.EnvAdminEmail + "=tre-admin@example.org",
 		config.EnvReviewerEmails + `={"InformationGovernance":["ig@example.org"],"TREAdmin":["rit@example.org"]}`,
+		config.EnvReviewerTopics + `={"InformationGovernance":"arn:aws:sns:us-east-1:000000000000:ig","TREAdmin":"arn:aws:sns:us-east-1:000000000000:rit"}`,
+		config.EnvUserPoolID + "=us-east-1_bench",
 		config.EnvWebAppURL + "=https://egress.example.org",
 	}
 }

@@ -25,6 +25,8 @@ const (
 	DynamoDB      Service = "DynamoDB"
 	StepFunctions Service = "StepFunctions"
 	SES           Service = "SES"
+	SNS           Service = "SNS"
+	Cognito       Service = "Cognito" // Cognito user pools (cognito-idp)
 )
 
 // Function is one row of the table.
@@ -91,9 +93,12 @@ var table = []Function{
 		Name: "store-task-token", ID: "StoreTaskToken",
 		Description: "Records the stage's task token and tells its reviewers",
 		MemoryMB:    256, Timeout: time.Minute,
-		Required: tables,
-		Optional: slices.Concat(approval, mail, []string{config.EnvReviewerEmails}),
-		Services: []Service{DynamoDB, SES},
+		// The staging bucket holds the manifest the notice's file types
+		// come from.
+		Required: slices.Concat(tables, []string{config.EnvStagingBucket}),
+		Optional: slices.Concat(approval, mail, []string{config.EnvReviewerEmails, config.EnvReviewerTopics,
+			config.EnvUserPoolID, config.EnvS3PathStyle}),
+		Services: []Service{DynamoDB, S3, SES, SNS, Cognito},
 		Handler:  "StoreTaskToken", Placeholder: "StoreTaskTokenFunctionArn",
 	},
 	{

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tre-egress/egress/functions"
+	"github.com/tre-egress/egress/shared/config"
 	"github.com/tre-egress/egress/statemachine"
 )
 
@@ -38,7 +39,7 @@ func TestRows(t *testing.T) {
 			}
 		}
 		for i, s := range f.Services {
-			if !slices.Contains([]functions.Service{functions.S3, functions.DynamoDB, functions.StepFunctions, functions.SES}, s) ||
+			if !slices.Contains([]functions.Service{functions.S3, functions.DynamoDB, functions.StepFunctions, functions.SES, functions.SNS, functions.Cognito}, s) ||
 				slices.Contains(f.Services[:i], s) {
 				t.Errorf("%s: service %q is unknown or listed twice", f.Name, s)
 			}
@@ -61,6 +62,32 @@ func TestRows(t *testing.T) {
 	}
 	if _, ok := functions.Lookup("no-such-function"); ok {
 		t.Error("Lookup found a function that does not exist")
+	}
+}
+
+// store-task-token tells each stage's reviewers: on the stage's topic
+// (SNS), by e-mail to the group's members (Cognito) and configured
+// addresses (SES), with the staged files' types (the manifest, S3). No
+// other function publishes or reads the user pool.
+func TestReviewerNoticeRow(t *testing.T) {
+	f, ok := functions.Lookup("store-task-token")
+	if !ok {
+		t.Fatal("no store-task-token row")
+	}
+	for _, v := range []string{config.EnvReviewerTopics, config.EnvUserPoolID, config.EnvReviewerEmails, config.EnvStagingBucket} {
+		if !f.Reads(v) {
+			t.Errorf("store-task-token does not read %s", v)
+		}
+	}
+	for _, s := range []functions.Service{functions.SNS, functions.Cognito, functions.SES, functions.S3} {
+		if !f.Uses(s) {
+			t.Errorf("store-task-token does not call %s", s)
+		}
+	}
+	for _, g := range functions.All() {
+		if g.Name != f.Name && (g.Uses(functions.SNS) || g.Uses(functions.Cognito) || g.Reads(config.EnvUserPoolID) || g.Reads(config.EnvReviewerTopics)) {
+			t.Errorf("%s calls SNS or Cognito, or reads their settings", g.Name)
+		}
 	}
 }
 
@@ -134,6 +161,7 @@ func TestLinkSets(t *testing.T) {
 	services := map[functions.Service]string{
 		functions.S3: sdk + "/service/s3", functions.DynamoDB: sdk + "/service/dynamodb",
 		functions.StepFunctions: sdk + "/service/sfn", functions.SES: sdk + "/service/sesv2",
+		functions.SNS: sdk + "/service/sns", functions.Cognito: sdk + "/service/cognitoidentityprovider",
 	}
 	graphQL := []string{"github.com/vektah/gqlparser", module + "shared/api"}
 	check := func(pkg string, forbidden ...string) {

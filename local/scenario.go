@@ -37,7 +37,8 @@ type Report struct {
 	SourceMatches  bool          `json:"zip_matches_source"`
 	StagedObjects  int           `json:"staged_objects_left"`
 	ZipObjects     int           `json:"zip_objects"`
-	EmailsSent     []string      `json:"emails_sent"`
+	EmailsSent     []string      `json:"emails_sent"`       // "to [cc: addresses]: subject"
+	Notices        []string      `json:"notices_published"` // "topic: subject"
 	FailureCause   string        `json:"failure_cause,omitempty"`
 	ExpectedResult bool          `json:"outcome_as_expected"`
 	Problems       []string      `json:"problems,omitempty"`
@@ -73,7 +74,7 @@ func (s *Stack) Scenario(ctx context.Context, dir string, decisions []string, d 
 		return Report{}, err
 	}
 	rep := Report{RequestID: sub.RequestID, Decisions: decisions, ZipEntries: []ZipEntry{}}
-	before := len(s.Outbox.Sent())
+	before, noticesBefore := len(s.Outbox.Sent()), len(s.Outbox.Notices())
 	if err := s.Publish(ctx, sub.Message); err != nil {
 		return rep, fmt.Errorf("publish: %w", err)
 	}
@@ -142,8 +143,18 @@ func (s *Stack) Scenario(ctx context.Context, dir string, decisions []string, d 
 	}
 	for _, m := range s.Outbox.Sent()[before:] {
 		// Other requests may run on the same stack at once.
-		if strings.Contains(m.Subject, sub.RequestID) {
-			rep.EmailsSent = append(rep.EmailsSent, strings.Join(m.To, ",")+": "+m.Subject)
+		if !strings.Contains(m.Subject, sub.RequestID) {
+			continue
+		}
+		to := strings.Join(m.To, ",")
+		if len(m.Cc) > 0 {
+			to += " cc: " + strings.Join(m.Cc, ",")
+		}
+		rep.EmailsSent = append(rep.EmailsSent, to+": "+m.Subject)
+	}
+	for _, n := range s.Outbox.Notices()[noticesBefore:] {
+		if strings.Contains(n.Subject, sub.RequestID) {
+			rep.Notices = append(rep.Notices, n.Topic+": "+n.Subject)
 		}
 	}
 	final := chain.Stages[len(chain.Stages)-1].ApprovedStatus

@@ -87,6 +87,27 @@ func (t *SNSTopic) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	xml.NewEncoder(w).Encode(result{Xmlns: "http://sns.amazonaws.com/doc/2010-03-31/", MessageID: id, RequestID: newID()})
 }
 
+// SNSTopics serves Publish for several topics on one endpoint, as SNS
+// does: each request goes to the topic its TopicArn names; an unknown
+// topic is NotFound.
+type SNSTopics []*SNSTopic
+
+// ServeHTTP handles POST Action=Publish for any of the topics.
+func (ts SNSTopics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil || r.Form.Get("Action") != "Publish" {
+		snsError(w, http.StatusBadRequest, "InvalidAction", "only Publish is implemented")
+		return
+	}
+	arn := r.Form.Get("TopicArn")
+	for _, t := range ts {
+		if t.Arn == arn {
+			t.ServeHTTP(w, r)
+			return
+		}
+	}
+	snsError(w, http.StatusNotFound, "NotFound", "topic does not exist: "+arn)
+}
+
 func snsError(w http.ResponseWriter, status int, code, msg string) {
 	type errResp struct {
 		XMLName xml.Name `xml:"ErrorResponse"`

@@ -169,3 +169,38 @@ func TestSNSDuplicateDeliveryFailing(t *testing.T) {
 		t.Errorf("delivered %d times, want 2", calls)
 	}
 }
+
+// TestSNSTopicsRoute: one endpoint serves several topics, each Publish
+// delivered to the topic it names; an unknown topic is NotFound.
+func TestSNSTopicsRoute(t *testing.T) {
+	got := map[string][]string{}
+	var mu sync.Mutex
+	topic := func(arn string) *SNSTopic {
+		return &SNSTopic{Arn: arn, Now: time.Now, Deliver: func(_ context.Context, ev events.SNSEvent) error {
+			mu.Lock()
+			defer mu.Unlock()
+			got[arn] = append(got[arn], ev.Records[0].SNS.Subject+"|"+ev.Records[0].SNS.Message)
+			return nil
+		}}
+	}
+	const other = testTopic + "-reviewers"
+	srv := httptest.NewServer(SNSTopics{topic(testTopic), topic(other)})
+	t.Cleanup(srv.Close)
+	client := sns.NewFromConfig(aws.Config{
+		Region: "eu-west-2", Credentials: credentials.NewStaticCredentialsProvider("local", "localsecret", ""),
+		BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1,
+	})
+	for _, arn := range []string{testTopic, other, other} {
+		if _, err := client.Publish(context.Background(), &sns.PublishInput{TopicArn: aws.String(arn), Subject: aws.String("s"), Message: aws.String(arn)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(got[testTopic]) != 1 || len(got[other]) != 2 || got[other][0] != "s|"+other {
+		t.Fatalf("delivered %v", got)
+	}
+	_, err := client.Publish(context.Background(), &sns.PublishInput{TopicArn: aws.String(testTopic + "-nope"), Message: aws.String("m")})
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "NotFound" {
+		t.Fatalf("unknown topic: %v", err)
+	}
+}

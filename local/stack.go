@@ -3,8 +3,10 @@
 // and DynamoDB; the local Step Functions engine runs
 // statemachine/egress.asl.json with its Lambda tasks dispatched in-process
 // to the real handlers; an SNS topic delivers SWB messages to the intake
-// handler; an SES sink writes e-mails as .eml files. Handlers reach all of
-// it through the ordinary AWS SDK with endpoint overrides.
+// handler and one topic per reviewer group writes its notices to the
+// outbox; an SES sink writes e-mails as .eml files; a small user directory
+// answers Cognito's ListUsersInGroup. Handlers reach all of it through the
+// ordinary AWS SDK with endpoint overrides.
 package local
 
 import (
@@ -13,18 +15,23 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -68,7 +75,7 @@ const (
 
 // Options configure a Stack.
 type Options struct {
-	Addr           string        // front endpoint (Step Functions, SNS, SES, GraphQL); default a free port
+	Addr           string        // front endpoint (Step Functions, SNS, SES, Cognito, GraphQL); default a free port
 	Dir            string        // data: MinIO files and the e-mail outbox; default a temp dir removed on Close
 	Clock          sfn.Clock     // default the real clock
 	SingleApproval bool          // enable_single_approval
@@ -92,6 +99,8 @@ type Stack struct {
 	DynamoDB        *servers.DynamoDBServer
 	Engine          *sfn.Engine
 	Outbox          *SESSink
+	Directory       *Directory        // the reviewers' user pool
+	ReviewerTopics  map[string]string // each reviewer group's topic
 	Clients         app.Clients
 	Config          config.Config
 	API             *api.Service
@@ -219,8 +228,23 @@ func (s *Stack) wire() error {
 		DynamoDB: s.DynamoDB.Client(),
 		SFN:      awssfn.NewFromConfig(s.awsConfig(s.URL)),
 		SES:      sesv2.NewFromConfig(s.awsConfig(s.URL)),
+		SNS:      sns.NewFromConfig(s.awsConfig(s.URL)),
+		Cognito:  cognitoidentityprovider.NewFromConfig(s.awsConfig(s.URL)),
 	}
 	s.StateMachineArn = fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", Region, Account, StateMachineName)
+	// The original cdk.json's shape: no reviewer addresses configured, so
+	// reviewers are told through their group's topic and the group's
+	// members in the user pool.
+	groups := egress.DefaultReviewerGroups()
+	s.ReviewerTopics = map[string]string{}
+	for _, g := range groups {
+		s.ReviewerTopics[g] = ReviewerTopicArn(g)
+	}
+	topics, err := json.Marshal(s.ReviewerTopics)
+	if err != nil {
+		return err
+	}
+	s.Directory = &Directory{PoolID: UserPoolID, Groups: groups, Users: DirectoryUsers(groups), Created: s.opts.Clock.Now()}
 	env := map[string]string{
 		config.EnvRequestsTable:   RequestsTable,
 		config.EnvEventsTable:     EventsTable,
@@ -232,7 +256,8 @@ func (s *Stack) wire() error {
 		config.EnvAdminEmail:      AdminEmail,
 		config.EnvWebAppURL:       s.URL,
 		config.EnvSingleApproval:  fmt.Sprint(s.opts.SingleApproval),
-		config.EnvReviewerEmails:  `{"InformationGovernance":["ig-reviewers@example.org"],"TREAdmin":["rit-reviewers@example.org"]}`,
+		config.EnvReviewerTopics:  string(topics),
+		config.EnvUserPoolID:      UserPoolID,
 		config.EnvS3PathStyle:     "true",
 		config.EnvSWBStoreBucket:  SWBStoreBucket,
 		config.EnvSWBListBucket:   NotificationBucket,
@@ -492,13 +517,17 @@ func taskFailure(err error) error {
 func (s *Stack) routes() http.Handler {
 	sfnAPI := s.Engine.Handler()
 	ses := s.Outbox
-	topic := SNSTopic{Arn: TopicArn, Deliver: s.tasks["start-workflow"].handlers.Intake, Now: s.opts.Clock.Now}
+	// Built per request: the intake topic's duplicate deliveries may change
+	// while the stack runs.
 	sns := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
-		t := topic
-		t.Deliveries = s.deliveries
+		n := s.deliveries
 		s.mu.Unlock()
-		t.ServeHTTP(w, r)
+		topics := SNSTopics{{Arn: TopicArn, Deliver: s.tasks["start-workflow"].handlers.Intake, Now: s.opts.Clock.Now, Deliveries: n}}
+		for _, g := range slices.Sorted(maps.Keys(s.ReviewerTopics)) {
+			topics = append(topics, &SNSTopic{Arn: s.ReviewerTopics[g], Deliver: s.Outbox.Notify, Now: s.opts.Clock.Now})
+		}
+		topics.ServeHTTP(w, r)
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/v2/email/", ses)
@@ -511,6 +540,8 @@ func (s *Stack) routes() http.Handler {
 		switch {
 		case strings.HasPrefix(r.Header.Get("X-Amz-Target"), "AWSStepFunctions."):
 			sfnAPI.ServeHTTP(w, r)
+		case strings.HasPrefix(r.Header.Get("X-Amz-Target"), "AWSCognitoIdentityProviderService."):
+			s.Directory.ServeHTTP(w, r)
 		case r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded"):
 			sns.ServeHTTP(w, r)
 		default:
@@ -566,6 +597,7 @@ func (s *Stack) Endpoints() []Endpoint {
 		{"stepfunctions", s.URL},
 		{"sns", s.URL},
 		{"ses", s.URL},
+		{"cognito-idp", s.URL},
 		{"graphql", s.URL + "/graphql"},
 		{"outbox", "file://" + s.Outbox.dir},
 		{"signing-key", "file://" + SigningKeyPath(s.Dir)},
@@ -609,6 +641,17 @@ func (s *Stack) Close() error {
 func (s *Stack) Publish(ctx context.Context, message string) error {
 	_, err := sns.NewFromConfig(s.awsConfig(s.URL)).Publish(ctx, &sns.PublishInput{TopicArn: aws.String(TopicArn), Message: aws.String(message)})
 	return err
+}
+
+// ReviewerTopicArn is the local topic of a reviewer group's notices.
+func ReviewerTopicArn(group string) string {
+	name := strings.Map(func(c rune) rune {
+		if c == '-' || c == '_' || c < utf8.RuneSelf && (unicode.IsLetter(c) || unicode.IsDigit(c)) {
+			return c
+		}
+		return '-'
+	}, group)
+	return "arn:aws:sns:" + Region + ":" + Account + ":egress-reviewers-" + name
 }
 
 // ExecutionArn returns the execution of request id.

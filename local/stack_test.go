@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -66,25 +67,37 @@ func ctx(t *testing.T) context.Context {
 	return c
 }
 
+// Addresses of the local stack's users (DirectoryUsers) and requester.
+const (
+	researcher = "researcher@example.org"
+	igReviewer = "ig-reviewer-1@example.org"
+	igOther    = "ida@example.org"
+)
+
 func TestScenarios(t *testing.T) {
+	ig := []string{igReviewer + ": awaits the IG decision", igOther + ": awaits the IG decision"}
+	rit := []string{"rit-reviewer-2@example.org: awaits the RIT decision", "rob@example.org: awaits the RIT decision"}
+	submitted := researcher + ": submitted"
+	final := func(outcome string) string { return researcher + " cc: " + igReviewer + ": " + outcome }
 	tests := []struct {
 		name      string
 		single    bool
 		decisions []string
 		want      egress.Status
 		store     string
-		emails    []string // subjects expected, in order
+		emails    []string // "recipients: subject fragment", in any order
+		notices   []string // the groups told on their topic
 	}{
 		{"two-stage approval", false, []string{"approve", "approve"}, egress.StatusRITApproved, "PROCESSED",
-			[]string{"awaits the IG decision", "awaits the RIT decision", "approved"}},
+			slices.Concat([]string{submitted}, ig, rit, []string{final("approved")}), []string{egress.GroupIG, egress.GroupRIT}},
 		{"single approval", true, []string{"approve"}, egress.StatusIGApproved, "PROCESSED",
-			[]string{"awaits the IG decision", "approved"}},
+			slices.Concat([]string{submitted}, ig, []string{final("approved")}), []string{egress.GroupIG}},
 		{"rejected at IG", false, []string{"reject"}, egress.StatusRejected, "PENDING",
-			[]string{"awaits the IG decision", "rejected"}},
+			slices.Concat([]string{submitted}, ig, []string{final("rejected")}), []string{egress.GroupIG}},
 		{"rejected at RIT", false, []string{"approve", "reject"}, egress.StatusRejected, "PENDING",
-			[]string{"awaits the IG decision", "awaits the RIT decision", "rejected"}},
+			slices.Concat([]string{submitted}, ig, rit, []string{final("rejected")}), []string{egress.GroupIG, egress.GroupRIT}},
 		{"single approval rejected", true, []string{"reject"}, egress.StatusRejected, "PENDING",
-			[]string{"awaits the IG decision", "rejected"}},
+			slices.Concat([]string{submitted}, ig, []string{final("rejected")}), []string{egress.GroupIG}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -96,18 +109,41 @@ func TestScenarios(t *testing.T) {
 			if !rep.ExpectedResult || rep.Status != tt.want || rep.StoreStatus != tt.store {
 				t.Fatalf("report: %+v", rep)
 			}
-			if len(rep.EmailsSent) != len(tt.emails) {
-				t.Fatalf("emails %q, want %d", rep.EmailsSent, len(tt.emails))
+			sameEntries(t, "e-mails", rep.EmailsSent, tt.emails)
+			var notices []string
+			for _, g := range tt.notices {
+				notices = append(notices, s.ReviewerTopics[g]+": awaits the")
 			}
-			for i, e := range tt.emails {
-				if !strings.Contains(rep.EmailsSent[i], e) {
-					t.Errorf("email %d = %q, want it to mention %q", i, rep.EmailsSent[i], e)
-				}
-			}
+			sameEntries(t, "notices", rep.Notices, notices)
 			if tt.want != egress.StatusRejected && len(rep.ZipEntries) != 6 { // 4 files + SHA256SUMS + manifest.json
 				t.Errorf("zip entries %+v", rep.ZipEntries)
 			}
 		})
+	}
+}
+
+// sameEntries checks that each report entry "who: subject" matches one
+// wanted "who: fragment" (the same who, the fragment in the subject), one
+// to one, in any order: intake's e-mail and the first stage's notice race.
+func sameEntries(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	used := make([]bool, len(got))
+	for _, w := range want {
+		i := strings.LastIndex(w, ": ")
+		who, fragment := w[:i+2], w[i+2:]
+		found := false
+		for j, g := range got {
+			if !used[j] && strings.HasPrefix(g, who) && !strings.Contains(g[len(who):], ": ") && strings.Contains(g[len(who):], fragment) {
+				used[j], found = true, true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("%s: none matches %q in\n%s", what, w, strings.Join(got, "\n"))
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("%s: %d, want %d:\n%s", what, len(got), len(want), strings.Join(got, "\n"))
 	}
 }
 

@@ -100,6 +100,9 @@ func (b *builder) outputs() {
 	out("IntakeDeadLetterQueueUrl", "Intake dead-letter queue", b.intakeDLQ.QueueUrl())
 	out("ExecutionEndedDeadLetterQueueUrl", "Dead-letter queue of ended executions not cleaned up", b.endedDLQ.QueueUrl())
 	out("AlarmTopicArn", "Alarm topic (the TRE admin's e-mail is subscribed; confirm the subscription)", b.alarmTopic.TopicArn())
+	for i, t := range b.noticeTopics {
+		out("ReviewerTopic"+strconv.Itoa(i)+"Arn", fmt.Sprintf("Approval stage %d: notices of requests awaiting group %s (subscribe its reviewers' e-mail addresses)", i+1, t.group), t.topic.TopicArn())
+	}
 	out("SESConfigurationSetName", "SES configuration set the functions send through", b.configSet.ConfigurationSetName())
 }
 

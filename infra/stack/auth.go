@@ -12,7 +12,9 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awswafv2"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/tre-egress/egress/functions"
 	"github.com/tre-egress/egress/shared/cognito"
+	"github.com/tre-egress/egress/shared/config"
 )
 
 // groupsAttribute is the user pool's custom attribute the pre-token
@@ -62,6 +64,12 @@ func (b *builder) auth() {
 		DeletionProtection:           jsii.Bool(true),
 		RemovalPolicy:                awscdk.RemovalPolicy_RETAIN,
 	})
+	// The functions that e-mail a group's members look them up here.
+	for _, fn := range functions.All() {
+		if fn.Reads(config.EnvUserPoolID) {
+			b.fns[fn.Name].fn.AddEnvironment(jsii.String(config.EnvUserPoolID), b.pool.UserPoolId(), nil)
+		}
+	}
 	// Event version 2: the frontend sends the access token, which only a
 	// version 2 trigger can give the e-mail and name decisions need.
 	b.pool.AddTrigger(awscognito.UserPoolOperation_PRE_TOKEN_GENERATION_CONFIG(), b.fns["pre-token-generation"].fn, awscognito.LambdaVersion_V2_0)

@@ -35,6 +35,13 @@ func (b *builder) functions() {
 	if cfg.ReviewerEmails == nil {
 		reviewerEmails = []byte("{}")
 	}
+	// Topic ARNs are tokens inside the JSON text; CloudFormation joins
+	// them in.
+	topics := map[string]string{}
+	for _, t := range b.noticeTopics {
+		topics[t.group] = *t.topic.TopicArn()
+	}
+	reviewerTopics, _ := json.Marshal(topics)
 	values := map[string]string{
 		config.EnvRequestsTable:       *b.requests.TableName(),
 		config.EnvEventsTable:         *b.events.TableName(),
@@ -45,6 +52,7 @@ func (b *builder) functions() {
 		config.EnvSESConfigurationSet: *b.configSet.ConfigurationSetName(),
 		config.EnvWebAppURL:           *b.webURL,
 		config.EnvReviewerEmails:      string(reviewerEmails),
+		config.EnvReviewerTopics:      string(reviewerTopics),
 		config.EnvSWBStoreTable:       cfg.SWBStoreTable,
 		config.EnvStagingBucket:       *b.staging.BucketName(),
 		config.EnvDatalakeBucket:      bucketName(cfg.DatalakeBucketARN),
@@ -54,7 +62,8 @@ func (b *builder) functions() {
 		config.EnvDownloadExpiry:    strconv.Itoa(cfg.DownloadExpirySeconds),
 		config.EnvMaxRequestAgeDays: strconv.Itoa(cfg.MaxRequestAgeDays),
 		// config.EnvStateMachineArn is added by workflow, once the state
-		// machine exists.
+		// machine exists, and config.EnvUserPoolID by auth, once the pool
+		// does.
 	}
 	// With access points the store is reached through per-workspace
 	// aliases, so only the list bucket is pinned.

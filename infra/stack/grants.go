@@ -133,6 +133,38 @@ func (b *builder) grants() {
 			b.fns[fn.Name].role.AddToPolicy(b.sendEmail())
 		}
 	}
+
+	// A stage's notice lists the staged files' types from the manifest.
+	stt := b.fns["store-task-token"].role
+	stt.AddToPolicy(allow([]string{"s3:GetObject"}, b.staging.ArnForObjects(jsii.String("manifests/*"))))
+	b.stagingKey(stt, false)
+
+	// The notice is published on the stage's topic: exactly the reviewer
+	// topics, whose key SNS uses on the publisher's behalf.
+	var topics []*string
+	for _, t := range b.noticeTopics {
+		topics = append(topics, t.topic.TopicArn())
+	}
+	for _, fn := range functions.All() {
+		if !fn.Uses(functions.SNS) {
+			continue
+		}
+		r := b.fns[fn.Name].role
+		r.AddToPolicy(allow([]string{"sns:Publish"}, topics...))
+		r.AddToPolicy(allowIf([]string{"kms:Decrypt", "kms:GenerateDataKey"}, map[string]any{
+			"StringEquals": map[string]any{"kms:ViaService": "sns." + b.region() + ".amazonaws.com"},
+		}, b.stateKey.KeyArn()))
+	}
+}
+
+// directoryGrants lets the functions that e-mail a group's members list
+// them in the user pool, once the pool exists.
+func (b *builder) directoryGrants() {
+	for _, fn := range functions.All() {
+		if fn.Uses(functions.Cognito) {
+			b.fns[fn.Name].role.AddToPolicy(allow([]string{"cognito-idp:ListUsersInGroup"}, b.pool.UserPoolArn()))
+		}
+	}
 }
 
 // viaS3 limits a key grant to use by S3, in the key's region, on the

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tre-egress/egress/functions"
+	"github.com/tre-egress/egress/shared/egress"
 )
 
 // resourceStar lists every action allowed on Resource "*", each with the
@@ -168,7 +169,9 @@ func TestFunctionPermissions(t *testing.T) {
 		"start-workflow": concat(writeTables, mail, []string{"sqs:SendMessage", "states:StartExecution", "s3:GetObject", "s3:ListBucket"}),
 		"copy-to-staging": concat(writeTables, []string{"s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging",
 			"s3:GetObjectVersionTagging", "s3:ListBucket", "s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"}),
-		"store-task-token":     concat(writeTables, mail),
+		// Reads the manifest (file types), publishes on the stage's topic
+		// and lists the stage group's members.
+		"store-task-token":     concat(writeTables, mail, []string{"s3:GetObject", "sns:Publish", "cognito-idp:ListUsersInGroup"}),
 		"copy-to-datalake":     concat(writeTables, []string{"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"}, deletePrefix),
 		"handle-rejection":     concat(readTables, []string{"dynamodb:UpdateItem"}, deletePrefix),
 		"handle-failure":       concat(writeTables, deletePrefix),
@@ -301,6 +304,7 @@ func TestS3CallsAllowed(t *testing.T) {
 			{"handle-failure", "DeletePrefix: DeleteObjects with version ids", []string{"s3:DeleteObject", "s3:DeleteObjectVersion"}, released},
 			{"handle-failure", "DeletePrefix: AbortMultipartUpload", []string{"s3:AbortMultipartUpload"}, released},
 			{"egress-api", "ReadManifest", []string{"s3:GetObject"}, staging + "/manifests/*"},
+			{"store-task-token", "ReadManifest (the notice's file types)", []string{"s3:GetObject"}, staging + "/manifests/*"},
 			{"egress-api", "presigned GetObject of the zip", []string{"s3:GetObject"}, released},
 		}
 		calls = append(calls, deletePrefix("copy-to-datalake", staging, staging+"/*")...)
@@ -359,4 +363,54 @@ func mustLookup(t *testing.T, name string) functions.Function {
 		t.Fatalf("no function %s in the table", name)
 	}
 	return fn
+}
+
+// store-task-token publishes on exactly the stage topics, through their
+// key, and lists users of exactly the reviewers' pool.
+func TestReviewerNoticeGrants(t *testing.T) {
+	s := synth(t)
+	for _, stackName := range []string{sampleStack, fullStack} {
+		tmpl := s.templates[stackName]
+		chain, err := egress.NewChain(s.configs[stackName].ReviewerRoles, s.configs[stackName].SingleApproval)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var topics []string
+		for i := range chain.Stages {
+			id, _ := byPath(t, tmpl, stackName, fmt.Sprintf("ReviewerTopic%d/Resource", i))
+			topics = append(topics, "<"+id+">")
+		}
+		poolID, _ := one(t, tmpl, "AWS::Cognito::UserPool")
+		keyID, _ := byPath(t, tmpl, stackName, "StateKey/Resource")
+		statements := functionStatements(t, tmpl, stackName, "store-task-token")
+		var published, listed []string
+		snsKey := false
+		for _, st := range statements {
+			acts := actions(st)
+			switch {
+			case slices.Contains(acts, "sns:Publish"):
+				res, ok := get(st, "Resource").([]any)
+				if !ok {
+					res = []any{get(st, "Resource")}
+				}
+				for _, r := range res {
+					published = append(published, render(r))
+				}
+			case slices.Contains(acts, "cognito-idp:ListUsersInGroup"):
+				listed = append(listed, render(get(st, "Resource")))
+			case slices.Equal(acts, []string{"kms:Decrypt", "kms:GenerateDataKey"}) && render(get(st, "Resource")) == "<"+keyID+".Arn>":
+				via := render(get(st, "Condition", "StringEquals", "kms:ViaService"))
+				snsKey = snsKey || strings.HasPrefix(via, "sns.")
+			}
+		}
+		if slices.Sort(published); !slices.Equal(published, slices.Sorted(slices.Values(topics))) {
+			t.Errorf("%s: sns:Publish on %v, want the stage topics %v", stackName, published, topics)
+		}
+		if want := "<" + poolID + ".Arn>"; !slices.Equal(listed, []string{want}) {
+			t.Errorf("%s: cognito-idp:ListUsersInGroup on %v, want %s", stackName, listed, want)
+		}
+		if !snsKey {
+			t.Errorf("%s: store-task-token may not use the topics' key through SNS", stackName)
+		}
+	}
 }

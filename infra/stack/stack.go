@@ -67,12 +67,14 @@ func New(scope constructs.Construct, p Props) (awscdk.Stack, error) {
 	b.web()
 	b.network()
 	b.deadLetters()
+	b.reviewerTopics()
 	b.functions()
 	b.workflow()
 	b.grants()
 	b.intake()
 	b.executionEnded()
 	b.auth()
+	b.directoryGrants()
 	if err := b.api(schema, fields); err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"regexp"
 	"slices"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/tre-egress/egress/functions"
 	"github.com/tre-egress/egress/shared/api"
+	"github.com/tre-egress/egress/shared/config"
+	"github.com/tre-egress/egress/shared/egress"
 	"github.com/tre-egress/egress/shared/requests"
 	"github.com/tre-egress/egress/statemachine"
 )
@@ -520,7 +523,7 @@ func TestMailAndAlarms(t *testing.T) {
 		t.Errorf("create_ses_identity=false still creates %d identities", n)
 	}
 
-	topicID, topic := one(t, tmpl, "AWS::SNS::Topic")
+	topicID, topic := byPath(t, tmpl, sampleStack, "AlarmTopic/Resource")
 	if props(topic)["KmsMasterKeyId"] == nil {
 		t.Error("alarm topic is not encrypted")
 	}
@@ -547,6 +550,53 @@ func TestMailAndAlarms(t *testing.T) {
 		"AWS/SQS/ApproximateNumberOfMessagesVisible", "AWS/Events/FailedInvocations", "AWS/Lambda/Errors", "AWS/AppSync/5XXError"} {
 		if !metrics[m] {
 			t.Errorf("no alarm on %s (have %v)", m, metrics)
+		}
+	}
+}
+
+// Each approval stage has its notice topic, as the original had: encrypted,
+// SSL only, no subscriptions (admins manage them), its ARN an output and
+// in store-task-token's REVIEWER_TOPICS under the stage's group, which
+// also reads the user pool's id.
+func TestReviewerTopics(t *testing.T) {
+	s := synth(t)
+	for _, stackName := range []string{sampleStack, fullStack} {
+		tmpl, cfg := s.templates[stackName], s.configs[stackName]
+		chain, err := egress.NewChain(cfg.ReviewerRoles, cfg.SingleApproval)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, want := len(resources(tmpl, "AWS::SNS::Topic")), len(chain.Stages)+1; n != want {
+			t.Errorf("%s: %d topics, want the alarm topic and one per stage (%d)", stackName, n, want)
+		}
+		keyID, _ := byPath(t, tmpl, stackName, "StateKey/Resource")
+		_, fn := byPath(t, tmpl, stackName, "StoreTaskToken/Resource")
+		env := get(props(fn), "Environment", "Variables").(map[string]any)
+		poolID, _ := one(t, tmpl, "AWS::Cognito::UserPool")
+		if !reflect.DeepEqual(env[config.EnvUserPoolID], ref(poolID)) {
+			t.Errorf("%s: %s = %s, want the pool", stackName, config.EnvUserPoolID, jsonString(env[config.EnvUserPoolID]))
+		}
+		topicsEnv := render(env[config.EnvReviewerTopics])
+		outputs := tmpl["Outputs"].(map[string]any)
+		for i, st := range chain.Stages {
+			id, topic := byPath(t, tmpl, stackName, fmt.Sprintf("ReviewerTopic%d/Resource", i))
+			if !reflect.DeepEqual(props(topic)["KmsMasterKeyId"], getAtt(keyID, "Arn")) {
+				t.Errorf("%s: topic %s is not encrypted with the state key: %s", stackName, id, jsonString(props(topic)["KmsMasterKeyId"]))
+			}
+			if !denySSL(policyFor(t, tmpl, "AWS::SNS::TopicPolicy", "Topics", id)) {
+				t.Errorf("%s: topic %s allows requests without TLS", stackName, id)
+			}
+			for sid, sub := range resources(tmpl, "AWS::SNS::Subscription") {
+				if reflect.DeepEqual(props(sub)["TopicArn"], ref(id)) {
+					t.Errorf("%s: the stack subscribes %s to %s; admins manage the subscriptions", stackName, sid, id)
+				}
+			}
+			if want := fmt.Sprintf("%q:\"<%s>\"", st.Group, id); !strings.Contains(topicsEnv, want) {
+				t.Errorf("%s: %s = %s, want %s", stackName, config.EnvReviewerTopics, topicsEnv, want)
+			}
+			if out := outputs[fmt.Sprintf("ReviewerTopic%dArn", i)]; !reflect.DeepEqual(get(out, "Value"), ref(id)) {
+				t.Errorf("%s: output of topic %s: %s", stackName, id, jsonString(out))
+			}
 		}
 	}
 }

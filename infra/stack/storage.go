@@ -28,7 +28,7 @@ type builder struct {
 	props Props
 
 	dataKey  awskms.Key // staging bucket
-	stateKey awskms.Key // tables and the alarm topic
+	stateKey awskms.Key // tables, the alarm and reviewer topics
 
 	requests, events awsdynamodb.Table
 	staging          awss3.Bucket
@@ -56,7 +56,8 @@ type builder struct {
 	graphql    awsappsync.GraphqlApi
 	apiSource  awsappsync.LambdaDataSource
 
-	alarmTopic awssns.Topic
+	alarmTopic   awssns.Topic
+	noticeTopics []reviewerTopic // one per approval stage, in stage order
 }
 
 // keys creates the customer-managed keys, rotated yearly.
@@ -67,7 +68,7 @@ func (b *builder) keys() {
 		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
 	})
 	b.stateKey = awskms.NewKey(b.stack, jsii.String("StateKey"), &awskms.KeyProps{
-		Description:       jsii.String("egress " + b.cfg.StackName() + ": requests and events tables, alarm topic"),
+		Description:       jsii.String("egress " + b.cfg.StackName() + ": requests and events tables, alarm and reviewer topics"),
 		EnableKeyRotation: jsii.Bool(true),
 		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
 	})

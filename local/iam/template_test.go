@@ -38,6 +38,11 @@ func localResolver() Resolver {
 			"MailConfigurationSet": "egress-mail",
 			"CopyToStaging":        "copy-to-staging",
 			"CopyToStagingRole":    "copy-to-staging-role",
+			// The reviewer topics and pool, as local.ReviewerTopicArn and
+			// local.UserPoolID name them.
+			"ReviewerTopic0": "egress-reviewers-InformationGovernance",
+			"ReviewerTopic1": "egress-reviewers-TREAdmin",
+			"UserPool":       "us-east-1_egresslocal",
 		},
 		Rewrite: map[string]string{
 			"arn:aws:dynamodb:eu-west-2:111111111111:table/swb-sample-EgressStore": swbTableARN,

@@ -15,10 +15,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/tre-egress/egress/functions"
 	"github.com/tre-egress/egress/shared/awsclient"
@@ -29,6 +31,8 @@ import (
 	"github.com/tre-egress/egress/shared/requests"
 	"github.com/tre-egress/egress/shared/stepfunctions"
 	"github.com/tre-egress/egress/shared/swbstore"
+	"github.com/tre-egress/egress/shared/topics"
+	"github.com/tre-egress/egress/shared/userpool"
 	"github.com/tre-egress/egress/shared/workflow"
 )
 
@@ -39,6 +43,8 @@ type Clients struct {
 	DynamoDB *dynamodb.Client
 	SFN      *sfn.Client
 	SES      *sesv2.Client
+	SNS      *sns.Client
+	Cognito  *cognitoidentityprovider.Client
 }
 
 // NewClients builds, from one aws.Config, the clients of the listed
@@ -55,6 +61,10 @@ func NewClients(cfg aws.Config, s3PathStyle bool, services []functions.Service) 
 			c.SFN = sfn.NewFromConfig(cfg)
 		case functions.SES:
 			c.SES = sesv2.NewFromConfig(cfg)
+		case functions.SNS:
+			c.SNS = sns.NewFromConfig(cfg)
+		case functions.Cognito:
+			c.Cognito = cognitoidentityprovider.NewFromConfig(cfg)
 		}
 	}
 	return c
@@ -74,6 +84,10 @@ func (c Clients) Only(services []functions.Service) Clients {
 			o.SFN = c.SFN
 		case functions.SES:
 			o.SES = c.SES
+		case functions.SNS:
+			o.SNS = c.SNS
+		case functions.Cognito:
+			o.Cognito = c.Cognito
 		}
 	}
 	return o
@@ -96,6 +110,7 @@ func Handlers(cfg config.Config, c Clients, log *slog.Logger) (*workflow.Handler
 			CopyConcurrency: cfg.CopyConcurrency,
 			AdminEmail:      cfg.AdminEmail,
 			ReviewerEmails:  cfg.ReviewerEmails,
+			ReviewerTopics:  cfg.ReviewerTopics,
 			WebAppURL:       cfg.WebAppURL,
 			SWBStoreBucket:  cfg.SWBStoreBucket,
 			SWBListBucket:   cfg.SWBListBucket,
@@ -119,6 +134,14 @@ func Handlers(cfg config.Config, c Clients, log *slog.Logger) (*workflow.Handler
 	}
 	if c.SES != nil {
 		h.Mailer = notify.NewMailer(c.SES, cfg.FromEmail, cfg.SESConfigurationSet)
+	}
+	if c.SNS != nil {
+		h.Publisher = topics.New(c.SNS)
+	}
+	// Without a pool id there is no directory: the configured addresses
+	// and the topics' subscribers are told.
+	if c.Cognito != nil && cfg.UserPoolID != "" {
+		h.Directory = userpool.New(c.Cognito, cfg.UserPoolID)
 	}
 	return h, nil
 }

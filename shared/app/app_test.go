@@ -102,8 +102,8 @@ func TestHandlerErrors(t *testing.T) {
 
 func TestClients(t *testing.T) {
 	cfg := aws.Config{Region: "eu-west-2"}
-	all := NewClients(cfg, true, []functions.Service{functions.S3, functions.DynamoDB, functions.StepFunctions, functions.SES})
-	if all.S3 == nil || all.DynamoDB == nil || all.SFN == nil || all.SES == nil {
+	all := NewClients(cfg, true, []functions.Service{functions.S3, functions.DynamoDB, functions.StepFunctions, functions.SES, functions.SNS, functions.Cognito})
+	if all.S3 == nil || all.DynamoDB == nil || all.SFN == nil || all.SES == nil || all.SNS == nil || all.Cognito == nil {
 		t.Fatalf("all: %+v", all)
 	}
 	if !all.S3.Options().UsePathStyle {
@@ -112,7 +112,7 @@ func TestClients(t *testing.T) {
 	for _, fn := range functions.All() {
 		for _, c := range []Clients{NewClients(cfg, false, fn.Services), all.Only(fn.Services)} {
 			for s, built := range map[functions.Service]bool{functions.S3: c.S3 != nil, functions.DynamoDB: c.DynamoDB != nil,
-				functions.StepFunctions: c.SFN != nil, functions.SES: c.SES != nil} {
+				functions.StepFunctions: c.SFN != nil, functions.SES: c.SES != nil, functions.SNS: c.SNS != nil, functions.Cognito: c.Cognito != nil} {
 				if built != fn.Uses(s) {
 					t.Errorf("%s: %s client built: %v", fn.Name, s, built)
 				}
@@ -136,8 +136,37 @@ func TestHandlersAdapters(t *testing.T) {
 	if h.Requests == nil || h.SWBStore == nil || h.Mailer == nil {
 		t.Fatalf("notify's adapters missing: %+v", h)
 	}
-	if h.Objects != nil || h.Executions != nil {
+	if h.Objects != nil || h.Executions != nil || h.Publisher != nil || h.Directory != nil {
 		t.Fatalf("notify has adapters of services it does not call: %+v", h)
+	}
+}
+
+// store-task-token tells reviewers through the stage's topic and the
+// group's members in the user pool the configuration names.
+func TestHandlersReviewerAdapters(t *testing.T) {
+	env := map[string]string{
+		config.EnvReviewerTopics: `{"InformationGovernance":"arn:aws:sns:eu-west-2:123456789012:ig"}`,
+		config.EnvUserPoolID:     "eu-west-2_pool",
+	}
+	cfg, err := config.FromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewClients(aws.Config{Region: "eu-west-2"}, false, row(t, "store-task-token").Services)
+	h, err := Handlers(cfg, c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Publisher == nil || h.Directory == nil || h.Objects == nil || h.Mailer == nil {
+		t.Fatalf("store-task-token's adapters missing: %+v", h)
+	}
+	if h.Settings.ReviewerTopics["InformationGovernance"] != "arn:aws:sns:eu-west-2:123456789012:ig" {
+		t.Fatalf("topics %v", h.Settings.ReviewerTopics)
+	}
+	// Without a pool id there is no directory to ask.
+	cfg.UserPoolID = ""
+	if h, err = Handlers(cfg, c, nil); err != nil || h.Directory != nil {
+		t.Fatalf("directory without a pool: %+v, %v", h.Directory, err)
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +30,8 @@ const (
 	EnvFromEmail           = "FROM_EMAIL"
 	EnvAdminEmail          = "TRE_ADMIN_EMAIL" // tre_admin_email_address
 	EnvReviewerEmails      = "REVIEWER_EMAILS" // JSON {"group": ["a@x", ...]}
+	EnvReviewerTopics      = "REVIEWER_TOPICS" // JSON {"group": "SNS topic ARN"}: each stage's notice topic
+	EnvUserPoolID          = "USER_POOL_ID"    // the reviewers' Cognito user pool: groups' members are e-mailed
 	EnvWebAppURL           = "WEB_APP_URL"     // deep links in e-mails
 	EnvMaxDownloads        = "MAX_DOWNLOADS"   // max_downloads_allowed
 	EnvDownloadExpiry      = "DOWNLOAD_EXPIRY_SECONDS"
@@ -56,6 +60,8 @@ type Config struct {
 	FromEmail           string
 	AdminEmail          string
 	ReviewerEmails      map[string][]string
+	ReviewerTopics      map[string]string
+	UserPoolID          string
 	WebAppURL           string
 	MaxDownloads        int
 	DownloadExpiry      time.Duration
@@ -103,6 +109,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		EFSMountPath:        getenv(EnvEFSMountPath),
 		SWBStoreBucket:      getenv(EnvSWBStoreBucket),
 		SWBListBucket:       getenv(EnvSWBListBucket),
+		UserPoolID:          getenv(EnvUserPoolID),
 		ReviewerGroups:      []string{egress.GroupIG, egress.GroupRIT},
 	}
 	var errs []error
@@ -148,6 +155,16 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("%s: want JSON {\"group\": [\"address\"]}: %w", EnvReviewerEmails, err))
 		}
 	}
+	if v := getenv(EnvReviewerTopics); v != "" {
+		if err := json.Unmarshal([]byte(v), &c.ReviewerTopics); err != nil {
+			errs = append(errs, fmt.Errorf("%s: want JSON {\"group\": \"topic ARN\"}: %w", EnvReviewerTopics, err))
+		}
+		for _, g := range slices.Sorted(maps.Keys(c.ReviewerTopics)) {
+			if arn := c.ReviewerTopics[g]; !isTopicARN(arn) {
+				errs = append(errs, fmt.Errorf("%s: group %q: %q is not an SNS topic ARN", EnvReviewerTopics, g, arn))
+			}
+		}
+	}
 	if chain, err := c.Chain(); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", EnvReviewerGroups, err))
 	} else if n := time.Duration(len(chain.Stages)); n*c.StageTimeout > ExecutionTimeout-24*time.Hour {
@@ -155,6 +172,12 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			EnvStageTimeout, n, c.StageTimeout, ExecutionTimeout))
 	}
 	return c, errors.Join(errs...)
+}
+
+// isTopicARN reports whether s looks like arn:<partition>:sns:<region>:<account>:<name>.
+func isTopicARN(s string) bool {
+	f := strings.Split(s, ":")
+	return len(f) == 6 && f[0] == "arn" && f[1] != "" && f[2] == "sns" && f[3] != "" && f[4] != "" && f[5] != ""
 }
 
 // Chain is the approval chain the configuration describes.

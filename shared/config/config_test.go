@@ -34,10 +34,25 @@ func TestFromEnv(t *testing.T) {
 				t.Fatal(c.ReviewerEmails)
 			}
 		}, nil},
+		{"reviewer topics and user pool", map[string]string{
+			EnvReviewerTopics: `{"InformationGovernance":"arn:aws:sns:eu-west-2:123456789012:ig"}`,
+			EnvUserPoolID:     "eu-west-2_AbC123",
+		}, func(t *testing.T, c Config) {
+			if c.ReviewerTopics["InformationGovernance"] != "arn:aws:sns:eu-west-2:123456789012:ig" || c.UserPoolID != "eu-west-2_AbC123" {
+				t.Fatalf("topics %v, pool %q", c.ReviewerTopics, c.UserPoolID)
+			}
+		}, nil},
+		{"reviewer topic that is not a topic", map[string]string{
+			EnvReviewerTopics: `{"InformationGovernance":"arn:aws:sqs:eu-west-2:123456789012:ig","TREAdmin":""}`,
+		}, nil, []string{
+			`REVIEWER_TOPICS: group "InformationGovernance": "arn:aws:sqs:eu-west-2:123456789012:ig" is not an SNS topic ARN`,
+			`REVIEWER_TOPICS: group "TREAdmin": "" is not an SNS topic ARN`,
+		}},
 		{"every bad value named", map[string]string{
 			EnvSingleApproval: "maybe", EnvStageTimeout: "soon", EnvMaxDownloads: "0",
-			EnvReviewerEmails: "[", EnvReviewerGroups: "a,a",
+			EnvReviewerEmails: "[", EnvReviewerGroups: "a,a", EnvReviewerTopics: "[",
 		}, nil, []string{
+			"REVIEWER_TOPICS: want JSON",
 			`SINGLE_APPROVAL: want true or false, got "maybe"`,
 			`STAGE_TIMEOUT_SECONDS: want a whole number, got "soon"`,
 			"MAX_DOWNLOADS: want at least 1, got 0",

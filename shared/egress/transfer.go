@@ -151,6 +151,16 @@ func JoinBounded(limit int, errs ...error) error {
 // Email is one plain-text message.
 type Email struct {
 	To      []string
+	Cc      []string
 	Subject string
+	Text    string
+}
+
+// Notice is one message published on a topic whose subscribers (e-mail
+// addresses an administrator manages) receive it: how a reviewer group is
+// told of new work, as the original add-on did.
+type Notice struct {
+	Topic   string // the topic's ARN
+	Subject string // at most 99 characters, no line breaks (SNS's rule)
 	Text    string
 }

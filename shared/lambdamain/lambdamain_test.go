@@ -12,7 +12,7 @@ import (
 
 func TestHandler(t *testing.T) {
 	full := map[string]string{
-		config.EnvRequestsTable: "requests", config.EnvEventsTable: "events", config.EnvStagingBucket: "staging",
+		config.EnvRequestsTable: "requests", config.EnvEventsTable: "events", config.EnvStagingBucket: "staging", config.EnvSWBStoreTable: "swb",
 		config.EnvReviewerGroups: "IG,RIT",
 	}
 	tests := []struct {
@@ -24,7 +24,7 @@ func TestHandler(t *testing.T) {
 		{"built from its row and configuration", "copy-to-staging", full, ""},
 		{"no row", "no-such-function", full, "functions/no-such-function has no row"},
 		{"required variables missing", "copy-to-staging", map[string]string{config.EnvEventsTable: "events"},
-			"functions/copy-to-staging: missing required environment variable(s): REQUESTS_TABLE, STAGING_BUCKET"},
+			"functions/copy-to-staging: missing required environment variable(s): REQUESTS_TABLE, SWB_EGRESS_STORE_TABLE, STAGING_BUCKET"},
 		{"bad configuration", "pre-token-generation", map[string]string{config.EnvSingleApproval: "maybe"}, config.EnvSingleApproval},
 	}
 	for _, tt := range tests {

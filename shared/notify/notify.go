@@ -35,12 +35,7 @@ func NewMailer(api SES, from, configurationSet string) *Mailer {
 // Send sends e. A message with no recipients is an error, so a missing
 // address in the configuration is noticed rather than silently dropped.
 func (m *Mailer) Send(ctx context.Context, e egress.Email) error {
-	var to []string
-	for _, a := range e.To {
-		if a = strings.TrimSpace(a); a != "" {
-			to = append(to, a)
-		}
-	}
+	to, cc := addresses(e.To), addresses(e.Cc)
 	if len(to) == 0 {
 		return errors.New("send email: no recipients")
 	}
@@ -49,7 +44,7 @@ func (m *Mailer) Send(ctx context.Context, e egress.Email) error {
 	}
 	in := &sesv2.SendEmailInput{
 		FromEmailAddress: aws.String(m.from),
-		Destination:      &types.Destination{ToAddresses: to},
+		Destination:      &types.Destination{ToAddresses: to, CcAddresses: cc},
 		Content: &types.EmailContent{Simple: &types.Message{
 			Subject: &types.Content{Data: aws.String(e.Subject), Charset: aws.String("UTF-8")},
 			Body:    &types.Body{Text: &types.Content{Data: aws.String(e.Text), Charset: aws.String("UTF-8")}},
@@ -62,4 +57,15 @@ func (m *Mailer) Send(ctx context.Context, e egress.Email) error {
 		return fmt.Errorf("send email %q: %w", e.Subject, err)
 	}
 	return nil
+}
+
+// addresses drops empty entries.
+func addresses(in []string) []string {
+	var out []string
+	for _, a := range in {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
 }

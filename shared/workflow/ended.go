@@ -87,6 +87,9 @@ func (h *Handlers) ExecutionEnded(ctx context.Context, ev events.CloudWatchEvent
 	if !changed && errName != ErrCleanupFailed {
 		return nil // a duplicate event, or an end after the failure path ran
 	}
+	if changed && !r.Released() {
+		h.tellRequester(ctx, r, requesterEnded(r, r.Status))
+	}
 	h.tellAdmin(ctx, r.ID, fmt.Sprintf("Egress request %s: workflow execution %s", r.ID, d.Status),
 		fmt.Sprintf("The workflow execution of egress request %s (%s, workspace %s, requested by %s) ended %s without completing its own failure handling. The request is %s.\n\nCause: %s\n\n%s\n%s\n",
 			r.ID, r.StoreName, r.WorkspaceID, r.RequestedByEmail, d.Status, r.Status, r.FailureCause, failureOutcome(r), h.link(r)))

@@ -157,6 +157,7 @@ func (h *Handlers) startRequest(ctx context.Context, r egress.Request, stages in
 		log.Warn("could not record the start of the execution", "error", err)
 	case added:
 		log.Info("workflow started", "execution_arn", arn)
+		h.tellRequester(ctx, r, h.requesterSubmitted(r))
 	}
 	return nil
 }
@@ -180,5 +181,6 @@ func (h *Handlers) abandon(ctx context.Context, r egress.Request, cause error) e
 	}
 	h.tellAdmin(ctx, r.ID, "Egress request "+r.ID+" could not start",
 		fmt.Sprintf("The egress request %s could not start and was marked FAILED:\n\n%s\n\nThe workspace's egress store was not changed.\n", r.ID, cause))
+	h.tellRequester(ctx, r, requesterEnded(r, egress.StatusFailed))
 	return nil
 }

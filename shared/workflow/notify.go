@@ -1,10 +1,17 @@
 package workflow
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"net/url"
+	"path"
+	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/tre-egress/egress/shared/egress"
 )
@@ -28,20 +35,29 @@ func (h *Handlers) Notify(ctx context.Context, in NotifyInput) error {
 	var e egress.Email
 	switch in.Kind {
 	case "approved":
-		e = egress.Email{To: []string{r.RequestedByEmail},
+		e = egress.Email{To: []string{r.RequestedByEmail}, Cc: h.firstReviewer(r),
 			Subject: fmt.Sprintf("Egress request %s approved", r.ID),
 			Text: fmt.Sprintf("Your egress request %s (%s, workspace %s) was approved and released.\n\nThe data custodians can download it here:\n%s\n",
 				r.ID, r.StoreName, r.WorkspaceID, h.link(r))}
 	case "rejected":
-		e = egress.Email{To: []string{r.RequestedByEmail},
+		e = egress.Email{To: []string{r.RequestedByEmail}, Cc: h.firstReviewer(r),
 			Subject: fmt.Sprintf("Egress request %s rejected", r.ID),
 			Text: fmt.Sprintf("Your egress request %s (%s, workspace %s) was rejected.\n\n%s\nYour workspace's egress store is unlocked; you can change the files and submit again.\n",
 				r.ID, r.StoreName, r.WorkspaceID, reasons(r))}
 	case "failed":
+		// The requester first, without the cause (it is for the admin);
+		// the admin's e-mail says if that failed.
+		// A kept release is not the requester's failure: nothing to tell.
+		var unsent string
+		if !r.Released() {
+			if err := h.sendToRequester(ctx, r, requesterEnded(r, r.Status)); err != nil {
+				unsent = fmt.Sprintf("\nThe requester could not be e-mailed: %v\n", err)
+			}
+		}
 		e = egress.Email{To: []string{h.Settings.AdminEmail},
 			Subject: fmt.Sprintf("Egress request %s %s", r.ID, strings.ToLower(string(r.Status))),
-			Text: fmt.Sprintf("The egress request %s (%s, workspace %s, requested by %s) ended as %s.\n\nCause: %s\n\n%s\n%s\n",
-				r.ID, r.StoreName, r.WorkspaceID, r.RequestedByEmail, r.Status, r.FailureCause, failureOutcome(r), h.link(r))}
+			Text: fmt.Sprintf("The egress request %s (%s, workspace %s, requested by %s) ended as %s.\n\nCause: %s\n\n%s\n%s\n%s",
+				r.ID, r.StoreName, r.WorkspaceID, r.RequestedByEmail, r.Status, r.FailureCause, failureOutcome(r), h.link(r), unsent)}
 	default:
 		return egress.Errorf(egress.EINVALID, "kind must be approved, rejected or failed, got %q", in.Kind)
 	}
@@ -71,24 +87,6 @@ func reasons(r egress.Request) string {
 	return b.String()
 }
 
-// tellReviewers e-mails the stage's reviewers. A failure is logged, not
-// returned: the request is already visible in the web app, and failing the
-// stage over an e-mail would strand the decision.
-func (h *Handlers) tellReviewers(ctx context.Context, r egress.Request, st egress.Stage) {
-	to := h.Settings.ReviewerEmails[st.Group]
-	if len(to) == 0 {
-		h.log(r.ID).Warn("no reviewer e-mail addresses configured for group", "group", st.Group)
-		return
-	}
-	e := egress.Email{To: to,
-		Subject: fmt.Sprintf("Egress request %s awaits the %s decision", r.ID, st.Name),
-		Text: fmt.Sprintf("A new egress request awaits a decision by the %s group.\n\nRequest: %s\nStore: %s\nWorkspace: %s\nProject: %s\nRequested by: %s\n\nReview it here:\n%s\n",
-			st.Group, r.ID, r.StoreName, r.WorkspaceID, r.ProjectID, r.RequestedByEmail, h.link(r))}
-	if err := h.Mailer.Send(ctx, e); err != nil {
-		h.log(r.ID).Error("could not e-mail reviewers", "group", st.Group, "error", err)
-	}
-}
-
 // tellAdmin e-mails the TRE admin; failures are logged.
 func (h *Handlers) tellAdmin(ctx context.Context, id, subject, text string) {
 	if h.Mailer == nil || h.Settings.AdminEmail == "" {
@@ -98,4 +96,220 @@ func (h *Handlers) tellAdmin(ctx context.Context, id, subject, text string) {
 	if err := h.Mailer.Send(ctx, egress.Email{To: []string{h.Settings.AdminEmail}, Subject: subject, Text: text}); err != nil {
 		h.log(id).Error("could not e-mail the TRE admin", "error", err)
 	}
+}
+
+// firstReviewer is the first stage's (IG) reviewer, copied on the final
+// decision as the original did.
+func (h *Handlers) firstReviewer(r egress.Request) []string {
+	if rv, ok := r.Review(0); ok && rv.Email != "" && !strings.EqualFold(rv.Email, r.RequestedByEmail) {
+		return []string{rv.Email}
+	}
+	return nil
+}
+
+// sendToRequester e-mails the requester.
+func (h *Handlers) sendToRequester(ctx context.Context, r egress.Request, e egress.Email) error {
+	if h.Mailer == nil {
+		return errors.New("no mailer configured")
+	}
+	if strings.TrimSpace(r.RequestedByEmail) == "" {
+		return errors.New("the request has no requester e-mail")
+	}
+	e.To = []string{r.RequestedByEmail}
+	return h.Mailer.Send(ctx, e)
+}
+
+// tellRequester e-mails the requester; a failure is logged and the admin
+// told, never returned: the workflow goes on either way.
+func (h *Handlers) tellRequester(ctx context.Context, r egress.Request, e egress.Email) {
+	if err := h.sendToRequester(ctx, r, e); err != nil {
+		h.log(r.ID).Error("could not e-mail the requester", "subject", e.Subject, "error", err)
+		h.tellAdmin(ctx, r.ID, "Requester of egress request "+r.ID+" not told",
+			fmt.Sprintf("The requester of egress request %s could not be e-mailed %q:\n\n%v\n", r.ID, e.Subject, err))
+	}
+}
+
+// requesterSubmitted tells the requester the request is under review.
+func (h *Handlers) requesterSubmitted(r egress.Request) egress.Email {
+	awaits := "review"
+	if chain, err := h.chainFor(r); err == nil {
+		awaits = "the " + chain.Stages[0].Name + " decision"
+	}
+	return egress.Email{
+		Subject: fmt.Sprintf("Egress request %s submitted", r.ID),
+		Text: fmt.Sprintf("Your egress request %s (%s, workspace %s) was submitted and awaits %s.\n\nYour workspace's egress store is locked until the request is decided; you will be e-mailed the outcome.\n",
+			r.ID, r.StoreName, r.WorkspaceID, awaits),
+	}
+}
+
+// requesterEnded tells the requester the request failed or expired. The
+// cause is the admin's to read: it names buckets and errors.
+func requesterEnded(r egress.Request, status egress.Status) egress.Email {
+	what := "could not be completed; the TRE admin has been told"
+	if status == egress.StatusExpired {
+		what = "was not decided in time and expired"
+	}
+	return egress.Email{
+		Subject: fmt.Sprintf("Egress request %s %s", r.ID, strings.ToLower(string(status))),
+		Text: fmt.Sprintf("Your egress request %s (%s, workspace %s) %s. Nothing was released.\n\nYour workspace's egress store is unlocked; you can submit again.\n",
+			r.ID, r.StoreName, r.WorkspaceID, what),
+	}
+}
+
+// Bounds of a reviewers' notice: SNS refuses a subject of 100 characters
+// or more and a message over 256 KiB.
+const (
+	maxSubject   = 99
+	maxField     = 256 // characters of one value from the SWB message
+	maxFileTypes = 20
+	maxExtension = 16
+)
+
+// tellReviewers tells stage i's reviewers that the request awaits them,
+// as the original did and more: the notice is published on the group's
+// topic (whose subscribers admins manage) and e-mailed, one e-mail each,
+// to the group's members in the user pool and the configured addresses.
+// Failures are logged and the admin told, never returned: the request is
+// already visible in the web app, and failing the stage over a notice
+// would strand the decision.
+func (h *Handlers) tellReviewers(ctx context.Context, r egress.Request, i int, st egress.Stage) {
+	log := h.log(r.ID).With("stage", st.Name, "group", st.Group)
+	subject, text := h.reviewerNotice(ctx, r, i, st)
+	var problems []error
+	told := 0
+	if topic := h.Settings.ReviewerTopics[st.Group]; topic == "" || h.Publisher == nil {
+		log.Warn("no topic configured for the group; no notice published")
+	} else if err := h.Publisher.Publish(ctx, egress.Notice{Topic: topic, Subject: subject, Text: text}); err != nil {
+		problems = append(problems, fmt.Errorf("publish the notice on %s: %w", topic, err))
+	} else {
+		told++
+	}
+	to := slices.Clone(h.Settings.ReviewerEmails[st.Group])
+	if h.Directory != nil {
+		members, err := h.Directory.GroupEmails(ctx, st.Group)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("look up the members of group %s: %w", st.Group, err))
+		}
+		to = append(to, members...)
+	}
+	if to = uniqueAddresses(to); len(to) > 0 && h.Mailer == nil {
+		log.Warn("no mailer configured; reviewers not e-mailed")
+		to = nil
+	}
+	for _, a := range to {
+		if err := h.Mailer.Send(ctx, egress.Email{To: []string{a}, Subject: subject, Text: text}); err != nil {
+			problems = append(problems, fmt.Errorf("e-mail %s: %w", a, err))
+		} else {
+			told++
+		}
+	}
+	if told == 0 && len(problems) == 0 {
+		problems = append(problems, fmt.Errorf("no one was told: group %s has no topic, no members with a verified e-mail and no configured addresses", st.Group))
+	}
+	if err := errors.Join(problems...); err != nil {
+		log.Error("reviewers not all told", "told", told, "error", err)
+		h.tellAdmin(ctx, r.ID, "Reviewers of egress request "+r.ID+" not all told",
+			fmt.Sprintf("Egress request %s awaits the %s decision of group %s, but telling its reviewers failed (%d told):\n\n%v\n\nThe request is in the web app:\n%s\n",
+				r.ID, st.Name, st.Group, told, err, h.link(r)))
+		return
+	}
+	log.Info("reviewers told", "told", told)
+}
+
+// reviewerNotice is the subject and text of stage i's notice: the
+// original's content (file types, request id, project, researcher e-mail,
+// the earlier stages' reviewers) and a link to the web app. It carries no
+// task token and no link to the data.
+func (h *Handlers) reviewerNotice(ctx context.Context, r egress.Request, i int, st egress.Stage) (subject, text string) {
+	subject = bounded(fmt.Sprintf("Egress request %s awaits the %s decision", r.ID, st.Name), maxSubject)
+	var b strings.Builder
+	fmt.Fprintf(&b, "A new egress request awaits the %s decision by the %s group.\n\n", st.Name, st.Group)
+	line := func(name, value string) { fmt.Fprintf(&b, "%s: %s\n", name, bounded(value, maxField)) }
+	line("Request", r.ID)
+	line("Project", r.ProjectID)
+	line("Researcher", r.RequestedByEmail)
+	line("Workspace", r.WorkspaceID)
+	line("Store", r.StoreName)
+	fmt.Fprintf(&b, "File types: %s\n", h.fileTypes(ctx, r))
+	for j := range i {
+		if rv, ok := r.Review(j); ok {
+			line(cmp.Or(rv.Stage, "Earlier")+" reviewer", rv.Email)
+		}
+	}
+	fmt.Fprintf(&b, "\nReview it in the web app:\n%s\n", h.link(r))
+	return subject, b.String()
+}
+
+// fileTypes lists the staged files' extensions with their counts, most
+// common first, at most maxFileTypes of them.
+func (h *Handlers) fileTypes(ctx context.Context, r egress.Request) string {
+	if h.Objects == nil || r.StagingObjectMetadataVersion == "" {
+		return "unknown"
+	}
+	m, err := h.Objects.ReadManifest(ctx, h.Settings.StagingBucket, r.StagingObjectMetadataVersion)
+	if err != nil {
+		h.log(r.ID).Warn("file types unknown: manifest not read", "error", err)
+		return "unknown"
+	}
+	counts := map[string]int{}
+	for _, f := range m.Files {
+		counts[extension(f.Path)]++
+	}
+	types := slices.SortedFunc(maps.Keys(counts), func(a, b string) int {
+		return cmp.Or(counts[b]-counts[a], cmp.Compare(a, b))
+	})
+	var parts []string
+	for _, t := range types[:min(len(types), maxFileTypes)] {
+		parts = append(parts, fmt.Sprintf("%s (%d)", t, counts[t]))
+	}
+	if n := len(types) - maxFileTypes; n > 0 {
+		parts = append(parts, fmt.Sprintf("and %d other types", n))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// extension is a file's lower-case extension without the dot, "no
+// extension", or "other" for one too long or odd to show.
+func extension(p string) string {
+	ext := strings.ToLower(strings.TrimPrefix(path.Ext(path.Base(p)), "."))
+	switch {
+	case ext == "":
+		return "no extension"
+	case len(ext) > maxExtension || strings.ContainsFunc(ext, func(c rune) bool { return !unicode.IsLetter(c) && !unicode.IsDigit(c) }):
+		return "other"
+	}
+	return ext
+}
+
+// bounded is s on one line, without control characters, cut to n
+// characters.
+func bounded(s string, n int) string {
+	s = strings.Map(func(c rune) rune {
+		if unicode.IsControl(c) || c == utf8.RuneError {
+			return ' '
+		}
+		return c
+	}, s)
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-1]) + "…"
+}
+
+// uniqueAddresses drops empty and repeated addresses (case-insensitive),
+// keeping the first spelling.
+func uniqueAddresses(in []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, a := range in {
+		a = strings.TrimSpace(a)
+		if k := strings.ToLower(a); a != "" && !seen[k] {
+			seen[k] = true
+			out = append(out, a)
+		}
+	}
+	return out
 }

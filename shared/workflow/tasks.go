@@ -117,7 +117,7 @@ func (h *Handlers) StoreTaskToken(ctx context.Context, in TokenInput) error {
 		return err
 	}
 	h.log(r.ID).Info("awaiting decision", "stage", stage.Name, "group", stage.Group)
-	h.tellReviewers(ctx, r, stage)
+	h.tellReviewers(ctx, r, in.Stage, stage)
 	return nil
 }
 

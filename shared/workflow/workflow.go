@@ -60,6 +60,18 @@ type Mailer interface {
 	Send(ctx context.Context, e egress.Email) error
 }
 
+// Publisher publishes notices on SNS topics (topics.Publisher).
+type Publisher interface {
+	Publish(ctx context.Context, n egress.Notice) error
+}
+
+// Directory looks up the reviewers' user pool (userpool.Directory).
+type Directory interface {
+	// GroupEmails returns the e-mail addresses of the group's members who
+	// can be e-mailed: enabled users with a verified address, every page.
+	GroupEmails(ctx context.Context, group string) ([]string, error)
+}
+
 // Settings are the handlers' configuration.
 type Settings struct {
 	StagingBucket   string
@@ -69,7 +81,8 @@ type Settings struct {
 	StageTimeout    time.Duration
 	CopyConcurrency int
 	AdminEmail      string
-	ReviewerEmails  map[string][]string
+	ReviewerEmails  map[string][]string // also e-mailed when a stage awaits its group
+	ReviewerTopics  map[string]string   // the topic each group's notice is published on
 	WebAppURL       string
 	// SWBStoreBucket and SWBListBucket, when set, are the only buckets a
 	// message may name: a forged message must not stage other data.
@@ -85,6 +98,8 @@ type Handlers struct {
 	Objects    Objects
 	Executions Executions
 	Mailer     Mailer
+	Publisher  Publisher
+	Directory  Directory
 	Settings   Settings
 	Log        *slog.Logger
 	Now        func() time.Time
