@@ -3,7 +3,11 @@ package main
 
 import (
 	"github.com/tre-egress/egress/shared/app"
+	"github.com/tre-egress/egress/shared/app/withdynamodb"
+	"github.com/tre-egress/egress/shared/app/withses"
 	"github.com/tre-egress/egress/shared/workflow"
 )
 
-func main() { app.Run("store-task-token", (*workflow.Handlers).StoreTaskToken) }
+func main() {
+	app.Run("store-task-token", (*workflow.Handlers).StoreTaskToken, withdynamodb.Plugin, withses.Plugin)
+}
