@@ -18,7 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/tre-egress/egress/local/servers"
-	"github.com/tre-egress/egress/shared/awsclient"
+	"github.com/tre-egress/egress/shared/objects"
 )
 
 // Env is what scenarios share: the scale, a work folder, and the servers,
@@ -103,7 +103,7 @@ func connOf(s *servers.S3Server) s3Conn {
 }
 
 // client builds the S3 client the way the functions build theirs
-// (awsclient.S3: SDK defaults, so checksums as in production), with
+// (objects.NewS3: SDK defaults, so checksums as in production), with
 // the endpoint and credentials of the local server.
 func (c s3Conn) client() *s3.Client {
 	cfg := aws.Config{
@@ -111,7 +111,7 @@ func (c s3Conn) client() *s3.Client {
 		Credentials:  credentials.NewStaticCredentialsProvider(c.AccessKey, c.SecretKey, ""),
 		BaseEndpoint: aws.String(c.Endpoint),
 	}
-	return awsclient.S3(cfg, true)
+	return objects.NewS3(cfg, true)
 }
 
 // newBucket creates a bucket, versioned if asked.

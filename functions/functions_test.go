@@ -158,10 +158,24 @@ func TestLinkSets(t *testing.T) {
 		deps[strings.TrimPrefix(fields[0], module)] = fields[1:]
 	}
 	sdk := "github.com/aws/aws-sdk-go-v2"
-	services := map[functions.Service]string{
-		functions.S3: sdk + "/service/s3", functions.DynamoDB: sdk + "/service/dynamodb",
-		functions.StepFunctions: sdk + "/service/sfn", functions.SES: sdk + "/service/sesv2",
-		functions.SNS: sdk + "/service/sns", functions.Cognito: sdk + "/service/cognitoidentityprovider",
+	// The SDK client of each service, and the SDK service packages that
+	// come with it.
+	services := map[functions.Service][]string{
+		functions.S3: {sdk + "/service/s3"},
+		// feature/dynamodb/attributevalue links DynamoDB Streams' types.
+		functions.DynamoDB:      {sdk + "/service/dynamodb", sdk + "/service/dynamodbstreams"},
+		functions.StepFunctions: {sdk + "/service/sfn"},
+		functions.SES:           {sdk + "/service/sesv2"},
+		functions.SNS:           {sdk + "/service/sns"},
+		functions.Cognito:       {sdk + "/service/cognitoidentityprovider"},
+	}
+	// What config.LoadDefaultConfig links for its credential chain and
+	// shared config files; in Lambda the credentials are in the
+	// environment (shared/awsclient).
+	credentialChain := []string{
+		sdk + "/config", sdk + "/feature/ec2/imds", sdk + "/internal/ini",
+		sdk + "/credentials/stscreds", sdk + "/credentials/ssocreds", sdk + "/credentials/ec2rolecreds",
+		sdk + "/credentials/endpointcreds", sdk + "/credentials/processcreds", sdk + "/credentials/logincreds",
 	}
 	graphQL := []string{"github.com/vektah/gqlparser", module + "shared/api"}
 	check := func(pkg string, forbidden ...string) {
@@ -181,20 +195,46 @@ func TestLinkSets(t *testing.T) {
 			t.Errorf("go list did not list %s", pkg)
 			continue
 		}
+		check(pkg, credentialChain...)
 		if f.Handler != "" {
-			// The workflow's handlers link S3, DynamoDB and SES for all.
 			check(pkg, graphQL...)
-			continue
+		} else {
+			check(pkg, module+"shared/workflow")
 		}
-		var unused []string
-		for s, p := range services {
-			if !f.Uses(s) {
-				unused = append(unused, p)
-			}
-		}
-		check(pkg, append(unused, module+"shared/workflow")...)
 		if len(f.Services) == 0 {
 			check(pkg, slices.Concat([]string{sdk}, graphQL)...)
+		}
+		// The SDK service packages linked are exactly those of the row's
+		// services: main names a plug-in per service (shared/app), and
+		// the row grants the permissions.
+		allowed := map[string]bool{}
+		for _, s := range f.Services {
+			ps, ok := services[s]
+			if !ok {
+				t.Errorf("%s: no SDK package known for service %s; add it to this test", f.Name, s)
+				continue
+			}
+			if !slices.Contains(deps[pkg], ps[0]) {
+				t.Errorf("%s does not link %s, the client of %s, which its row lists", pkg, ps[0], s)
+			}
+			for _, p := range ps {
+				allowed[p] = true
+			}
+		}
+		for _, d := range deps[pkg] {
+			// A client with schema-based serde builds thousands of schemas
+			// at package init, about 1 ms of every cold start (go.mod pins
+			// DynamoDB and SES v2 before it; README, Performance).
+			if strings.HasPrefix(d, sdk+"/service/") && strings.HasSuffix(d, "/schemas") {
+				t.Errorf("%s links %s: pin that client to a release before schema-based serde", pkg, d)
+			}
+			rest, ok := strings.CutPrefix(d, sdk+"/service/")
+			if !ok || strings.HasPrefix(rest, "internal/") || strings.Contains(rest, "/") {
+				continue
+			}
+			if !allowed[d] {
+				t.Errorf("%s links %s, the client of a service its row does not list", pkg, d)
+			}
 		}
 	}
 }

@@ -46,6 +46,7 @@ import (
 	"github.com/tre-egress/egress/shared/api"
 	"github.com/tre-egress/egress/shared/apiapp"
 	"github.com/tre-egress/egress/shared/app"
+	"github.com/tre-egress/egress/shared/app/allservices"
 	"github.com/tre-egress/egress/shared/config"
 	"github.com/tre-egress/egress/shared/egress"
 	"github.com/tre-egress/egress/shared/lambdamain"
@@ -101,7 +102,7 @@ type Stack struct {
 	Outbox          *SESSink
 	Directory       *Directory        // the reviewers' user pool
 	ReviewerTopics  map[string]string // each reviewer group's topic
-	Clients         app.Clients
+	Clients         allservices.Clients
 	Config          config.Config
 	API             *api.Service
 	Requests        *requests.Table
@@ -223,7 +224,7 @@ func (s *Stack) awsConfig(endpoint string) aws.Config {
 // wire builds the clients, handlers, engine and API exactly as the Lambda
 // functions do, with endpoints pointing here.
 func (s *Stack) wire() error {
-	s.Clients = app.Clients{
+	s.Clients = allservices.Clients{
 		S3:       s.S3.Client(),
 		DynamoDB: s.DynamoDB.Client(),
 		SFN:      awssfn.NewFromConfig(s.awsConfig(s.URL)),
@@ -297,7 +298,7 @@ func (s *Stack) wire() error {
 		if err != nil {
 			return err
 		}
-		h, err := app.Handlers(fnCfg, s.Clients.Only(fn.Services), s.opts.Logger)
+		h, err := allservices.Handlers(fnCfg, s.Clients.Only(fn.Services), s.opts.Logger)
 		if err != nil {
 			return err
 		}

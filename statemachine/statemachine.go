@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/tre-egress/egress/functions"
 )
@@ -21,12 +22,15 @@ var definition []byte
 // Raw returns the definition with its placeholders.
 func Raw() []byte { return append([]byte(nil), definition...) }
 
-var placeholder = regexp.MustCompile(`\$\{([A-Za-z0-9_]+)\}`)
+// placeholder is compiled on first use: the functions that link this
+// package for its state names never substitute the definition, and
+// compiling at package init cost their cold start.
+var placeholder = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\$\{([A-Za-z0-9_]+)\}`) })
 
 // Placeholders lists the definition's placeholder names, sorted.
 func Placeholders() []string {
 	seen := map[string]bool{}
-	for _, m := range placeholder.FindAllSubmatch(definition, -1) {
+	for _, m := range placeholder().FindAllSubmatch(definition, -1) {
 		seen[string(m[1])] = true
 	}
 	names := make([]string, 0, len(seen))
@@ -59,8 +63,8 @@ func Definition(subs map[string]string) ([]byte, error) {
 			return nil, fmt.Errorf("state machine definition: unknown placeholder %s", n)
 		}
 	}
-	out := placeholder.ReplaceAllFunc(definition, func(m []byte) []byte {
-		v := subs[string(placeholder.FindSubmatch(m)[1])]
+	out := placeholder().ReplaceAllFunc(definition, func(m []byte) []byte {
+		v := subs[string(placeholder().FindSubmatch(m)[1])]
 		// Values land inside JSON strings; escape them as JSON would.
 		b, _ := json.Marshal(v)
 		return b[1 : len(b)-1]

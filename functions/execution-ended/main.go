@@ -3,7 +3,12 @@ package main
 
 import (
 	"github.com/tre-egress/egress/shared/app"
+	"github.com/tre-egress/egress/shared/app/withdynamodb"
+	"github.com/tre-egress/egress/shared/app/withs3"
+	"github.com/tre-egress/egress/shared/app/withses"
 	"github.com/tre-egress/egress/shared/workflow"
 )
 
-func main() { app.Run("execution-ended", (*workflow.Handlers).ExecutionEnded) }
+func main() {
+	app.Run("execution-ended", (*workflow.Handlers).ExecutionEnded, withdynamodb.Plugin, withs3.Plugin, withses.Plugin)
+}

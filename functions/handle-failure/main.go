@@ -3,7 +3,11 @@ package main
 
 import (
 	"github.com/tre-egress/egress/shared/app"
+	"github.com/tre-egress/egress/shared/app/withdynamodb"
+	"github.com/tre-egress/egress/shared/app/withs3"
 	"github.com/tre-egress/egress/shared/workflow"
 )
 
-func main() { app.Run("handle-failure", (*workflow.Handlers).HandleFailure) }
+func main() {
+	app.Run("handle-failure", (*workflow.Handlers).HandleFailure, withdynamodb.Plugin, withs3.Plugin)
+}

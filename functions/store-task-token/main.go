@@ -3,7 +3,15 @@ package main
 
 import (
 	"github.com/tre-egress/egress/shared/app"
+	"github.com/tre-egress/egress/shared/app/withcognito"
+	"github.com/tre-egress/egress/shared/app/withdynamodb"
+	"github.com/tre-egress/egress/shared/app/withs3"
+	"github.com/tre-egress/egress/shared/app/withses"
+	"github.com/tre-egress/egress/shared/app/withsns"
 	"github.com/tre-egress/egress/shared/workflow"
 )
 
-func main() { app.Run("store-task-token", (*workflow.Handlers).StoreTaskToken) }
+func main() {
+	app.Run("store-task-token", (*workflow.Handlers).StoreTaskToken,
+		withdynamodb.Plugin, withs3.Plugin, withses.Plugin, withsns.Plugin, withcognito.Plugin)
+}

@@ -38,7 +38,7 @@ func NewClients(cfg aws.Config, s3PathStyle bool, services []functions.Service) 
 	for _, s := range services {
 		switch s {
 		case functions.S3:
-			c.S3 = awsclient.S3(cfg, s3PathStyle)
+			c.S3 = objects.NewS3(cfg, s3PathStyle)
 		case functions.DynamoDB:
 			c.DynamoDB = dynamodb.NewFromConfig(cfg)
 		case functions.StepFunctions:
@@ -85,10 +85,10 @@ func API(cfg config.Config, c Clients, log *slog.Logger) (*api.Service, error) {
 // Run is the resolver's main: apiapp.Run("egress-api").
 func Run(name string) { lambdamain.Start(name, build) }
 
-func build(ctx context.Context, fn functions.Function, cfg config.Config, log *slog.Logger) (any, error) {
-	awsCfg, err := awsclient.Load(ctx)
+func build(_ context.Context, fn functions.Function, cfg config.Config, log *slog.Logger) (any, error) {
+	awsCfg, err := awsclient.Load()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("functions/%s: %w", fn.Name, err)
 	}
 	svc, err := API(cfg, NewClients(awsCfg, cfg.S3PathStyle, fn.Services), log)
 	if err != nil {

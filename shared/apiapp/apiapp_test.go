@@ -62,7 +62,9 @@ func TestAPIMissingClient(t *testing.T) {
 
 // What Run builds from the row: the resolver over the row's clients.
 func TestBuild(t *testing.T) {
-	t.Setenv("AWS_REGION", "eu-west-2")
+	for k, v := range map[string]string{"AWS_REGION": "eu-west-2", "AWS_DEFAULT_REGION": "", "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret"} {
+		t.Setenv(k, v)
+	}
 	cfg, err := config.FromEnv(func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
@@ -74,5 +76,9 @@ func TestBuild(t *testing.T) {
 	noSFN.Services = []functions.Service{functions.S3, functions.DynamoDB}
 	if _, err := build(context.Background(), noSFN, cfg, nil); err == nil || !strings.Contains(err.Error(), "functions/egress-api") {
 		t.Fatalf("err = %v", err)
+	}
+	t.Setenv("AWS_REGION", "")
+	if _, err := build(context.Background(), row(t), cfg, nil); err == nil || !strings.Contains(err.Error(), "AWS_REGION") {
+		t.Fatalf("built without a region: %v", err)
 	}
 }

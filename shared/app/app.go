@@ -1,7 +1,12 @@
-// Package app wires the workflow functions: the AWS clients a function's
-// row lists, the workflow handlers over them, and the Lambda handler of
-// the row's method. Each functions/<name>/main.go is one call to Run, and
-// the local stack builds exactly the same handlers.
+// Package app wires the workflow functions: the workflow handlers, the
+// adapters of the AWS services a function's row lists, and the Lambda
+// handler of the row's method. Each functions/<name>/main.go is one call
+// to Run naming its method and one plug-in per service (packages
+// shared/app/with<service>); the local stack builds the same handlers
+// over every client with package shared/app/allservices.
+//
+// The package links no AWS service client: a function links those of the
+// plug-ins its main names, and nothing else.
 package app
 
 import (
@@ -15,92 +20,33 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/tre-egress/egress/functions"
 	"github.com/tre-egress/egress/shared/awsclient"
 	"github.com/tre-egress/egress/shared/config"
 	"github.com/tre-egress/egress/shared/lambdamain"
-	"github.com/tre-egress/egress/shared/notify"
-	"github.com/tre-egress/egress/shared/objects"
-	"github.com/tre-egress/egress/shared/requests"
-	"github.com/tre-egress/egress/shared/stepfunctions"
-	"github.com/tre-egress/egress/shared/swbstore"
-	"github.com/tre-egress/egress/shared/topics"
-	"github.com/tre-egress/egress/shared/userpool"
 	"github.com/tre-egress/egress/shared/workflow"
 )
 
-// Clients are the AWS clients of a workflow function; those of services
-// its row does not list are nil.
-type Clients struct {
-	S3       *s3.Client
-	DynamoDB *dynamodb.Client
-	SFN      *sfn.Client
-	SES      *sesv2.Client
-	SNS      *sns.Client
-	Cognito  *cognitoidentityprovider.Client
+// A Plugin adds the adapters of one AWS service to the workflow handlers
+// of a Lambda function. Each lives in a package of its own,
+// shared/app/with<service>, so that a main links the SDK client of a
+// service only when it names that service's plug-in.
+type Plugin struct {
+	Service functions.Service
+	// Wire builds the service's client from awsCfg and sets the adapters
+	// over it on h.
+	Wire func(awsCfg aws.Config, cfg config.Config, h *workflow.Handlers)
 }
 
-// NewClients builds, from one aws.Config, the clients of the listed
-// services only.
-func NewClients(cfg aws.Config, s3PathStyle bool, services []functions.Service) Clients {
-	var c Clients
-	for _, s := range services {
-		switch s {
-		case functions.S3:
-			c.S3 = awsclient.S3(cfg, s3PathStyle)
-		case functions.DynamoDB:
-			c.DynamoDB = dynamodb.NewFromConfig(cfg)
-		case functions.StepFunctions:
-			c.SFN = sfn.NewFromConfig(cfg)
-		case functions.SES:
-			c.SES = sesv2.NewFromConfig(cfg)
-		case functions.SNS:
-			c.SNS = sns.NewFromConfig(cfg)
-		case functions.Cognito:
-			c.Cognito = cognitoidentityprovider.NewFromConfig(cfg)
-		}
-	}
-	return c
-}
-
-// Only returns c without the clients of services not listed: what a
-// function with those services would have.
-func (c Clients) Only(services []functions.Service) Clients {
-	var o Clients
-	for _, s := range services {
-		switch s {
-		case functions.S3:
-			o.S3 = c.S3
-		case functions.DynamoDB:
-			o.DynamoDB = c.DynamoDB
-		case functions.StepFunctions:
-			o.SFN = c.SFN
-		case functions.SES:
-			o.SES = c.SES
-		case functions.SNS:
-			o.SNS = c.SNS
-		case functions.Cognito:
-			o.Cognito = c.Cognito
-		}
-	}
-	return o
-}
-
-// Handlers builds the workflow handlers from cfg and the clients there
-// are; an adapter whose client is nil stays nil.
-func Handlers(cfg config.Config, c Clients, log *slog.Logger) (*workflow.Handlers, error) {
+// NewHandlers builds the workflow handlers' settings from cfg, without
+// adapters: the plug-ins, or the local stack, add those.
+func NewHandlers(cfg config.Config, log *slog.Logger) (*workflow.Handlers, error) {
 	chain, err := cfg.Chain()
 	if err != nil {
 		return nil, err
 	}
-	h := &workflow.Handlers{
+	return &workflow.Handlers{
 		Settings: workflow.Settings{
 			StagingBucket:   cfg.StagingBucket,
 			DatalakeBucket:  cfg.DatalakeBucket,
@@ -116,58 +62,71 @@ func Handlers(cfg config.Config, c Clients, log *slog.Logger) (*workflow.Handler
 			SWBListBucket:   cfg.SWBListBucket,
 		},
 		Log: log,
-	}
-	// Assigned only when there is a client: a nil pointer in an interface
-	// field would not compare equal to nil.
-	if c.DynamoDB != nil {
-		h.Requests = requests.NewTable(c.DynamoDB, cfg.RequestsTable, cfg.EventsTable)
-		h.SWBStore = swbstore.New(c.DynamoDB, cfg.SWBStoreTable)
-	}
-	if c.S3 != nil {
-		obj := objects.New(c.S3)
-		obj.MultipartThreshold = cfg.MultipartThreshold
-		obj.ScratchDir = cfg.EFSMountPath
-		h.Objects = obj
-	}
-	if c.SFN != nil {
-		h.Executions = stepfunctions.New(c.SFN, cfg.StateMachineArn)
-	}
-	if c.SES != nil {
-		h.Mailer = notify.NewMailer(c.SES, cfg.FromEmail, cfg.SESConfigurationSet)
-	}
-	if c.SNS != nil {
-		h.Publisher = topics.New(c.SNS)
-	}
-	// Without a pool id there is no directory: the configured addresses
-	// and the topics' subscribers are told.
-	if c.Cognito != nil && cfg.UserPoolID != "" {
-		h.Directory = userpool.New(c.Cognito, cfg.UserPoolID)
-	}
-	return h, nil
+	}, nil
 }
 
 // Run is a workflow function's main, e.g.
 //
-//	app.Run("copy-to-staging", (*workflow.Handlers).CopyToStaging)
+//	app.Run("copy-to-staging", (*workflow.Handlers).CopyToStaging, withdynamodb.Plugin, withs3.Plugin)
 //
-// It builds the clients the row lists and the handlers over them, and
-// hands Handler's result to the Lambda runtime. The method is named in
-// main, not looked up from the row by name (see HandlerByName): Handler
-// checks it is the row's.
-func Run(name string, method any) { lambdamain.Start(name, build(method)) }
+// It checks the plug-ins are those of the services the row lists, builds
+// the handlers with their adapters, and hands Handler's result to the
+// Lambda runtime. The method and the plug-ins are named in main, not
+// looked up from the row (see HandlerByName), so that the binary links
+// only what the function calls; the row stays the one list they are
+// checked against.
+func Run(name string, method any, plugins ...Plugin) {
+	lambdamain.Start(name, build(method, plugins))
+}
 
-func build(method any) lambdamain.Build {
+func build(method any, plugins []Plugin) lambdamain.Build {
 	return func(ctx context.Context, fn functions.Function, cfg config.Config, log *slog.Logger) (any, error) {
-		awsCfg, err := awsclient.Load(ctx)
+		if err := CheckPlugins(fn, plugins); err != nil {
+			return nil, err
+		}
+		h, err := NewHandlers(cfg, log)
 		if err != nil {
 			return nil, err
 		}
-		h, err := Handlers(cfg, NewClients(awsCfg, cfg.S3PathStyle, fn.Services), log)
-		if err != nil {
-			return nil, err
+		if len(plugins) > 0 {
+			awsCfg, err := awsclient.Load()
+			if err != nil {
+				return nil, fmt.Errorf("functions/%s: %w", fn.Name, err)
+			}
+			for _, p := range plugins {
+				p.Wire(awsCfg, cfg, h)
+			}
 		}
 		return Handler(h, fn, method)
 	}
+}
+
+// CheckPlugins checks that plugins are those of fn's services, each once:
+// the row is the list of what a function calls, and its IAM permissions
+// are granted from it.
+func CheckPlugins(fn functions.Function, plugins []Plugin) error {
+	var problems []string
+	plugged := map[functions.Service]bool{}
+	for _, p := range plugins {
+		switch {
+		case p.Wire == nil:
+			problems = append(problems, fmt.Sprintf("the %s plug-in has no Wire", p.Service))
+		case plugged[p.Service]:
+			problems = append(problems, fmt.Sprintf("main plugs %s twice", p.Service))
+		case !fn.Uses(p.Service):
+			problems = append(problems, fmt.Sprintf("main plugs %s, which the row does not list", p.Service))
+		}
+		plugged[p.Service] = true
+	}
+	for _, s := range fn.Services {
+		if !plugged[s] {
+			problems = append(problems, fmt.Sprintf("the row lists %s, which main does not plug (with%s.Plugin)", s, strings.ToLower(string(s))))
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("functions/%s: %s", fn.Name, strings.Join(problems, "; "))
+	}
+	return nil
 }
 
 var (

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -100,86 +101,78 @@ func TestHandlerErrors(t *testing.T) {
 	}
 }
 
-func TestClients(t *testing.T) {
-	cfg := aws.Config{Region: "eu-west-2"}
-	all := NewClients(cfg, true, []functions.Service{functions.S3, functions.DynamoDB, functions.StepFunctions, functions.SES, functions.SNS, functions.Cognito})
-	if all.S3 == nil || all.DynamoDB == nil || all.SFN == nil || all.SES == nil || all.SNS == nil || all.Cognito == nil {
-		t.Fatalf("all: %+v", all)
+func TestCheckPlugins(t *testing.T) {
+	plug := func(services ...functions.Service) []Plugin {
+		var ps []Plugin
+		for _, s := range services {
+			ps = append(ps, Plugin{Service: s, Wire: func(aws.Config, config.Config, *workflow.Handlers) {}})
+		}
+		return ps
 	}
-	if !all.S3.Options().UsePathStyle {
-		t.Error("S3 client is not path-style")
+	notify := row(t, "notify") // DynamoDB, SES
+	tests := []struct {
+		name    string
+		fn      functions.Function
+		plugins []Plugin
+		want    []string // in the error; none for no error
+	}{
+		{"the row's services", notify, plug(functions.DynamoDB, functions.SES), nil},
+		{"in another order", notify, plug(functions.SES, functions.DynamoDB), nil},
+		{"no services, no plug-ins", row(t, "pre-token-generation"), nil, nil},
+		{"one missing", notify, plug(functions.DynamoDB),
+			[]string{"functions/notify: ", "the row lists SES, which main does not plug (withses.Plugin)"}},
+		{"none", notify, nil, []string{"lists DynamoDB", "lists SES"}},
+		{"one the row does not list", notify, plug(functions.DynamoDB, functions.SES, functions.S3),
+			[]string{"functions/notify: main plugs S3, which the row does not list"}},
+		{"twice", notify, plug(functions.DynamoDB, functions.SES, functions.SES), []string{"main plugs SES twice"}},
+		{"without Wire", notify, append(plug(functions.DynamoDB), Plugin{Service: functions.SES}), []string{"the SES plug-in has no Wire"}},
 	}
-	for _, fn := range functions.All() {
-		for _, c := range []Clients{NewClients(cfg, false, fn.Services), all.Only(fn.Services)} {
-			for s, built := range map[functions.Service]bool{functions.S3: c.S3 != nil, functions.DynamoDB: c.DynamoDB != nil,
-				functions.StepFunctions: c.SFN != nil, functions.SES: c.SES != nil, functions.SNS: c.SNS != nil, functions.Cognito: c.Cognito != nil} {
-				if built != fn.Uses(s) {
-					t.Errorf("%s: %s client built: %v", fn.Name, s, built)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckPlugins(tt.fn, tt.plugins)
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("no error, want %q", tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("err = %v, want it to mention %q", err, w)
 				}
 			}
-		}
+		})
 	}
 }
 
-// Adapters exist exactly for the clients there are: a nil client leaves a
-// nil interface, not an interface holding a nil pointer.
-func TestHandlersAdapters(t *testing.T) {
-	cfg, err := config.FromEnv(func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := NewClients(aws.Config{Region: "eu-west-2"}, false, row(t, "notify").Services)
-	h, err := Handlers(cfg, c, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if h.Requests == nil || h.SWBStore == nil || h.Mailer == nil {
-		t.Fatalf("notify's adapters missing: %+v", h)
-	}
-	if h.Objects != nil || h.Executions != nil || h.Publisher != nil || h.Directory != nil {
-		t.Fatalf("notify has adapters of services it does not call: %+v", h)
-	}
-}
-
-// store-task-token tells reviewers through the stage's topic and the
-// group's members in the user pool the configuration names.
-func TestHandlersReviewerAdapters(t *testing.T) {
-	env := map[string]string{
-		config.EnvReviewerTopics: `{"InformationGovernance":"arn:aws:sns:eu-west-2:123456789012:ig"}`,
-		config.EnvUserPoolID:     "eu-west-2_pool",
-	}
-	cfg, err := config.FromEnv(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := NewClients(aws.Config{Region: "eu-west-2"}, false, row(t, "store-task-token").Services)
-	h, err := Handlers(cfg, c, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if h.Publisher == nil || h.Directory == nil || h.Objects == nil || h.Mailer == nil {
-		t.Fatalf("store-task-token's adapters missing: %+v", h)
-	}
-	if h.Settings.ReviewerTopics["InformationGovernance"] != "arn:aws:sns:eu-west-2:123456789012:ig" {
-		t.Fatalf("topics %v", h.Settings.ReviewerTopics)
-	}
-	// Without a pool id there is no directory to ask.
-	cfg.UserPoolID = ""
-	if h, err = Handlers(cfg, c, nil); err != nil || h.Directory != nil {
-		t.Fatalf("directory without a pool: %+v, %v", h.Directory, err)
-	}
-}
-
-// What Run builds: the row's clients, then the Lambda handler of the
-// method main names, refused when it is not the row's.
+// What Run builds: the handlers with the adapters of the plug-ins, over
+// the configuration of the Lambda environment, then the Lambda handler of
+// the method main names; refused when either is not the row's.
 func TestBuild(t *testing.T) {
-	t.Setenv("AWS_REGION", "eu-west-2")
-	cfg, err := config.FromEnv(func(string) string { return "" })
+	for k, v := range map[string]string{"AWS_REGION": "eu-west-2", "AWS_DEFAULT_REGION": "", "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret"} {
+		t.Setenv(k, v)
+	}
+	cfg, err := config.FromEnv(func(k string) string {
+		return map[string]string{config.EnvStagingBucket: "staging"}[k]
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	fn := row(t, "notify")
-	h, err := build((*workflow.Handlers).Notify)(context.Background(), fn, cfg, nil)
+	var wired []functions.Service
+	plug := func(s functions.Service) Plugin {
+		return Plugin{Service: s, Wire: func(awsCfg aws.Config, cfg config.Config, h *workflow.Handlers) {
+			if awsCfg.Region != "eu-west-2" || cfg.StagingBucket != "staging" || h.Settings.StagingBucket != "staging" {
+				t.Errorf("%s wired with %+v, %+v, %+v", s, awsCfg, cfg, h.Settings)
+			}
+			wired = append(wired, s)
+		}}
+	}
+	plugins := []Plugin{plug(functions.DynamoDB), plug(functions.SES)}
+	h, err := build((*workflow.Handlers).Notify, plugins)(context.Background(), fn, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +181,22 @@ func TestBuild(t *testing.T) {
 	}); !ok {
 		t.Fatalf("built %T, not a lambda.Handler", h)
 	}
-	if _, err := build((*workflow.Handlers).Release)(context.Background(), fn, cfg, nil); err == nil {
+	if !slices.Equal(wired, fn.Services) {
+		t.Fatalf("wired %v, want %v", wired, fn.Services)
+	}
+	if _, err := build((*workflow.Handlers).Release, plugins)(context.Background(), fn, cfg, nil); err == nil {
 		t.Fatal("notify built with Release")
+	}
+	wired = nil
+	if _, err := build((*workflow.Handlers).Notify, plugins[:1])(context.Background(), fn, cfg, nil); err == nil || !strings.Contains(err.Error(), "SES") {
+		t.Fatalf("notify built without SES: %v", err)
+	}
+	if len(wired) != 0 {
+		t.Fatalf("wired %v despite a plug-in missing", wired)
+	}
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	if _, err := build((*workflow.Handlers).Notify, plugins)(context.Background(), fn, cfg, nil); err == nil ||
+		!strings.Contains(err.Error(), "functions/notify") || !strings.Contains(err.Error(), "AWS_SECRET_ACCESS_KEY") {
+		t.Fatalf("notify built without credentials: %v", err)
 	}
 }

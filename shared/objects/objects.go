@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -71,6 +72,13 @@ type Client struct {
 // New returns a Client using c with the default settings.
 func New(c *s3.Client) *Client {
 	return &Client{S3: c, Presigner: s3.NewPresignClient(c)}
+}
+
+// NewS3 builds the S3 client every function that calls S3 uses: the SDK's
+// defaults (so checksums as in production); pathStyle puts the bucket in
+// the path, as local S3-compatible servers want (config.EnvS3PathStyle).
+func NewS3(cfg aws.Config, pathStyle bool) *s3.Client {
+	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle })
 }
 
 func (s *Client) multipartThreshold() int64 {
