@@ -37,6 +37,7 @@ type record struct {
 	SWBObjectMetadataVersion     string         `dynamodbav:"s3_swb_object_metadata_version"`
 	StagingObjectMetadataVersion string         `dynamodbav:"s3_staging_object_metadata_version"`
 	TaskToken                    string         `dynamodbav:"task_token"`
+	ResumeToken                  string         `dynamodbav:"resume_token"`
 	CurrentReviewerGroup         string         `dynamodbav:"current_reviewer_group"`
 	SingleApproval               bool           `dynamodbav:"is_single_approval_enabled"`
 	Reviews                      []reviewRecord `dynamodbav:"reviews"`
@@ -84,6 +85,7 @@ func toRecord(r egress.Request) record {
 		SWBObjectMetadataVersion:     r.SWBObjectMetadataVersion,
 		StagingObjectMetadataVersion: r.StagingObjectMetadataVersion,
 		TaskToken:                    r.TaskToken,
+		ResumeToken:                  r.ResumeToken,
 		CurrentReviewerGroup:         r.CurrentReviewerGroup,
 		SingleApproval:               r.SingleApproval,
 		DownloadCount:                r.DownloadCount,
@@ -119,6 +121,7 @@ func (rec record) request() (egress.Request, error) {
 		SWBObjectMetadataVersion:     rec.SWBObjectMetadataVersion,
 		StagingObjectMetadataVersion: rec.StagingObjectMetadataVersion,
 		TaskToken:                    rec.TaskToken,
+		ResumeToken:                  rec.ResumeToken,
 		CurrentReviewerGroup:         rec.CurrentReviewerGroup,
 		SingleApproval:               rec.SingleApproval,
 		DownloadCount:                rec.DownloadCount,
