@@ -158,6 +158,17 @@ func (rec record) request() (egress.Request, error) {
 	return r, nil
 }
 
+// Item is the item the requests table holds for r, at r.Version: what
+// Create and Update write. It is for loading many requests at once in
+// tests and benchmarks (requeststest); the service writes through Table.
+func Item(r egress.Request) (map[string]types.AttributeValue, error) {
+	item, err := attributevalue.MarshalMap(toRecord(r))
+	if err != nil {
+		return nil, fmt.Errorf("encode request %s: %w", r.ID, err)
+	}
+	return item, nil
+}
+
 // decodeRequest unmarshals a stored item.
 func decodeRequest(item map[string]types.AttributeValue) (egress.Request, error) {
 	var rec record
