@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -155,8 +156,69 @@ func (s *Service) GetRequest(ctx context.Context, who egress.Identity, id string
 }
 
 // Files lists the files staged for r, from its staging manifest (kept after
-// the staged copies are deleted). A request not staged yet has none.
+// the staged copies are deleted). A request not staged yet has none. More
+// than MaxFilesListed files is a LimitError: FilesPage pages them.
 func (s *Service) Files(ctx context.Context, who egress.Identity, r egress.Request) ([]egress.File, error) {
+	files, err := s.manifestFiles(ctx, who, r)
+	if err != nil {
+		return nil, err
+	}
+	if len(files) > MaxFilesListed {
+		return nil, egress.Errorf(egress.ELIMIT, "request %s has %d files, more than files lists (%d): page them with filePage", r.ID, len(files), MaxFilesListed)
+	}
+	return files, nil
+}
+
+// Sizes of file listings.
+const (
+	// MaxFilesListed is the most files Request.files returns in one
+	// response: 4,000 files at the longest S3 key (1,024 bytes) with a
+	// SHA-256, a version id and a size take under 5 MB of the resolver's
+	// 6 MB.
+	MaxFilesListed = 4000
+	// DefaultFilePageLimit is Request.filePage's page size when no limit
+	// is sent; at most egress.MaxListLimit files are returned a page.
+	DefaultFilePageLimit = 100
+)
+
+// FilePage is one page of a request's staged files. NextToken is empty on
+// the last page.
+type FilePage struct {
+	Files     []egress.File
+	NextToken string
+}
+
+// FilesPage returns limit files staged for r (DefaultFilePageLimit when 0,
+// at most egress.MaxListLimit) from where nextToken says, in manifest
+// order.
+func (s *Service) FilesPage(ctx context.Context, who egress.Identity, r egress.Request, limit int, nextToken string) (FilePage, error) {
+	if err := s.authorizeReviewer(who); err != nil {
+		return FilePage{}, err
+	}
+	limit, err := egress.ListLimit(limit, DefaultFilePageLimit)
+	if err != nil {
+		return FilePage{}, err
+	}
+	files, err := s.manifestFiles(ctx, who, r)
+	if err != nil {
+		return FilePage{}, err
+	}
+	from := 0
+	if nextToken != "" {
+		if from, err = decodeFileToken(nextToken, r.ID, len(files)); err != nil {
+			return FilePage{}, err
+		}
+	}
+	to := min(from+limit, len(files))
+	page := FilePage{Files: files[from:to]}
+	if to < len(files) {
+		page.NextToken = encodeFileToken(fileToken{Request: r.ID, Offset: to})
+	}
+	return page, nil
+}
+
+// manifestFiles reads every file of r's staging manifest.
+func (s *Service) manifestFiles(ctx context.Context, who egress.Identity, r egress.Request) ([]egress.File, error) {
 	if err := s.authorizeReviewer(who); err != nil {
 		return nil, err
 	}
@@ -173,7 +235,40 @@ func (s *Service) Files(ctx context.Context, who egress.Identity, r egress.Reque
 	if m.RequestID != "" && m.RequestID != r.ID {
 		return nil, fmt.Errorf("manifest %s belongs to request %s, not %s", r.StagingObjectMetadataVersion, m.RequestID, r.ID)
 	}
+	if m.Files == nil {
+		m.Files = []egress.File{}
+	}
 	return m.Files, nil
+}
+
+// fileToken is where a file listing stopped: the request and the index of
+// the next file in its manifest, which never changes once written.
+type fileToken struct {
+	Request string `json:"r"`
+	Offset  int    `json:"o"`
+}
+
+func encodeFileToken(t fileToken) string {
+	b, _ := json.Marshal(t) // a string and an int cannot fail
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeFileToken refuses anything encodeFileToken did not make for a page
+// of request id's n files.
+func decodeFileToken(s, id string, n int) (int, error) {
+	invalid := egress.Errorf(egress.EINVALID, "invalid next token")
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return 0, invalid
+	}
+	var t fileToken
+	if err := json.Unmarshal(b, &t); err != nil || t.Offset <= 0 || t.Offset >= n {
+		return 0, invalid
+	}
+	if t.Request != id {
+		return 0, egress.Errorf(egress.EINVALID, "next token belongs to the files of another request")
+	}
+	return t.Offset, nil
 }
 
 // History returns the audit trail of request id, oldest first.
