@@ -113,13 +113,16 @@ func TestFilePageTokens(t *testing.T) {
 	op, _ := e.svc.FilesPage(ctx, igReviewer, other, 4, "")
 	forge := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 	for name, token := range map[string]string{
-		"garbage":          "not-a-token",
-		"another request":  op.NextToken,
-		"offset 0":         forge(fmt.Sprintf(`{"r":%q,"o":0}`, r.ID)),
-		"negative offset":  forge(fmt.Sprintf(`{"r":%q,"o":-4}`, r.ID)),
-		"past the end":     forge(fmt.Sprintf(`{"r":%q,"o":10}`, r.ID)),
-		"not JSON":         forge("o=4"),
-		"a requests token": func() string { p, _ := e.svc.RequestsPage(ctx, igReviewer, api.RequestFilter{}, 1, ""); return p.NextToken }(),
+		"garbage":         "not-a-token",
+		"another request": op.NextToken,
+		"offset 0":        forge(fmt.Sprintf(`{"r":%q,"o":0}`, r.ID)),
+		"negative offset": forge(fmt.Sprintf(`{"r":%q,"o":-4}`, r.ID)),
+		"past the end":    forge(fmt.Sprintf(`{"r":%q,"o":10}`, r.ID)),
+		"not JSON":        forge("o=4"),
+		"a requests token": func() string {
+			p, _ := e.svc.RequestsPage(ctx, igReviewer, api.RequestFilter{}, 1, "")
+			return p.NextToken
+		}(),
 	} {
 		if _, err := e.svc.FilesPage(ctx, igReviewer, r, 4, token); egress.ErrorCode(err) != egress.EINVALID {
 			t.Errorf("%s: %v, want %s", name, err, egress.EINVALID)
