@@ -19,6 +19,7 @@ import (
 
 	"github.com/tre-egress/egress/shared/egress"
 	"github.com/tre-egress/egress/shared/requests"
+	"github.com/tre-egress/egress/shared/requests/requeststest"
 )
 
 const (
@@ -343,7 +344,7 @@ func fillRequests(ctx context.Context, db *dynamodb.Client, n int) ([]string, er
 			flying = append(flying, entry{id, at8 + "#" + id, st})
 		}
 	}
-	if err := batchWrite(ctx, db, items); err != nil {
+	if err := requeststest.BatchWrite(ctx, db, listTable, items); err != nil {
 		return nil, err
 	}
 	sort.Slice(flying, func(i, j int) bool {
@@ -359,43 +360,4 @@ func fillRequests(ctx context.Context, db *dynamodb.Client, n int) ([]string, er
 
 func key(id string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{requests.AttrRequestID: &types.AttributeValueMemberS{Value: id}}
-}
-
-// batchWrite writes items 25 at a time from 8 writers, retrying what
-// DynamoDB leaves unprocessed.
-func batchWrite(ctx context.Context, db *dynamodb.Client, items []map[string]types.AttributeValue) error {
-	batches := make(chan []map[string]types.AttributeValue)
-	errs := make(chan error, 8)
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			for b := range batches {
-				reqs := make([]types.WriteRequest, len(b))
-				for i, it := range b {
-					reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: it}}
-				}
-				for len(reqs) > 0 {
-					out, err := db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{listTable: reqs}})
-					if err != nil {
-						errs <- fmt.Errorf("batch write: %w", err)
-						return
-					}
-					reqs = out.UnprocessedItems[listTable]
-				}
-			}
-		})
-	}
-	var err error
-feed:
-	for i := 0; i < len(items); i += 25 {
-		select {
-		case batches <- items[i:min(i+25, len(items))]:
-		case err = <-errs:
-			break feed
-		}
-	}
-	close(batches)
-	wg.Wait()
-	close(errs)
-	return cmp.Or(err, <-errs)
 }

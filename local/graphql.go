@@ -136,10 +136,27 @@ type graphQLHandler struct {
 	key  []byte
 	err  error // setup failure, reported on every request
 	log  *slog.Logger
+	// deadline bounds one request as AppSync does (withAppSyncTimeout);
+	// tests replace it to expire a request on cue.
+	deadline func(context.Context) (context.Context, context.CancelFunc)
+}
+
+// AppSyncTimeout is how long AppSync lets one GraphQL request run before
+// it answers with a timeout error, whatever its resolvers still do.
+const AppSyncTimeout = 30 * time.Second
+
+func withAppSyncTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, AppSyncTimeout)
+}
+
+// timeoutResponse is what AppSync answers for a request that ran out of
+// time (errorType as in aws/aws-appsync-community#386).
+func timeoutResponse() appsync.Response {
+	return errorBody("Lambda:ExecutionTimeoutException", "Execution timed out.")
 }
 
 func newGraphQLHandler(svc *api.Service, dir string, log *slog.Logger) *graphQLHandler {
-	h := &graphQLHandler{log: log}
+	h := &graphQLHandler{log: log, deadline: withAppSyncTimeout}
 	if h.key, h.err = signingKey(dir); h.err == nil {
 		h.exec, h.err = appsync.NewExecutor(api.SchemaFor(svc.ReviewerGroups, svc.DownloadGroups), api.Handler(svc))
 	}
@@ -187,7 +204,27 @@ func (h *graphQLHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, errorBody("MalformedHttpRequestException", "the body must be JSON with a query"))
 		return
 	}
-	writeJSON(w, http.StatusOK, h.exec.Execute(r.Context(), req, id))
+	writeJSON(w, http.StatusOK, h.execute(r.Context(), req, id))
+}
+
+// execute runs req within AppSync's time limit. Once the limit passes the
+// caller gets AppSync's timeout error at once; resolvers still running see
+// their context end, and what they return is dropped.
+func (h *graphQLHandler) execute(ctx context.Context, req appsync.GraphQLRequest, id *api.Identity) appsync.Response {
+	ctx, cancel := h.deadline(ctx)
+	defer cancel()
+	done := make(chan appsync.Response, 1)
+	go func() { done <- h.exec.Execute(ctx, req, id) }()
+	var resp appsync.Response
+	select {
+	case resp = <-done:
+	case <-ctx.Done():
+	}
+	if errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+		h.log.Warn("graphql request timed out", "after", AppSyncTimeout)
+		return timeoutResponse()
+	}
+	return resp
 }
 
 // GraphQLDecider decides and downloads the way the frontend does: through

@@ -514,7 +514,8 @@ func taskFailure(err error) error {
 }
 
 // routes serves every front-endpoint protocol on one address, told apart
-// the way AWS endpoints tell them apart.
+// the way AWS endpoints tell them apart, to this machine's clients only
+// (sameMachineOnly).
 func (s *Stack) routes() http.Handler {
 	sfnAPI := s.Engine.Handler()
 	ses := s.Outbox
@@ -549,7 +550,8 @@ func (s *Stack) routes() http.Handler {
 			http.NotFound(w, r)
 		}
 	})
-	return mux
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(s.URL, "http://"))
+	return sameMachineOnly(port, mux)
 }
 
 // provision creates the buckets and tables (SWB's too: locally we are SWB).

@@ -26,7 +26,7 @@ func (f field) String() string { return f.typ + "." + f.name }
 // nestedResolvers are the fields below the root that egress-api resolves
 // (shared/api's resolver dispatch); all other nested fields come with
 // their parent.
-var nestedResolvers = []field{{"Request", "files"}, {"Request", "history"}}
+var nestedResolvers = []field{{"Request", "files"}, {"Request", "filePage"}, {"Request", "history"}}
 
 // resolverFields lists the fields that get a direct Lambda resolver: every
 // field of Query and Mutation, in schema order, and nestedResolvers. The

@@ -173,7 +173,7 @@ func TestFieldResolversMatchSchema(t *testing.T) {
 			}
 		}
 	}
-	roots = append(roots, "Request.files", "Request.history")
+	roots = append(roots, "Request.files", "Request.filePage", "Request.history")
 	if !reflect.DeepEqual(roots, api.FieldResolvers) {
 		t.Fatalf("schema fields %v, FieldResolvers %v", roots, api.FieldResolvers)
 	}

@@ -36,12 +36,13 @@ func TestSampleEvents(t *testing.T) {
 	names, _ := filepath.Glob(filepath.Join("..", "..", "events", "egress-api-*.json"))
 	order := []string{
 		"egress-api-list-requests.json", "egress-api-get-request.json", "egress-api-requests.json",
-		"egress-api-request-files.json", "egress-api-request-history.json",
+		"egress-api-request-files.json", "egress-api-request-file-page.json", "egress-api-request-history.json",
 		"egress-api-update-request.json", "egress-api-update-request-rit.json", "egress-api-download-data.json",
 	}
 	// What each result must show.
 	shows := map[string]string{
 		"egress-api-request-files.json":      `"path":"results/a.csv"`,
+		"egress-api-request-file-page.json":  `"items":[{"path":"results/a.csv"`,
 		"egress-api-request-history.json":    `"kind":"CREATED"`,
 		"egress-api-update-request.json":     "IGAPPROVED",
 		"egress-api-update-request-rit.json": "RITAPPROVED",

@@ -15,9 +15,9 @@ const (
 
 	// MaxResolverCount is the most resolver invocations accepted in one
 	// request: one per root field, plus one per Request for each of
-	// Request.files and Request.history selected. It admits a default page
-	// of requests (DefaultPageLimit) with both files and history; the
-	// frontend's operations invoke one resolver each. A bigger page with
+	// Request.files, Request.filePage and Request.history selected. It
+	// admits a default page of requests (DefaultPageLimit) with all three;
+	// the frontend's operations invoke one resolver each. A bigger page with
 	// those fields is refused whole, so a client asks for smaller pages.
-	MaxResolverCount = 1 + 2*DefaultPageLimit
+	MaxResolverCount = 1 + 3*DefaultPageLimit
 )

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -10,9 +11,42 @@ import (
 	"github.com/tre-egress/egress/shared/egress"
 )
 
+// listRequests returns one list in one response, which must fit a direct
+// Lambda resolver's response (Lambda's synchronous payload limit, 6 MB,
+// 6,291,456 bytes) and come back within AppSync's 30 s. It lists every
+// request awaiting a decision, and then the newest finished ones within a
+// cap; the requests query pages through the rest.
+const (
+	// MaxListResponseBytes is the most listRequests returns (its JSON, as
+	// the resolver's result): 6 MB less about 290 KB for what AppSync and
+	// the Lambda runtime add. Only in-flight requests can take it there.
+	MaxListResponseBytes = 6_000_000
+	// ListResponseBudget is the size up to which finished requests are
+	// added after the in-flight ones.
+	ListResponseBudget = 5_000_000
+	// RequestViewBytes is the design size of one Request as listed: all 29
+	// fields of contract 3 and the additions filled, with names, e-mails,
+	// reasons and failure cause of 100 characters, measure about 2.2 KB
+	// (TestRequestViewSize); 2.5 KiB leaves a margin.
+	RequestViewBytes = 2560
+	// MaxListedFinished caps the finished requests listed, newest
+	// requested first. At RequestViewBytes each they take 2.3 MB, under
+	// half of ListResponseBudget, so the other half still holds about 1,000
+	// in-flight requests of the design size before the byte budget, not
+	// this cap, limits the finished ones.
+	MaxListedFinished = 900
+)
+
 // ListRequests is the frontend's listRequests: every request awaiting a
-// decision, and finished ones requested within MaxRequestAgeDays (all when
-// 0). It reads the by-status index a page at a time, never the whole table.
+// decision, then finished ones requested within MaxRequestAgeDays (0: any
+// age), newest first, up to MaxListedFinished and while the response stays
+// within ListResponseBudget. In-flight requests are always listed up to
+// MaxListResponseBytes; should they alone exceed it, the oldest (nearest
+// their stage timeout) are kept, the rest are left out and an error is
+// logged for the admin. Output is grouped by status in egress.Statuses
+// order, newest first within each. It reads the by-status index a page at
+// a time, never the whole table: in-flight statuses whole, finished ones
+// only as far as the cap.
 func (s *Service) ListRequests(ctx context.Context, who egress.Identity) ([]egress.Request, error) {
 	if err := s.authorizeReviewer(who); err != nil {
 		return nil, err
@@ -25,37 +59,36 @@ func (s *Service) ListRequests(ctx context.Context, who egress.Identity) ([]egre
 	if err != nil {
 		return nil, err
 	}
-	var out []egress.Request
-	at := map[string]int{} // id -> index in out
+	var read []egress.Request
+	at := map[string]int{} // id -> index in read
 	for _, st := range egress.Statuses {
-		q := egress.ListQuery{Status: st, Limit: egress.MaxListLimit}
 		// A status some chain still awaits a decision in is read whole;
-		// IGAPPROVED is final only under single approval, checked below.
+		// IGAPPROVED is final only under single approval, sorted out below.
 		inFlight := full.StageAwaiting(st) >= 0
+		q := egress.ListQuery{Status: st, Limit: egress.MaxListLimit}
 		if !inFlight {
 			q.Since = since
 		}
-		for {
+		for n := 0; inFlight || n < MaxListedFinished; {
+			if !inFlight {
+				q.Limit = min(egress.MaxListLimit, MaxListedFinished-n)
+			}
 			page, err := s.Requests.List(ctx, q)
 			if err != nil {
 				return nil, err
 			}
+			n += len(page.Requests)
 			for _, r := range page.Requests {
-				if inFlight && !since.IsZero() && r.RequestedAt.Before(since) {
-					if chain, err := s.chainFor(r); err == nil && chain.Final(r.Status) {
-						continue
-					}
-				}
 				// The index is eventually consistent: a request that moved
 				// while we paged can show under two statuses. Keep the newer.
 				if i, ok := at[r.ID]; ok {
-					if r.Version > out[i].Version {
-						out[i] = r
+					if r.Version > read[i].Version {
+						read[i] = r
 					}
 					continue
 				}
-				at[r.ID] = len(out)
-				out = append(out, r)
+				at[r.ID] = len(read)
+				read = append(read, r)
 			}
 			if page.NextToken == "" {
 				break
@@ -63,7 +96,64 @@ func (s *Service) ListRequests(ctx context.Context, who egress.Identity) ([]egre
 			q.NextToken = page.NextToken
 		}
 	}
+
+	var flying, finished []sized
+	for _, r := range read {
+		// A request whose chain cannot be built (reviewer groups changed
+		// under it) is listed with the in-flight ones, for the admin to see.
+		if chain, err := s.chainFor(r); err != nil || chain.StageAwaiting(r.Status) >= 0 {
+			flying = append(flying, newSized(r))
+		} else if since.IsZero() || !r.RequestedAt.Before(since) {
+			finished = append(finished, newSized(r))
+		}
+	}
+	out, used, left := fit(flying, oldestFirst, MaxListResponseBytes, len(flying))
+	if left > 0 {
+		s.logger().Error("listRequests left out requests awaiting a decision: they alone exceed the response limit; page them with the requests query",
+			"listed", len(out), "left_out", left, "bytes", used, "max_bytes", MaxListResponseBytes)
+	}
+	more, _, _ := fit(finished, newestFirst, ListResponseBudget-used+len("[]"), MaxListedFinished)
+	out = append(out, more...)
+	slices.SortFunc(out, func(a, b egress.Request) int {
+		return cmp.Or(cmp.Compare(slices.Index(egress.Statuses, a.Status), slices.Index(egress.Statuses, b.Status)), newestFirst(a, b))
+	})
 	return out, nil
+}
+
+// sized is a request and the size of its JSON as listRequests returns it.
+type sized struct {
+	r    egress.Request
+	size int
+}
+
+func newSized(r egress.Request) sized {
+	b, err := json.Marshal(NewRequestView(r))
+	if err != nil { // strings only: cannot fail
+		panic(err)
+	}
+	return sized{r, len(b)}
+}
+
+func newestFirst(a, b egress.Request) int {
+	return cmp.Or(b.RequestedAt.Compare(a.RequestedAt), cmp.Compare(b.ID, a.ID))
+}
+
+func oldestFirst(a, b egress.Request) int { return -newestFirst(a, b) }
+
+// fit takes requests from rs in order until the next one would make their
+// JSON array exceed budget bytes or max requests are taken. It returns
+// those taken, the bytes they use (with the array's brackets and commas)
+// and how many were left.
+func fit(rs []sized, order func(a, b egress.Request) int, budget, max int) (taken []egress.Request, used, left int) {
+	slices.SortFunc(rs, func(a, b sized) int { return order(a.r, b.r) })
+	used = len("[]")
+	for i, x := range rs {
+		if len(taken) == max || used+x.size+1 > budget {
+			return taken, used, len(rs) - i
+		}
+		taken, used = append(taken, x.r), used+x.size+1 // the comma
+	}
+	return taken, used, 0
 }
 
 // RequestFilter selects requests in RequestsPage; empty fields match anything.

@@ -134,6 +134,7 @@ var FieldResolvers = []string{
 	"Mutation.updateRequest",
 	"Mutation.downloadData",
 	"Request.files",
+	"Request.filePage",
 	"Request.history",
 }
 
@@ -224,11 +225,34 @@ func (s *Service) Resolve(ctx context.Context, ev Event) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		out := make([]FileView, len(files))
-		for i, f := range files {
-			out[i] = FileView{Path: f.Path, Size: f.Size, SHA256: f.SHA256, Version: f.VersionID}
+		return fileViews(files), nil
+
+	case "Request.filePage":
+		var args struct {
+			Limit     *int    `json:"limit"`
+			NextToken *string `json:"nextToken"`
 		}
-		return out, nil
+		if err := decodeArgs(ev.Arguments, &args); err != nil {
+			return nil, err
+		}
+		r, err := sourceRequest(ev.Source)
+		if err != nil {
+			return nil, err
+		}
+		limit, token := 0, ""
+		if args.Limit != nil {
+			if limit = *args.Limit; limit == 0 {
+				return nil, egress.Errorf(egress.EINVALID, "limit must be at least 1")
+			}
+		}
+		if args.NextToken != nil {
+			token = *args.NextToken
+		}
+		p, err := s.FilesPage(ctx, who, r, limit, token)
+		if err != nil {
+			return nil, err
+		}
+		return FilePageView{Items: fileViews(p.Files), NextToken: p.NextToken}, nil
 
 	case "Request.history":
 		r, err := sourceRequest(ev.Source)

@@ -9,8 +9,11 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/tre-egress/egress/shared/egress"
@@ -30,6 +33,10 @@ type Requests interface {
 }
 
 // Workflow resumes the task waiting for a decision (stepfunctions.Workflow).
+// Resume returns an ECONFLICT error when the task no longer waits (its
+// token was used, timed out or is invalid, or the execution ended): the
+// stage is over and sending again cannot help. Any other error may be
+// transient, and the same token may be sent again.
 type Workflow interface {
 	Resume(ctx context.Context, token string, out statemachine.DecisionOutput) error
 }
@@ -149,8 +156,69 @@ func (s *Service) GetRequest(ctx context.Context, who egress.Identity, id string
 }
 
 // Files lists the files staged for r, from its staging manifest (kept after
-// the staged copies are deleted). A request not staged yet has none.
+// the staged copies are deleted). A request not staged yet has none. More
+// than MaxFilesListed files is a LimitError: FilesPage pages them.
 func (s *Service) Files(ctx context.Context, who egress.Identity, r egress.Request) ([]egress.File, error) {
+	files, err := s.manifestFiles(ctx, who, r)
+	if err != nil {
+		return nil, err
+	}
+	if len(files) > MaxFilesListed {
+		return nil, egress.Errorf(egress.ELIMIT, "request %s has %d files, more than files lists (%d): page them with filePage", r.ID, len(files), MaxFilesListed)
+	}
+	return files, nil
+}
+
+// Sizes of file listings.
+const (
+	// MaxFilesListed is the most files Request.files returns in one
+	// response: 4,000 files at the longest S3 key (1,024 bytes) with a
+	// SHA-256, a version id and a size take under 5 MB of the resolver's
+	// 6 MB.
+	MaxFilesListed = 4000
+	// DefaultFilePageLimit is Request.filePage's page size when no limit
+	// is sent; at most egress.MaxListLimit files are returned a page.
+	DefaultFilePageLimit = 100
+)
+
+// FilePage is one page of a request's staged files. NextToken is empty on
+// the last page.
+type FilePage struct {
+	Files     []egress.File
+	NextToken string
+}
+
+// FilesPage returns limit files staged for r (DefaultFilePageLimit when 0,
+// at most egress.MaxListLimit) from where nextToken says, in manifest
+// order.
+func (s *Service) FilesPage(ctx context.Context, who egress.Identity, r egress.Request, limit int, nextToken string) (FilePage, error) {
+	if err := s.authorizeReviewer(who); err != nil {
+		return FilePage{}, err
+	}
+	limit, err := egress.ListLimit(limit, DefaultFilePageLimit)
+	if err != nil {
+		return FilePage{}, err
+	}
+	files, err := s.manifestFiles(ctx, who, r)
+	if err != nil {
+		return FilePage{}, err
+	}
+	from := 0
+	if nextToken != "" {
+		if from, err = decodeFileToken(nextToken, r.ID, len(files)); err != nil {
+			return FilePage{}, err
+		}
+	}
+	to := min(from+limit, len(files))
+	page := FilePage{Files: files[from:to]}
+	if to < len(files) {
+		page.NextToken = encodeFileToken(fileToken{Request: r.ID, Offset: to})
+	}
+	return page, nil
+}
+
+// manifestFiles reads every file of r's staging manifest.
+func (s *Service) manifestFiles(ctx context.Context, who egress.Identity, r egress.Request) ([]egress.File, error) {
 	if err := s.authorizeReviewer(who); err != nil {
 		return nil, err
 	}
@@ -167,7 +235,40 @@ func (s *Service) Files(ctx context.Context, who egress.Identity, r egress.Reque
 	if m.RequestID != "" && m.RequestID != r.ID {
 		return nil, fmt.Errorf("manifest %s belongs to request %s, not %s", r.StagingObjectMetadataVersion, m.RequestID, r.ID)
 	}
+	if m.Files == nil {
+		m.Files = []egress.File{}
+	}
 	return m.Files, nil
+}
+
+// fileToken is where a file listing stopped: the request and the index of
+// the next file in its manifest, which never changes once written.
+type fileToken struct {
+	Request string `json:"r"`
+	Offset  int    `json:"o"`
+}
+
+func encodeFileToken(t fileToken) string {
+	b, _ := json.Marshal(t) // a string and an int cannot fail
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeFileToken refuses anything encodeFileToken did not make for a page
+// of request id's n files.
+func decodeFileToken(s, id string, n int) (int, error) {
+	invalid := egress.Errorf(egress.EINVALID, "invalid next token")
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return 0, invalid
+	}
+	var t fileToken
+	if err := json.Unmarshal(b, &t); err != nil || t.Offset <= 0 || t.Offset >= n {
+		return 0, invalid
+	}
+	if t.Request != id {
+		return 0, egress.Errorf(egress.EINVALID, "next token belongs to the files of another request")
+	}
+	return t.Offset, nil
 }
 
 // History returns the audit trail of request id, oldest first.
@@ -191,6 +292,9 @@ func (s *Service) Decide(ctx context.Context, who egress.Identity, id string, d 
 	r, err := s.Requests.Get(ctx, id)
 	if err != nil {
 		return egress.Request{}, err
+	}
+	if resending(clientToken, r) {
+		return s.retryDecision(ctx, who, r, string(d))
 	}
 	p, err := s.awaiting(r)
 	if err != nil {
@@ -267,6 +371,19 @@ func (s *Service) UpdateRequest(ctx context.Context, who egress.Identity, in Upd
 	if err != nil {
 		return "", err
 	}
+	// The token of a decided stage whose decision the workflow has not
+	// acknowledged: the same decision sent again is delivered again.
+	if resending(in.TaskToken, r) {
+		decision := in.IGDecision
+		if len(r.Reviews) == 2 {
+			decision = in.RITDecision
+		}
+		stored, err := s.retryDecision(ctx, who, r, decision)
+		if err != nil {
+			return "", err
+		}
+		return decidedMessage(stored, who, stored.Reviews[len(stored.Reviews)-1].Decision), nil
+	}
 	// The fields read are chosen from the stored status, the same read the
 	// conditional write is based on, so a decision meant for one stage can
 	// never land on the next.
@@ -296,56 +413,193 @@ func (s *Service) UpdateRequest(ctx context.Context, who egress.Identity, in Upd
 	if err != nil {
 		return "", err
 	}
+	return decidedMessage(stored, who, d), nil
+}
+
+func decidedMessage(stored egress.Request, who egress.Identity, d egress.Decision) string {
 	last := stored.Reviews[len(stored.Reviews)-1]
 	return fmt.Sprintf("Request %s %s at the %s stage by %s; status is now %s.",
-		stored.ID, d, last.Stage, actorOf(who), stored.Status), nil
+		stored.ID, d, last.Stage, actorOf(who), stored.Status)
 }
 
 // decide records who's decision on the stage p awaits, whose token the
 // caller has checked, and resumes the workflow with the stored token.
 func (s *Service) decide(ctx context.Context, who egress.Identity, p pending, d egress.Decision, reason string) (egress.Request, error) {
-	r := p.r
-	log := s.log(r.ID)
-	token := r.TaskToken
-	next, ev, err := p.chain.Decide(r, who, d, reason, s.now())
+	log := s.log(p.r.ID)
+	next, ev, err := p.chain.Decide(p.r, who, d, reason, s.now())
 	if err != nil {
 		log.Warn("decision refused", "actor", actorOf(who), "code", egress.ErrorCode(err), "error", egress.ErrorMessage(err))
 		return egress.Request{}, err
 	}
+	// The stored decision keeps the stage's token (ResumeToken) until the
+	// workflow acknowledges it, so a resume that fails can be sent again.
 	stored, err := s.Requests.Update(ctx, next, ev)
 	if err != nil {
 		return egress.Request{}, err
 	}
 	log.Info("decision recorded", "stage", ev.Stage, "decision", d, "actor", ev.Actor)
-	if err := s.Workflow.Resume(ctx, token, statemachine.DecisionOutput{Decision: d, Stage: p.stage}); err != nil {
-		// The decision stands and is stored; record on the request that the
-		// workflow did not take it, so it shows in the API and the audit
-		// trail. The stage's timeout then ends the request.
-		log.Error("decision recorded but the workflow could not be resumed", "error", egress.Redact(err.Error()))
-		code, why := egress.ECONFLICT, egress.ErrorMessage(err)
-		if egress.ErrorCode(err) != egress.ECONFLICT {
-			code, why = egress.EINTERNAL, "the workflow could not be reached"
-		}
-		msg := "decision recorded, but the workflow did not accept it: " + why
-		if noted, nerr := s.noteResumeFailure(ctx, stored, ev.Stage, msg); nerr != nil {
-			log.Error("could not record the resume failure", "error", egress.Redact(nerr.Error()))
-		} else {
-			stored = noted
-		}
-		return stored, egress.Errorf(code, "%s", msg)
-	}
-	return stored, nil
+	return s.resume(ctx, stored, p.stage)
 }
 
-// noteResumeFailure stores msg as the request's failure cause with an audit
-// event, without changing its status.
-func (s *Service) noteResumeFailure(ctx context.Context, r egress.Request, stage, msg string) (egress.Request, error) {
-	r.FailureCause = msg
-	r.UpdatedAt, r.UpdatedBy = s.now(), egress.ActorWorkflow
-	return s.Requests.Update(ctx, r, egress.Event{
-		RequestID: r.ID, At: s.now(), Kind: egress.EventTransition, Actor: egress.ActorWorkflow,
-		From: r.Status, To: r.Status, Stage: stage, Reason: msg,
+// Prefixes of the failure causes resume notes on a request whose decision
+// did not reach the workflow.
+const (
+	causeUndelivered = "decision recorded, but the workflow could not be reached"
+	causeNotTaken    = "decision recorded, but the workflow did not accept it"
+)
+
+// resume sends the decision stored for stage (r.Reviews[stage]) to the
+// workflow with the token kept for it (r.ResumeToken) and settles the
+// request by the answer:
+//
+//   - acknowledged: the token is forgotten, with a DECISION_DELIVERED event;
+//   - the task no longer waits (ECONFLICT from Workflow: the token was used,
+//     timed out or is invalid, or the execution ended): the stage is over,
+//     so the token is forgotten too, the request notes why and the caller
+//     gets a ConflictError;
+//   - anything else may be transient: the token is kept, the request notes
+//     it, and the caller gets an error; the same decision sent again
+//     (retryDecision) resumes with the kept token.
+func (s *Service) resume(ctx context.Context, r egress.Request, stage int) (egress.Request, error) {
+	log := s.log(r.ID)
+	token, review := r.ResumeToken, r.Reviews[stage]
+	err := s.Workflow.Resume(ctx, token, statemachine.DecisionOutput{Decision: review.Decision, Stage: stage})
+	if err == nil {
+		settled, serr := s.settleResume(ctx, r, token, func(cur *egress.Request) egress.Event {
+			if strings.HasPrefix(cur.FailureCause, causeUndelivered) {
+				cur.FailureCause = "" // the note of an earlier attempt no longer holds
+			}
+			return egress.Event{Kind: egress.EventDelivered, Actor: egress.ActorWorkflow, From: cur.Status, To: cur.Status, Stage: review.Stage}
+		})
+		if errors.Is(serr, errSettled) {
+			return settled, nil
+		}
+		if serr != nil {
+			// The workflow has the decision; a token left behind only makes a
+			// later retry of it a ConflictError.
+			log.Error("decision delivered, but the kept task token could not be cleared", "error", egress.Redact(serr.Error()))
+			return r, nil
+		}
+		log.Info("decision delivered", "stage", review.Stage)
+		return settled, nil
+	}
+	log.Error("decision recorded but the workflow could not be resumed", "error", egress.Redact(err.Error()))
+	if egress.ErrorCode(err) == egress.ECONFLICT {
+		msg := causeNotTaken + ": " + egress.ErrorMessage(err) +
+			"; either an earlier attempt delivered it or the stage ended, which the request's status shows"
+		settled, serr := s.settleResume(ctx, r, token, func(cur *egress.Request) egress.Event {
+			return s.noteResume(cur, review.Stage, msg)
+		})
+		if errors.Is(serr, errSettled) {
+			return settledElsewhere(settled)
+		}
+		if serr != nil {
+			log.Error("could not record the resume failure", "error", egress.Redact(serr.Error()))
+		} else {
+			r = settled
+		}
+		return r, egress.Errorf(egress.ECONFLICT, "%s", msg)
+	}
+	msg := causeUndelivered + "; send the same decision again to deliver it"
+	noted, nerr := s.settleResume(ctx, r, token, func(cur *egress.Request) egress.Event {
+		ev := s.noteResume(cur, review.Stage, msg)
+		cur.ResumeToken = token // kept for the retry
+		return ev
 	})
+	switch {
+	case errors.Is(nerr, errSettled):
+		return settledElsewhere(noted)
+	case nerr != nil:
+		log.Error("could not record the resume failure", "error", egress.Redact(nerr.Error()))
+	default:
+		r = noted
+	}
+	return r, egress.Errorf(egress.EINTERNAL, "%s", msg)
+}
+
+// noteResume records msg as cur's failure cause, without changing its
+// status, and returns the audit event saying so.
+func (s *Service) noteResume(cur *egress.Request, stage, msg string) egress.Event {
+	cur.FailureCause = msg
+	cur.UpdatedAt, cur.UpdatedBy = s.now(), egress.ActorWorkflow
+	return egress.Event{Kind: egress.EventTransition, Actor: egress.ActorWorkflow, From: cur.Status, To: cur.Status, Stage: stage, Reason: msg}
+}
+
+// errSettled: the token resume was settling is no longer kept on the
+// request; another attempt acknowledged it, or the workflow ended the
+// request.
+var errSettled = errors.New("the kept task token was settled by someone else")
+
+// settleResume stores the request with token forgotten and change
+// applied (change may keep the token by setting it back), re-reading and
+// re-applying when the workflow (the next stage's token, the release)
+// changed the request in between. Once the request no longer keeps token
+// it returns errSettled with the stored request.
+func (s *Service) settleResume(ctx context.Context, r egress.Request, token string, change func(*egress.Request) egress.Event) (egress.Request, error) {
+	const attempts = 5
+	var err error
+	for range attempts {
+		if r.ResumeToken != token {
+			return r, errSettled
+		}
+		r.ResumeToken = ""
+		ev := change(&r)
+		ev.RequestID, ev.At = r.ID, s.now()
+		var stored egress.Request
+		if stored, err = s.Requests.Update(ctx, r, ev); err == nil {
+			return stored, nil
+		}
+		if egress.ErrorCode(err) != egress.ECONFLICT {
+			return r, err
+		}
+		if r, err = s.Requests.Get(ctx, r.ID); err != nil {
+			return r, err
+		}
+	}
+	return r, fmt.Errorf("settle resume of %s: %w", r.ID, err)
+}
+
+// settledElsewhere is the outcome of a resume whose token another writer
+// settled first: a concurrent attempt that delivered the decision, or the
+// workflow ending the request.
+func settledElsewhere(r egress.Request) (egress.Request, error) {
+	if r.Status == egress.StatusFailed || r.Status == egress.StatusExpired {
+		return r, egress.Errorf(egress.ECONFLICT, "%s: the request is %s (%s)", causeNotTaken, r.Status, r.FailureCause)
+	}
+	return r, nil
+}
+
+// retryDecision handles a decision sent again with the token of a stage
+// that is already decided but whose decision the workflow has not
+// acknowledged (r.ResumeToken): when it is the same reviewer's same
+// decision, the stored decision is sent again with the kept token; anything
+// else is a ConflictError, as for any decided stage.
+func (s *Service) retryDecision(ctx context.Context, who egress.Identity, r egress.Request, decision string) (egress.Request, error) {
+	stage := len(r.Reviews) - 1
+	if stage < 0 {
+		return egress.Request{}, errStaleToken(r)
+	}
+	rv := r.Reviews[stage]
+	sameReviewer := who.InGroup(rv.Group) &&
+		((rv.Subject != "" && rv.Subject == who.Subject) || (rv.Subject == "" && who.Email != "" && strings.EqualFold(rv.Email, who.Email)))
+	if !sameReviewer {
+		return egress.Request{}, errStaleToken(r)
+	}
+	d, err := egress.ParseDecision(decision)
+	if err != nil {
+		return egress.Request{}, err
+	}
+	if d != rv.Decision {
+		return egress.Request{}, egress.Errorf(egress.ECONFLICT, "the %s stage of request %s is already decided (%s); reload it", rv.Stage, r.ID, rv.Decision)
+	}
+	s.log(r.ID).Info("decision sent again", "stage", rv.Stage, "actor", actorOf(who))
+	return s.resume(ctx, r, stage)
+}
+
+// resending reports whether client is the token of a decided stage whose
+// decision awaits the workflow's acknowledgement.
+func resending(client string, r egress.Request) bool {
+	return client != "" && r.ResumeToken != "" && tokenMatches(client, r.ResumeToken)
 }
 
 // Download counts one download of a released request against the limit,

@@ -96,6 +96,20 @@ type FileView struct {
 	Version string `json:"version,omitempty"`
 }
 
+func fileViews(files []egress.File) []FileView {
+	out := make([]FileView, len(files))
+	for i, f := range files {
+		out[i] = FileView{Path: f.Path, Size: f.Size, SHA256: f.SHA256, Version: f.VersionID}
+	}
+	return out
+}
+
+// FilePageView is the GraphQL RequestFilePage type.
+type FilePageView struct {
+	Items     []FileView `json:"items"`
+	NextToken string     `json:"nextToken,omitempty"`
+}
+
 // EventView is the GraphQL RequestEvent type.
 type EventView struct {
 	At     string `json:"at"`

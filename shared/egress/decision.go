@@ -75,7 +75,9 @@ func (c Chain) Decide(r Request, who Identity, d Decision, reason string, now ti
 	r.UpdatedAt = now.UTC()
 	r.UpdatedBy = who.Email
 	r.CurrentReviewerGroup = ""
-	r.TaskToken = "" // the token is consumed by this decision
+	// The token is consumed by this decision, but kept aside until the
+	// workflow acknowledges it: a resume that fails can then be sent again.
+	r.ResumeToken, r.TaskToken = r.TaskToken, ""
 	ev := Event{
 		RequestID: r.ID, At: now.UTC(), Kind: EventDecision, Actor: actor(who),
 		From: from, To: to, Stage: stage.Name, Reason: reason,
@@ -95,7 +97,7 @@ func Transition(r Request, to Status, reason string, now time.Time) (Request, Ev
 	r.UpdatedBy = ActorWorkflow
 	if to == StatusFailed || to == StatusExpired {
 		r.FailureCause = reason
-		r.TaskToken = ""
+		r.TaskToken, r.ResumeToken = "", ""
 		r.CurrentReviewerGroup = ""
 		r.ZipKey = "" // the failure path deletes any partial release
 	}

@@ -204,6 +204,9 @@ func TestDecide(t *testing.T) {
 			if got.TaskToken != "" || got.CurrentReviewerGroup != "" {
 				t.Fatal("decision must consume the task token and clear the reviewer group")
 			}
+			if got.ResumeToken != before.TaskToken {
+				t.Fatal("decision must keep the consumed token aside until the workflow acknowledges it")
+			}
 			if ev.Actor != tt.who.Email || ev.Kind != egress.EventDecision || ev.Stage != last.Stage {
 				t.Fatalf("event = %+v", ev)
 			}
@@ -216,11 +219,12 @@ func TestDecide(t *testing.T) {
 
 func TestTransition(t *testing.T) {
 	r := newRequest()
+	r.ResumeToken = "token-of-a-decided-stage"
 	got, ev, err := egress.Transition(r, egress.StatusFailed, "copy: NoSuchVersion", now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Status != egress.StatusFailed || got.FailureCause != "copy: NoSuchVersion" || got.TaskToken != "" || ev.From != egress.StatusProcessing || ev.Actor != egress.ActorWorkflow {
+	if got.Status != egress.StatusFailed || got.FailureCause != "copy: NoSuchVersion" || got.TaskToken != "" || got.ResumeToken != "" || ev.From != egress.StatusProcessing || ev.Actor != egress.ActorWorkflow {
 		t.Fatalf("got %+v event %+v", got, ev)
 	}
 	if _, _, err := egress.Transition(got, egress.StatusProcessing, "", now); err == nil {

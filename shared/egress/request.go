@@ -31,6 +31,12 @@ type Request struct {
 	// TaskToken is the Step Functions token of the stage awaiting a
 	// decision. Secret: never logged, never sent in errors.
 	TaskToken string `json:"task_token"`
+	// ResumeToken is the task token of the stage last decided, kept from
+	// the moment the decision is stored until the workflow acknowledges
+	// it, so a decision whose resume failed can be sent again. It is not
+	// the token of a stage awaiting a decision (that is TaskToken). Secret
+	// like TaskToken.
+	ResumeToken string `json:"resume_token"`
 	// CurrentReviewerGroup is the group of the stage awaiting a decision,
 	// empty when none is.
 	CurrentReviewerGroup string `json:"current_reviewer_group"`
@@ -133,6 +139,7 @@ const (
 	EventReleased   = "RELEASED"
 	EventStaged     = "STAGED"
 	EventStarted    = "STARTED"
+	EventDelivered  = "DECISION_DELIVERED" // the workflow acknowledged a stored decision
 	// EventFailure records a failure that leaves the status as it is: a
 	// released request whose SWB store could not be marked PROCESSED.
 	EventFailure = "FAILURE"

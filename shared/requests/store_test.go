@@ -118,6 +118,7 @@ func fullRequest(id string) egress.Request {
 		SWBObjectMetadataVersion:     "3",
 		StagingObjectMetadataVersion: "8b7e6f1a-ws/" + id + "/manifest.json",
 		TaskToken:                    "token-secret",
+		ResumeToken:                  "token-of-the-decided-stage",
 		CurrentReviewerGroup:         egress.GroupRIT,
 		SingleApproval:               true,
 		Reviews: []egress.Review{

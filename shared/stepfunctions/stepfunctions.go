@@ -86,9 +86,14 @@ func (w *Workflow) Resume(ctx context.Context, token string, out statemachine.De
 func taskErr(err error) error {
 	var gone *types.TaskDoesNotExist
 	var timedOut *types.TaskTimedOut
+	var invalid *types.InvalidToken
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &invalid):
+		// Not a token Step Functions ever issued, or one it no longer
+		// reads: no task will ever take it.
+		return egress.Errorf(egress.ECONFLICT, "the workflow does not know this decision's task token")
 	case errors.As(err, &timedOut):
 		return egress.Errorf(egress.ECONFLICT, "the workflow stopped waiting for this decision (timed out)")
 	case errors.As(err, &gone):
