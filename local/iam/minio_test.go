@@ -329,9 +329,10 @@ func TestS3Policy(t *testing.T) {
 	if err := json.Unmarshal(doc, &got); err != nil {
 		t.Fatal(err)
 	}
-	want := `[{Allow [s3:ListBucketVersions] [arn:aws:s3:::egress-staging] map[]} ` +
-		`{Allow [s3:DeleteObject s3:DeleteObjectVersion] [arn:aws:s3:::egress-datalake/approved_egress/* arn:aws:s3:::egress-staging/*] map[]} ` +
-		`{Allow [s3:ListBucketVersions] [arn:aws:s3:::egress-datalake] map[StringLike:map[s3:prefix:[approved_egress/*]]]}]`
+	want := `[{Allow [s3:ListBucketMultipartUploads s3:ListBucketVersions] [arn:aws:s3:::egress-staging] map[]} ` +
+		`{Allow [s3:AbortMultipartUpload s3:DeleteObject s3:DeleteObjectVersion] [arn:aws:s3:::egress-datalake/approved_egress/* arn:aws:s3:::egress-staging/*] map[]} ` +
+		`{Allow [s3:ListBucketVersions] [arn:aws:s3:::egress-datalake] map[StringLike:map[s3:prefix:[approved_egress/*]]]} ` +
+		`{Allow [s3:ListBucketMultipartUploads] [arn:aws:s3:::egress-datalake] map[]}]`
 	if s := fmt.Sprint(got.Statement); s != want {
 		t.Errorf("HandleFailure's S3 policy:\n got  %s\n want %s", s, want)
 	}
