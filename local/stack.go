@@ -33,6 +33,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/tre-egress/egress/functions"
+	"github.com/tre-egress/egress/local/iam"
 	"github.com/tre-egress/egress/local/sfn"
 	"github.com/tre-egress/egress/shared/api"
 	"github.com/tre-egress/egress/shared/apiapp"
@@ -62,7 +63,7 @@ const (
 	StateMachineName   = "egress"
 	TopicArn           = "arn:aws:sns:" + Region + ":" + Account + ":swb-egress-notification"
 	AdminEmail         = "tre-admin@example.org"
-	FromEmail          = "egress@example.org"
+	FromEmail          = "tre-admin@example.org" // the Sample context's sender, which the roles may send as
 )
 
 // Options configure a Stack.
@@ -78,6 +79,9 @@ type Options struct {
 	// fails the task with it (fault injection for tests).
 	Fail   func(function string, payload json.RawMessage) error
 	Logger *slog.Logger
+	// Authorizer checks every AWS call of the functions against their
+	// roles; default SharedAuthorizer(), the golden template's.
+	Authorizer *iam.Authorizer
 }
 
 // Stack is a running embedded stack.
@@ -101,7 +105,9 @@ type Stack struct {
 	closers []func() error
 	wg      sync.WaitGroup
 
-	tasks map[string]task // by function name: every workflow function
+	tasks     map[string]task        // by function name: every workflow function
+	auth      *iam.Authorizer        // the functions' roles
+	fnClients map[string]app.Clients // by function name: its clients, acting as it (identity.go)
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced after every task, to wake waiters
@@ -173,10 +179,15 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	}
 	s.URL = "http://" + ln.Addr().String()
 
+	if err := s.identities(ctx); err != nil {
+		ln.Close()
+		return nil, err
+	}
 	if err := s.wire(); err != nil {
 		ln.Close()
 		return nil, err
 	}
+	s.closers = append(s.closers, engines.track(s.Engine))
 	s.server = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
 	s.wg.Add(1)
 	go func() {
@@ -208,20 +219,21 @@ func (s *Stack) wire() error {
 	}
 	s.StateMachineArn = fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", Region, Account, StateMachineName)
 	env := map[string]string{
-		config.EnvRequestsTable:   RequestsTable,
-		config.EnvEventsTable:     EventsTable,
-		config.EnvSWBStoreTable:   SWBStoreTable,
-		config.EnvStagingBucket:   StagingBucket,
-		config.EnvDatalakeBucket:  DatalakeBucket,
-		config.EnvStateMachineArn: s.StateMachineArn,
-		config.EnvFromEmail:       FromEmail,
-		config.EnvAdminEmail:      AdminEmail,
-		config.EnvWebAppURL:       s.URL,
-		config.EnvSingleApproval:  fmt.Sprint(s.opts.SingleApproval),
-		config.EnvReviewerEmails:  `{"InformationGovernance":["ig-reviewers@example.org"],"TREAdmin":["rit-reviewers@example.org"]}`,
-		config.EnvS3PathStyle:     "true",
-		config.EnvSWBStoreBucket:  SWBStoreBucket,
-		config.EnvSWBListBucket:   NotificationBucket,
+		config.EnvRequestsTable:       RequestsTable,
+		config.EnvEventsTable:         EventsTable,
+		config.EnvSWBStoreTable:       SWBStoreTable,
+		config.EnvStagingBucket:       StagingBucket,
+		config.EnvDatalakeBucket:      DatalakeBucket,
+		config.EnvStateMachineArn:     s.StateMachineArn,
+		config.EnvFromEmail:           FromEmail,
+		config.EnvSESConfigurationSet: ConfigurationSet,
+		config.EnvAdminEmail:          AdminEmail,
+		config.EnvWebAppURL:           s.URL,
+		config.EnvSingleApproval:      fmt.Sprint(s.opts.SingleApproval),
+		config.EnvReviewerEmails:      `{"InformationGovernance":["ig-reviewers@example.org"],"TREAdmin":["rit-reviewers@example.org"]}`,
+		config.EnvS3PathStyle:         "true",
+		config.EnvSWBStoreBucket:      SWBStoreBucket,
+		config.EnvSWBListBucket:       NotificationBucket,
 	}
 	if s.opts.StageTimeout > 0 {
 		env[config.EnvStageTimeout] = fmt.Sprint(int(s.opts.StageTimeout.Seconds()))
@@ -258,7 +270,7 @@ func (s *Stack) wire() error {
 		if err != nil {
 			return err
 		}
-		h, err := app.Handlers(fnCfg, s.Clients.Only(fn.Services), s.opts.Logger)
+		h, err := app.Handlers(fnCfg, s.clientsOf(fn), s.opts.Logger)
 		if err != nil {
 			return err
 		}
@@ -273,7 +285,7 @@ func (s *Stack) wire() error {
 	if err != nil {
 		return err
 	}
-	c := s.Clients.Only(apiFn.Services)
+	c := s.clientsOf(apiFn)
 	if s.API, err = apiapp.API(apiCfg, apiapp.Clients{S3: c.S3, DynamoDB: c.DynamoDB, SFN: c.SFN}, s.opts.Logger); err != nil {
 		return err
 	}
@@ -284,6 +296,8 @@ func (s *Stack) wire() error {
 		Region:  Region,
 		Account: Account,
 		Logger:  s.opts.Logger,
+		// Each function's configured timeout, as Lambda enforces it.
+		FunctionTimeout: functionTimeout,
 	})
 	s.closers = append(s.closers, func() error { s.Engine.Close(); return nil })
 	subs := statemachine.FunctionSubstitutions(func(fn string) string {
@@ -500,4 +514,10 @@ func (s *Stack) Publish(ctx context.Context, message string) error {
 // ExecutionArn returns the execution of request id.
 func (s *Stack) ExecutionArn(id string) string {
 	return stepfunctions.ExecutionArn(s.StateMachineArn, id)
+}
+
+// functionTimeout is the configured timeout of a function of the table.
+func functionTimeout(name string) time.Duration {
+	fn, _ := functions.Lookup(name)
+	return fn.Timeout
 }
