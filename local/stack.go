@@ -41,6 +41,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/tre-egress/egress/functions"
+	"github.com/tre-egress/egress/local/iam"
 	"github.com/tre-egress/egress/local/servers"
 	"github.com/tre-egress/egress/local/sfn"
 	"github.com/tre-egress/egress/shared/api"
@@ -71,7 +72,7 @@ const (
 	StateMachineName   = "egress"
 	TopicArn           = "arn:aws:sns:" + Region + ":" + Account + ":swb-egress-notification"
 	AdminEmail         = "tre-admin@example.org"
-	FromEmail          = "egress@example.org"
+	FromEmail          = "tre-admin@example.org" // the Sample context's sender, which the roles may send as
 )
 
 // Options configure a Stack.
@@ -91,6 +92,9 @@ type Options struct {
 	// topic delivers at once (SNS delivers at least once); 0 means 1.
 	SNSDeliveries int
 	Logger        *slog.Logger
+	// Authorizer checks every AWS call of the functions against their
+	// roles; default SharedAuthorizer(), the golden template's.
+	Authorizer *iam.Authorizer
 }
 
 // Stack is a running embedded stack.
@@ -116,7 +120,9 @@ type Stack struct {
 	closers []func() error
 	wg      sync.WaitGroup
 
-	tasks map[string]task // by function name: every workflow function
+	tasks     map[string]task                // by function name: every workflow function
+	auth      *iam.Authorizer                // the functions' roles
+	fnClients map[string]allservices.Clients // by function name: its clients, acting as it (identity.go)
 
 	mu         sync.Mutex
 	changed    chan struct{} // closed and replaced after every task, to wake waiters
@@ -197,10 +203,15 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	}
 	s.URL = "http://" + ln.Addr().String()
 
+	if err := s.identities(ctx); err != nil {
+		ln.Close()
+		return nil, err
+	}
 	if err := s.wire(); err != nil {
 		ln.Close()
 		return nil, err
 	}
+	s.closers = append(s.closers, engines.track(s.Engine))
 	s.server = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
 	s.wg.Add(1)
 	go func() {
@@ -247,21 +258,22 @@ func (s *Stack) wire() error {
 	}
 	s.Directory = &Directory{PoolID: UserPoolID, Groups: groups, Users: DirectoryUsers(groups), Created: s.opts.Clock.Now()}
 	env := map[string]string{
-		config.EnvRequestsTable:   RequestsTable,
-		config.EnvEventsTable:     EventsTable,
-		config.EnvSWBStoreTable:   SWBStoreTable,
-		config.EnvStagingBucket:   StagingBucket,
-		config.EnvDatalakeBucket:  DatalakeBucket,
-		config.EnvStateMachineArn: s.StateMachineArn,
-		config.EnvFromEmail:       FromEmail,
-		config.EnvAdminEmail:      AdminEmail,
-		config.EnvWebAppURL:       s.URL,
-		config.EnvSingleApproval:  fmt.Sprint(s.opts.SingleApproval),
-		config.EnvReviewerTopics:  string(topics),
-		config.EnvUserPoolID:      UserPoolID,
-		config.EnvS3PathStyle:     "true",
-		config.EnvSWBStoreBucket:  SWBStoreBucket,
-		config.EnvSWBListBucket:   NotificationBucket,
+		config.EnvRequestsTable:       RequestsTable,
+		config.EnvEventsTable:         EventsTable,
+		config.EnvSWBStoreTable:       SWBStoreTable,
+		config.EnvStagingBucket:       StagingBucket,
+		config.EnvDatalakeBucket:      DatalakeBucket,
+		config.EnvStateMachineArn:     s.StateMachineArn,
+		config.EnvFromEmail:           FromEmail,
+		config.EnvAdminEmail:          AdminEmail,
+		config.EnvWebAppURL:           s.URL,
+		config.EnvSingleApproval:      fmt.Sprint(s.opts.SingleApproval),
+		config.EnvReviewerTopics:      string(topics),
+		config.EnvUserPoolID:          UserPoolID,
+		config.EnvSESConfigurationSet: ConfigurationSet,
+		config.EnvS3PathStyle:         "true",
+		config.EnvSWBStoreBucket:      SWBStoreBucket,
+		config.EnvSWBListBucket:       NotificationBucket,
 	}
 	if s.opts.StageTimeout > 0 {
 		env[config.EnvStageTimeout] = fmt.Sprint(int(s.opts.StageTimeout.Seconds()))
@@ -298,7 +310,7 @@ func (s *Stack) wire() error {
 		if err != nil {
 			return err
 		}
-		h, err := allservices.Handlers(fnCfg, s.Clients.Only(fn.Services), s.opts.Logger)
+		h, err := allservices.Handlers(fnCfg, s.clientsOf(fn), s.opts.Logger)
 		if err != nil {
 			return err
 		}
@@ -313,7 +325,7 @@ func (s *Stack) wire() error {
 	if err != nil {
 		return err
 	}
-	c := s.Clients.Only(apiFn.Services)
+	c := s.clientsOf(apiFn)
 	if s.API, err = apiapp.API(apiCfg, apiapp.Clients{S3: c.S3, DynamoDB: c.DynamoDB, SFN: c.SFN}, s.opts.Logger); err != nil {
 		return err
 	}
@@ -325,6 +337,8 @@ func (s *Stack) wire() error {
 		Account:        Account,
 		Logger:         s.opts.Logger,
 		OnStatusChange: s.statusChanged,
+		// Each function's configured timeout, as Lambda enforces it.
+		FunctionTimeout: functionTimeout,
 	})
 	s.closers = append(s.closers, func() error { s.Engine.Close(); return nil })
 	subs := statemachine.FunctionSubstitutions(func(fn string) string {
@@ -660,4 +674,10 @@ func ReviewerTopicArn(group string) string {
 // ExecutionArn returns the execution of request id.
 func (s *Stack) ExecutionArn(id string) string {
 	return stepfunctions.ExecutionArn(s.StateMachineArn, id)
+}
+
+// functionTimeout is the configured timeout of a function of the table.
+func functionTimeout(name string) time.Duration {
+	fn, _ := functions.Lookup(name)
+	return fn.Timeout
 }

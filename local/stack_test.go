@@ -58,7 +58,7 @@ func TestMain(m *testing.M) {
 	for _, s := range stacks {
 		s.Close()
 	}
-	os.Exit(code)
+	os.Exit(checkIAMCoverage(code))
 }
 
 func ctx(t *testing.T) context.Context {

@@ -39,10 +39,12 @@
 //	Cognito         in process: user-pool operations on the pool ARN
 //	S3              by MinIO, one user per function (CreateMinIOUser); in process only
 //	                where MinIO is laxer than AWS: s3:GetObjectVersion,
-//	                s3:GetObjectVersionTagging, s3:DeleteObjectVersion,
-//	                s3:ListBucketVersions (MinIO accepts s3:ListBucket) and the tagging
-//	                actions CopyObject and tagged uploads need. S3 access points are not
-//	                modelled (MinIO has none).
+//	                s3:GetObjectVersionTagging, s3:DeleteObjectVersion (AWS needs
+//	                s3:DeleteObject as well), s3:ListBucketVersions (MinIO accepts
+//	                s3:ListBucket), the tagging actions CopyObject and tagged uploads
+//	                need, and every key of DeleteObjects (MinIO refuses keys inside a
+//	                successful response, which cannot name the action). S3 access
+//	                points are not modelled (MinIO has none).
 //	not enforced    CloudWatch Logs, X-Ray, KMS, EC2, EFS, SQS, Lambda and IAM
 //	                statements: the Lambda service uses them, not the function's code;
 //	                Load lists them in Role.Skipped.

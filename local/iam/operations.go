@@ -436,20 +436,20 @@ func (a *Authorizer) s3(op string, input any) ([]Request, error) {
 	case *s3.UploadPartCopyInput:
 		return a.copyRequests(in.Bucket, in.Key, in.CopySource, false)
 	case *s3.DeleteObjectInput:
-		action, server := versioned("s3:DeleteObject", "s3:DeleteObjectVersion", in.VersionId)
-		return object(in.Bucket, in.Key, action, server)
+		return a.deleteRequests(in.Bucket, in.Key, in.VersionId, true)
 	case *s3.DeleteObjectsInput:
 		if in.Delete == nil || len(in.Delete.Objects) == 0 {
 			return nil, errors.New("no objects to delete")
 		}
 		var out []Request
 		for _, o := range in.Delete.Objects {
-			action, server := versioned("s3:DeleteObject", "s3:DeleteObjectVersion", o.VersionId)
-			r, err := object(in.Bucket, o.Key, action, server)
+			// The server refuses keys one by one in a successful response,
+			// which Check cannot name: every key is checked in process.
+			rs, err := a.deleteRequests(in.Bucket, o.Key, o.VersionId, false)
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, r...)
+			out = append(out, rs...)
 		}
 		return out, nil
 	case *s3.ListObjectsV2Input:
@@ -465,6 +465,22 @@ func (a *Authorizer) s3(op string, input any) ([]Request, error) {
 		return bucket(in.Bucket, "s3:ListBucket", "", true)
 	}
 	return nil, notMapped(op)
+}
+
+// deleteRequests are the requests of deleting an object: AWS always needs
+// s3:DeleteObject, and s3:DeleteObjectVersion as well to delete a version,
+// which MinIO does not check. server says whether the S3 server's refusal
+// of s3:DeleteObject can be named.
+func (a *Authorizer) deleteRequests(bucket, key, versionID *string, server bool) ([]Request, error) {
+	r, err := a.s3Object(bucket, key)
+	if err != nil {
+		return nil, err
+	}
+	out := []Request{{Action: "s3:DeleteObject", Resource: r, Server: server}}
+	if versionID != nil && *versionID != "" {
+		out = append(out, Request{Action: "s3:DeleteObjectVersion", Resource: r})
+	}
+	return out, nil
 }
 
 // copyRequests are the requests of a copy: write the destination, read the

@@ -138,10 +138,11 @@ func TestRequests(t *testing.T) {
 		{"S3", "AbortMultipartUpload", &s3.AbortMultipartUploadInput{Bucket: aws.String("egress-staging"), Key: aws.String("k")},
 			[]Request{{Action: "s3:AbortMultipartUpload", Resource: staging + "/k", Server: true}}},
 		{"S3", "DeleteObject", &s3.DeleteObjectInput{Bucket: aws.String("egress-staging"), Key: aws.String("k"), VersionId: aws.String("v")},
-			[]Request{{Action: "s3:DeleteObjectVersion", Resource: staging + "/k"}}},
+			[]Request{{Action: "s3:DeleteObject", Resource: staging + "/k", Server: true}, {Action: "s3:DeleteObjectVersion", Resource: staging + "/k"}}},
 		{"S3", "DeleteObjects", &s3.DeleteObjectsInput{Bucket: aws.String("egress-staging"), Delete: &s3types.Delete{Objects: []s3types.ObjectIdentifier{
 			{Key: aws.String("a"), VersionId: aws.String("v")}, {Key: aws.String("b")},
-		}}}, []Request{{Action: "s3:DeleteObjectVersion", Resource: staging + "/a"}, {Action: "s3:DeleteObject", Resource: staging + "/b", Server: true}}},
+		}}}, []Request{{Action: "s3:DeleteObject", Resource: staging + "/a"}, {Action: "s3:DeleteObjectVersion", Resource: staging + "/a"},
+			{Action: "s3:DeleteObject", Resource: staging + "/b"}}},
 		{"S3", "ListObjectVersions", &s3.ListObjectVersionsInput{Bucket: aws.String("egress-datalake"), Prefix: aws.String("approved_egress/r1")},
 			[]Request{{Action: "s3:ListBucketVersions", Resource: "arn:aws:s3:::egress-datalake", Keys: Keys{"s3:prefix": "approved_egress/r1"}}}},
 		{"S3", "ListObjectsV2", &s3.ListObjectsV2Input{Bucket: aws.String("egress-datalake")},

@@ -70,7 +70,7 @@ type Engine struct {
 	executions map[string]*execution    // by ARN
 	order      []*execution             // in start order, for listing
 	tasks      map[string]*pendingTask  // tokens awaiting a callback
-	retired    map[string]tokenEnd      // tokens no longer awaiting one, and why
+	retired    map[string]retiredTask   // tokens no longer awaiting one, and why
 	taskSeq    uint64
 	// changed is closed and replaced whenever pending tasks or execution
 	// statuses change, waking WaitForTask.
@@ -99,7 +99,7 @@ func New(opts Options) *Engine {
 		machines:        map[string]*stateMachine{},
 		executions:      map[string]*execution{},
 		tasks:           map[string]*pendingTask{},
-		retired:         map[string]tokenEnd{},
+		retired:         map[string]retiredTask{},
 		changed:         make(chan struct{}),
 	}
 	if e.clock == nil {

@@ -121,6 +121,26 @@ func startCallback(t *testing.T, extra, states string) (*Engine, *FakeClock, *to
 	return e, clock, sink, arn, pt
 }
 
+// The state machine that issued a token stays known after the callback,
+// as AWS authorises a late SendTask* call against it before refusing it.
+func TestTaskTokenStateMachine(t *testing.T) {
+	e, _, _, arn, pt := startCallback(t, "", "")
+	machine := e.stateMachineArn("sm")
+	if got, ok := e.TaskTokenStateMachine(pt.Token); !ok || got != machine {
+		t.Errorf("pending token: %q, %v; want %s", got, ok, machine)
+	}
+	if err := e.SendTaskSuccess(pt.Token, `{}`); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, e, arn)
+	if got, ok := e.TaskTokenStateMachine(pt.Token); !ok || got != machine {
+		t.Errorf("used token: %q, %v; want %s", got, ok, machine)
+	}
+	if got, ok := e.TaskTokenStateMachine("no-such-token"); ok {
+		t.Errorf("unknown token: %q, true; want not ok", got)
+	}
+}
+
 func TestCallbackSuccess(t *testing.T) {
 	e, _, sink, arn, pt := startCallback(t, "", "")
 	if pt.StateName != "T" || pt.ExecutionArn != arn || len(pt.Token) < 32 {

@@ -43,6 +43,13 @@ const (
 	tokenTimedOut
 )
 
+// retiredTask is a token no longer awaiting a callback: why, and the state
+// machine that issued it, which IAM still authorises late callbacks against.
+type retiredTask struct {
+	end     tokenEnd
+	machine string
+}
+
 // PendingTask is a callback task waiting for its token, for tests and local
 // tooling that play the part of the external system.
 type PendingTask struct {
@@ -94,7 +101,7 @@ func (e *Engine) settleLocked(token string, end tokenEnd) *pendingTask {
 		return nil
 	}
 	delete(e.tasks, token)
-	e.retired[token] = end
+	e.retired[token] = retiredTask{end: end, machine: pt.x.sm.arn}
 	if pt.heartbeat != nil {
 		pt.heartbeat.Stop()
 	}
@@ -122,12 +129,29 @@ func (e *Engine) claimLocked(token string) (*pendingTask, error) {
 		return nil, apiErrorf(CodeInvalidToken, "Invalid Token: the task token is empty")
 	}
 	if _, pending := e.tasks[token]; !pending {
-		if e.retired[token] == tokenTimedOut {
+		if e.retired[token].end == tokenTimedOut {
 			return nil, apiErrorf(CodeTaskTimedOut, "Task Timed Out: 'Provided task does not exist anymore'")
 		}
 		return nil, apiErrorf(CodeTaskDoesNotExist, "Task Does Not Exist: 'Provided task does not exist'")
 	}
 	return e.settleLocked(token, tokenCompleted), nil
+}
+
+// TaskTokenStateMachine returns the ARN of the state machine whose
+// execution issued token, pending or not; ok is false for a token this
+// engine never issued. Step Functions authorises SendTaskSuccess,
+// SendTaskFailure and SendTaskHeartbeat against that state machine, so the
+// local IAM checks need it (iam.Authorizer.TaskToken).
+func (e *Engine) TaskTokenStateMachine(token string) (arn string, ok bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if pt, pending := e.tasks[token]; pending {
+		return pt.x.sm.arn, true
+	}
+	if r, retired := e.retired[token]; retired {
+		return r.machine, true
+	}
+	return "", false
 }
 
 // SendTaskSuccess completes the callback task holding token with output,
