@@ -69,3 +69,33 @@ func TestExecutorLimits(t *testing.T) {
 		})
 	}
 }
+
+// A resolver result past Lambda's 6 MB response limit is refused as Lambda
+// refuses it, and one just under it is returned.
+func TestExecutorLambdaResponseLimit(t *testing.T) {
+	// The JSON of {"name": s} is len(s)+11 bytes.
+	var size int
+	resolve := func(context.Context, api.Event) (any, error) {
+		return map[string]any{"name": strings.Repeat("x", size-11)}, nil
+	}
+	exec, err := appsync.NewExecutor(nestedSchema, resolve)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		size    int
+		wantErr string
+	}{
+		{appsync.MaxLambdaResponse, ""},
+		{appsync.MaxLambdaResponse + 1, "Function.ResponseSizeTooLarge"},
+	} {
+		size = tt.size
+		resp := exec.Execute(context.Background(), appsync.GraphQLRequest{Query: "{ node { name } }"}, igReviewer)
+		switch {
+		case tt.wantErr == "" && len(resp.Errors) > 0:
+			t.Errorf("%d bytes: %+v", tt.size, resp.Errors)
+		case tt.wantErr != "" && (len(resp.Errors) != 1 || resp.Errors[0].ErrorType != tt.wantErr):
+			t.Errorf("%d bytes: errors %+v, want %s", tt.size, resp.Errors, tt.wantErr)
+		}
+	}
+}
