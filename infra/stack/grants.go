@@ -20,8 +20,11 @@ func (b *builder) grants() {
 		byStatus      = jsii.String(*b.requests.TableArn() + "/index/" + requests.IndexStatus)
 		events        = b.events.TableArn()
 	)
-	// Every store write is a transaction of the request update and its
-	// audit event (shared/store), so writers need both tables.
+	// Every store write is a transaction of the request write and its
+	// audit event (shared/requests), so writers need both tables. Only
+	// intake creates requests (a transaction's Put, authorised as PutItem);
+	// the others change them with a transaction's Update (UpdateItem).
+	// Listing queries the by-status index, never the base table.
 	for _, fn := range functions.All() {
 		if !fn.Uses(functions.DynamoDB) {
 			continue
@@ -33,10 +36,13 @@ func (b *builder) grants() {
 			r.AddToPolicy(allow([]string{"dynamodb:GetItem"}, requestsTable))
 		case "egress-api":
 			r.AddToPolicy(allow([]string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, requestsTable))
-			r.AddToPolicy(allow([]string{"dynamodb:Query"}, requestsTable, byStatus, events))
+			r.AddToPolicy(allow([]string{"dynamodb:Query"}, byStatus, events))
+			r.AddToPolicy(allow([]string{"dynamodb:PutItem"}, events))
+		case "start-workflow":
+			r.AddToPolicy(allow([]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, requestsTable))
 			r.AddToPolicy(allow([]string{"dynamodb:PutItem"}, events))
 		default:
-			r.AddToPolicy(allow([]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, requestsTable))
+			r.AddToPolicy(allow([]string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, requestsTable))
 			r.AddToPolicy(allow([]string{"dynamodb:PutItem"}, events))
 		}
 		b.tableKey(r, name != "handle-rejection" && name != "notify")
@@ -71,7 +77,12 @@ func (b *builder) grants() {
 		b.swbKey(r)
 	}
 
-	// Staging copies exactly the submitted versions, with their tags.
+	// Staging copies exactly the submitted versions, with their tags: the
+	// object list must name a version for every key (swb.ReleasePaths), so
+	// every HeadObject and copy source names one, which S3 authorises as
+	// GetObjectVersion and GetObjectVersionTagging, through an access point
+	// as well. The copy's checksum reads the version the copy made in the
+	// (versioned) staging bucket.
 	swbStore := b.cfg.SWBEgressStoreBucketARN
 	storeObjects := []*string{jsii.String(swbStore + "/*")}
 	storeBuckets := []*string{jsii.String(swbStore)}
@@ -81,10 +92,10 @@ func (b *builder) grants() {
 		storeBuckets = append(storeBuckets, jsii.String(ap))
 	}
 	cp := b.fns["copy-to-staging"].role
-	cp.AddToPolicy(allow([]string{"s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"}, storeObjects...))
+	cp.AddToPolicy(allow([]string{"s3:GetObjectVersion", "s3:GetObjectVersionTagging"}, storeObjects...))
 	cp.AddToPolicy(allow([]string{"s3:ListBucket"}, storeBuckets...))
 	stagingObjects := b.staging.ArnForObjects(jsii.String("*"))
-	cp.AddToPolicy(allow([]string{"s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload", "s3:GetObject", "s3:GetObjectVersion"}, stagingObjects))
+	cp.AddToPolicy(allow([]string{"s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload", "s3:GetObjectVersion"}, stagingObjects))
 	b.stagingKey(cp, true)
 
 	// Release reads the staged versions and writes the zip under

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tre-egress/egress/functions"
 	"github.com/tre-egress/egress/shared/egress"
+	"github.com/tre-egress/egress/shared/requests"
 )
 
 // resourceStar lists every action allowed on Resource "*", each with the
@@ -167,7 +168,9 @@ func TestFunctionPermissions(t *testing.T) {
 		"s3:ListBucketMultipartUploads", "s3:AbortMultipartUpload"}
 	want := map[string][]string{
 		"start-workflow": concat(writeTables, mail, []string{"sqs:SendMessage", "states:StartExecution", "s3:GetObject", "s3:ListBucket"}),
-		"copy-to-staging": concat(writeTables, []string{"s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging",
+		// s3:GetObject only on the object list: the store and staging are
+		// read by version.
+		"copy-to-staging": concat(writeTables, []string{"s3:GetObject", "s3:GetObjectVersion",
 			"s3:GetObjectVersionTagging", "s3:ListBucket", "s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"}),
 		// Reads the manifest (file types), publishes on the stage's topic
 		// and lists the stage group's members.
@@ -244,14 +247,7 @@ func allows(statements []any, action, resource string) bool {
 		if get(st, "Effect") != "Allow" || !slices.Contains(actions(st), action) {
 			continue
 		}
-		var rs []any
-		switch r := get(st, "Resource").(type) {
-		case []any:
-			rs = r
-		default:
-			rs = []any{r}
-		}
-		for _, r := range rs {
+		for _, r := range resourceList(st) {
 			if render(r) == resource {
 				return true
 			}
@@ -290,7 +286,6 @@ func TestS3CallsAllowed(t *testing.T) {
 			{"start-workflow", "Read the object list", []string{"s3:GetObject"}, cfg.SWBNotificationBucketARN + "/*"},
 			{"copy-to-staging", "Read the object list", []string{"s3:GetObject"}, cfg.SWBNotificationBucketARN + "/*"},
 			{"copy-to-staging", "HeadObject, CopyObject, UploadPartCopy of a version (tags copied)", []string{"s3:GetObjectVersion", "s3:GetObjectVersionTagging"}, store + "/*"},
-			{"copy-to-staging", "HeadObject, CopyObject of the latest version", []string{"s3:GetObject", "s3:GetObjectTagging"}, store + "/*"},
 			{"copy-to-staging", "HeadObject of a missing key answers 404", []string{"s3:ListBucket"}, store},
 			{"copy-to-staging", "CopyObject, multipart copy, WriteManifest", []string{"s3:PutObject", "s3:PutObjectTagging"}, staging + "/*"},
 			{"copy-to-staging", "abort of a failed multipart copy", []string{"s3:AbortMultipartUpload"}, staging + "/*"},
@@ -325,7 +320,86 @@ func TestS3CallsAllowed(t *testing.T) {
 				}
 			}
 		}
+		// Unversioned reads no call makes: every source the copy reads is
+		// a listed version, and its checksum reads the copy's version.
+		unneeded := []call{
+			{"copy-to-staging", "HeadObject, CopyObject of the latest version", []string{"s3:GetObject", "s3:GetObjectTagging"}, store + "/*"},
+			{"copy-to-staging", "GetObject of the latest staged copy", []string{"s3:GetObject", "s3:GetObjectTagging"}, staging + "/*"},
+		}
+		for _, c := range unneeded {
+			statements := functionStatements(t, tmpl, stackName, c.function)
+			for _, a := range c.actions {
+				if allows(statements, a, c.resource) {
+					t.Errorf("%s %s: %s on %s is allowed, but no call needs it (%s)", stackName, c.function, a, c.resource, c.call)
+				}
+			}
+		}
 	}
+}
+
+// Each function's DynamoDB actions on the requests table, its by-status
+// index and the events table, exactly: only intake creates requests (a
+// transaction's Put is PutItem); the other writers update them
+// (UpdateItem), and listing queries the index, never the table.
+func TestRequestsTableGrants(t *testing.T) {
+	const (
+		getItem, put, update, query = "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"
+		table, byStatus, events     = "requests", "requests/index/by-status", "events"
+	)
+	writer := []string{getItem + " " + table, update + " " + table, put + " " + events}
+	want := map[string][]string{
+		"start-workflow":   concat(writer, []string{put + " " + table}),
+		"copy-to-staging":  writer,
+		"store-task-token": writer,
+		"copy-to-datalake": writer,
+		"handle-failure":   writer,
+		"execution-ended":  writer,
+		"handle-rejection": {getItem + " " + table},
+		"notify":           {getItem + " " + table},
+		"egress-api":       concat(writer, []string{query + " " + byStatus, query + " " + events}),
+	}
+	s := synth(t)
+	for _, stackName := range []string{sampleStack, fullStack} {
+		tmpl := s.templates[stackName]
+		reqID, _ := byPath(t, tmpl, stackName, "RequestsTable/Resource")
+		evID, _ := byPath(t, tmpl, stackName, "EventsTable/Resource")
+		names := map[string]string{
+			"<" + reqID + ".Arn>":                               table,
+			"<" + reqID + ".Arn>/index/" + requests.IndexStatus: byStatus,
+			"<" + evID + ".Arn>":                                events,
+		}
+		for _, fn := range functions.All() {
+			var got []string
+			for _, st := range functionStatements(t, tmpl, stackName, fn.Name) {
+				if get(st, "Effect") != "Allow" {
+					continue
+				}
+				for _, r := range resourceList(st) {
+					name, ok := names[render(r)]
+					if !ok {
+						continue
+					}
+					for _, a := range actions(st) {
+						if strings.HasPrefix(a, "dynamodb:") {
+							got = append(got, a+" "+name)
+						}
+					}
+				}
+			}
+			got = slices.Compact(slices.Sorted(slices.Values(got)))
+			if w := slices.Sorted(slices.Values(want[fn.Name])); !slices.Equal(got, w) {
+				t.Errorf("%s %s may do\n %v\nwant\n %v", stackName, fn.Name, got, w)
+			}
+		}
+	}
+}
+
+// resourceList returns a statement's resources, one or a list.
+func resourceList(st any) []any {
+	if rs, ok := get(st, "Resource").([]any); ok {
+		return rs
+	}
+	return []any{get(st, "Resource")}
 }
 
 func concat(lists ...[]string) []string {

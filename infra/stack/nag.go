@@ -57,7 +57,7 @@ const (
 	reasonNotification = "SWB writes each request's object list to <store id>/<store name>-ver<N>.json in its notification bucket; " +
 		"the key comes with each message, and only GetObject is granted."
 	reasonSWBStore = "The copy reads exactly the keys and versions each request's object list names, anywhere in the SWB " +
-		"egress store (<workspace id>/...); only object reads are granted."
+		"egress store (<workspace id>/...); only reads of those versions and their tags are granted."
 	reasonAccessPoints = "With use_s3_access_points SWB serves each workspace's egress store through an access point it " +
 		"creates at run time in its account; the grant is limited to that account and region."
 )

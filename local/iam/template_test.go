@@ -105,8 +105,10 @@ func TestAuthorizeSample(t *testing.T) {
 		keys                       Keys
 		allowed                    bool
 	}{
-		{"CopyToStaging", "dynamodb:PutItem", requestsTableARN, nil, true},
-		{"CopyToStaging", "DynamoDB:putitem", requestsTableARN, nil, true}, // actions are case-insensitive
+		{"StartWorkflow", "dynamodb:PutItem", requestsTableARN, nil, true},  // only intake creates requests
+		{"StartWorkflow", "DynamoDB:putitem", requestsTableARN, nil, true},  // actions are case-insensitive
+		{"CopyToStaging", "dynamodb:PutItem", requestsTableARN, nil, false}, // the others update them
+		{"CopyToStaging", "dynamodb:UpdateItem", requestsTableARN, nil, true},
 		{"CopyToStaging", "dynamodb:PutItem", eventsTableARN, nil, true},
 		{"CopyToStaging", "dynamodb:PutItem", swbTableARN, nil, false},
 		{"CopyToStaging", "dynamodb:UpdateItem", swbTableARN, nil, true}, // the first task locks SWB's store
@@ -120,6 +122,8 @@ func TestAuthorizeSample(t *testing.T) {
 		{"HandleRejection", "dynamodb:PutItem", requestsTableARN, nil, false},
 		{"EgressApi", "dynamodb:Query", requestsTableARN + "/index/by-status", nil, true},
 		{"EgressApi", "dynamodb:Query", requestsTableARN + "/index/other", nil, false},
+		{"EgressApi", "dynamodb:Query", requestsTableARN, nil, false}, // listing queries the index only
+		{"EgressApi", "dynamodb:Query", eventsTableARN, nil, true},
 		{"EgressApi", "dynamodb:Scan", requestsTableARN, nil, false},
 		{"EgressApi", "states:SendTaskSuccess", stateMachineARN, nil, true},
 		{"EgressApi", "states:SendTaskHeartbeat", stateMachineARN, nil, false},
@@ -133,8 +137,11 @@ func TestAuthorizeSample(t *testing.T) {
 		{"Notify", "ses:SendEmail", "arn:aws:ses:us-east-1:000000000000:identity/other.org", from, false},
 		{"EgressApi", "ses:SendEmail", senderIdentity, from, false},
 		{"Notify", "sns:Publish", "arn:aws:sns:us-east-1:000000000000:topic", nil, false},
-		{"CopyToStaging", "s3:GetObject", "arn:aws:s3:::swb-egress-store/ws/a.txt", nil, true},
+		{"CopyToStaging", "s3:GetObject", "arn:aws:s3:::swb-egress-store/ws/a.txt", nil, false}, // the copy reads listed versions only
+		{"CopyToStaging", "s3:GetObjectTagging", "arn:aws:s3:::swb-egress-store/ws/a.txt", nil, false},
 		{"CopyToStaging", "s3:GetObjectVersion", "arn:aws:s3:::swb-egress-store/ws/a.txt", nil, true},
+		{"CopyToStaging", "s3:GetObjectVersionTagging", "arn:aws:s3:::swb-egress-store/ws/a.txt", nil, true},
+		{"CopyToStaging", "s3:GetObject", "arn:aws:s3:::swb-egress-notification/s1/list.json", nil, true},
 		{"CopyToStaging", "s3:PutObject", "arn:aws:s3:::swb-egress-store/ws/a.txt", nil, false},
 		{"CopyToStaging", "s3:PutObject", "arn:aws:s3:::egress-staging/r1/a.txt", nil, true},
 		{"CopyToDatalake", "s3:PutObject", "arn:aws:s3:::egress-datalake/approved_egress/r1.zip", nil, true},
