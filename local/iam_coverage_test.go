@@ -19,8 +19,6 @@ var unexercised = map[string]string{
 	"CopyToDatalake s3:AbortMultipartUpload arn:aws:s3:::egress-datalake/approved_egress/*": "not exercised by a local test yet",
 	"CopyToDatalake s3:AbortMultipartUpload arn:aws:s3:::egress-staging/*":                  "not exercised by a local test yet",
 	"CopyToStaging s3:AbortMultipartUpload arn:aws:s3:::egress-staging/*":                   "not exercised by a local test yet",
-	"CopyToStaging s3:ListBucket arn:aws:s3:::swb-egress-notification":                      "not exercised by a local test yet",
-	"CopyToStaging s3:ListBucket arn:aws:s3:::swb-egress-store":                             "not exercised by a local test yet",
 	"ExecutionEnded s3:AbortMultipartUpload arn:aws:s3:::egress-datalake/approved_egress/*": "not exercised by a local test yet",
 	"ExecutionEnded s3:AbortMultipartUpload arn:aws:s3:::egress-staging/*":                  "not exercised by a local test yet",
 	"ExecutionEnded s3:DeleteObject arn:aws:s3:::egress-datalake/approved_egress/*":         "not exercised by a local test yet",
@@ -32,7 +30,6 @@ var unexercised = map[string]string{
 	"HandleFailure s3:DeleteObjectVersion arn:aws:s3:::egress-datalake/approved_egress/*":   "not exercised by a local test yet",
 	"HandleRejection s3:AbortMultipartUpload arn:aws:s3:::egress-staging/*":                 "not exercised by a local test yet",
 	"Notify ses:SendEmail arn:aws:ses:us-east-1:000000000000:identity/example.org":          sesDomain,
-	"StartWorkflow s3:ListBucket arn:aws:s3:::swb-egress-notification":                      "not exercised by a local test yet",
 	"StartWorkflow ses:SendEmail arn:aws:ses:us-east-1:000000000000:identity/example.org":   sesDomain,
 	"StoreTaskToken ses:SendEmail arn:aws:ses:us-east-1:000000000000:identity/example.org":  sesDomain,
 }

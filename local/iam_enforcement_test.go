@@ -1,11 +1,15 @@
 package local
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,9 +19,9 @@ import (
 )
 
 // withoutGrant returns the golden template with action removed from the
-// statements of function's role whose Resource mentions resource, as if
-// the CDK app no longer granted it.
-func withoutGrant(t *testing.T, function, action, resource string) []byte {
+// statements of each function's role whose Resource mentions resource, as
+// if the CDK app no longer granted it.
+func withoutGrant(t *testing.T, functions []string, action, resource string) []byte {
 	t.Helper()
 	path, err := findGoldenTemplate()
 	if err != nil {
@@ -31,11 +35,13 @@ func withoutGrant(t *testing.T, function, action, resource string) []byte {
 	if err := json.Unmarshal(raw, &tmpl); err != nil {
 		t.Fatal(err)
 	}
-	removed := 0
+	removed := map[string]int{}
 	for _, r := range tmpl["Resources"].(map[string]any) {
 		res := r.(map[string]any)
 		meta, _ := res["Metadata"].(map[string]any)
-		if res["Type"] != "AWS::IAM::Policy" || meta["aws:cdk:path"] != "egress-Sample/"+function+"Role/DefaultPolicy/Resource" {
+		path, _ := meta["aws:cdk:path"].(string)
+		function, ok := strings.CutSuffix(strings.TrimPrefix(path, "egress-Sample/"), "Role/DefaultPolicy/Resource")
+		if res["Type"] != "AWS::IAM::Policy" || !ok || !slices.Contains(functions, function) {
 			continue
 		}
 		doc := res["Properties"].(map[string]any)["PolicyDocument"].(map[string]any)
@@ -52,7 +58,7 @@ func withoutGrant(t *testing.T, function, action, resource string) []byte {
 			}
 			if strings.Contains(string(where), resource) && slices.Contains(actions, any(action)) {
 				actions = slices.DeleteFunc(actions, func(a any) bool { return a == action })
-				removed++
+				removed[function]++
 				if len(actions) == 0 {
 					continue
 				}
@@ -62,8 +68,10 @@ func withoutGrant(t *testing.T, function, action, resource string) []byte {
 		}
 		doc["Statement"] = kept
 	}
-	if removed == 0 {
-		t.Fatalf("%s's role grants no %s on a resource mentioning %q", function, action, resource)
+	for _, function := range functions {
+		if removed[function] == 0 {
+			t.Fatalf("%s's role grants no %s on a resource mentioning %q", function, action, resource)
+		}
 	}
 	out, err := json.Marshal(tmpl)
 	if err != nil {
@@ -76,19 +84,51 @@ func withoutGrant(t *testing.T, function, action, resource string) []byte {
 // template's without one grant.
 func startWithout(t *testing.T, function, action, resource string) *Stack {
 	t.Helper()
-	p, err := iam.Load(withoutGrant(t, function, action, resource), Resolver())
+	s, _ := startWithoutLogged(t, []string{function}, action, resource)
+	return s
+}
+
+// startWithoutLogged is startWithout for the grant of several functions,
+// also returning the stack's log (warnings and errors), which names what
+// a function refused as bad input.
+func startWithoutLogged(t *testing.T, functions []string, action, resource string) (*Stack, *logBuffer) {
+	t.Helper()
+	p, err := iam.Load(withoutGrant(t, functions, action, resource), Resolver())
 	if err != nil {
 		t.Fatal(err)
 	}
+	logs := &logBuffer{}
 	s, err := Start(context.Background(), Options{
 		Clock:      sfn.NewFakeClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)),
 		Authorizer: NewAuthorizer(p),
+		Logger:     slog.New(slog.NewJSONHandler(io.MultiWriter(os.Stderr, logs), &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		t.Fatalf("start stack: %v", err)
 	}
 	t.Cleanup(func() { s.Close() })
-	return s
+	return s, logs
+}
+
+// logBuffer is a log written by the stack's goroutines and read by a test.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	if b == nil {
+		return ""
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // A call the function's role does not allow fails the workflow as in AWS,

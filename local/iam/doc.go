@@ -42,12 +42,22 @@
 //	                s3:GetObjectVersionTagging, s3:DeleteObjectVersion (AWS needs
 //	                s3:DeleteObject as well), s3:ListBucketVersions (MinIO accepts
 //	                s3:ListBucket), the tagging actions CopyObject and tagged uploads
-//	                need, and every key of DeleteObjects (MinIO refuses keys inside a
-//	                successful response, which cannot name the action). S3 access
-//	                points are not modelled (MinIO has none).
+//	                need, every key of DeleteObjects (MinIO refuses keys inside a
+//	                successful response, which cannot name the action) and
+//	                s3:ListBucket for a missing object (below). S3 access points
+//	                are not modelled (MinIO has none).
 //	not enforced    CloudWatch Logs, X-Ray, KMS, EC2, EFS, SQS, Lambda and IAM
 //	                statements: the Lambda service uses them, not the function's code;
 //	                Load lists them in Role.Skipped.
+//
+// A read of an object that does not exist (GetObject, HeadObject,
+// GetObjectTagging, or a CopyObject or UploadPartCopy source) is answered
+// "not found" (NoSuchKey, NotFound, NoSuchVersion) only if the role may
+// s3:ListBucket the bucket, without an s3:prefix key; otherwise Check
+// replaces the 404 with AccessDenied, as AWS does. MinIO answers 404 to
+// any user, so this is checked in process after the call. One difference:
+// AWS's 403 for this case does not name s3:ListBucket; Check's does, on
+// the bucket, since that is the grant to add.
 //
 // Only identity policies are evaluated: resource policies (bucket, key and
 // topic policies), permission boundaries, SCPs and session policies are not.

@@ -18,7 +18,9 @@ const CheckID = "egress/local/iam.Check"
 // AWS authorises and refused before it is sent unless function's role
 // allows them all. A call that cannot be mapped is refused too. S3 calls
 // are checked as Authorizer.S3 says; when the S3 server refuses one, the
-// error names the action and resource it was missing.
+// error names the action and resource it was missing. A read of a missing
+// object is "not found" only if the role may s3:ListBucket the bucket, and
+// AccessDenied otherwise, as in AWS.
 //
 //	cfg.APIOptions = append(cfg.APIOptions, iam.Check(auth, "CopyToStaging"))
 func Check(a *Authorizer, function string) func(*middleware.Stack) error {
@@ -49,6 +51,7 @@ func Check(a *Authorizer, function string) func(*middleware.Stack) error {
 			out, md, err := next.HandleInitialize(ctx, in)
 			if err != nil && service == serviceS3 {
 				err = nameRefusal(err, serverDenied)
+				err = a.missingObject(function, in.Parameters, err)
 			}
 			return out, md, err
 		}), middleware.After)
@@ -70,4 +73,43 @@ func nameRefusal(err error, denied []error) error {
 	refusal := *named
 	refusal.Server = err
 	return &refusal
+}
+
+// missingObject applies S3's rule for an object that does not exist: the
+// caller learns so (404 NoSuchKey, NotFound or NoSuchVersion) only if it
+// may s3:ListBucket the bucket (a copy's source bucket); otherwise S3
+// answers AccessDenied. MinIO answers 404 to any authenticated user, so
+// the rule is applied here, whatever a.S3 says. The refusal replaces the
+// 404 rather than wrapping it, so callers cannot mistake it for a missing
+// object.
+func (a *Authorizer) missingObject(function string, input any, err error) error {
+	if !isMissingObject(err) {
+		return err
+	}
+	bucket, ok := missingObjectBucket(input)
+	if !ok {
+		return err
+	}
+	// No s3:prefix: the request lists nothing, so a grant conditioned on a
+	// prefix does not apply.
+	grants, denied := a.evaluate(function, "s3:ListBucket", a.s3Bucket(bucket), nil)
+	if denied != nil {
+		return denied
+	}
+	a.record(grants)
+	return err
+}
+
+// isMissingObject reports whether err is S3's 404 for a key or version
+// that does not exist (NotFound is HeadObject's, which has no body).
+func isMissingObject(err error) bool {
+	var api smithy.APIError
+	if !errors.As(err, &api) {
+		return false
+	}
+	switch api.ErrorCode() {
+	case "NoSuchKey", "NotFound", "NoSuchVersion":
+		return true
+	}
+	return false
 }

@@ -490,10 +490,11 @@ func (a *Authorizer) copyRequests(dstBucket, dstKey, copySource *string, copyTag
 	if err != nil {
 		return nil, err
 	}
-	src, version, err := a.parseCopySource(copySource)
+	srcBucket, srcKey, version, err := parseCopySource(copySource)
 	if err != nil {
 		return nil, err
 	}
+	src := a.s3Bucket(srcBucket) + "/" + srcKey
 	read, server := versioned("s3:GetObject", "s3:GetObjectVersion", &version)
 	out := []Request{
 		{Action: "s3:PutObject", Resource: dst, Server: true},
@@ -508,30 +509,55 @@ func (a *Authorizer) copyRequests(dstBucket, dstKey, copySource *string, copyTag
 	return out, nil
 }
 
-// parseCopySource returns the ARN and version of a CopySource,
+// parseCopySource returns the bucket, key and version of a CopySource,
 // "bucket/key?versionId=v" with the key URL-encoded.
-func (a *Authorizer) parseCopySource(v *string) (arn, version string, err error) {
+func parseCopySource(v *string) (bucket, key, version string, err error) {
 	src, err := required("CopySource", v)
 	if err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
 	path, query, _ := strings.Cut(strings.TrimPrefix(src, "/"), "?")
 	if strings.HasPrefix(path, "arn:") {
-		return "", "", fmt.Errorf("CopySource %q: access point sources are not mapped", src)
+		return "", "", "", fmt.Errorf("CopySource %q: access point sources are not mapped", src)
 	}
 	path, err = url.PathUnescape(path)
 	if err != nil {
-		return "", "", fmt.Errorf("CopySource %q: %w", src, err)
+		return "", "", "", fmt.Errorf("CopySource %q: %w", src, err)
 	}
 	bucket, key, ok := strings.Cut(path, "/")
 	if !ok || bucket == "" || key == "" {
-		return "", "", fmt.Errorf("CopySource %q is not bucket/key", src)
+		return "", "", "", fmt.Errorf("CopySource %q is not bucket/key", src)
 	}
 	q, err := url.ParseQuery(query)
 	if err != nil {
-		return "", "", fmt.Errorf("CopySource %q: %w", src, err)
+		return "", "", "", fmt.Errorf("CopySource %q: %w", src, err)
 	}
-	return a.s3Bucket(bucket) + "/" + key, q.Get("versionId"), nil
+	return bucket, key, q.Get("versionId"), nil
+}
+
+// missingObjectBucket returns the bucket whose s3:ListBucket permission
+// decides how S3 answers operation input when the object it reads does not
+// exist: 404 with the permission, 403 AccessDenied without. For a copy it
+// is the source's bucket. ok is false for any other operation.
+func missingObjectBucket(input any) (bucket string, ok bool) {
+	var b *string
+	switch in := input.(type) {
+	case *s3.GetObjectInput:
+		b = in.Bucket
+	case *s3.HeadObjectInput:
+		b = in.Bucket
+	case *s3.GetObjectTaggingInput:
+		b = in.Bucket
+	case *s3.CopyObjectInput:
+		src, _, _, err := parseCopySource(in.CopySource)
+		return src, err == nil
+	case *s3.UploadPartCopyInput:
+		src, _, _, err := parseCopySource(in.CopySource)
+		return src, err == nil
+	default:
+		return "", false
+	}
+	return deref(b), deref(b) != ""
 }
 
 func deref(s *string) string {
