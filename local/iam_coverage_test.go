@@ -16,22 +16,10 @@ import (
 // Every other grant is exercised, so removing it from the template makes a
 // test fail with the function's AccessDenied for it.
 var unexercised = map[string]string{
-	"CopyToDatalake s3:AbortMultipartUpload arn:aws:s3:::egress-datalake/approved_egress/*": "not exercised by a local test yet",
-	"CopyToDatalake s3:AbortMultipartUpload arn:aws:s3:::egress-staging/*":                  "not exercised by a local test yet",
-	"CopyToStaging s3:AbortMultipartUpload arn:aws:s3:::egress-staging/*":                   "not exercised by a local test yet",
-	"ExecutionEnded s3:AbortMultipartUpload arn:aws:s3:::egress-datalake/approved_egress/*": "not exercised by a local test yet",
-	"ExecutionEnded s3:AbortMultipartUpload arn:aws:s3:::egress-staging/*":                  "not exercised by a local test yet",
-	"ExecutionEnded s3:DeleteObject arn:aws:s3:::egress-datalake/approved_egress/*":         "not exercised by a local test yet",
-	"ExecutionEnded s3:DeleteObjectVersion arn:aws:s3:::egress-datalake/approved_egress/*":  "not exercised by a local test yet",
-	"ExecutionEnded ses:SendEmail arn:aws:ses:us-east-1:000000000000:identity/example.org":  sesDomain,
-	"HandleFailure s3:AbortMultipartUpload arn:aws:s3:::egress-datalake/approved_egress/*":  "not exercised by a local test yet",
-	"HandleFailure s3:AbortMultipartUpload arn:aws:s3:::egress-staging/*":                   "not exercised by a local test yet",
-	"HandleFailure s3:DeleteObject arn:aws:s3:::egress-datalake/approved_egress/*":          "not exercised by a local test yet",
-	"HandleFailure s3:DeleteObjectVersion arn:aws:s3:::egress-datalake/approved_egress/*":   "not exercised by a local test yet",
-	"HandleRejection s3:AbortMultipartUpload arn:aws:s3:::egress-staging/*":                 "not exercised by a local test yet",
-	"Notify ses:SendEmail arn:aws:ses:us-east-1:000000000000:identity/example.org":          sesDomain,
-	"StartWorkflow ses:SendEmail arn:aws:ses:us-east-1:000000000000:identity/example.org":   sesDomain,
-	"StoreTaskToken ses:SendEmail arn:aws:ses:us-east-1:000000000000:identity/example.org":  sesDomain,
+	"ExecutionEnded ses:SendEmail arn:aws:ses:us-east-1:000000000000:identity/example.org": sesDomain,
+	"Notify ses:SendEmail arn:aws:ses:us-east-1:000000000000:identity/example.org":         sesDomain,
+	"StartWorkflow ses:SendEmail arn:aws:ses:us-east-1:000000000000:identity/example.org":  sesDomain,
+	"StoreTaskToken ses:SendEmail arn:aws:ses:us-east-1:000000000000:identity/example.org": sesDomain,
 }
 
 // sesDomain is why the sender's domain identity is granted: the sender may

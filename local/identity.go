@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -22,6 +23,7 @@ import (
 
 	"github.com/tre-egress/egress/functions"
 	"github.com/tre-egress/egress/local/iam"
+	"github.com/tre-egress/egress/local/servers"
 	"github.com/tre-egress/egress/local/sfn"
 	"github.com/tre-egress/egress/shared/app/allservices"
 	"github.com/tre-egress/egress/shared/egress"
@@ -212,7 +214,7 @@ func (s *Stack) clientsAs(ctx context.Context, fn functions.Function) (allservic
 	if !ok {
 		return allservices.Clients{}, fmt.Errorf("the template has no function %s (run `make golden`?)", fn.ID)
 	}
-	check := []func(*middleware.Stack) error{iam.Check(s.auth, fn.ID), s.logRefusals(fn)}
+	check := []func(*middleware.Stack) error{iam.Check(s.auth, fn.ID), s.logRefusals(fn), s.failCalls(fn)}
 	cfg := func(endpoint string) aws.Config {
 		c := s.awsConfig(endpoint)
 		c.APIOptions = check
@@ -240,7 +242,7 @@ func (s *Stack) clientsAs(ctx context.Context, fn functions.Function) (allservic
 				Credentials:                credentials.NewStaticCredentialsProvider(user.AccessKey, user.SecretKey, ""),
 				RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
 				ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
-				APIOptions:                 check,
+				APIOptions:                 append(slices.Clip(check), servers.ListUploadsByPrefix),
 			})
 		case functions.DynamoDB:
 			c.DynamoDB = dynamodb.NewFromConfig(cfg(s.DynamoDB.Endpoint))
@@ -276,5 +278,36 @@ func (s *Stack) logRefusals(fn functions.Function) func(*middleware.Stack) error
 			}
 			return out, md, err
 		}), iam.CheckID, middleware.Before)
+	}
+}
+
+// Call is an AWS call a function makes, as Options.FailCall sees it.
+type Call struct {
+	Function  string // the function's name, as Options.Fail names it
+	Service   string // the SDK's service id: "S3", "DynamoDB", ...
+	Operation string // "UploadPartCopy", ...
+	Params    any    // the operation's input, such as *s3.UploadPartCopyInput
+}
+
+// failCallID is the id of failCalls' middleware.
+const failCallID = "egress/local.failCalls"
+
+// failCalls asks the stack's FailCall hook about every call of fn that its
+// role allows (after Check, so a refused call never reaches it).
+func (s *Stack) failCalls(fn functions.Function) func(*middleware.Stack) error {
+	return func(stack *middleware.Stack) error {
+		return stack.Initialize.Insert(middleware.InitializeMiddlewareFunc(failCallID, func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			s.mu.Lock()
+			fail := s.failCall
+			s.mu.Unlock()
+			if fail != nil {
+				c := Call{Function: fn.Name, Service: middleware.GetServiceID(ctx), Operation: middleware.GetOperationName(ctx), Params: in.Parameters}
+				// Without the call's stack values, so the hook may make calls of its own.
+				if err := fail(middleware.ClearStackValues(ctx), c); err != nil {
+					return middleware.InitializeOutput{}, middleware.Metadata{}, err
+				}
+			}
+			return next.HandleInitialize(ctx, in)
+		}), iam.CheckID, middleware.After)
 	}
 }

@@ -88,6 +88,15 @@ type Options struct {
 	// execution-ended invocation; a non-nil error fails it (fault
 	// injection for tests).
 	Fail func(function string, payload json.RawMessage) error
+	// FailCall, when set, is asked before every AWS call of a function
+	// that its role allows; a non-nil error fails the call. It may also
+	// act meanwhile as another party would, say delete the version the
+	// call is about to copy (fault injection for tests, within a task).
+	FailCall func(ctx context.Context, c Call) error
+	// MultipartThreshold is the size above which the functions copy an
+	// object in parts (config.EnvMultipartThreshold, at least 5 MiB);
+	// 0 means the default, 5 GiB.
+	MultipartThreshold int64
 	// SNSDeliveries is how many copies of each published message the
 	// topic delivers at once (SNS delivers at least once); 0 means 1.
 	SNSDeliveries int
@@ -127,6 +136,7 @@ type Stack struct {
 	mu         sync.Mutex
 	changed    chan struct{} // closed and replaced after every task, to wake waiters
 	fail       func(function string, payload json.RawMessage) error
+	failCall   func(ctx context.Context, c Call) error
 	deliveries int
 	ended      map[string]chan struct{} // by execution ARN: closed once its final status is handled
 }
@@ -144,6 +154,13 @@ func (s *Stack) SetFail(f func(function string, payload json.RawMessage) error) 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.fail = f
+}
+
+// SetFailCall replaces Options.FailCall while the stack runs.
+func (s *Stack) SetFailCall(f func(ctx context.Context, c Call) error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failCall = f
 }
 
 // SetSNSDeliveries replaces Options.SNSDeliveries while the stack runs.
@@ -172,7 +189,7 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	} else if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		return nil, fmt.Errorf("--addr %q: the local stack listens on loopback addresses only", addr)
 	}
-	st := &Stack{opts: opts, Dir: opts.Dir, fail: opts.Fail, deliveries: opts.SNSDeliveries, ended: map[string]chan struct{}{}}
+	st := &Stack{opts: opts, Dir: opts.Dir, fail: opts.Fail, failCall: opts.FailCall, deliveries: opts.SNSDeliveries, ended: map[string]chan struct{}{}}
 	s = st
 	defer func() {
 		if err != nil {
@@ -280,6 +297,9 @@ func (s *Stack) wire() error {
 	}
 	if s.opts.MaxDownloads > 0 {
 		env[config.EnvMaxDownloads] = fmt.Sprint(s.opts.MaxDownloads)
+	}
+	if s.opts.MultipartThreshold > 0 {
+		env[config.EnvMultipartThreshold] = fmt.Sprint(s.opts.MultipartThreshold)
 	}
 	if s.opts.DownloadExpiry > 0 {
 		env[config.EnvDownloadExpiry] = fmt.Sprint(int(s.opts.DownloadExpiry.Seconds()))

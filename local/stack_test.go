@@ -35,6 +35,9 @@ var (
 	clock    = sfn.NewFakeClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
 )
 
+// multipartThreshold is the shared stacks' Options.MultipartThreshold.
+const multipartThreshold = 5 << 20
+
 // stack returns the shared stack for the chain kind. Tests in this file run
 // one at a time (no t.Parallel) because they share it and its fault hook.
 func stack(t *testing.T, single bool) *Stack {
@@ -43,9 +46,12 @@ func stack(t *testing.T, single bool) *Stack {
 	defer stacksMu.Unlock()
 	if s := stacks[single]; s != nil {
 		s.SetFail(nil)
+		s.SetFailCall(nil)
 		return s
 	}
-	s, err := Start(context.Background(), Options{Clock: clock, SingleApproval: single, StageTimeout: 48 * time.Hour})
+	// The lowest multipart threshold, so a test's file of a few MiB is
+	// copied in parts; the sample store's files are far smaller.
+	s, err := Start(context.Background(), Options{Clock: clock, SingleApproval: single, StageTimeout: 48 * time.Hour, MultipartThreshold: multipartThreshold})
 	if err != nil {
 		t.Fatalf("start stack: %v", err)
 	}

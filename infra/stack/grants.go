@@ -105,6 +105,9 @@ func (b *builder) grants() {
 	rel := b.fns["copy-to-datalake"].role
 	rel.AddToPolicy(allow([]string{"s3:GetObject", "s3:GetObjectVersion"}, stagingObjects))
 	rel.AddToPolicy(allow([]string{"s3:PutObject", "s3:AbortMultipartUpload"}, released))
+	// ListBucket makes a staged version that vanished a 404, so the failure
+	// names the missing file instead of an AccessDenied.
+	rel.AddToPolicy(allow([]string{"s3:ListBucket"}, b.staging.BucketArn()))
 	b.stagingKey(rel, false)
 	b.datalakeKey(rel, true)
 

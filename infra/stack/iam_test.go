@@ -175,7 +175,7 @@ func TestFunctionPermissions(t *testing.T) {
 		// Reads the manifest (file types), publishes on the stage's topic
 		// and lists the stage group's members.
 		"store-task-token":     concat(writeTables, mail, []string{"s3:GetObject", "sns:Publish", "cognito-idp:ListUsersInGroup"}),
-		"copy-to-datalake":     concat(writeTables, []string{"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"}, deletePrefix),
+		"copy-to-datalake":     concat(writeTables, []string{"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:ListBucket"}, deletePrefix),
 		"handle-rejection":     concat(readTables, []string{"dynamodb:UpdateItem"}, deletePrefix),
 		"handle-failure":       concat(writeTables, deletePrefix),
 		"execution-ended":      concat(writeTables, deletePrefix, mail, []string{"sqs:SendMessage"}),
@@ -292,6 +292,7 @@ func TestS3CallsAllowed(t *testing.T) {
 			{"copy-to-staging", "GetObject of the copy's version (checksum)", []string{"s3:GetObjectVersion"}, staging + "/*"},
 			{"copy-to-datalake", "ReadManifest", []string{"s3:GetObject"}, staging + "/*"},
 			{"copy-to-datalake", "GetObject of each staged version", []string{"s3:GetObjectVersion"}, staging + "/*"},
+			{"copy-to-datalake", "GetObject of a vanished staged version answers 404", []string{"s3:ListBucket"}, staging},
 			{"copy-to-datalake", "WriteZip: CreateMultipartUpload, UploadPart, CompleteMultipartUpload", []string{"s3:PutObject"}, released},
 			{"copy-to-datalake", "WriteZip: abort on failure", []string{"s3:AbortMultipartUpload"}, released},
 			{"handle-failure", "DeletePrefix: ListObjectVersions (approved_egress/ only)", []string{"s3:ListBucketVersions"}, lake},

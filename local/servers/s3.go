@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // minioTool is MinIO's place under .tools, as `make tools` installs it.
@@ -137,7 +138,8 @@ func (s *S3Server) waitReady(ctx context.Context) error {
 }
 
 // Client returns an S3 client for the server: path-style addressing, static
-// credentials, and checksums only where an operation requires them.
+// credentials, checksums only where an operation requires them, and
+// multipart uploads listed by prefix as S3 lists them (ListUploadsByPrefix).
 func (s *S3Server) Client() *s3.Client {
 	return s3.New(s3.Options{
 		Region:                     s.Region,
@@ -146,6 +148,7 @@ func (s *S3Server) Client() *s3.Client {
 		Credentials:                credentials.NewStaticCredentialsProvider(s.AccessKey, s.SecretKey, ""),
 		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
+		APIOptions:                 []func(*middleware.Stack) error{ListUploadsByPrefix},
 	})
 }
 

@@ -72,8 +72,9 @@ func (s *Client) DeletePrefix(ctx context.Context, bucket, prefix string) (int, 
 }
 
 // abortUploads aborts the multipart uploads open under prefix. (MinIO lists
-// uploads by exact key only, so the local servers cannot show this; the
-// buckets' AbortIncompleteMultipartUpload lifecycle rule is the backstop.)
+// uploads by exact key only; the local servers' clients list them by prefix
+// as S3 does, servers.ListUploadsByPrefix. The buckets'
+// AbortIncompleteMultipartUpload lifecycle rule is the backstop.)
 func (s *Client) abortUploads(ctx context.Context, bucket, prefix string) error {
 	p := s3.NewListMultipartUploadsPaginator(s.S3, &s3.ListMultipartUploadsInput{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
 	for p.HasMorePages() {

@@ -58,6 +58,16 @@ func TestDeletePrefix(t *testing.T) {
 	put(t, c, bucket, "ws/req10/keep.csv", []byte("keep"))
 	put(t, c, bucket, "ws/req1.csv", []byte("keep"))
 	put(t, c, bucket, "ws/other/keep.csv", []byte("keep"))
+	// Unfinished multipart uploads, as a copy or zip whose process died
+	// leaves them, under the prefix and beside it.
+	for _, k := range []string{"ws/req1/a/summary.csv", "ws/req1/big.bin", "ws/req10/big.bin"} {
+		if _, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String(k)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := openUploads(t, c, bucket, "ws/req1/"); n != 2 {
+		t.Fatalf("set-up: %d uploads under ws/req1/, want 2", n)
+	}
 	want := 2 + 2 + 1 + many
 	if n := versions(t, c, bucket, "ws/req1/"); n != want {
 		t.Fatalf("set-up: %d versions under ws/req1/, want %d", n, want)
@@ -90,6 +100,12 @@ func TestDeletePrefix(t *testing.T) {
 		}
 		if n := versions(t, c, bucket, ""); n != 3 {
 			t.Fatalf("%d versions left in the bucket, want the 3 neighbours", n)
+		}
+		if n := openUploads(t, c, bucket, "ws/req1/"); n != 0 {
+			t.Fatalf("%d multipart uploads left under ws/req1/", n)
+		}
+		if n := openUploads(t, c, bucket, "ws/"); n != 1 {
+			t.Fatalf("%d multipart uploads under ws/, want the neighbour's", n)
 		}
 	})
 	t.Run("again", func(t *testing.T) {

@@ -63,11 +63,12 @@ func exists(t testing.TB, c *s3.Client, bucket, key string) bool {
 	return err == nil
 }
 
-// openUploads returns the number of multipart uploads open for bucket/key.
-func openUploads(t testing.TB, c *s3.Client, bucket, key string) int {
+// openUploads returns the number of multipart uploads open under prefix
+// (a key or a folder: the local server lists them as S3 does).
+func openUploads(t testing.TB, c *s3.Client, bucket, prefix string) int {
 	t.Helper()
 	out, err := c.ListMultipartUploads(context.Background(), &s3.ListMultipartUploadsInput{
-		Bucket: aws.String(bucket), Prefix: aws.String(key),
+		Bucket: aws.String(bucket), Prefix: aws.String(prefix),
 	})
 	if err != nil {
 		t.Fatalf("list multipart uploads: %v", err)
