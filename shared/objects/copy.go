@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"sync"
 	"time"
 
@@ -85,11 +86,28 @@ func (s *Client) copyObject(ctx context.Context, src egress.ObjectVersion, dstBu
 // copyParts copies src with UploadPartCopy, a few parts at a time. The upload
 // is aborted on any error so no partial copy or open upload remains.
 func (s *Client) copyParts(ctx context.Context, src egress.ObjectVersion, head *s3.HeadObjectOutput, dstBucket, dstKey string) (version string, err error) {
+	// CopyObject copies the source's tags; a multipart copy must set them
+	// itself, or large files would lose what small ones keep.
+	var tagging *string
+	if aws.ToInt32(head.TagCount) > 0 {
+		tags, err := s.S3.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{
+			Bucket: aws.String(src.Bucket), Key: aws.String(src.Key), VersionId: optional(src.VersionID),
+		})
+		if err != nil {
+			return "", fmt.Errorf("read tags: %w", err)
+		}
+		q := url.Values{}
+		for _, t := range tags.TagSet {
+			q.Add(aws.ToString(t.Key), aws.ToString(t.Value))
+		}
+		tagging = aws.String(q.Encode())
+	}
 	created, err := s.S3.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
 		Bucket:      aws.String(dstBucket),
 		Key:         aws.String(dstKey),
 		ContentType: head.ContentType,
 		Metadata:    head.Metadata,
+		Tagging:     tagging,
 	})
 	if err != nil {
 		return "", fmt.Errorf("create multipart upload: %w", err)

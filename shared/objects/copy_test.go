@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/tre-egress/egress/shared/egress"
 	"github.com/tre-egress/egress/shared/testenv"
@@ -75,6 +76,12 @@ func TestCopyVersionMultipart(t *testing.T) {
 	body := randomBytes(12<<20 + 12345)
 	key := "ws/big data/scan+1.bin"
 	version := put(t, c, src, key, body)
+	// Tags of the submitted version, which every copy keeps.
+	wantTags := []types.Tag{{Key: aws.String("classification"), Value: aws.String("a+b = c/d")}, {Key: aws.String("project"), Value: aws.String("p=1")}}
+	if _, err := c.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: aws.String(src), Key: aws.String(key), VersionId: aws.String(version),
+		Tagging: &types.Tagging{TagSet: wantTags}}); err != nil {
+		t.Fatal(err)
+	}
 	put(t, c, src, key, []byte("overwritten"))
 
 	tests := []struct {
@@ -108,6 +115,17 @@ func TestCopyVersionMultipart(t *testing.T) {
 			}
 			if n := openUploads(t, c, dst, dstKey); n != 0 {
 				t.Fatalf("%d multipart uploads left open", n)
+			}
+			tags, err := c.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String(dst), Key: aws.String(dstKey)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got2 := map[string]string{}
+			for _, tg := range tags.TagSet {
+				got2[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+			}
+			if len(got2) != len(wantTags) || got2["classification"] != "a+b = c/d" || got2["project"] != "p=1" {
+				t.Fatalf("copy's tags %v, want the source version's", got2)
 			}
 		})
 	}
