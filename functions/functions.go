@@ -93,12 +93,12 @@ var table = []Function{
 		Name: "store-task-token", ID: "StoreTaskToken",
 		Description: "Records the stage's task token and tells its reviewers",
 		MemoryMB:    256, Timeout: time.Minute,
-		// The staging bucket holds the manifest the notice's file types
-		// come from.
-		Required: slices.Concat(tables, []string{config.EnvStagingBucket}),
+		// The notice's file types are on the request (set at staging), so
+		// it reads no manifest and links no S3 client.
+		Required: tables,
 		Optional: slices.Concat(approval, mail, []string{config.EnvReviewerEmails, config.EnvReviewerTopics,
-			config.EnvUserPoolID, config.EnvS3PathStyle}),
-		Services: []Service{DynamoDB, S3, SES, SNS, Cognito},
+			config.EnvUserPoolID}),
+		Services: []Service{DynamoDB, SES, SNS, Cognito},
 		Handler:  "StoreTaskToken", Placeholder: "StoreTaskTokenFunctionArn",
 	},
 	{

@@ -67,22 +67,26 @@ func TestRows(t *testing.T) {
 
 // store-task-token tells each stage's reviewers: on the stage's topic
 // (SNS), by e-mail to the group's members (Cognito) and configured
-// addresses (SES), with the staged files' types (the manifest, S3). No
-// other function publishes or reads the user pool.
+// addresses (SES). The staged files' types come with the request, so it
+// reads no manifest: no S3 client to start. No other function publishes
+// or reads the user pool.
 func TestReviewerNoticeRow(t *testing.T) {
 	f, ok := functions.Lookup("store-task-token")
 	if !ok {
 		t.Fatal("no store-task-token row")
 	}
-	for _, v := range []string{config.EnvReviewerTopics, config.EnvUserPoolID, config.EnvReviewerEmails, config.EnvStagingBucket} {
+	for _, v := range []string{config.EnvReviewerTopics, config.EnvUserPoolID, config.EnvReviewerEmails} {
 		if !f.Reads(v) {
 			t.Errorf("store-task-token does not read %s", v)
 		}
 	}
-	for _, s := range []functions.Service{functions.SNS, functions.Cognito, functions.SES, functions.S3} {
+	for _, s := range []functions.Service{functions.SNS, functions.Cognito, functions.SES} {
 		if !f.Uses(s) {
 			t.Errorf("store-task-token does not call %s", s)
 		}
+	}
+	if f.Uses(functions.S3) || f.Reads(config.EnvStagingBucket) {
+		t.Error("store-task-token reads S3: the notice's file types are on the request")
 	}
 	for _, g := range functions.All() {
 		if g.Name != f.Name && (g.Uses(functions.SNS) || g.Uses(functions.Cognito) || g.Reads(config.EnvUserPoolID) || g.Reads(config.EnvReviewerTopics)) {

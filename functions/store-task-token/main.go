@@ -5,7 +5,6 @@ import (
 	"github.com/tre-egress/egress/shared/app"
 	"github.com/tre-egress/egress/shared/app/withcognito"
 	"github.com/tre-egress/egress/shared/app/withdynamodb"
-	"github.com/tre-egress/egress/shared/app/withs3"
 	"github.com/tre-egress/egress/shared/app/withses"
 	"github.com/tre-egress/egress/shared/app/withsns"
 	"github.com/tre-egress/egress/shared/workflow"
@@ -13,5 +12,5 @@ import (
 
 func main() {
 	app.Run("store-task-token", (*workflow.Handlers).StoreTaskToken,
-		withdynamodb.Plugin, withs3.Plugin, withses.Plugin, withsns.Plugin, withcognito.Plugin)
+		withdynamodb.Plugin, withses.Plugin, withsns.Plugin, withcognito.Plugin)
 }

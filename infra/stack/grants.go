@@ -148,11 +148,6 @@ func (b *builder) grants() {
 		}
 	}
 
-	// A stage's notice lists the staged files' types from the manifest.
-	stt := b.fns["store-task-token"].role
-	stt.AddToPolicy(allow([]string{"s3:GetObject"}, b.staging.ArnForObjects(jsii.String("manifests/*"))))
-	b.stagingKey(stt, false)
-
 	// The notice is published on the stage's topic: exactly the reviewer
 	// topics, whose key SNS uses on the publisher's behalf.
 	var topics []*string

@@ -174,7 +174,7 @@ func TestFunctionPermissions(t *testing.T) {
 			"s3:GetObjectVersionTagging", "s3:ListBucket", "s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"}),
 		// Reads the manifest (file types), publishes on the stage's topic
 		// and lists the stage group's members.
-		"store-task-token":     concat(writeTables, mail, []string{"s3:GetObject", "sns:Publish", "cognito-idp:ListUsersInGroup"}),
+		"store-task-token":     concat(writeTables, mail, []string{"sns:Publish", "cognito-idp:ListUsersInGroup"}),
 		"copy-to-datalake":     concat(writeTables, []string{"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:ListBucket"}, deletePrefix),
 		"handle-rejection":     concat(readTables, []string{"dynamodb:UpdateItem"}, deletePrefix),
 		"handle-failure":       concat(writeTables, deletePrefix),
@@ -300,7 +300,6 @@ func TestS3CallsAllowed(t *testing.T) {
 			{"handle-failure", "DeletePrefix: DeleteObjects with version ids", []string{"s3:DeleteObject", "s3:DeleteObjectVersion"}, released},
 			{"handle-failure", "DeletePrefix: AbortMultipartUpload", []string{"s3:AbortMultipartUpload"}, released},
 			{"egress-api", "ReadManifest", []string{"s3:GetObject"}, staging + "/manifests/*"},
-			{"store-task-token", "ReadManifest (the notice's file types)", []string{"s3:GetObject"}, staging + "/manifests/*"},
 			{"egress-api", "presigned GetObject of the zip", []string{"s3:GetObject"}, released},
 		}
 		calls = append(calls, deletePrefix("copy-to-datalake", staging, staging+"/*")...)

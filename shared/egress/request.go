@@ -27,6 +27,9 @@ type Request struct {
 	SWBObjectMetadataVersion string `json:"s3_swb_object_metadata_version"`
 	// StagingObjectMetadataVersion is the key of the staging manifest object.
 	StagingObjectMetadataVersion string `json:"s3_staging_object_metadata_version"`
+	// FileTypes summarises the staged files' types (FileTypes), for the
+	// reviewers' notice; set at staging.
+	FileTypes string `json:"file_types"`
 
 	// TaskToken is the Step Functions token of the stage awaiting a
 	// decision. Secret: never logged, never sent in errors.

@@ -1,9 +1,13 @@
 package egress
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
+	"path"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -163,4 +167,50 @@ type Notice struct {
 	Topic   string // the topic's ARN
 	Subject string // at most 99 characters, no line breaks (SNS's rule)
 	Text    string
+}
+
+// Bounds of a file-type summary: at most MaxFileTypes types, each an
+// extension of at most maxExtension letters or digits.
+const (
+	MaxFileTypes = 20
+	maxExtension = 16
+)
+
+// FileTypes summarises files' types for people: their lower-case
+// extensions with counts, most common first, at most MaxFileTypes of them
+// and then how many others ("csv (2), png (1)"); "none" for no files. It
+// is worked out once, at staging, and kept on the request, so the
+// reviewers' notice needs no read of the manifest.
+func FileTypes(files []File) string {
+	counts := map[string]int{}
+	for _, f := range files {
+		counts[extension(f.Path)]++
+	}
+	types := slices.SortedFunc(maps.Keys(counts), func(a, b string) int {
+		return cmp.Or(counts[b]-counts[a], cmp.Compare(a, b))
+	})
+	var parts []string
+	for _, t := range types[:min(len(types), MaxFileTypes)] {
+		parts = append(parts, fmt.Sprintf("%s (%d)", t, counts[t]))
+	}
+	if n := len(types) - MaxFileTypes; n > 0 {
+		parts = append(parts, fmt.Sprintf("and %d other types", n))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// extension is a file's lower-case extension without the dot, "no
+// extension", or "other" for one too long or odd to show.
+func extension(p string) string {
+	ext := strings.ToLower(strings.TrimPrefix(path.Ext(path.Base(p)), "."))
+	switch {
+	case ext == "":
+		return "no extension"
+	case len(ext) > maxExtension || strings.ContainsFunc(ext, func(c rune) bool { return !unicode.IsLetter(c) && !unicode.IsDigit(c) }):
+		return "other"
+	}
+	return ext
 }

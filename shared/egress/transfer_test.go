@@ -2,6 +2,7 @@ package egress_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -102,5 +103,37 @@ func TestJoinBounded(t *testing.T) {
 	}
 	if got := egress.JoinBounded(3, errors.New("a"), errors.New("b")).Error(); got != "a\nb" {
 		t.Errorf("under the bound: %q", got)
+	}
+}
+
+func TestFileTypes(t *testing.T) {
+	many := make([]egress.File, 1000)
+	for i := range many {
+		many[i] = egress.File{Path: fmt.Sprintf("f%d.ext%d", i, i)}
+	}
+	tests := []struct {
+		name  string
+		files []egress.File
+		want  string
+	}{
+		{"none", nil, "none"},
+		{"most common first, then by name, case folded", []egress.File{
+			{Path: "tables/summary.csv"}, {Path: "tables/other.CSV"}, {Path: "figures/km curve.png"}, {Path: "README"},
+		}, "csv (2), no extension (1), png (1)"},
+		{"odd or long extensions are other", []egress.File{
+			{Path: "a.tar-gz"}, {Path: "b." + strings.Repeat("x", 17)}, {Path: "c.sixteenletters"},
+		}, "other (2), sixteenletters (1)"},
+		{"the extension of the name, not of a folder", []egress.File{{Path: "v1.2/data"}}, "no extension (1)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := egress.FileTypes(tt.files); got != tt.want {
+				t.Errorf("FileTypes = %q, want %q", got, tt.want)
+			}
+		})
+	}
+	got := egress.FileTypes(many)
+	if n := strings.Count(got, "("); n != egress.MaxFileTypes || !strings.HasSuffix(got, ", and 980 other types") || len(got) > 40*(egress.MaxFileTypes+1) {
+		t.Errorf("1,000 types: %d listed, %d bytes: %q", n, len(got), got)
 	}
 }

@@ -37,6 +37,7 @@ type record struct {
 	ObjectListLocation           string         `dynamodbav:"s3_egress_store_object_list_location"`
 	SWBObjectMetadataVersion     string         `dynamodbav:"s3_swb_object_metadata_version"`
 	StagingObjectMetadataVersion string         `dynamodbav:"s3_staging_object_metadata_version"`
+	FileTypes                    string         `dynamodbav:"file_types,omitempty"`
 	TaskToken                    string         `dynamodbav:"task_token"`
 	ResumeToken                  string         `dynamodbav:"resume_token"`
 	CurrentReviewerGroup         string         `dynamodbav:"current_reviewer_group"`
@@ -85,6 +86,7 @@ func toRecord(r egress.Request) record {
 		ObjectListLocation:           r.ObjectListLocation,
 		SWBObjectMetadataVersion:     r.SWBObjectMetadataVersion,
 		StagingObjectMetadataVersion: r.StagingObjectMetadataVersion,
+		FileTypes:                    r.FileTypes,
 		TaskToken:                    r.TaskToken,
 		ResumeToken:                  r.ResumeToken,
 		CurrentReviewerGroup:         r.CurrentReviewerGroup,
@@ -121,6 +123,7 @@ func (rec record) request() (egress.Request, error) {
 		ObjectListLocation:           rec.ObjectListLocation,
 		SWBObjectMetadataVersion:     rec.SWBObjectMetadataVersion,
 		StagingObjectMetadataVersion: rec.StagingObjectMetadataVersion,
+		FileTypes:                    rec.FileTypes,
 		TaskToken:                    rec.TaskToken,
 		ResumeToken:                  rec.ResumeToken,
 		CurrentReviewerGroup:         rec.CurrentReviewerGroup,

@@ -117,6 +117,7 @@ func fullRequest(id string) egress.Request {
 		ObjectListLocation:           "arn:aws:s3:::notify/8b7e6f1a-store/cohort-analysis-results-ver3.json",
 		SWBObjectMetadataVersion:     "3",
 		StagingObjectMetadataVersion: "8b7e6f1a-ws/" + id + "/manifest.json",
+		FileTypes:                    "csv (2), png (1)",
 		TaskToken:                    "token-secret",
 		ResumeToken:                  "token-of-the-decided-stage",
 		CurrentReviewerGroup:         egress.GroupRIT,

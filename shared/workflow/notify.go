@@ -5,9 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"net/url"
-	"path"
 	"slices"
 	"strings"
 	"unicode"
@@ -159,10 +157,10 @@ func requesterEnded(r egress.Request, status egress.Status) egress.Email {
 // Bounds of a reviewers' notice: SNS refuses a subject of 100 characters
 // or more and a message over 256 KiB.
 const (
-	maxSubject   = 99
-	maxField     = 256 // characters of one value from the SWB message
-	maxFileTypes = 20
-	maxExtension = 16
+	maxSubject = 99
+	maxField   = 256 // characters of one value from the SWB message
+	// FileTypes' longest summary: MaxFileTypes extensions with counts.
+	maxFileTypesText = 40 * (egress.MaxFileTypes + 1)
 )
 
 // tellReviewers tells stage i's reviewers that the request awaits them,
@@ -230,7 +228,7 @@ func (h *Handlers) reviewerNotice(ctx context.Context, r egress.Request, i int, 
 	line("Researcher", r.RequestedByEmail)
 	line("Workspace", r.WorkspaceID)
 	line("Store", r.StoreName)
-	fmt.Fprintf(&b, "File types: %s\n", h.fileTypes(ctx, r))
+	fmt.Fprintf(&b, "File types: %s\n", bounded(cmp.Or(r.FileTypes, "unknown"), maxFileTypesText))
 	for j := range i {
 		if rv, ok := r.Review(j); ok {
 			line(cmp.Or(rv.Stage, "Earlier")+" reviewer", rv.Email)
@@ -238,50 +236,6 @@ func (h *Handlers) reviewerNotice(ctx context.Context, r egress.Request, i int, 
 	}
 	fmt.Fprintf(&b, "\nReview it in the web app:\n%s\n", h.link(r))
 	return subject, b.String()
-}
-
-// fileTypes lists the staged files' extensions with their counts, most
-// common first, at most maxFileTypes of them.
-func (h *Handlers) fileTypes(ctx context.Context, r egress.Request) string {
-	if h.Objects == nil || r.StagingObjectMetadataVersion == "" {
-		return "unknown"
-	}
-	m, err := h.Objects.ReadManifest(ctx, h.Settings.StagingBucket, r.StagingObjectMetadataVersion)
-	if err != nil {
-		h.log(r.ID).Warn("file types unknown: manifest not read", "error", err)
-		return "unknown"
-	}
-	counts := map[string]int{}
-	for _, f := range m.Files {
-		counts[extension(f.Path)]++
-	}
-	types := slices.SortedFunc(maps.Keys(counts), func(a, b string) int {
-		return cmp.Or(counts[b]-counts[a], cmp.Compare(a, b))
-	})
-	var parts []string
-	for _, t := range types[:min(len(types), maxFileTypes)] {
-		parts = append(parts, fmt.Sprintf("%s (%d)", t, counts[t]))
-	}
-	if n := len(types) - maxFileTypes; n > 0 {
-		parts = append(parts, fmt.Sprintf("and %d other types", n))
-	}
-	if len(parts) == 0 {
-		return "none"
-	}
-	return strings.Join(parts, ", ")
-}
-
-// extension is a file's lower-case extension without the dot, "no
-// extension", or "other" for one too long or odd to show.
-func extension(p string) string {
-	ext := strings.ToLower(strings.TrimPrefix(path.Ext(path.Base(p)), "."))
-	switch {
-	case ext == "":
-		return "no extension"
-	case len(ext) > maxExtension || strings.ContainsFunc(ext, func(c rune) bool { return !unicode.IsLetter(c) && !unicode.IsDigit(c) }):
-		return "other"
-	}
-	return ext
 }
 
 // bounded is s on one line, without control characters, cut to n

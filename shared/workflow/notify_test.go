@@ -89,10 +89,10 @@ func reviewersEnv(t *testing.T, status egress.Status) (*env, *fakePublisher, *fa
 	if status == egress.StatusIGApproved {
 		r.Reviews = []egress.Review{{Stage: "IG", Group: egress.GroupIG, Email: "ida@example.org", Name: "Ida", Decision: egress.Approved}}
 	}
-	e.put(t, r)
-	e.objs.manifests[staging+"/"+r.StagingObjectMetadataVersion] = egress.Manifest{RequestID: reqID, WorkspaceID: wsID, Files: []egress.File{
+	r.FileTypes = egress.FileTypes([]egress.File{
 		{Path: "tables/summary.csv"}, {Path: "tables/other.CSV"}, {Path: "figures/km curve.png"}, {Path: "README"},
-	}}
+	})
+	e.put(t, r)
 	return e, pub, dir
 }
 
@@ -234,13 +234,12 @@ func TestReviewerNoticeBounded(t *testing.T) {
 	long := request()
 	long.ID = strings.Repeat("x", 150) + "\r\nBcc: evil@example.org"
 	long.ProjectID = strings.Repeat("p", 100000)
-	long.StagingObjectMetadataVersion = "manifests/long.json"
-	e.put(t, long)
 	var files []egress.File
 	for i := range 1000 {
 		files = append(files, egress.File{Path: fmt.Sprintf("f%d.ext%d", i, i)})
 	}
-	e.objs.manifests[staging+"/manifests/long.json"] = egress.Manifest{Files: files}
+	long.FileTypes = egress.FileTypes(files)
+	e.put(t, long)
 	if err := e.h.StoreTaskToken(context.Background(), workflow.TokenInput{RequestID: long.ID, TaskToken: token}); err != nil {
 		t.Fatal(err)
 	}

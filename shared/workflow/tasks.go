@@ -69,6 +69,7 @@ func (h *Handlers) CopyToStaging(ctx context.Context, in RequestInput) (StagingO
 	}
 	if _, err := h.update(ctx, r.ID, func(cur *egress.Request) (egress.Event, error) {
 		cur.StagingObjectMetadataVersion = out.ManifestKey
+		cur.FileTypes = egress.FileTypes(files)
 		cur.UpdatedAt, cur.UpdatedBy = h.now(), egress.ActorWorkflow
 		return egress.Event{RequestID: cur.ID, At: h.now(), Kind: egress.EventStaged, Actor: egress.ActorWorkflow,
 			From: cur.Status, To: cur.Status, Reason: fmt.Sprintf("%d files, %d bytes", out.FileCount, out.TotalBytes)}, nil

@@ -130,7 +130,7 @@ func TestHandlersReviewerAdapters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := adapters(h); !got["Publisher"] || !got["Directory"] || !got["Objects"] || !got["Mailer"] {
+	if got := adapters(h); !got["Publisher"] || !got["Directory"] || !got["Mailer"] || got["Objects"] {
 		t.Fatalf("store-task-token's adapters: %v", got)
 	}
 	if h.Settings.ReviewerTopics["InformationGovernance"] != "arn:aws:sns:eu-west-2:123456789012:ig" {
