@@ -161,3 +161,70 @@ func TestRefusedCallsFailTheWorkflow(t *testing.T) {
 		})
 	}
 }
+
+// Every service the functions call is checked against their roles: with
+// one action removed from one role, the call is refused with AWS's text
+// naming the role's session, the action and the resource, and the
+// workflow does what it does with any such failure (intake marks the
+// request FAILED; a reviewers' notice that cannot go out leaves the
+// request awaiting its decision).
+func TestRefusedCallsOfEachService(t *testing.T) {
+	tests := []struct {
+		service                  string
+		function, functionName   string
+		action, templateResource string // the grant removed
+		resource                 string // the resource named in the refusal
+		failed                   bool   // the request ends FAILED, else it awaits IG
+	}{
+		{"Step Functions", "StartWorkflow", "start-workflow", "states:StartExecution", "Workflow",
+			"arn:aws:states:us-east-1:000000000000:stateMachine:egress", true},
+		{"SNS", "StoreTaskToken", "store-task-token", "sns:Publish", "ReviewerTopic0",
+			ReviewerTopicArn(egress.GroupIG), false},
+		{"Cognito", "StoreTaskToken", "store-task-token", "cognito-idp:ListUsersInGroup", "UserPool",
+			"arn:aws:cognito-idp:us-east-1:000000000000:userpool/" + UserPoolID, false},
+		{"SES", "StoreTaskToken", "store-task-token", "ses:SendEmail", "identity",
+			"arn:aws:ses:us-east-1:000000000000:identity/" + FromEmail, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.service, func(t *testing.T) {
+			s, logs := startWithoutLogged(t, []string{tt.function}, tt.action, tt.templateResource)
+			want := "User: arn:aws:sts::000000000000:assumed-role/" + tt.functionName + "-role/" + tt.functionName +
+				" is not authorized to perform: " + tt.action + " on resource: " + tt.resource
+			refused := func() bool {
+				for line := range strings.Lines(logs.String()) {
+					var rec struct{ Msg, Function, Action, Error string }
+					if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "IAM refused a call" &&
+						rec.Function == tt.functionName && rec.Action == tt.action && strings.Contains(rec.Error, want) {
+						return true
+					}
+				}
+				return false
+			}
+			sub := submit(t, s)
+			if _, err := s.WaitFor(ctx(t), sub.RequestID, func(egress.Request) bool { return refused() }); err != nil {
+				t.Fatalf("%v; no refusal logged containing %q in:\n%s", err, want, logs.String())
+			}
+			if tt.failed {
+				finishedWithoutExecution(t, s, sub)
+				return
+			}
+			if a := awaiting(t, s, sub.RequestID, 0); a.Status != egress.StatusProcessing {
+				t.Fatalf("status %s, want the request awaiting IG", a.Status)
+			}
+		})
+	}
+}
+
+// finishedWithoutExecution waits for a request intake could not start to
+// be FAILED, its SWB store untouched.
+func finishedWithoutExecution(t *testing.T, s *Stack, sub Submission) {
+	t.Helper()
+	r, err := s.WaitFor(ctx(t), sub.RequestID, func(r egress.Request) bool { return r.Status == egress.StatusFailed })
+	if err != nil {
+		t.Fatal(err)
+	}
+	swb := SWB{S3: s.Clients.S3, DynamoDB: s.Clients.DynamoDB}
+	if st, err := swb.StoreStatus(ctx(t), r.StoreID); err != nil || st != "PENDING" {
+		t.Fatalf("SWB store %q, %v; want PENDING", st, err)
+	}
+}
