@@ -3,6 +3,7 @@ package egress
 import (
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Decision is a reviewer's verdict on a stage.
@@ -26,6 +27,11 @@ func ParseDecision(s string) (Decision, error) {
 // returns the updated request (r is not modified) and the audit event to
 // store with it. Every rule is checked here, on the server, with the
 // reviewer's identity from the identity provider and the server's clock.
+// MaxReasonLength is the most characters a decision's reason may have. It
+// is stored on the request and in its event, so it keeps a request with a
+// review per stage well under DynamoDB's 400 KB item limit.
+const MaxReasonLength = 4000
+
 func (c Chain) Decide(r Request, who Identity, d Decision, reason string, now time.Time) (Request, Event, error) {
 	if _, err := ParseDecision(string(d)); err != nil {
 		return r, Event{}, err
@@ -55,6 +61,9 @@ func (c Chain) Decide(r Request, who Identity, d Decision, reason string, now ti
 	reason = strings.TrimSpace(reason)
 	if d == Rejected && reason == "" {
 		return r, Event{}, Errorf(EINVALID, "a reason is required to reject")
+	}
+	if n := utf8.RuneCountInString(reason); n > MaxReasonLength {
+		return r, Event{}, Errorf(EINVALID, "reason: %d characters, at most %d allowed", n, MaxReasonLength)
 	}
 	to := stage.ApprovedStatus
 	if d == Rejected {

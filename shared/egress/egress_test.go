@@ -157,6 +157,8 @@ func TestDecide(t *testing.T) {
 		{"IG approves", two, newRequest(), ig1, egress.Approved, "", egress.StatusIGApproved, "", ""},
 		{"IG rejects with reason", two, newRequest(), ig1, egress.Rejected, "contains identifiers", egress.StatusRejected, "", ""},
 		{"reject needs reason", two, newRequest(), ig1, egress.Rejected, "  ", "", egress.EINVALID, "reason is required"},
+		{"longest reason", two, newRequest(), ig1, egress.Rejected, strings.Repeat("é", egress.MaxReasonLength), egress.StatusRejected, "", ""},
+		{"reason too long", two, newRequest(), ig1, egress.Rejected, strings.Repeat("é", egress.MaxReasonLength+1), "", egress.EINVALID, "reason: 4001 characters, at most 4000"},
 		{"bad decision", two, newRequest(), ig1, "MAYBE", "", "", egress.EINVALID, "APPROVED or REJECTED"},
 		{"lower-case decision", two, newRequest(), ig1, "approved", "", "", egress.EINVALID, "APPROVED or REJECTED"},
 		{"RIT cannot decide IG stage", two, newRequest(), rit1, egress.Approved, "", "", egress.EFORBIDDEN, "group InformationGovernance"},
