@@ -290,6 +290,7 @@ type fakeExecutions struct {
 	mu      sync.Mutex
 	started []string
 	err     error
+	onStart func() // run at every Start, before it answers
 }
 
 // Start starts one execution per name, as Step Functions does: starting a
@@ -297,6 +298,9 @@ type fakeExecutions struct {
 func (f *fakeExecutions) Start(_ context.Context, name string, _ any) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.onStart != nil {
+		f.onStart()
+	}
 	if f.err != nil {
 		return "", f.err
 	}

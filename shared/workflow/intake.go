@@ -80,6 +80,7 @@ func (h *Handlers) intake(ctx context.Context, snsID, body string) error {
 			return err
 		}
 	} else {
+		r.Version = 1 // as Create stored it
 		log.Info("request created", "workspace_id", r.WorkspaceID, "project_id", r.ProjectID)
 	}
 	return h.resume(ctx, r)
@@ -171,10 +172,20 @@ func (h *Handlers) abandon(ctx context.Context, r egress.Request, cause error) e
 		if cur.Status == egress.StatusFailed {
 			return egress.Event{}, errAlreadyFailed // another delivery got here first
 		}
+		// A late duplicate may see a refusal (a finished execution's name, a
+		// store released since) for a request whose execution ran: only a
+		// request nothing has changed since this delivery read it is
+		// abandoned, never one the workflow moved on or released.
+		if cur.Status != egress.StatusProcessing || cur.Version != r.Version || cur.Released() {
+			return egress.Event{}, errMovedOn
+		}
 		next, ev, err := egress.Transition(*cur, egress.StatusFailed, cause.Error(), h.now())
 		*cur = next
 		return ev, err
 	}); errors.Is(err, errAlreadyFailed) {
+		return nil
+	} else if errors.Is(err, errMovedOn) {
+		log.Warn("the workflow moved the request on since this delivery read it; not abandoned", "cause", cause)
 		return nil
 	} else if err != nil {
 		return fmt.Errorf("mark request %s failed after %v: %w", r.ID, cause, err)

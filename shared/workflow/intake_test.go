@@ -169,3 +169,37 @@ func TestCopyToStagingLocksStore(t *testing.T) {
 		})
 	}
 }
+
+// TestLateDuplicateNeverAbandonsAMovedOnRequest: a copy of the message
+// that read the request before the workflow moved it on, and then meets a
+// refusal (here StartExecution's for a finished execution's name), leaves
+// the request as the workflow left it: released, not FAILED, nobody told
+// it failed.
+func TestLateDuplicateNeverAbandonsAMovedOnRequest(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	if err := e.h.Intake(ctx, message(t, nil)); err != nil {
+		t.Fatal(err)
+	}
+	e.execs.err = egress.Errorf(egress.ECONFLICT, "ExecutionAlreadyExists: execution %s already exists", reqID)
+	// Between this delivery's read and its StartExecution, the execution
+	// runs to a release.
+	e.execs.onStart = func() {
+		e.reqs.mu.Lock()
+		defer e.reqs.mu.Unlock()
+		r := e.reqs.byID[reqID]
+		r.Status, r.ZipKey, r.Version = egress.StatusRITApproved, "approved_egress/"+wsID+"/"+reqID+".zip", r.Version+3
+		e.reqs.byID[reqID] = r
+	}
+	before := len(e.mail.to(adminEmail))
+	if err := e.h.Intake(ctx, message(t, nil)); err != nil {
+		t.Fatal(err)
+	}
+	r := e.reqs.get(t, reqID)
+	if r.Status != egress.StatusRITApproved || !r.Released() {
+		t.Fatalf("request %s, released %v: a late duplicate changed a released request", r.Status, r.Released())
+	}
+	if n := len(e.mail.to(adminEmail)); n != before {
+		t.Errorf("%d admin e-mails about a request that did not fail", n-before)
+	}
+}

@@ -356,6 +356,7 @@ func (h *Handlers) keepRelease(ctx context.Context, r egress.Request, cause stri
 
 var (
 	errAlreadyFailed = errors.New("already failed")
+	errMovedOn       = errors.New("moved on since it was read")
 	errReleased      = errors.New("released")
 )
 

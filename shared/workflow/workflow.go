@@ -20,6 +20,8 @@ import (
 
 // Requests stores egress requests (requests.Table).
 type Requests interface {
+	// Create stores r at version 1 unless a request with its id exists,
+	// and reports whether it did.
 	Create(ctx context.Context, r egress.Request) (bool, error)
 	Get(ctx context.Context, id string) (egress.Request, error)
 	Update(ctx context.Context, r egress.Request, ev egress.Event) (egress.Request, error)
