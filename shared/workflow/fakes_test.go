@@ -225,6 +225,7 @@ type fakeObjects struct {
 	deleted   []string // "bucket/prefix"
 
 	readErr, deleteErr error
+	onWriteZip         func() // run as a zip is written
 }
 
 func (f *fakeObjects) Read(_ context.Context, bucket, key string) ([]byte, error) {
@@ -275,13 +276,22 @@ func (f *fakeObjects) DeletePrefix(_ context.Context, bucket, prefix string) (in
 	if f.deleteErr != nil {
 		return 0, f.deleteErr
 	}
+	for k := range f.data {
+		if strings.HasPrefix(k, bucket+"/"+prefix) {
+			delete(f.data, k)
+		}
+	}
 	return 1, nil
 }
 
 func (f *fakeObjects) WriteZip(_ context.Context, bucket, key string, entries []egress.ZipEntry) (egress.ZipResult, error) {
+	if f.onWriteZip != nil {
+		f.onWriteZip()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.zipped = append(f.zipped, entries...)
+	f.data[bucket+"/"+key] = []byte("zip")
 	return egress.ZipResult{Bucket: bucket, Key: key, Size: 100}, nil
 }
 

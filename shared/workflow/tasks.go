@@ -145,7 +145,8 @@ func (h *Handlers) Release(ctx context.Context, in RequestInput) (ReleaseOutput,
 	if err != nil {
 		return ReleaseOutput{}, err
 	}
-	if final := chain.Stages[len(chain.Stages)-1].ApprovedStatus; r.Status != final {
+	final := chain.Stages[len(chain.Stages)-1].ApprovedStatus
+	if r.Status != final {
 		return ReleaseOutput{}, egress.Errorf(egress.ECONFLICT, "request %s is %s; only %s requests are released", r.ID, r.Status, final)
 	}
 	out := ReleaseOutput{ZipKey: ZipKey(r)}
@@ -164,11 +165,26 @@ func (h *Handlers) Release(ctx context.Context, in RequestInput) (ReleaseOutput,
 		}
 		out.ZipSize = res.Size
 		if _, err := h.update(ctx, r.ID, func(cur *egress.Request) (egress.Event, error) {
+			// A stopped or timed-out execution does not stop a running
+			// task: its clean-up may have failed the request meanwhile.
+			if cur.Status != final {
+				return egress.Event{}, fmt.Errorf("request %s became %s while its zip was written: %w", cur.ID, cur.Status, errMovedOn)
+			}
 			cur.ZipKey, cur.ReleasedAt = out.ZipKey, h.now()
 			cur.UpdatedAt, cur.UpdatedBy = h.now(), egress.ActorWorkflow
 			return egress.Event{RequestID: cur.ID, At: h.now(), Kind: egress.EventReleased, Actor: egress.ActorWorkflow,
 				From: cur.Status, To: cur.Status, Reason: fmt.Sprintf("%d files, zip %d bytes", len(entries), res.Size)}, nil
-		}); err != nil {
+		}); errors.Is(err, errMovedOn) {
+			// Nothing may be released for a request that is no longer
+			// approved: the zip just written goes.
+			if _, derr := h.Objects.DeletePrefix(ctx, h.Settings.DatalakeBucket, DatalakePrefix(r)); derr != nil {
+				log.Error("an unrecorded release could not be deleted", "error", derr)
+				h.tellAdmin(ctx, r.ID, "Unrecorded release of egress request "+r.ID+" left behind",
+					fmt.Sprintf("Egress request %s stopped being approved while its zip was written, and deleting s3://%s/%s failed:\n\n%v\n\nPlease delete it.\n",
+						r.ID, h.Settings.DatalakeBucket, DatalakePrefix(r), derr))
+			}
+			return ReleaseOutput{}, egress.Errorf(egress.ECONFLICT, "%v; the zip was deleted", err)
+		} else if err != nil {
 			return ReleaseOutput{}, err
 		}
 		log.Info("released", "files", len(entries), "zip_bytes", res.Size)

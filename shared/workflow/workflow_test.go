@@ -354,3 +354,34 @@ func TestStoreNotUnlocked(t *testing.T) {
 		})
 	}
 }
+
+// TestReleaseOfARequestFailedMeanwhile: a stopped or timed-out execution
+// does not stop a running release, and its clean-up may fail the request
+// while the zip is written. The release then records nothing and deletes
+// the zip: nothing stays in the datalake for a request that is not
+// approved.
+func TestReleaseOfARequestFailedMeanwhile(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	r := request()
+	r.Status = egress.StatusRITApproved
+	r.StagingObjectMetadataVersion = "manifests/" + wsID + "/" + reqID + ".json"
+	r = e.put(t, r)
+	e.objs.manifests[staging+"/"+r.StagingObjectMetadataVersion] = egress.Manifest{RequestID: reqID, Files: []egress.File{{Path: "a.csv", StagedVersionID: "v1"}}}
+	e.objs.onWriteZip = func() {
+		if err := e.h.ExecutionEnded(ctx, statusChange(t, "ABORTED", "", "")); err != nil {
+			t.Error(err)
+		}
+	}
+	_, err := e.h.Release(ctx, workflow.RequestInput{RequestID: reqID})
+	if egress.ErrorCode(err) != egress.ECONFLICT || !strings.Contains(err.Error(), "the zip was deleted") {
+		t.Fatalf("err = %v, want a conflict saying the zip was deleted", err)
+	}
+	got := e.reqs.get(t, reqID)
+	if got.Status != egress.StatusFailed || got.Released() {
+		t.Fatalf("request %s, released %v; want FAILED and not released", got.Status, got.Released())
+	}
+	if _, ok := e.objs.data[datalake+"/"+workflow.ZipKey(got)]; ok {
+		t.Fatal("the zip of a failed request is still in the datalake")
+	}
+}
