@@ -135,6 +135,7 @@ type fakeSWBStore struct {
 	rows            map[string]storeRow
 	calls           []storeCall
 	lockErr, setErr error
+	onLock          func() // run as Lock is called, before it locks
 }
 
 // CheckLock answers as Lock would, without a call that changes anything.
@@ -160,6 +161,9 @@ func (f *fakeSWBStore) lockable(storeID, requestID string) error {
 }
 
 func (f *fakeSWBStore) Lock(_ context.Context, storeID, requestID string) error {
+	if f.onLock != nil {
+		f.onLock()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, storeCall{"lock", storeID, requestID, swb.StoreProcessing})
@@ -226,6 +230,7 @@ type fakeObjects struct {
 
 	readErr, deleteErr error
 	onWriteZip         func() // run as a zip is written
+	onCopyAll          func() // run as files are copied
 }
 
 func (f *fakeObjects) Read(_ context.Context, bucket, key string) ([]byte, error) {
@@ -242,6 +247,9 @@ func (f *fakeObjects) Read(_ context.Context, bucket, key string) ([]byte, error
 }
 
 func (f *fakeObjects) CopyAll(_ context.Context, jobs []egress.CopyJob, _ int) ([]egress.File, error) {
+	if f.onCopyAll != nil {
+		f.onCopyAll()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.copied = append(f.copied, jobs...)

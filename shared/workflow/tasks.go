@@ -27,7 +27,7 @@ type StagingOutput struct {
 // ever locked by a running execution, and every execution that ends
 // reaches HandleFailure or ExecutionEnded, which unlock it. A store another
 // request holds is a ConflictError: this request fails, that lock stands.
-func (h *Handlers) CopyToStaging(ctx context.Context, in RequestInput) (StagingOutput, error) {
+func (h *Handlers) CopyToStaging(ctx context.Context, in RequestInput) (_ StagingOutput, err error) {
 	if err := in.validate(); err != nil {
 		return StagingOutput{}, err
 	}
@@ -42,6 +42,15 @@ func (h *Handlers) CopyToStaging(ctx context.Context, in RequestInput) (StagingO
 	if err := h.SWBStore.Lock(ctx, r.StoreID, r.ID); err != nil {
 		return StagingOutput{}, fmt.Errorf("lock SWB egress store %s: %w", r.StoreID, err)
 	}
+	// A stopped or timed-out execution does not stop this task, and its
+	// clean-up may run meanwhile, even before the lock above. Whatever
+	// this task then fails with goes to no one, so it undoes its own work
+	// when the request has ended.
+	defer func() {
+		if err != nil {
+			h.undoStagingOfEnded(ctx, r)
+		}
+	}()
 	entries, err := h.objectList(ctx, r)
 	if err != nil {
 		return StagingOutput{}, err
@@ -68,6 +77,9 @@ func (h *Handlers) CopyToStaging(ctx context.Context, in RequestInput) (StagingO
 		return StagingOutput{}, err
 	}
 	if _, err := h.update(ctx, r.ID, func(cur *egress.Request) (egress.Event, error) {
+		if cur.Status != egress.StatusProcessing {
+			return egress.Event{}, fmt.Errorf("request %s became %s while it was staged: %w", cur.ID, cur.Status, errMovedOn)
+		}
 		cur.StagingObjectMetadataVersion = out.ManifestKey
 		cur.FileTypes = egress.FileTypes(files)
 		cur.UpdatedAt, cur.UpdatedBy = h.now(), egress.ActorWorkflow
@@ -78,6 +90,27 @@ func (h *Handlers) CopyToStaging(ctx context.Context, in RequestInput) (StagingO
 	}
 	log.Info("staged", "files", out.FileCount, "bytes", out.TotalBytes)
 	return out, nil
+}
+
+// undoStagingOfEnded deletes r's staged copies and unlocks its SWB store
+// if r has ended (a clean-up ran while CopyToStaging did); a request still
+// PROCESSING is left to the workflow's own failure path.
+func (h *Handlers) undoStagingOfEnded(ctx context.Context, r egress.Request) {
+	cur, err := h.Requests.Get(ctx, r.ID)
+	if err != nil || cur.Status == egress.StatusProcessing {
+		return
+	}
+	log := h.log(r.ID)
+	log.Warn("request ended while it was staged; undoing the staging", "status", cur.Status)
+	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, StagingPrefix(r)); err != nil {
+		log.Error("staged copies of an ended request could not be deleted", "error", err)
+	}
+	if err := h.SWBStore.SetStatus(ctx, r.StoreID, r.ID, swb.StorePending); err != nil {
+		log.Error("SWB egress store of an ended request could not be unlocked", "store_id", r.StoreID, "error", err)
+		h.tellAdmin(ctx, r.ID, "SWB egress store "+r.StoreID+" left locked",
+			fmt.Sprintf("Egress request %s ended (%s) while its files were staged, and unlocking its workspace's egress store %s failed:\n\n%v\n\nPlease set the store back to PENDING in SWB.\n",
+				r.ID, cur.Status, r.StoreID, err))
+	}
 }
 
 // TokenInput is AwaitDecision's payload.

@@ -385,3 +385,49 @@ func TestReleaseOfARequestFailedMeanwhile(t *testing.T) {
 		t.Fatal("the zip of a failed request is still in the datalake")
 	}
 }
+
+// TestStagingOfARequestEndedMeanwhile: the execution is stopped while its
+// files are copied, and execution-ended cleans up (FAILED, store
+// unlocked) before the copies finish. The staging task then records
+// nothing, deletes what it copied and leaves the store unlocked, whether
+// the clean-up ran after its lock or before it.
+func TestStagingOfARequestEndedMeanwhile(t *testing.T) {
+	ctx := context.Background()
+	for _, when := range []string{"after the lock", "before the lock"} {
+		t.Run(when, func(t *testing.T) {
+			e := newEnv(t)
+			if err := e.h.Intake(ctx, message(t, nil)); err != nil {
+				t.Fatal(err)
+			}
+			stop := func() {
+				if err := e.h.ExecutionEnded(ctx, statusChange(t, "ABORTED", "", "")); err != nil {
+					t.Error(err)
+				}
+			}
+			if when == "after the lock" {
+				e.objs.onCopyAll = stop
+			} else {
+				e.store.onLock = stop
+			}
+			if _, err := e.h.CopyToStaging(ctx, workflow.RequestInput{RequestID: reqID}); err == nil {
+				t.Fatal("staging of an ended request succeeded")
+			}
+			got := e.reqs.get(t, reqID)
+			if got.Status != egress.StatusFailed || got.StagingObjectMetadataVersion != "" {
+				t.Fatalf("request %s, manifest %q; want FAILED without a manifest", got.Status, got.StagingObjectMetadataVersion)
+			}
+			if row := e.store.row(wsID); row.Status != swb.StorePending {
+				t.Fatalf("store %+v, want PENDING", row)
+			}
+			deleted := 0
+			for _, d := range e.objs.deleted {
+				if d == staging+"/"+workflow.StagingPrefix(got) {
+					deleted++
+				}
+			}
+			if deleted < 2 {
+				t.Fatalf("staging prefix deleted %d times (%v): want by the clean-up and again after the copies", deleted, e.objs.deleted)
+			}
+		})
+	}
+}
