@@ -336,9 +336,16 @@ func (f *fakeExecutions) ExecutionArn(name string) string {
 type fakeMailer struct {
 	mu   sync.Mutex
 	sent []egress.Email
+	// onSend, when set, is asked first; an error fails the send.
+	onSend func(context.Context, egress.Email) error
 }
 
-func (f *fakeMailer) Send(_ context.Context, e egress.Email) error {
+func (f *fakeMailer) Send(ctx context.Context, e egress.Email) error {
+	if f.onSend != nil {
+		if err := f.onSend(ctx, e); err != nil {
+			return err
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.sent = append(f.sent, e)

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -154,6 +155,19 @@ func requesterEnded(r egress.Request, status egress.Status) egress.Email {
 	}
 }
 
+// maxNoticeTime bounds the time telling a stage's reviewers may take, and
+// noticeBudget gives it at most three quarters of what is left of the
+// task's own time.
+const maxNoticeTime = 40 * time.Second
+
+func noticeBudget(ctx context.Context) time.Duration {
+	b := maxNoticeTime
+	if d, ok := ctx.Deadline(); ok {
+		b = min(b, time.Until(d)*3/4)
+	}
+	return b
+}
+
 // Bounds of a reviewers' notice: SNS refuses a subject of 100 characters
 // or more and a message over 256 KiB.
 const (
@@ -175,16 +189,21 @@ func (h *Handlers) tellReviewers(ctx context.Context, r egress.Request, i int, s
 	subject, text := h.reviewerNotice(ctx, r, i, st)
 	var problems []error
 	told := 0
+	// The task must still answer, and tell the admin what was not sent,
+	// before its time limit: a timed-out task would fail the request.
+	budget := noticeBudget(ctx)
+	nctx, cancel := context.WithTimeout(ctx, budget)
+	defer cancel()
 	if topic := h.Settings.ReviewerTopics[st.Group]; topic == "" || h.Publisher == nil {
 		log.Warn("no topic configured for the group; no notice published")
-	} else if err := h.Publisher.Publish(ctx, egress.Notice{Topic: topic, Subject: subject, Text: text}); err != nil {
+	} else if err := h.Publisher.Publish(nctx, egress.Notice{Topic: topic, Subject: subject, Text: text}); err != nil {
 		problems = append(problems, fmt.Errorf("publish the notice on %s: %w", topic, err))
 	} else {
 		told++
 	}
 	to := slices.Clone(h.Settings.ReviewerEmails[st.Group])
 	if h.Directory != nil {
-		members, err := h.Directory.GroupEmails(ctx, st.Group)
+		members, err := h.Directory.GroupEmails(nctx, st.Group)
 		if err != nil {
 			problems = append(problems, fmt.Errorf("look up the members of group %s: %w", st.Group, err))
 		}
@@ -194,8 +213,12 @@ func (h *Handlers) tellReviewers(ctx context.Context, r egress.Request, i int, s
 		log.Warn("no mailer configured; reviewers not e-mailed")
 		to = nil
 	}
-	for _, a := range to {
-		if err := h.Mailer.Send(ctx, egress.Email{To: []string{a}, Subject: subject, Text: text}); err != nil {
+	for k, a := range to {
+		if nctx.Err() != nil {
+			problems = append(problems, fmt.Errorf("%d of %d addresses not e-mailed: telling the reviewers ran out of its %s", len(to)-k, len(to), budget.Round(time.Millisecond)))
+			break
+		}
+		if err := h.Mailer.Send(nctx, egress.Email{To: []string{a}, Subject: subject, Text: text}); err != nil {
 			problems = append(problems, fmt.Errorf("e-mail %s: %w", a, err))
 		} else {
 			told++

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -367,4 +368,36 @@ func TestFailedNotifyStillTellsAdmin(t *testing.T) {
 func withCause(r egress.Request, cause string) egress.Request {
 	r.FailureCause = cause
 	return r
+}
+
+// TestReviewerNoticeWithinTheTaskTime: e-mailing the members must not run
+// the task past its time limit (a timed-out AwaitDecision task would fail
+// the request). With a mail server that never answers, the task stores
+// the token and returns within its time, and the admin learns who was not
+// e-mailed.
+func TestReviewerNoticeWithinTheTaskTime(t *testing.T) {
+	e, _, _ := reviewersEnv(t, egress.StatusProcessing)
+	e.mail.onSend = func(ctx context.Context, m egress.Email) error {
+		if m.To[0] == adminEmail {
+			return nil
+		}
+		<-ctx.Done() // a mail server that never answers
+		return ctx.Err()
+	}
+	const taskTime = 2 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), taskTime)
+	defer cancel()
+	if err := e.h.StoreTaskToken(ctx, workflow.TokenInput{RequestID: reqID, TaskToken: token}); err != nil {
+		t.Fatal(err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the task ran past its time limit")
+	}
+	if got := e.reqs.get(t, reqID); got.TaskToken != token {
+		t.Fatal("token not stored")
+	}
+	admin := e.mail.to(adminEmail)
+	if len(admin) != 1 || !strings.Contains(admin[0].Text, "addresses not e-mailed: telling the reviewers ran out of its") {
+		t.Fatalf("admin e-mails %+v", admin)
+	}
 }
