@@ -50,8 +50,10 @@ type ExecutionDetail struct {
 // An execution that ended through the definition's own failure path
 // (ErrRequestFailed) was cleaned up and reported already, and a request
 // that is already cleaned up is left as it is, so duplicate events change
-// nothing. Errors are returned, so EventBridge's retries and the rule's
-// dead-letter queue keep the event until the clean-up holds.
+// nothing. Errors are returned: Lambda retries the event twice within
+// minutes (EventBridge invokes asynchronously), then it waits in the
+// dead-letter queue, whose alarm tells the admin, to be invoked again once
+// the cause is fixed (infra/README.md, "Ended executions").
 func (h *Handlers) ExecutionEnded(ctx context.Context, ev events.CloudWatchEvent) error {
 	var d ExecutionDetail
 	if err := json.Unmarshal(ev.Detail, &d); err != nil {
