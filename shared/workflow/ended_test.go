@@ -157,6 +157,7 @@ func TestFailureKeepsRecordedRelease(t *testing.T) {
 		name      string
 		row       storeRow
 		setErr    error
+		note      string // a failure cause already on the request
 		run       func(*env) error
 		wantErr   bool
 		wantStore storeRow
@@ -186,11 +187,20 @@ func TestFailureKeepsRecordedRelease(t *testing.T) {
 			run:       func(e *env) error { return e.h.ExecutionEnded(ctx, statusChange(t, "ABORTED", "", "")) },
 			wantStore: storeRow{Status: swb.StoreProcessed},
 			wantCause: "ExecutionAborted; the release was kept and the workspace's egress store is marked PROCESSED"},
+		// The API notes a decision whose resume failed in the cause; that
+		// note must not stand for the failure being recorded.
+		{name: "execution stopped after the release, a resume note on the request", row: storeRow{swb.StoreProcessing, reqID},
+			note:      "decision recorded, but the workflow did not accept it: TaskTimedOut",
+			run:       func(e *env) error { return e.h.ExecutionEnded(ctx, statusChange(t, "ABORTED", "", "")) },
+			wantStore: storeRow{Status: swb.StoreProcessed},
+			wantCause: "ExecutionAborted; the release was kept and the workspace's egress store is marked PROCESSED"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
-			e.put(t, released())
+			rel := released()
+			rel.FailureCause = tt.note
+			e.put(t, rel)
 			e.store.rows[wsID] = tt.row
 			e.store.setErr = tt.setErr
 			for range 2 { // retried, or delivered twice

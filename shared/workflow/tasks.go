@@ -379,12 +379,14 @@ func (h *Handlers) keepRelease(ctx context.Context, r egress.Request, cause stri
 		store = "the workspace's egress store could not be marked PROCESSED (" + egress.ErrorMessage(err) + ")"
 	}
 	changed := false
-	if r.FailureCause == "" {
+	// Recorded once; a note already there (the API's note on a decision
+	// whose resume failed) gives way to it.
+	if !strings.Contains(r.FailureCause, releaseKept) {
 		stored, err := h.update(ctx, r.ID, func(cur *egress.Request) (egress.Event, error) {
-			if cur.FailureCause != "" {
+			if strings.Contains(cur.FailureCause, releaseKept) {
 				return egress.Event{}, errAlreadyFailed
 			}
-			cur.FailureCause = cause + "; the release was kept and " + store
+			cur.FailureCause = cause + releaseKept + store
 			cur.UpdatedAt, cur.UpdatedBy = h.now(), egress.ActorWorkflow
 			return egress.Event{RequestID: cur.ID, At: h.now(), Kind: egress.EventFailure, Actor: egress.ActorWorkflow,
 				From: cur.Status, To: cur.Status, Reason: cur.FailureCause}, nil
@@ -402,6 +404,10 @@ func (h *Handlers) keepRelease(ctx context.Context, r egress.Request, cause stri
 	log.Warn("released request failed afterwards; release kept", "status", r.Status, "cause", r.FailureCause)
 	return r, changed, nil
 }
+
+// releaseKept joins a released request's failure cause to what became of
+// its SWB store, and marks the failure as recorded.
+const releaseKept = "; the release was kept and "
 
 var (
 	errAlreadyFailed = errors.New("already failed")
