@@ -168,9 +168,8 @@ func (s *Service) Resolve(ctx context.Context, ev Event) (any, error) {
 
 	case "Query.requests":
 		var args struct {
-			Filter    *RequestFilter `json:"filter"`
-			Limit     *int           `json:"limit"`
-			NextToken *string        `json:"nextToken"`
+			Filter *RequestFilter `json:"filter"`
+			pageArgs
 		}
 		if err := decodeArgs(ev.Arguments, &args); err != nil {
 			return nil, err
@@ -179,14 +178,9 @@ func (s *Service) Resolve(ctx context.Context, ev Event) (any, error) {
 		if args.Filter != nil {
 			f = *args.Filter
 		}
-		limit, token := 0, ""
-		if args.Limit != nil {
-			if limit = *args.Limit; limit == 0 {
-				return nil, egress.Errorf(egress.EINVALID, "limit must be at least 1")
-			}
-		}
-		if args.NextToken != nil {
-			token = *args.NextToken
+		limit, token, err := args.page()
+		if err != nil {
+			return nil, err
 		}
 		p, err := s.RequestsPage(ctx, who, f, limit, token)
 		if err != nil {
@@ -228,10 +222,7 @@ func (s *Service) Resolve(ctx context.Context, ev Event) (any, error) {
 		return fileViews(files), nil
 
 	case "Request.filePage":
-		var args struct {
-			Limit     *int    `json:"limit"`
-			NextToken *string `json:"nextToken"`
-		}
+		var args pageArgs
 		if err := decodeArgs(ev.Arguments, &args); err != nil {
 			return nil, err
 		}
@@ -239,14 +230,9 @@ func (s *Service) Resolve(ctx context.Context, ev Event) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		limit, token := 0, ""
-		if args.Limit != nil {
-			if limit = *args.Limit; limit == 0 {
-				return nil, egress.Errorf(egress.EINVALID, "limit must be at least 1")
-			}
-		}
-		if args.NextToken != nil {
-			token = *args.NextToken
+		limit, token, err := args.page()
+		if err != nil {
+			return nil, err
 		}
 		p, err := s.FilesPage(ctx, who, r, limit, token)
 		if err != nil {
@@ -330,4 +316,24 @@ func Handler(s *Service) func(context.Context, Event) (any, error) {
 		}
 		return nil, messages.InvokeResponse_Error{Type: code, Message: egress.Redact(egress.ErrorMessage(err))}
 	}
+}
+
+// pageArgs are a paged field's arguments.
+type pageArgs struct {
+	Limit     *int    `json:"limit"`
+	NextToken *string `json:"nextToken"`
+}
+
+// page returns the limit (0: the default) and the token ("" for the first
+// page); an explicit limit of 0 is refused.
+func (a pageArgs) page() (limit int, token string, err error) {
+	if a.Limit != nil {
+		if limit = *a.Limit; limit == 0 {
+			return 0, "", egress.Errorf(egress.EINVALID, "limit must be at least 1")
+		}
+	}
+	if a.NextToken != nil {
+		token = *a.NextToken
+	}
+	return limit, token, nil
 }
