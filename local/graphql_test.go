@@ -27,6 +27,7 @@ import (
 	"github.com/tre-egress/egress/local/appsync"
 	"github.com/tre-egress/egress/local/sfn"
 	"github.com/tre-egress/egress/shared/api"
+	"github.com/tre-egress/egress/shared/api/apitest"
 	"github.com/tre-egress/egress/shared/egress"
 	"github.com/tre-egress/egress/shared/objects"
 	"github.com/tre-egress/egress/shared/workflow"
@@ -113,27 +114,6 @@ func awaiting(t *testing.T, s *Stack, id string, i int) egress.Request {
 	return r
 }
 
-// requestFields reads the names of contract 3's 29 Request fields, in
-// order, from the one copy in shared/api/testdata.
-func requestFields(t *testing.T) []string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "shared", "api", "testdata", "request-fields.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for line := range strings.Lines(string(b)) {
-		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
-			name, _, _ := strings.Cut(line, " ")
-			names = append(names, name)
-		}
-	}
-	if len(names) != 29 {
-		t.Fatalf("request-fields.txt lists %d fields, want 29", len(names))
-	}
-	return names
-}
-
 // Acceptance 1: the frontend's three operations, verbatim, over HTTP,
 // through a request's whole life in the real workflow, returning what the
 // frontend's logic expects at each step. The reviewers send access tokens,
@@ -148,7 +128,7 @@ func TestGraphQLFrontendOperations(t *testing.T) {
 		t.Fatalf("not the frontend's access token: %v", c)
 	}
 	sub := submit(t, s)
-	contractFields := requestFields(t)
+	contractFields := apitest.RequestFieldNames(t)
 
 	list := func(who egress.Identity) map[string]any {
 		t.Helper()

@@ -1,9 +1,6 @@
 package appsync
 
 import (
-	"bufio"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -11,6 +8,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/tre-egress/egress/shared/api"
+	"github.com/tre-egress/egress/shared/api/apitest"
 )
 
 func mustLoad(t *testing.T, schema string) *ast.Schema {
@@ -20,37 +18,6 @@ func mustLoad(t *testing.T, schema string) *ast.Schema {
 		t.Fatal(err)
 	}
 	return s
-}
-
-// requestField is one line of the contract's Request field list.
-type requestField struct{ name, typ string }
-
-// requestFields reads contract 3's Request fields, in order, from the one
-// copy in shared/api/testdata.
-func requestFields(t *testing.T) []requestField {
-	t.Helper()
-	f, err := os.Open(filepath.Join("..", "..", "shared", "api", "testdata", "request-fields.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []requestField
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		name, typ, ok := strings.Cut(line, " ")
-		if !ok {
-			t.Fatalf("request-fields.txt: %q is not \"name Type\"", line)
-		}
-		out = append(out, requestField{name, strings.TrimSpace(typ)})
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // fieldSig is a field as contract 3 states it.
@@ -99,8 +66,8 @@ func TestSchemaKeepsContract3(t *testing.T) {
 		want []fieldSig
 	}{"UpdateRequestInput", update})
 	var request []fieldSig
-	for _, f := range requestFields(t) {
-		request = append(request, fieldSig{f.name, f.typ, "", ""})
+	for _, f := range apitest.RequestFields(t) {
+		request = append(request, fieldSig{f.Name, f.Type, "", ""})
 	}
 	if len(request) != 29 {
 		t.Fatalf("contract lists %d Request fields", len(request))

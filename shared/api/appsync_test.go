@@ -10,6 +10,7 @@ import (
 
 	"github.com/tre-egress/egress/local/appsync"
 	"github.com/tre-egress/egress/shared/api"
+	"github.com/tre-egress/egress/shared/api/apitest"
 	"github.com/tre-egress/egress/shared/egress"
 )
 
@@ -24,34 +25,13 @@ func frontend(t *testing.T, name string) string {
 	return string(b)
 }
 
-// requestFields reads the names of contract 3's 29 Request fields, in
-// order, from testdata/request-fields.txt ("name Type" a line).
-func requestFields(t *testing.T) []string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "request-fields.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for line := range strings.Lines(string(b)) {
-		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
-			name, _, _ := strings.Cut(line, " ")
-			names = append(names, name)
-		}
-	}
-	if len(names) != 29 {
-		t.Fatalf("testdata/request-fields.txt lists %d fields, want 29", len(names))
-	}
-	return names
-}
-
 // The frontend's three operations, through the executor, for a request's
 // whole life: list, IG decides, RIT decides (resending the IG decision),
 // then download.
 func TestFrontendOperations(t *testing.T) {
 	e := newEnv(t)
 	r := e.seed(t, fixtures[0])
-	contractFields := requestFields(t)
+	contractFields := apitest.RequestFieldNames(t)
 	list := func(who egress.Identity) map[string]any {
 		t.Helper()
 		resp := e.gql(who, frontend(t, "listRequests"), nil)
