@@ -156,11 +156,7 @@ func sameEntries(t *testing.T, what string, got, want []string) {
 // submit uploads the sample store and publishes its message.
 func submit(t *testing.T, s *Stack) Submission {
 	t.Helper()
-	swb := SWB{S3: s.Clients.S3, DynamoDB: s.Clients.DynamoDB, Now: clock.Now}
-	sub, err := swb.Submit(ctx(t), "testdata/sample-store", "researcher@example.org")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sub, _ := submitted(t, s)
 	if err := s.Publish(ctx(t), sub.Message); err != nil {
 		t.Fatal(err)
 	}
@@ -443,11 +439,8 @@ func TestSecondRequestForBusyStoreIsRefused(t *testing.T) {
 // by the lock of its first task), and the admin is told.
 func TestConcurrentRequestsForOneStore(t *testing.T) {
 	s := stack(t, false)
-	swb := SWB{S3: s.Clients.S3, DynamoDB: s.Clients.DynamoDB, Now: clock.Now}
-	first, err := swb.Submit(ctx(t), "testdata/sample-store", "researcher@example.org")
-	if err != nil {
-		t.Fatal(err)
-	}
+	swb := SWB{S3: s.Clients.S3, DynamoDB: s.Clients.DynamoDB}
+	first, _ := submitted(t, s)
 	var msg map[string]any
 	if err := json.Unmarshal([]byte(first.Message), &msg); err != nil {
 		t.Fatal(err)
@@ -611,11 +604,8 @@ func TestLoopbackOnly(t *testing.T) {
 // own must not stage anything from it.
 func TestForgedBucketsAreRefused(t *testing.T) {
 	s := stack(t, false)
-	swb := SWB{S3: s.Clients.S3, DynamoDB: s.Clients.DynamoDB, Now: clock.Now}
-	sub, err := swb.Submit(ctx(t), "testdata/sample-store", "researcher@example.org")
-	if err != nil {
-		t.Fatal(err)
-	}
+	swb := SWB{S3: s.Clients.S3, DynamoDB: s.Clients.DynamoDB}
+	sub, _ := submitted(t, s)
 	for i, forge := range []func(m map[string]any){
 		func(m map[string]any) { m["s3_bucketname"] = StagingBucket },
 		func(m map[string]any) {
@@ -848,16 +838,7 @@ func TestDuplicateDeliveries(t *testing.T) {
 // not with an execution failing States.DataLimitExceeded unnoticed.
 func TestManyMissingVersions(t *testing.T) {
 	s := stack(t, false)
-	swb := SWB{S3: s.Clients.S3, DynamoDB: s.Clients.DynamoDB, Now: clock.Now}
-	sub, err := swb.Submit(ctx(t), "testdata/sample-store", "researcher@example.org")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var msg struct {
-		List string `json:"egress_store_object_list_location"`
-	}
-	json.Unmarshal([]byte(sub.Message), &msg)
-	listKey := strings.TrimPrefix(msg.List, "arn:aws:s3:::"+NotificationBucket+"/")
+	sub, listKey := submitted(t, s)
 	got, err := s.Objects.Read(ctx(t), NotificationBucket, listKey)
 	if err != nil {
 		t.Fatal(err)
