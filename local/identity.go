@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -94,31 +91,13 @@ func LoadPolicies() (*iam.Policies, error) {
 	return iam.LoadFile(path, Resolver())
 }
 
-// findGoldenTemplate looks for GoldenTemplate above the working directory,
-// then above this source file (a binary run from elsewhere on the machine
-// that built it).
+// findGoldenTemplate finds GoldenTemplate in the repository.
 func findGoldenTemplate() (string, error) {
-	var starts []string
-	if wd, err := os.Getwd(); err == nil {
-		starts = append(starts, wd)
+	path, err := servers.InRepository(GoldenTemplate)
+	if err != nil {
+		return "", fmt.Errorf("local: %w: run the stack from the repository", err)
 	}
-	if _, file, _, ok := runtime.Caller(0); ok {
-		starts = append(starts, filepath.Dir(file))
-	}
-	for _, dir := range starts {
-		for {
-			path := filepath.Join(dir, filepath.FromSlash(GoldenTemplate))
-			if _, err := os.Stat(path); err == nil {
-				return path, nil
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				break
-			}
-			dir = parent
-		}
-	}
-	return "", fmt.Errorf("local: %s not found above %v: run the stack from the repository", GoldenTemplate, starts)
+	return path, nil
 }
 
 // shared is the Authorizer of every stack started without

@@ -16,12 +16,23 @@ import (
 )
 
 // ToolsDir returns the repository's .tools folder: $EGRESS_TOOLS_DIR, or the
-// .tools folder beside go.mod found by walking up from the working directory
-// (tests run in their package directory) and from this source file.
+// .tools folder beside go.mod (see InRepository).
 func ToolsDir() (string, error) {
 	if d := os.Getenv("EGRESS_TOOLS_DIR"); d != "" {
 		return d, nil
 	}
+	mod, err := InRepository("go.mod")
+	if err != nil {
+		return "", errors.New("servers: cannot find the repository root (go.mod); set EGRESS_TOOLS_DIR")
+	}
+	return filepath.Join(filepath.Dir(mod), ".tools"), nil
+}
+
+// InRepository returns the path of rel (slash-separated) in the nearest
+// folder holding it above the working directory (tests run in their
+// package's folder), else above this source file (a binary run from
+// elsewhere on the machine that built it).
+func InRepository(rel string) (string, error) {
 	var starts []string
 	if wd, err := os.Getwd(); err == nil {
 		starts = append(starts, wd)
@@ -31,15 +42,16 @@ func ToolsDir() (string, error) {
 	}
 	for _, dir := range starts {
 		for d := dir; ; d = filepath.Dir(d) {
-			if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-				return filepath.Join(d, ".tools"), nil
+			path := filepath.Join(d, filepath.FromSlash(rel))
+			if _, err := os.Stat(path); err == nil {
+				return path, nil
 			}
 			if filepath.Dir(d) == d {
 				break
 			}
 		}
 	}
-	return "", errors.New("servers: cannot find the repository root (go.mod); set EGRESS_TOOLS_DIR")
+	return "", fmt.Errorf("%s not found above %v", rel, starts)
 }
 
 // toolPath returns the path of a tool under .tools, or an error telling the
