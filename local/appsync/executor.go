@@ -20,6 +20,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/validator"
 
+	"github.com/tre-egress/egress/local/sfn"
 	"github.com/tre-egress/egress/shared/api"
 )
 
@@ -265,11 +266,6 @@ func (x *execution) field(parent *ast.Definition, fields []*ast.Field, source ma
 }
 
 // call runs the resolver for field f of parent, as AppSync invokes it.
-// MaxLambdaResponse is the largest result, in bytes of JSON, Lambda returns
-// from a synchronous invocation such as a direct Lambda resolver's (the
-// figure Lambda's own error message states).
-const MaxLambdaResponse = 6291556
-
 func (x *execution) call(parent *ast.Definition, f *ast.Field, source map[string]any) (any, error) {
 	args, err := json.Marshal(f.ArgumentMap(x.vars))
 	if err != nil {
@@ -290,10 +286,9 @@ func (x *execution) call(parent *ast.Definition, f *ast.Field, source map[string
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > MaxLambdaResponse {
+	if len(b) > sfn.MaxInvokeResponse {
 		// What Lambda answers AppSync for a result it will not return.
-		return nil, messages.InvokeResponse_Error{Type: "Function.ResponseSizeTooLarge",
-			Message: fmt.Sprintf("Response payload size exceeded maximum allowed payload size (%d bytes).", MaxLambdaResponse)}
+		return nil, messages.InvokeResponse_Error{Type: sfn.FunctionResponseSizeTooLarge, Message: sfn.ResponseTooLargeMessage}
 	}
 	var v any
 	d := json.NewDecoder(bytes.NewReader(b))

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/tre-egress/egress/local/appsync"
+	"github.com/tre-egress/egress/local/sfn"
 	"github.com/tre-egress/egress/shared/api"
 )
 
@@ -86,8 +87,8 @@ func TestExecutorLambdaResponseLimit(t *testing.T) {
 		size    int
 		wantErr string
 	}{
-		{appsync.MaxLambdaResponse, ""},
-		{appsync.MaxLambdaResponse + 1, "Function.ResponseSizeTooLarge"},
+		{sfn.MaxInvokeResponse, ""},
+		{sfn.MaxInvokeResponse + 1, sfn.FunctionResponseSizeTooLarge},
 	} {
 		size = tt.size
 		resp := exec.Execute(context.Background(), appsync.GraphQLRequest{Query: "{ node { name } }"}, igReviewer)

@@ -106,7 +106,7 @@ func TestConformance(t *testing.T) {
 		// Responses around the 256 KiB payload quota and Lambda's 6 MB one.
 		"big":  constant(jsonString(maxPayload)),
 		"half": constant(jsonString(maxPayload / 2)),
-		"huge": constant(jsonString(maxInvokeResponse)),
+		"huge": constant(jsonString(MaxInvokeResponse)),
 	}
 	pad := jsonString(maxPayload / 2) // half the payload quota, as a JSON string
 	const bigCause = "The state/task 'lambda' returned a result with a size exceeding the maximum number of bytes service limit."

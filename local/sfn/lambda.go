@@ -72,8 +72,10 @@ func (e *Engine) invokeAsync(function string, payload json.RawMessage) <-chan in
 // Lambda's limits on a synchronous invocation, in bytes. The response limit
 // is the one Lambda's own error message states.
 const (
-	maxInvokeRequest  = 6 * 1024 * 1024
-	maxInvokeResponse = 6291556
+	maxInvokeRequest = 6 * 1024 * 1024
+	// MaxInvokeResponse is also what the local AppSync takes from a
+	// direct Lambda resolver (local/appsync).
+	MaxInvokeResponse = 6291556
 )
 
 // Lambda's errors for a function that ran out of time or answered too much.
@@ -82,6 +84,9 @@ const (
 	FunctionResponseSizeTooLarge = "Function.ResponseSizeTooLarge"
 	SandboxTimedout              = "Sandbox.Timedout"
 )
+
+// ResponseTooLargeMessage is Lambda's message with FunctionResponseSizeTooLarge.
+var ResponseTooLargeMessage = fmt.Sprintf("Response payload size exceeded maximum allowed payload size (%d bytes).", MaxInvokeResponse)
 
 // callFunction invokes the function within Lambda's limits and returns its
 // response or the error AWS would report for the invocation.
@@ -145,9 +150,8 @@ func (e *Engine) runHandler(ctx context.Context, function string, payload json.R
 	if err != nil {
 		return nil, e.lambdaError(function, err)
 	}
-	if len(out) > maxInvokeResponse {
-		return nil, functionError(FunctionResponseSizeTooLarge,
-			fmt.Sprintf("Response payload size exceeded maximum allowed payload size (%d bytes).", maxInvokeResponse))
+	if len(out) > MaxInvokeResponse {
+		return nil, functionError(FunctionResponseSizeTooLarge, ResponseTooLargeMessage)
 	}
 	if len(out) == 0 {
 		out = json.RawMessage("null")
