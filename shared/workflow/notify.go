@@ -186,7 +186,7 @@ const (
 // would strand the decision.
 func (h *Handlers) tellReviewers(ctx context.Context, r egress.Request, i int, st egress.Stage) {
 	log := h.log(r.ID).With("stage", st.Name, "group", st.Group)
-	subject, text := h.reviewerNotice(ctx, r, i, st)
+	subject, text := h.reviewerNotice(r, i, st)
 	var problems []error
 	told := 0
 	// The task must still answer, and tell the admin what was not sent,
@@ -241,7 +241,7 @@ func (h *Handlers) tellReviewers(ctx context.Context, r egress.Request, i int, s
 // original's content (file types, request id, project, researcher e-mail,
 // the earlier stages' reviewers) and a link to the web app. It carries no
 // task token and no link to the data.
-func (h *Handlers) reviewerNotice(ctx context.Context, r egress.Request, i int, st egress.Stage) (subject, text string) {
+func (h *Handlers) reviewerNotice(r egress.Request, i int, st egress.Stage) (subject, text string) {
 	subject = bounded(fmt.Sprintf("Egress request %s awaits the %s decision", r.ID, st.Name), maxSubject)
 	var b strings.Builder
 	fmt.Fprintf(&b, "A new egress request awaits the %s decision by the %s group.\n\n", st.Name, st.Group)
