@@ -114,15 +114,18 @@ func (b *builder) grants() {
 	// objects.DeletePrefix lists a prefix's versions and unfinished
 	// multipart uploads, deletes every version (DeleteObjects with version
 	// ids) and aborts every upload. Release and rejection delete the staged
-	// copies; the failure path also removes a partial release.
-	for _, name := range []string{"copy-to-datalake", "handle-rejection", "handle-failure", "execution-ended"} {
+	// copies; the failure path also removes a partial release. Staging
+	// deletes what it copied for a request that ended meanwhile (a stopped
+	// execution does not stop its running task).
+	for _, name := range []string{"copy-to-staging", "copy-to-datalake", "handle-rejection", "handle-failure", "execution-ended"} {
 		r := b.fns[name].role
 		r.AddToPolicy(allow([]string{"s3:ListBucketVersions", "s3:ListBucketMultipartUploads"}, b.staging.BucketArn()))
 		r.AddToPolicy(allow([]string{"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload"}, stagingObjects))
 	}
 	// The failure path (HandleFailure, and execution-ended for executions
-	// that ended outside it) removes a partial, unrecorded release.
-	for _, name := range []string{"handle-failure", "execution-ended"} {
+	// that ended outside it) removes a partial, unrecorded release, and so
+	// does the release itself for a request that ended while it zipped.
+	for _, name := range []string{"copy-to-datalake", "handle-failure", "execution-ended"} {
 		r := b.fns[name].role
 		r.AddToPolicy(allowIf([]string{"s3:ListBucketVersions"}, map[string]any{
 			"StringLike": map[string]any{"s3:prefix": "approved_egress/*"},

@@ -170,8 +170,9 @@ func TestFunctionPermissions(t *testing.T) {
 		"start-workflow": concat(writeTables, mail, []string{"sqs:SendMessage", "states:StartExecution", "s3:GetObject", "s3:ListBucket"}),
 		// s3:GetObject only on the object list: the store and staging are
 		// read by version.
+		// Deletes its copies for a request that ended while they were made.
 		"copy-to-staging": concat(writeTables, []string{"s3:GetObject", "s3:GetObjectVersion",
-			"s3:GetObjectVersionTagging", "s3:ListBucket", "s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"}),
+			"s3:GetObjectVersionTagging", "s3:ListBucket", "s3:PutObject", "s3:PutObjectTagging"}, deletePrefix),
 		// Reads the manifest (file types), publishes on the stage's topic
 		// and lists the stage group's members.
 		"store-task-token":     concat(writeTables, mail, []string{"sns:Publish", "cognito-idp:ListUsersInGroup"}),
@@ -302,7 +303,12 @@ func TestS3CallsAllowed(t *testing.T) {
 			{"egress-api", "ReadManifest", []string{"s3:GetObject"}, staging + "/manifests/*"},
 			{"egress-api", "presigned GetObject of the zip", []string{"s3:GetObject"}, released},
 		}
+		calls = append(calls, deletePrefix("copy-to-staging", staging, staging+"/*")...)
 		calls = append(calls, deletePrefix("copy-to-datalake", staging, staging+"/*")...)
+		calls = append(calls,
+			call{"copy-to-datalake", "DeletePrefix of its zip: ListObjectVersions (approved_egress/ only)", []string{"s3:ListBucketVersions"}, lake},
+			call{"copy-to-datalake", "DeletePrefix of its zip: ListMultipartUploads", []string{"s3:ListBucketMultipartUploads"}, lake},
+			call{"copy-to-datalake", "DeletePrefix of its zip: DeleteObjects with version ids", []string{"s3:DeleteObject", "s3:DeleteObjectVersion"}, released})
 		calls = append(calls, deletePrefix("handle-rejection", staging, staging+"/*")...)
 		calls = append(calls, deletePrefix("handle-failure", staging, staging+"/*")...)
 		calls = append(calls, deletePrefix("execution-ended", staging, staging+"/*")...)
