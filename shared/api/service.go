@@ -59,6 +59,9 @@ type Service struct {
 	Manifests      Manifests
 	ReviewerGroups []string // egress_reviewer_roles
 	DownloadGroups []string // groups allowed to download; default the first stage's
+	// AdminGroups are the TRE admins' groups (cancel any request, revoke,
+	// preview any awaiting request); default egress.GroupRIT (TREAdmin).
+	AdminGroups []string
 	StagingBucket  string   // where manifests are
 	DatalakeBucket string
 	MaxDownloads   int
@@ -113,6 +116,17 @@ func inAny(who egress.Identity, groups []string) bool {
 	}
 	return false
 }
+
+// adminGroups returns the TRE admins' groups.
+func (s *Service) adminGroups() []string {
+	if len(s.AdminGroups) > 0 {
+		return s.AdminGroups
+	}
+	return []string{egress.GroupRIT}
+}
+
+// isAdmin reports whether who is a TRE admin.
+func (s *Service) isAdmin(who egress.Identity) bool { return inAny(who, s.adminGroups()) }
 
 // authorizeReviewer refuses callers in no reviewer group before anything
 // about a request is read, so they learn nothing about it.
