@@ -399,7 +399,7 @@ func TestAPI(t *testing.T) {
 		}
 		sort.Strings(got)
 		want := []string{"Mutation.downloadData", "Mutation.updateRequest", "Query.getRequest", "Query.listRequests",
-			"Query.requests", "Request.filePage", "Request.files", "Request.history"}
+			"Query.previewFile", "Query.requests", "Request.filePage", "Request.files", "Request.history"}
 		if !slices.Equal(got, want) {
 			t.Errorf("%s resolvers %v, want %v", stackName, got, want)
 		}
