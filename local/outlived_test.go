@@ -29,7 +29,7 @@ func TestTaskOutlivingItsRequest(t *testing.T) {
 		prefix    func(egress.Request) string
 		recorded  func(egress.Request) bool // the task's work is on the request
 	}{
-		{"staging", "copy-to-staging", false, nil, StagingBucket, workflow.StagingPrefix,
+		{"staging", "copy-to-staging", false, nil, StagingBucket, egress.StagingPrefix,
 			func(r egress.Request) bool { return r.StagingObjectMetadataVersion != "" }},
 		{"release", "copy-to-datalake", true, []egress.Decision{egress.Approved}, DatalakeBucket, workflow.DatalakePrefix,
 			func(r egress.Request) bool { return r.Released() }},

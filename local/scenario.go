@@ -133,7 +133,7 @@ func (s *Stack) Scenario(ctx context.Context, dir string, decisions []string, d 
 	if rep.StoreStatus, err = swb.StoreStatus(ctx, r.StoreID); err != nil {
 		return rep, err
 	}
-	if rep.StagedObjects, err = s.countVersions(ctx, StagingBucket, workflow.StagingPrefix(r)); err != nil {
+	if rep.StagedObjects, err = s.countVersions(ctx, StagingBucket, egress.StagingPrefix(r)); err != nil {
 		return rep, err
 	}
 	if rep.ZipObjects, err = s.countVersions(ctx, DatalakeBucket, workflow.ZipKey(r)); err != nil {

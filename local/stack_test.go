@@ -181,7 +181,7 @@ func finished(t *testing.T, s *Stack, sub Submission, want egress.Status) egress
 		t.Fatalf("SWB store %q, %v; want PENDING", st, err)
 	}
 	for _, p := range []struct{ bucket, prefix string }{
-		{StagingBucket, workflow.StagingPrefix(r)},
+		{StagingBucket, egress.StagingPrefix(r)},
 		{DatalakeBucket, workflow.DatalakePrefix(r)},
 	} {
 		if n, err := s.countVersions(ctx(t), p.bucket, p.prefix); err != nil || n != 0 {
@@ -677,7 +677,7 @@ func TestStoppedExecutionIsCleanedUp(t *testing.T) {
 	sub := submit(t, s)
 	awaitStage(t, s, sub.RequestID, 0)
 	r, _ := s.Requests.Get(ctx(t), sub.RequestID)
-	if n, err := s.countVersions(ctx(t), StagingBucket, workflow.StagingPrefix(r)); err != nil || n == 0 {
+	if n, err := s.countVersions(ctx(t), StagingBucket, egress.StagingPrefix(r)); err != nil || n == 0 {
 		t.Fatalf("%d staged versions (%v) before the stop", n, err)
 	}
 	swb := SWB{S3: s.Clients.S3, DynamoDB: s.Clients.DynamoDB}
@@ -924,7 +924,7 @@ func TestReleaseKeptWhenStoreCannotBeProcessed(t *testing.T) {
 	if n, err := s.countVersions(ctx(t), DatalakeBucket, r.ZipKey); err != nil || n != 1 {
 		t.Fatalf("%d versions of the zip (%v), want it kept", n, err)
 	}
-	if n, err := s.countVersions(ctx(t), StagingBucket, workflow.StagingPrefix(r)); err != nil || n != 0 {
+	if n, err := s.countVersions(ctx(t), StagingBucket, egress.StagingPrefix(r)); err != nil || n != 0 {
 		t.Fatalf("%d staged versions left (%v)", n, err)
 	}
 	if st, _ := swb.StoreStatus(ctx(t), storeID); st != "TERMINATED" {

@@ -62,7 +62,7 @@ func uploadsUnder(ctx context.Context, s *Stack, bucket, prefix string) ([]strin
 func noUploads(t *testing.T, s *Stack, r egress.Request) {
 	t.Helper()
 	for _, p := range []struct{ bucket, prefix string }{
-		{StagingBucket, workflow.StagingPrefix(r)},
+		{StagingBucket, egress.StagingPrefix(r)},
 		{DatalakeBucket, workflow.DatalakePrefix(r)},
 	} {
 		keys, err := uploadsUnder(ctx(t), s, p.bucket, p.prefix)
@@ -95,10 +95,10 @@ func TestUnfinishedStagedUploadIsAborted(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := openUpload(ctx(t), s, StagingBucket, workflow.StagingPrefix(r)+"tables/summary.csv"); err != nil {
+			if err := openUpload(ctx(t), s, StagingBucket, egress.StagingPrefix(r)+"tables/summary.csv"); err != nil {
 				t.Fatal(err)
 			}
-			if keys, err := uploadsUnder(ctx(t), s, StagingBucket, workflow.StagingPrefix(r)); err != nil || len(keys) != 1 {
+			if keys, err := uploadsUnder(ctx(t), s, StagingBucket, egress.StagingPrefix(r)); err != nil || len(keys) != 1 {
 				t.Fatalf("set-up: uploads %q (%v), want the crashed copy's", keys, err)
 			}
 			chain, _ := s.Config.Chain()
@@ -115,7 +115,7 @@ func TestUnfinishedStagedUploadIsAborted(t *testing.T) {
 			if st, err := swb.StoreStatus(ctx(t), r.StoreID); err != nil || st != tt.store {
 				t.Fatalf("SWB store %q (%v), want %s", st, err, tt.store)
 			}
-			if n, err := s.countVersions(ctx(t), StagingBucket, workflow.StagingPrefix(r)); err != nil || n != 0 {
+			if n, err := s.countVersions(ctx(t), StagingBucket, egress.StagingPrefix(r)); err != nil || n != 0 {
 				t.Fatalf("%d staged versions left (%v)", n, err)
 			}
 			released := 0
@@ -203,7 +203,7 @@ func leavePartialRelease(ctx context.Context, s *Stack, id string) error {
 	}
 	for _, at := range []struct{ bucket, key string }{
 		{DatalakeBucket, zip},
-		{StagingBucket, workflow.StagingPrefix(r) + "tables/summary.csv"},
+		{StagingBucket, egress.StagingPrefix(r) + "tables/summary.csv"},
 	} {
 		if err := openUpload(ctx, s, at.bucket, at.key); err != nil {
 			return err
@@ -211,7 +211,7 @@ func leavePartialRelease(ctx context.Context, s *Stack, id string) error {
 	}
 	for _, p := range []struct{ bucket, prefix string }{
 		{DatalakeBucket, workflow.DatalakePrefix(r)},
-		{StagingBucket, workflow.StagingPrefix(r)},
+		{StagingBucket, egress.StagingPrefix(r)},
 	} {
 		if keys, err := uploadsUnder(ctx, s, p.bucket, p.prefix); err != nil || len(keys) != 1 {
 			return fmt.Errorf("uploads under %s/%s: %q (%v), want one", p.bucket, p.prefix, keys, err)
@@ -246,7 +246,7 @@ func TestFailedCopyAbortsItsUpload(t *testing.T) {
 		vanish    func(ctx context.Context, s *Stack, r egress.Request, c Call) error
 		cause     string
 	}{
-		{"staging a file in parts", "copy-to-staging", false, big, nil, "UploadPartCopy", StagingBucket, workflow.StagingPrefix,
+		{"staging a file in parts", "copy-to-staging", false, big, nil, "UploadPartCopy", StagingBucket, egress.StagingPrefix,
 			deleteCopySource, "big.bin"},
 		{"zipping the release", "copy-to-datalake", true, "testdata/sample-store", []egress.Decision{egress.Approved}, "CreateMultipartUpload", DatalakeBucket, workflow.DatalakePrefix,
 			deleteStaged("tables/summary.csv"), "tables/summary.csv"},
@@ -354,7 +354,7 @@ func deleteCopySource(ctx context.Context, s *Stack, _ egress.Request, c Call) e
 // path, as a mistaken clean-up of staging would.
 func deleteStaged(path string) func(ctx context.Context, s *Stack, r egress.Request, _ Call) error {
 	return func(ctx context.Context, s *Stack, r egress.Request, _ Call) error {
-		key := workflow.StagingPrefix(r) + path
+		key := egress.StagingPrefix(r) + path
 		out, err := s.Clients.S3.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(StagingBucket), Prefix: aws.String(key)})
 		if err != nil {
 			return err

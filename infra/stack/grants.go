@@ -138,9 +138,13 @@ func (b *builder) grants() {
 	}
 
 	// The API reads manifests for a request's file list and presigns
-	// downloads of released zips with its own credentials.
+	// downloads of released zips with its own credentials. A preview reads
+	// the head of a staged version and presigns a GET of it: both name the
+	// version, which S3 authorises as s3:GetObjectVersion alone, so the
+	// staged data is never readable unversioned.
 	api := b.fns["egress-api"].role
 	api.AddToPolicy(allow([]string{"s3:GetObject"}, b.staging.ArnForObjects(jsii.String("manifests/*"))))
+	api.AddToPolicy(allow([]string{"s3:GetObjectVersion"}, stagingObjects))
 	api.AddToPolicy(allow([]string{"s3:GetObject"}, released))
 	b.stagingKey(api, false)
 	b.datalakeKey(api, false)

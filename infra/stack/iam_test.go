@@ -181,7 +181,7 @@ func TestFunctionPermissions(t *testing.T) {
 		"handle-failure":       concat(writeTables, deletePrefix),
 		"execution-ended":      concat(writeTables, deletePrefix, mail, []string{"sqs:SendMessage"}),
 		"notify":               concat(readTables, mail),
-		"egress-api":           concat(writeTables, []string{"dynamodb:Query", "states:SendTaskSuccess", "s3:GetObject"}),
+		"egress-api":           concat(writeTables, []string{"dynamodb:Query", "states:SendTaskSuccess", "s3:GetObject", "s3:GetObjectVersion"}),
 		"pre-token-generation": nil,
 	}
 	efs := []string{"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface",
@@ -302,6 +302,7 @@ func TestS3CallsAllowed(t *testing.T) {
 			{"handle-failure", "DeletePrefix: AbortMultipartUpload", []string{"s3:AbortMultipartUpload"}, released},
 			{"egress-api", "ReadManifest", []string{"s3:GetObject"}, staging + "/manifests/*"},
 			{"egress-api", "presigned GetObject of the zip", []string{"s3:GetObject"}, released},
+			{"egress-api", "previewFile: ranged GetObject and presigned GetObject of a staged version", []string{"s3:GetObjectVersion"}, staging + "/*"},
 		}
 		calls = append(calls, deletePrefix("copy-to-staging", staging, staging+"/*")...)
 		calls = append(calls, deletePrefix("copy-to-datalake", staging, staging+"/*")...)
@@ -331,6 +332,7 @@ func TestS3CallsAllowed(t *testing.T) {
 		unneeded := []call{
 			{"copy-to-staging", "HeadObject, CopyObject of the latest version", []string{"s3:GetObject", "s3:GetObjectTagging"}, store + "/*"},
 			{"copy-to-staging", "GetObject of the latest staged copy", []string{"s3:GetObject", "s3:GetObjectTagging"}, staging + "/*"},
+			{"egress-api", "GetObject of the latest staged copy (previews read versions)", []string{"s3:GetObject"}, staging + "/*"},
 		}
 		for _, c := range unneeded {
 			statements := functionStatements(t, tmpl, stackName, c.function)

@@ -92,6 +92,9 @@ func (b *builder) suppress() {
 	accept(b.fns["egress-api"].role, exception{"AwsSolutions-IAM5",
 		[]string{"/^Resource::<StagingBucket[0-9A-F]{8}\\.Arn>\\/manifests\\/\\*$/"},
 		"The API reads the manifest of the request asked about, manifests/<workspace>/<request>.json; only GetObject under manifests/ is granted."})
+	accept(b.fns["egress-api"].role, exception{"AwsSolutions-IAM5", []string{staging},
+		"A preview reads and links the staged version of the file asked about, <workspace>/<request>/<path>; only " +
+			"s3:GetObjectVersion is granted, so nothing staged is readable without the version id the manifest records."})
 	accept(b.fns["store-task-token"].role, exception{"AwsSolutions-IAM5",
 		[]string{"/^Resource::<StagingBucket[0-9A-F]{8}\\.Arn>\\/manifests\\/\\*$/"},
 		"The reviewers' notice lists the file types of the request awaiting them, from its manifest, manifests/<workspace>/<request>.json; only GetObject under manifests/ is granted."})

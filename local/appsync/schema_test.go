@@ -116,7 +116,7 @@ func TestSchemaFor(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := mustLoad(t, api.SchemaFor(tt.reviewers, tt.downloads))
-			for _, f := range []*ast.FieldDefinition{s.Query.Fields.ForName("listRequests"), s.Query.Fields.ForName("requests"), s.Mutation.Fields.ForName("updateRequest")} {
+			for _, f := range []*ast.FieldDefinition{s.Query.Fields.ForName("listRequests"), s.Query.Fields.ForName("requests"), s.Query.Fields.ForName("previewFile"), s.Mutation.Fields.ForName("updateRequest")} {
 				if got := signature(f).groups; got != tt.wantList {
 					t.Errorf("%s groups %s, want %s", f.Name, got, tt.wantList)
 				}

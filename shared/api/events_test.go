@@ -37,13 +37,14 @@ func TestSampleEvents(t *testing.T) {
 	order := []string{
 		"egress-api-list-requests.json", "egress-api-get-request.json", "egress-api-requests.json",
 		"egress-api-request-files.json", "egress-api-request-file-page.json", "egress-api-request-history.json",
-		"egress-api-update-request.json", "egress-api-update-request-rit.json", "egress-api-download-data.json",
+		"egress-api-preview-file.json", "egress-api-update-request.json", "egress-api-update-request-rit.json", "egress-api-download-data.json",
 	}
 	// What each result must show.
 	shows := map[string]string{
 		"egress-api-request-files.json":      `"path":"results/a.csv"`,
 		"egress-api-request-file-page.json":  `"items":[{"path":"results/a.csv"`,
 		"egress-api-request-history.json":    `"kind":"CREATED"`,
+		"egress-api-preview-file.json":       `"rows":[["a","b"],["1","2"]]`,
 		"egress-api-update-request.json":     "IGAPPROVED",
 		"egress-api-update-request-rit.json": "RITAPPROVED",
 		"egress-api-download-data.json":      "X-Amz-Signature",
@@ -63,8 +64,9 @@ func TestSampleEvents(t *testing.T) {
 	r := newRequest()
 	r.ID, r.WorkspaceID, r.TaskToken = args.ID, "4b2f8c1e-7a6d-4e3b-9f0a-1c2d3e4f5a6b", sampleToken
 	r.StagingObjectMetadataVersion = "manifests/" + r.WorkspaceID + "/" + r.ID + ".json"
+	staged := e.stage(t, r, "results/a.csv", []byte("a,b\n1,2\n"))
 	if err := e.objects.WriteManifest(ctx, e.staging, r.StagingObjectMetadataVersion, egress.Manifest{RequestID: r.ID,
-		Files: []egress.File{{Path: "results/a.csv", Size: 8, SHA256: "aa", VersionID: "v1"}}}); err != nil {
+		Files: []egress.File{staged}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.table.Create(ctx, r); err != nil {

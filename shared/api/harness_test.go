@@ -82,6 +82,7 @@ func newEnv(t *testing.T) *env {
 	}
 	e.svc = &api.Service{
 		Requests: e.table, Workflow: e.wf, Presigner: e.objects, Manifests: e.objects,
+		VersionPresigner: e.objects, HeadReader: e.objects,
 		ReviewerGroups: []string{egress.GroupIG, egress.GroupRIT},
 		StagingBucket:  e.staging, DatalakeBucket: e.datalake,
 		MaxDownloads: 3, DownloadExpiry: time.Minute,

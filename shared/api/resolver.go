@@ -131,6 +131,7 @@ var FieldResolvers = []string{
 	"Query.listRequests",
 	"Query.getRequest",
 	"Query.requests",
+	"Query.previewFile",
 	"Mutation.updateRequest",
 	"Mutation.downloadData",
 	"Mutation.reviewRequest",
@@ -192,6 +193,20 @@ func (s *Service) Resolve(ctx context.Context, ev Event) (any, error) {
 			return nil, err
 		}
 		return PageView{Items: requestViews(p.Requests), NextToken: p.NextToken}, nil
+
+	case "Query.previewFile":
+		var args struct {
+			ID   string `json:"egress_request_id"`
+			Path string `json:"path"`
+		}
+		if err := decodeArgs(ev.Arguments, &args); err != nil {
+			return nil, err
+		}
+		p, err := s.Preview(ctx, who, args.ID, args.Path)
+		if err != nil {
+			return nil, err
+		}
+		return NewFilePreviewView(p), nil
 
 	case "Mutation.updateRequest":
 		var args struct {

@@ -30,6 +30,7 @@ type Requests interface {
 	IncrementDownloads(ctx context.Context, id string, limit int, actor string) (int, error)
 	List(ctx context.Context, q egress.ListQuery) (egress.Page, error)
 	Events(ctx context.Context, id string) ([]egress.Event, error)
+	AddEvent(ctx context.Context, ev egress.Event, after int64) error
 }
 
 // Workflow resumes the task waiting for a decision (stepfunctions.Workflow).
@@ -53,12 +54,15 @@ type Manifests interface {
 
 // Service implements the API's operations.
 type Service struct {
-	Requests       Requests
-	Workflow       Workflow
-	Presigner      Presigner
-	Manifests      Manifests
-	ReviewerGroups []string // egress_reviewer_roles
-	DownloadGroups []string // groups allowed to download; default the first stage's
+	Requests  Requests
+	Workflow  Workflow
+	Presigner Presigner
+	Manifests Manifests
+	// VersionPresigner and HeadReader serve previews of staged files.
+	VersionPresigner VersionPresigner
+	HeadReader       HeadReader
+	ReviewerGroups   []string // egress_reviewer_roles
+	DownloadGroups   []string // groups allowed to download; default the first stage's
 	// AdminGroups are the TRE admins' groups (cancel any request, revoke,
 	// preview any awaiting request); default egress.GroupRIT (TREAdmin).
 	AdminGroups    []string
@@ -239,6 +243,11 @@ func (s *Service) manifestFiles(ctx context.Context, who egress.Identity, r egre
 	if r.StagingObjectMetadataVersion == "" {
 		return []egress.File{}, nil
 	}
+	return s.readManifest(ctx, r)
+}
+
+// readManifest reads the files of r's staging manifest, which r must have.
+func (s *Service) readManifest(ctx context.Context, r egress.Request) ([]egress.File, error) {
 	if s.Manifests == nil {
 		return nil, fmt.Errorf("files of %s: the service has no manifest reader", r.ID)
 	}

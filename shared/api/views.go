@@ -214,3 +214,23 @@ type PreviousAttemptView struct {
 	UpdatedAt   string       `json:"updated_dt"`
 	Reviews     []ReviewView `json:"reviews"`
 }
+
+// FilePreviewView is the GraphQL FilePreview type. Lines and rows are null
+// for content that is neither text nor CSV/TSV.
+type FilePreviewView struct {
+	Path        string     `json:"path"`
+	ContentType string     `json:"content_type"`
+	Size        int64      `json:"size"`
+	SHA256      string     `json:"sha256"`
+	URL         string     `json:"url"`
+	ExpiresAt   string     `json:"expires_at"`
+	Lines       []string   `json:"lines"`
+	Rows        [][]string `json:"rows"`
+	Truncated   bool       `json:"truncated"`
+}
+
+// NewFilePreviewView shows p.
+func NewFilePreviewView(p FilePreview) FilePreviewView {
+	return FilePreviewView{Path: p.Path, ContentType: p.ContentType, Size: p.Size, SHA256: p.SHA256, URL: p.URL,
+		ExpiresAt: egress.FormatTime(p.ExpiresAt), Lines: p.Lines, Rows: p.Rows, Truncated: p.Truncated}
+}

@@ -72,6 +72,8 @@ func API(cfg config.Config, c Clients, log *slog.Logger) (*api.Service, error) {
 		Workflow:          stepfunctions.New(c.SFN, cfg.StateMachineArn),
 		Presigner:         obj,
 		Manifests:         obj,
+		VersionPresigner:  obj,
+		HeadReader:        obj,
 		ReviewerGroups:    cfg.ReviewerGroups,
 		StagingBucket:     cfg.StagingBucket,
 		DatalakeBucket:    cfg.DatalakeBucket,

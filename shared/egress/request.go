@@ -225,6 +225,9 @@ const (
 	EventStaged     = "STAGED"
 	EventStarted    = "STARTED"
 	EventDelivered  = "DECISION_DELIVERED" // the workflow acknowledged a stored decision
+	// EventPreview records a reviewer's preview of one staged file (its
+	// path in Reason); the link handed out is never recorded.
+	EventPreview = "PREVIEW"
 	// EventFailure records a failure that leaves the status as it is: a
 	// released request whose SWB store could not be marked PROCESSED.
 	EventFailure = "FAILURE"

@@ -2,11 +2,15 @@ package objects
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/tre-egress/egress/shared/egress"
 )
@@ -34,4 +38,44 @@ func (s *Client) Read(ctx context.Context, bucket, key string) ([]byte, error) {
 		return nil, egress.Errorf(egress.EINVALID, "s3://%s/%s is larger than %d bytes", bucket, key, MaxReadSize)
 	}
 	return data, nil
+}
+
+// ReadHead returns at most the first n bytes of version versionID of
+// bucket/key with one ranged GET: a quick look at a file of any size. A
+// missing version is ENOTFOUND; an empty object has no bytes.
+func (s *Client) ReadHead(ctx context.Context, bucket, key, versionID string, n int64) ([]byte, error) {
+	if n < 1 {
+		return nil, egress.Errorf(egress.EINVALID, "read head of s3://%s/%s: n must be at least 1, got %d", bucket, key, n)
+	}
+	if versionID == "" {
+		return nil, egress.Errorf(egress.EINVALID, "read head of s3://%s/%s: a version id is required", bucket, key)
+	}
+	out, err := s.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key),
+		VersionId: aws.String(versionID), Range: aws.String(fmt.Sprintf("bytes=0-%d", n-1))})
+	if err != nil {
+		switch {
+		case isNotFound(err):
+			return nil, notFound(bucket, key, versionID)
+		case isInvalidRange(err): // S3 refuses any range of an empty object
+			return []byte{}, nil
+		}
+		return nil, fmt.Errorf("read head of s3://%s/%s (version %s): %w", bucket, key, versionID, err)
+	}
+	defer out.Body.Close()
+	// Bounded again: a server that ignored the range sends the whole object.
+	data, err := io.ReadAll(io.LimitReader(out.Body, n))
+	if err != nil {
+		return nil, fmt.Errorf("read head of s3://%s/%s (version %s): %w", bucket, key, versionID, err)
+	}
+	return data, nil
+}
+
+// isInvalidRange reports whether S3 refused a range as unsatisfiable (416).
+func isInvalidRange(err error) bool {
+	var ae smithy.APIError
+	if errors.As(err, &ae) && ae.ErrorCode() == "InvalidRange" {
+		return true
+	}
+	var re *smithyhttp.ResponseError
+	return errors.As(err, &re) && re.HTTPStatusCode() == http.StatusRequestedRangeNotSatisfiable
 }

@@ -237,6 +237,13 @@ func downloadSeq(v int64, n int) string { return fmt.Sprintf("%s#download#%010d"
 // the event that produced version v (AddEventOnce).
 func onceSeq(v int64, kind string) string { return versionSeq(v) + "#" + strings.ToLower(kind) }
 
+// repeatSeq is the events sort key of an event of kind that may happen
+// any number of times while the request is at version v (AddEvent): after
+// the event that produced v, ordered by time, unique by a random suffix.
+func repeatSeq(v int64, kind string, at time.Time, random string) string {
+	return versionSeq(v) + "#" + strings.ToLower(kind) + "#" + egress.FormatTime(at) + "#" + random
+}
+
 func toEventRecord(e egress.Event, seq string) eventRecord {
 	return eventRecord{
 		RequestID: e.RequestID, Seq: seq, At: egress.FormatTime(e.At), Kind: e.Kind, Actor: e.Actor,

@@ -2,6 +2,8 @@ package requests
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -299,6 +301,42 @@ func (s *Table) AddEventOnce(ctx context.Context, ev egress.Event, after int64) 
 		return false, fmt.Errorf("record %s of request %s: %w", ev.Kind, ev.RequestID, err)
 	}
 	return true, nil
+}
+
+// AddEvent appends ev, something that may happen any number of times
+// without changing the request (a preview), to the audit trail of request
+// ev.RequestID, after the event that produced version after (the version
+// the caller read) and in time order among its kind there. Each call
+// writes its own event; a time of zero is now.
+func (s *Table) AddEvent(ctx context.Context, ev egress.Event, after int64) error {
+	switch {
+	case ev.RequestID == "":
+		return egress.Errorf(egress.EINVALID, "request id is required")
+	case ev.Kind == "":
+		return egress.Errorf(egress.EINVALID, "request %s: event kind is required", ev.RequestID)
+	case after < 1:
+		return egress.Errorf(egress.EINVALID, "request %s: version %d was never stored", ev.RequestID, after)
+	}
+	if ev.At.IsZero() {
+		ev.At = s.now().UTC()
+	}
+	var random [8]byte
+	rand.Read(random[:]) // never fails (crypto/rand)
+	put, err := s.putEvent(ev, repeatSeq(after, ev.Kind, ev.At, hex.EncodeToString(random[:])))
+	if err != nil {
+		return fmt.Errorf("record %s of request %s: %w", ev.Kind, ev.RequestID, err)
+	}
+	// The condition only matters if 64 random bits ever collide: history
+	// is then kept and the caller told, never overwritten.
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                put.TableName,
+		Item:                     put.Item,
+		ConditionExpression:      put.ConditionExpression,
+		ExpressionAttributeNames: put.ExpressionAttributeNames,
+	}); err != nil {
+		return fmt.Errorf("record %s of request %s: %w", ev.Kind, ev.RequestID, err)
+	}
+	return nil
 }
 
 // Events returns the audit trail of request id, oldest first.

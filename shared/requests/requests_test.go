@@ -498,3 +498,77 @@ func TestAddEventOnce(t *testing.T) {
 		wantCode(t, err, egress.EINVALID)
 	}
 }
+
+// TestAddEvent: previews are recorded each time, concurrent ones with the
+// same time included, after the version they were made at and in time
+// order there, without changing the request.
+func TestAddEvent(t *testing.T) {
+	ctx := context.Background()
+	s, db := newRequests(t)
+	now := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	s.now = func() time.Time { return now.Add(3 * time.Minute) }
+	r := create(t, s, minimalRequest("req-preview", now))
+	r.TaskToken, r.CurrentReviewerGroup = "tok", egress.GroupIG
+	if _, err := s.Update(ctx, r, egress.Event{At: now.Add(time.Hour), Kind: egress.EventTaskToken, Actor: egress.ActorWorkflow, Stage: "IG"}); err != nil {
+		t.Fatal(err)
+	}
+	preview := func(at time.Time, path string) egress.Event {
+		return egress.Event{RequestID: r.ID, At: at, Kind: egress.EventPreview, Actor: "ig@example.org",
+			From: egress.StatusProcessing, To: egress.StatusProcessing, Stage: "IG", Reason: "previewed " + path}
+	}
+	// Written out of time order; the trail orders them.
+	if err := s.AddEvent(ctx, preview(now.Add(2*time.Minute), "b.csv"), 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddEvent(ctx, preview(time.Time{}, "c.csv"), 1); err != nil { // now: minute 3
+		t.Fatal(err)
+	}
+	db.reset()
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			if err := s.AddEvent(ctx, preview(now.Add(time.Minute), "a.csv"), 1); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if ops := db.reset(); ops["PutItem"] != 10 || len(ops) != 1 {
+		t.Errorf("operations %v, want 10 PutItem only", ops)
+	}
+	got, err := s.Events(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var trail []string
+	for _, e := range got {
+		trail = append(trail, e.Kind+" "+e.Reason)
+	}
+	want := []string{egress.EventCreated + " "}
+	for range 10 {
+		want = append(want, "PREVIEW previewed a.csv")
+	}
+	want = append(want, "PREVIEW previewed b.csv", "PREVIEW previewed c.csv", egress.EventTaskToken+" ")
+	if !reflect.DeepEqual(trail, want) {
+		t.Fatalf("trail\n%v\nwant\n%v", trail, want)
+	}
+	if got[12].At != now.Add(3*time.Minute) || got[1] != preview(now.Add(time.Minute), "a.csv") {
+		t.Errorf("events %+v, %+v", got[1], got[12])
+	}
+	if stored, err := s.Get(ctx, r.ID); err != nil || stored.Version != 2 {
+		t.Fatalf("request at version %d (%v), want 2", stored.Version, err)
+	}
+	for _, bad := range []struct {
+		name  string
+		ev    egress.Event
+		after int64
+	}{
+		{"no request", egress.Event{Kind: egress.EventPreview}, 1},
+		{"no kind", egress.Event{RequestID: r.ID}, 1},
+		{"no version", preview(now, "a.csv"), 0},
+	} {
+		t.Run(bad.name, func(t *testing.T) {
+			wantCode(t, s.AddEvent(ctx, bad.ev, bad.after), egress.EINVALID)
+		})
+	}
+}

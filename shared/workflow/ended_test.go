@@ -127,7 +127,7 @@ func TestExecutionEnded(t *testing.T) {
 				if row := e.store.row(wsID); row != (storeRow{Status: swb.StorePending}) {
 					t.Errorf("store %+v, want PENDING", row)
 				}
-				for _, p := range []string{staging + "/" + workflow.StagingPrefix(got), datalake + "/" + workflow.DatalakePrefix(got)} {
+				for _, p := range []string{staging + "/" + egress.StagingPrefix(got), datalake + "/" + workflow.DatalakePrefix(got)} {
 					if !slices.Contains(e.objs.deleted, p) {
 						t.Errorf("deleted %v, want %s", e.objs.deleted, p)
 					}
@@ -232,7 +232,7 @@ func TestFailureKeepsRecordedRelease(t *testing.T) {
 			if n := e.reqs.kinds(reqID)[egress.EventFailure]; n != 1 {
 				t.Errorf("%d FAILURE events, want 1", n)
 			}
-			if !slices.Contains(e.objs.deleted, staging+"/"+workflow.StagingPrefix(got)) {
+			if !slices.Contains(e.objs.deleted, staging+"/"+egress.StagingPrefix(got)) {
 				t.Errorf("staged copies not deleted: %v", e.objs.deleted)
 			}
 			// What NotifyAdmin, or ExecutionEnded, tells the admin.

@@ -61,7 +61,7 @@ func (h *Handlers) CopyToStaging(ctx context.Context, in RequestInput) (_ Stagin
 			Source:    egress.ObjectVersion{Bucket: r.StoreBucket, Key: e.Key, VersionID: e.VersionID},
 			Path:      e.RelPath,
 			DstBucket: h.Settings.StagingBucket,
-			DstKey:    stagedKey(r, e.RelPath),
+			DstKey:    egress.StagedKey(r, e.RelPath),
 		}
 	}
 	files, err := h.Objects.CopyAll(ctx, jobs, h.Settings.CopyConcurrency)
@@ -103,7 +103,7 @@ func (h *Handlers) undoStagingOfEnded(ctx context.Context, r egress.Request) {
 	}
 	log := h.log(r.ID)
 	log.Warn("request ended while it was staged; undoing the staging", "status", cur.Status)
-	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, StagingPrefix(r)); err != nil {
+	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, egress.StagingPrefix(r)); err != nil {
 		log.Error("staged copies of an ended request could not be deleted", "error", err)
 	}
 	if err := h.SWBStore.SetStatus(ctx, r.StoreID, r.ID, swb.StorePending); err != nil {
@@ -200,7 +200,7 @@ func (h *Handlers) Release(ctx context.Context, in RequestInput) (ReleaseOutput,
 		entries := make([]egress.ZipEntry, 0, len(m.Files))
 		for _, f := range m.Files {
 			if !excluded[f.Path] {
-				entries = append(entries, egress.ZipEntry{Path: f.Path, Bucket: h.Settings.StagingBucket, Key: stagedKey(r, f.Path), VersionID: f.StagedVersionID, SHA256: f.SHA256, SourceKey: f.SourceKey, SourceVersionID: f.VersionID})
+				entries = append(entries, egress.ZipEntry{Path: f.Path, Bucket: h.Settings.StagingBucket, Key: egress.StagedKey(r, f.Path), VersionID: f.StagedVersionID, SHA256: f.SHA256, SourceKey: f.SourceKey, SourceVersionID: f.VersionID})
 			}
 		}
 		if len(m.Files) > 0 && len(entries) == 0 {
@@ -242,11 +242,11 @@ func (h *Handlers) Release(ctx context.Context, in RequestInput) (ReleaseOutput,
 	// The release is complete; failing it now would delete a zip that may
 	// already be downloaded. Staged copies that cannot be deleted are left
 	// for the admin (and the bucket's lifecycle), not rolled back.
-	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, StagingPrefix(r)); err != nil {
+	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, egress.StagingPrefix(r)); err != nil {
 		log.Error("released, but the staged copies could not be deleted", "error", err)
 		h.tellAdmin(ctx, r.ID, "Staged copies of egress request "+r.ID+" left behind",
 			fmt.Sprintf("Egress request %s was released, but deleting its staged copies under s3://%s/%s failed:\n\n%v\n\nPlease delete them.\n",
-				r.ID, h.Settings.StagingBucket, StagingPrefix(r), err))
+				r.ID, h.Settings.StagingBucket, egress.StagingPrefix(r), err))
 	}
 	return out, nil
 }
@@ -269,7 +269,7 @@ func (h *Handlers) HandleRejection(ctx context.Context, in RequestInput) error {
 	default:
 		return egress.Errorf(egress.ECONFLICT, "request %s is %s, not REJECTED, RETURNED or CANCELLED", r.ID, r.Status)
 	}
-	n, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, StagingPrefix(r))
+	n, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, egress.StagingPrefix(r))
 	if err != nil {
 		return fmt.Errorf("delete staged copies of %s: %w", r.ID, err)
 	}
@@ -361,7 +361,7 @@ func (h *Handlers) cleanUp(ctx context.Context, id, errName, rawCause string) (e
 			errs = append(errs, fmt.Errorf("unlock SWB egress store %s: %w", r.StoreID, err))
 		}
 	}
-	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, StagingPrefix(r)); err != nil {
+	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, egress.StagingPrefix(r)); err != nil {
 		errs = append(errs, fmt.Errorf("delete staged copies of %s: %w", r.ID, err))
 	}
 	// Not recorded, so never announced: no link to it exists.
@@ -416,7 +416,7 @@ func (h *Handlers) keepRelease(ctx context.Context, r egress.Request, cause stri
 			return r, false, err
 		}
 	}
-	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, StagingPrefix(r)); err != nil {
+	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, egress.StagingPrefix(r)); err != nil {
 		return r, changed, fmt.Errorf("delete staged copies of %s: %w", r.ID, err)
 	}
 	log.Warn("released request failed afterwards; release kept", "status", r.Status, "cause", r.FailureCause)

@@ -127,12 +127,10 @@ func (h *Handlers) chainFor(r egress.Request) (egress.Chain, error) {
 	return egress.ChainFor(h.Settings.ReviewerGroups, r)
 }
 
-// Key layout. Staged files keep their folders under <ws>/<req>/; manifests
+// Key layout: staged files are where egress.StagingPrefix says; manifests
 // sit outside that prefix so deleting staged data keeps the record of what
 // was submitted.
 
-// StagingPrefix is where a request's files are staged.
-func StagingPrefix(r egress.Request) string { return r.WorkspaceID + "/" + r.ID + "/" }
 func manifestKey(r egress.Request) string {
 	return "manifests/" + r.WorkspaceID + "/" + r.ID + ".json"
 }
@@ -226,8 +224,6 @@ func (h *Handlers) objectList(ctx context.Context, r egress.Request) ([]swb.Entr
 	}
 	return entries, nil
 }
-
-func stagedKey(r egress.Request, rel string) string { return StagingPrefix(r) + rel }
 
 // maxListed bounds the problems an error lists: errors become Step
 // Functions error causes and e-mails, whatever the size of the request.

@@ -131,7 +131,7 @@ func TestHandleFailureStatus(t *testing.T) {
 				}
 			}
 			// Cleanup runs whether or not the status moved: a retry must finish it.
-			wantDeleted := []string{staging + "/" + workflow.StagingPrefix(r), datalake + "/" + workflow.DatalakePrefix(r)}
+			wantDeleted := []string{staging + "/" + egress.StagingPrefix(r), datalake + "/" + workflow.DatalakePrefix(r)}
 			if !slices.Equal(e.objs.deleted, wantDeleted) {
 				t.Errorf("deleted %v, want %v", e.objs.deleted, wantDeleted)
 			}
@@ -421,7 +421,7 @@ func TestStagingOfARequestEndedMeanwhile(t *testing.T) {
 			}
 			deleted := 0
 			for _, d := range e.objs.deleted {
-				if d == staging+"/"+workflow.StagingPrefix(got) {
+				if d == staging+"/"+egress.StagingPrefix(got) {
 					deleted++
 				}
 			}
