@@ -25,6 +25,8 @@ func TestCheckTransition(t *testing.T) {
 		{egress.StatusIGApproved, egress.StatusExpired}:     true,
 		{egress.StatusRITApproved, egress.StatusFailed}:     true,
 		{egress.StatusRejected, egress.StatusFailed}:        true,
+		{egress.StatusIGApproved, egress.StatusRevoked}:     true, // a single-stage chain's release
+		{egress.StatusRITApproved, egress.StatusRevoked}:    true,
 	}
 	// Every pair of statuses, so a new status can't slip in unreviewed.
 	for _, from := range all {

@@ -11,10 +11,11 @@ const (
 	StatusRejected    Status = "REJECTED"    // a reviewer rejected; staged copies deleted
 	StatusFailed      Status = "FAILED"      // the workflow failed; store unlocked, admin told
 	StatusExpired     Status = "EXPIRED"     // a stage timed out waiting for a decision
+	StatusRevoked     Status = "REVOKED"     // a TRE admin withdrew the release (Revoke)
 )
 
 // Statuses lists every status, in the order the frontend sorts them first.
-var Statuses = []Status{StatusProcessing, StatusIGApproved, StatusRITApproved, StatusRejected, StatusFailed, StatusExpired}
+var Statuses = []Status{StatusProcessing, StatusIGApproved, StatusRITApproved, StatusRejected, StatusFailed, StatusExpired, StatusRevoked}
 
 func (s Status) orNone() string {
 	if s == "" {
@@ -35,14 +36,17 @@ func (s Status) Valid() bool {
 //
 // Approved statuses may still fail (the release can fail after approval) and
 // a rejection may fail while cleaning up; terminal failure states never move.
+// A released request in its chain's final approved status may be revoked
+// (Revoke checks which of the two approved statuses is final).
 var transitions = map[Status]map[Status]bool{
 	"":                {StatusProcessing: true},
 	StatusProcessing:  {StatusIGApproved: true, StatusRejected: true, StatusFailed: true, StatusExpired: true},
-	StatusIGApproved:  {StatusRITApproved: true, StatusRejected: true, StatusFailed: true, StatusExpired: true},
-	StatusRITApproved: {StatusFailed: true},
+	StatusIGApproved:  {StatusRITApproved: true, StatusRejected: true, StatusFailed: true, StatusExpired: true, StatusRevoked: true},
+	StatusRITApproved: {StatusFailed: true, StatusRevoked: true},
 	StatusRejected:    {StatusFailed: true},
 	StatusFailed:      {},
 	StatusExpired:     {},
+	StatusRevoked:     {},
 }
 
 // CheckTransition returns a *TransitionError unless from -> to is allowed.
@@ -57,7 +61,7 @@ func CheckTransition(from, to Status) error {
 // the given chain: it was rejected, failed, expired, or passed every stage.
 func (c Chain) Final(s Status) bool {
 	switch s {
-	case StatusRejected, StatusFailed, StatusExpired:
+	case StatusRejected, StatusFailed, StatusExpired, StatusRevoked:
 		return true
 	}
 	return len(c.Stages) > 0 && s == c.Stages[len(c.Stages)-1].ApprovedStatus

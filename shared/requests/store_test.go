@@ -133,6 +133,11 @@ func fullRequest(id string) egress.Request {
 		ReleasedAt:    ms("2026-11-21T10:05:00.000Z"),
 		FailureCause:  "none really",
 		ExecutionArn:  "arn:aws:states:us-east-1:123456789012:execution:egress:" + id,
+		RevokedAt:     ms("2026-11-23T11:00:00.000Z"),
+		RevokedBy:     "admin@example.org",
+		RevokeReason:  "identifiable data found after release",
+		ZipRemoval:    egress.ZipHidden,
+		PurgeAfter:    ms("2026-12-23T11:00:00.000Z"),
 		Version:       7, // Create stores version 1 whatever it is given
 	}
 }
