@@ -181,7 +181,9 @@ func TestFunctionPermissions(t *testing.T) {
 		"handle-failure":       concat(writeTables, deletePrefix),
 		"execution-ended":      concat(writeTables, deletePrefix, mail, []string{"sqs:SendMessage"}),
 		"notify":               concat(readTables, mail),
-		"egress-api":           concat(writeTables, []string{"dynamodb:Query", "states:SendTaskSuccess", "s3:GetObject"}),
+		// Revocation: deletes or hides the zip, publishes on the notices topic.
+		"egress-api": concat(writeTables, []string{"dynamodb:Query", "states:SendTaskSuccess", "s3:GetObject",
+			"s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion", "sns:Publish"}),
 		"pre-token-generation": nil,
 	}
 	efs := []string{"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface",
@@ -302,6 +304,9 @@ func TestS3CallsAllowed(t *testing.T) {
 			{"handle-failure", "DeletePrefix: AbortMultipartUpload", []string{"s3:AbortMultipartUpload"}, released},
 			{"egress-api", "ReadManifest", []string{"s3:GetObject"}, staging + "/manifests/*"},
 			{"egress-api", "presigned GetObject of the zip", []string{"s3:GetObject"}, released},
+			{"egress-api", "DeleteVersions of a revoked zip: ListObjectVersions (approved_egress/ only)", []string{"s3:ListBucketVersions"}, lake},
+			{"egress-api", "DeleteVersions of a revoked zip: DeleteObject with a version id", []string{"s3:DeleteObjectVersion"}, released},
+			{"egress-api", "HideObject of a revoked zip: DeleteObject without one", []string{"s3:DeleteObject"}, released},
 		}
 		calls = append(calls, deletePrefix("copy-to-staging", staging, staging+"/*")...)
 		calls = append(calls, deletePrefix("copy-to-datalake", staging, staging+"/*")...)

@@ -133,6 +133,7 @@ var FieldResolvers = []string{
 	"Query.requests",
 	"Mutation.updateRequest",
 	"Mutation.downloadData",
+	"Mutation.revokeRelease",
 	"Request.files",
 	"Request.filePage",
 	"Request.history",
@@ -209,6 +210,20 @@ func (s *Service) Resolve(ctx context.Context, ev Event) (any, error) {
 			return nil, err
 		}
 		return PresignView{URL: url}, nil
+
+	case "Mutation.revokeRelease":
+		var args struct {
+			ID     string `json:"egress_request_id"`
+			Reason string `json:"reason"`
+		}
+		if err := decodeArgs(ev.Arguments, &args); err != nil {
+			return nil, err
+		}
+		r, err := s.RevokeRelease(ctx, who, args.ID, args.Reason)
+		if err != nil {
+			return nil, err
+		}
+		return NewRequestView(r), nil
 
 	case "Request.files":
 		r, err := sourceRequest(ev.Source)

@@ -43,6 +43,10 @@ type RequestView struct {
 	// Additions.
 	FailureCause string `json:"failure_cause,omitempty"`
 	ReleasedAt   string `json:"released_dt,omitempty"`
+	RevokedAt    string `json:"revoked_dt,omitempty"`
+	RevokedBy    string `json:"revoked_by,omitempty"`
+	RevokeReason string `json:"revoke_reason,omitempty"`
+	ZipRemoval   string `json:"zip_removal,omitempty"`
 }
 
 // NewRequestView shows r as the frontend expects it. The task token is
@@ -70,6 +74,10 @@ func NewRequestView(r egress.Request) RequestView {
 		SingleApproval:               strconv.FormatBool(r.SingleApproval),
 		FailureCause:                 r.FailureCause,
 		ReleasedAt:                   egress.FormatTime(r.ReleasedAt),
+		RevokedAt:                    egress.FormatTime(r.RevokedAt),
+		RevokedBy:                    r.RevokedBy,
+		RevokeReason:                 r.RevokeReason,
+		ZipRemoval:                   string(r.ZipRemoval),
 	}
 	if rv, ok := r.Review(0); ok {
 		v.IGName, v.IGEmail, v.IGDate, v.IGReason, v.IGDecision = rv.Name, rv.Email, egress.FormatTime(rv.At), rv.Reason, string(rv.Decision)

@@ -15,10 +15,11 @@ import (
 	"github.com/tre-egress/egress/shared/egress"
 )
 
-// NotifyInput is the Notify task's payload.
+// NotifyInput is the Notify task's payload, or the same fields published
+// on the notices topic (UnmarshalJSON takes SNS's envelope).
 type NotifyInput struct {
 	RequestID string `json:"egress_request_id"`
-	Kind      string `json:"kind"` // approved | rejected | failed
+	Kind      string `json:"kind"` // approved | rejected | failed | revoked
 }
 
 // Notify tells the requester the outcome (approved, rejected) or the TRE
@@ -57,8 +58,10 @@ func (h *Handlers) Notify(ctx context.Context, in NotifyInput) error {
 			Subject: fmt.Sprintf("Egress request %s %s", r.ID, strings.ToLower(string(r.Status))),
 			Text: fmt.Sprintf("The egress request %s (%s, workspace %s, requested by %s) ended as %s.\n\nCause: %s\n\n%s\n%s\n%s",
 				r.ID, r.StoreName, r.WorkspaceID, r.RequestedByEmail, r.Status, r.FailureCause, failureOutcome(r), h.link(r), unsent)}
+	case "revoked":
+		return h.notifyRevoked(ctx, r)
 	default:
-		return egress.Errorf(egress.EINVALID, "kind must be approved, rejected or failed, got %q", in.Kind)
+		return egress.Errorf(egress.EINVALID, "kind must be approved, rejected, failed or revoked, got %q", in.Kind)
 	}
 	if err := h.Mailer.Send(ctx, e); err != nil {
 		return err
