@@ -175,12 +175,12 @@ func TestFunctionPermissions(t *testing.T) {
 			"s3:GetObjectVersionTagging", "s3:ListBucket", "s3:PutObject", "s3:PutObjectTagging"}, deletePrefix),
 		// Reads the manifest (file types), publishes on the stage's topic
 		// and lists the stage group's members.
-		"store-task-token":     concat(writeTables, mail, []string{"sns:Publish", "cognito-idp:ListUsersInGroup"}),
-		"copy-to-datalake":     concat(writeTables, []string{"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:ListBucket"}, deletePrefix),
-		"handle-rejection":     concat(readTables, []string{"dynamodb:UpdateItem"}, deletePrefix),
-		"handle-failure":       concat(writeTables, deletePrefix),
-		"execution-ended":      concat(writeTables, deletePrefix, mail, []string{"sqs:SendMessage"}),
-		"notify":               concat(readTables, mail),
+		"store-task-token": concat(writeTables, mail, []string{"sns:Publish", "cognito-idp:ListUsersInGroup"}),
+		"copy-to-datalake": concat(writeTables, []string{"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:ListBucket"}, deletePrefix),
+		"handle-rejection": concat(readTables, []string{"dynamodb:UpdateItem"}, deletePrefix),
+		"handle-failure":   concat(writeTables, deletePrefix),
+		"execution-ended":  concat(writeTables, deletePrefix, mail, []string{"sqs:SendMessage"}),
+		"notify":           concat(readTables, mail),
 		// Revocation: deletes or hides the zip, publishes on the notices topic.
 		"egress-api": concat(writeTables, []string{"dynamodb:Query", "states:SendTaskSuccess", "s3:GetObject",
 			"s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion", "sns:Publish"}),
