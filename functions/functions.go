@@ -139,10 +139,10 @@ var table = []Function{
 	},
 	{
 		Name: "notify", ID: "Notify",
-		Description: "E-mails the outcome of a request",
+		Description: "E-mails the outcome of a request, and a revocation published on the notices topic",
 		MemoryMB:    256, Timeout: time.Minute,
 		Required: slices.Concat(tables, []string{config.EnvFromEmail}),
-		Optional: slices.Concat(approval, mail[1:]),
+		Optional: slices.Concat(approval, mail[1:], []string{config.EnvReviewerEmails}),
 		Services: []Service{DynamoDB, SES},
 		Handler:  "Notify", Placeholder: "NotifyFunctionArn",
 	},
@@ -152,8 +152,11 @@ var table = []Function{
 		MemoryMB:    512, Timeout: 30 * time.Second,
 		Required: slices.Concat(tables, []string{config.EnvStagingBucket, config.EnvDatalakeBucket}),
 		Optional: slices.Concat(approval, []string{config.EnvStateMachineArn, config.EnvMaxDownloads,
-			config.EnvDownloadExpiry, config.EnvMaxRequestAgeDays, config.EnvS3PathStyle}),
-		Services: []Service{DynamoDB, S3, StepFunctions},
+			config.EnvDownloadExpiry, config.EnvMaxRequestAgeDays, config.EnvS3PathStyle,
+			config.EnvRevokeRetentionDays, config.EnvNoticesTopic}),
+		// SNS: a revocation is published on the notices topic, which
+		// notify is subscribed to; the API sends no e-mail itself.
+		Services: []Service{DynamoDB, S3, StepFunctions, SNS},
 	},
 	{
 		Name: "pre-token-generation", ID: "PreTokenGeneration",

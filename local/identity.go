@@ -73,6 +73,7 @@ func Resolver() iam.Resolver {
 		names[fmt.Sprintf("ReviewerTopic%d", i)] = arn[strings.LastIndex(arn, ":")+1:]
 	}
 	names["UserPool"] = UserPoolID
+	names["NoticesTopic"] = NoticesTopicArn[strings.LastIndex(NoticesTopicArn, ":")+1:]
 	for _, fn := range functions.All() {
 		names[fn.ID] = fn.Name
 		names[fn.ID+"Role"] = fn.Name + "-role"

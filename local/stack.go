@@ -27,6 +27,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -71,6 +72,7 @@ const (
 	SWBStoreTable      = "swb-egress-store"
 	StateMachineName   = "egress"
 	TopicArn           = "arn:aws:sns:" + Region + ":" + Account + ":swb-egress-notification"
+	NoticesTopicArn    = "arn:aws:sns:" + Region + ":" + Account + ":egress-notices" // the API's notices to notify
 	AdminEmail         = "tre-admin@example.org"
 	FromEmail          = "tre-admin@example.org" // the Sample context's sender, which the roles may send as
 )
@@ -86,6 +88,9 @@ type Options struct {
 	StageTimeout   time.Duration // default 21 days
 	MaxDownloads   int           // default 3
 	DownloadExpiry time.Duration // default 5 minutes
+	// RevokeRetentionDays keeps a revoked zip's versions, hidden, that
+	// many days (revoke_retention_days); 0 deletes them at once.
+	RevokeRetentionDays int
 	// Fail, when set, is asked before every Lambda task and every
 	// execution-ended invocation; a non-nil error fails it (fault
 	// injection for tests).
@@ -310,6 +315,8 @@ func (s *Stack) wire() error {
 		config.EnvS3PathStyle:         "true",
 		config.EnvSWBStoreBucket:      SWBStoreBucket,
 		config.EnvSWBListBucket:       NotificationBucket,
+		config.EnvNoticesTopic:        NoticesTopicArn,
+		config.EnvRevokeRetentionDays: fmt.Sprint(s.opts.RevokeRetentionDays),
 	}
 	if len(s.opts.Stages) > 0 {
 		stages, err := json.Marshal(s.opts.Stages)
@@ -373,7 +380,7 @@ func (s *Stack) wire() error {
 		return err
 	}
 	c := s.clientsOf(apiFn)
-	if s.API, err = apiapp.API(apiCfg, apiapp.Clients{S3: c.S3, DynamoDB: c.DynamoDB, SFN: c.SFN}, s.opts.Logger); err != nil {
+	if s.API, err = apiapp.API(apiCfg, apiapp.Clients{S3: c.S3, DynamoDB: c.DynamoDB, SFN: c.SFN, SNS: c.SNS}, s.opts.Logger); err != nil {
 		return err
 	}
 	s.API.Now = s.opts.Clock.Now
@@ -590,6 +597,7 @@ func (s *Stack) routes() http.Handler {
 		for _, g := range slices.Sorted(maps.Keys(s.ReviewerTopics)) {
 			topics = append(topics, &SNSTopic{Arn: s.ReviewerTopics[g], Deliver: s.Outbox.Notify, Now: s.opts.Clock.Now})
 		}
+		topics = append(topics, &SNSTopic{Arn: NoticesTopicArn, Deliver: s.deliverNotice, Now: s.opts.Clock.Now})
 		topics.ServeHTTP(w, r)
 	})
 	mux := http.NewServeMux()
@@ -613,6 +621,26 @@ func (s *Stack) routes() http.Handler {
 	})
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(s.URL, "http://"))
 	return sameMachineOnly(port, mux)
+}
+
+// deliverNotice is the notices topic's subscription: the SNS event goes to
+// the notify function through the handler path every function runs, as
+// SNS invokes it.
+func (s *Stack) deliverNotice(ctx context.Context, ev events.SNSEvent) error {
+	t, ok := s.tasks["notify"]
+	if !ok {
+		return errors.New("no notify function")
+	}
+	h, err := app.HandlerByName(t.handlers, t.fn)
+	if err != nil {
+		return err
+	}
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	_, err = h.Invoke(ctx, payload)
+	return err
 }
 
 // provision creates the buckets and tables (SWB's too: locally we are SWB).

@@ -107,12 +107,13 @@ func TestParseConfigBooleans(t *testing.T) {
 func TestParseConfigNumbersAsStrings(t *testing.T) {
 	c, err := ParseConfig("Sample", sampleValues(t, map[string]any{
 		"max_downloads_allowed": "5", "download_expiry_seconds": 600.0, "max_request_age_days": " 30 ",
+		"revoke_retention_days": "90",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.MaxDownloads != 5 || c.DownloadExpirySeconds != 600 || c.MaxRequestAgeDays != 30 {
-		t.Fatalf("got %d %d %d", c.MaxDownloads, c.DownloadExpirySeconds, c.MaxRequestAgeDays)
+	if c.MaxDownloads != 5 || c.DownloadExpirySeconds != 600 || c.MaxRequestAgeDays != 30 || c.RevokeRetentionDays != 90 {
+		t.Fatalf("got %d %d %d %d", c.MaxDownloads, c.DownloadExpirySeconds, c.MaxRequestAgeDays, c.RevokeRetentionDays)
 	}
 }
 
@@ -175,6 +176,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{"ig_workspaces_account", 12345678901.0}, // a JSON number loses leading zeros
 		{"use_s3_access_points", "maybe"},
 		{"max_request_age_days", -1.0},
+		{"revoke_retention_days", -1.0},
+		{"revoke_retention_days", "3651"},
 		{"global_web_acl_arn", "arn:aws:wafv2:eu-west-2:444444444444:regional/webacl/egress/0a1b"},
 		{"regional_web_acl_arn", "arn:aws:wafv2:us-east-1:444444444444:global/webacl/egress/0a1b"},
 		{"custom_domain.cert_arn", map[string]any{"is_enabled": "True", "domain_name": "egress.example.org", "hosted_zone_name": "example.org",

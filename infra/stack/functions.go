@@ -58,10 +58,12 @@ func (b *builder) functions() {
 		config.EnvStagingBucket:       *b.staging.BucketName(),
 		config.EnvDatalakeBucket:      bucketName(cfg.DatalakeBucketARN),
 		// Messages may name only SWB's buckets.
-		config.EnvSWBListBucket:     bucketName(cfg.SWBNotificationBucketARN),
-		config.EnvMaxDownloads:      strconv.Itoa(cfg.MaxDownloads),
-		config.EnvDownloadExpiry:    strconv.Itoa(cfg.DownloadExpirySeconds),
-		config.EnvMaxRequestAgeDays: strconv.Itoa(cfg.MaxRequestAgeDays),
+		config.EnvSWBListBucket:       bucketName(cfg.SWBNotificationBucketARN),
+		config.EnvMaxDownloads:        strconv.Itoa(cfg.MaxDownloads),
+		config.EnvDownloadExpiry:      strconv.Itoa(cfg.DownloadExpirySeconds),
+		config.EnvMaxRequestAgeDays:   strconv.Itoa(cfg.MaxRequestAgeDays),
+		config.EnvRevokeRetentionDays: strconv.Itoa(cfg.RevokeRetentionDays),
+		config.EnvNoticesTopic:        *b.notices.TopicArn(),
 		// config.EnvStateMachineArn is added by workflow, once the state
 		// machine exists, and config.EnvUserPoolID by auth, once the pool
 		// does.

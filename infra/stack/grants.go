@@ -146,6 +146,13 @@ func (b *builder) grants() {
 	api.AddToPolicy(allow([]string{"s3:GetObject"}, b.staging.ArnForObjects(jsii.String("manifests/*"))))
 	api.AddToPolicy(allow([]string{"s3:GetObjectVersion"}, stagingObjects))
 	api.AddToPolicy(allow([]string{"s3:GetObject"}, released))
+	// A revocation deletes the zip's versions (revoke_retention_days 0:
+	// ListObjectVersions on the key, DeleteObject with a version id) or
+	// hides it behind a delete marker (DeleteObject without one).
+	api.AddToPolicy(allowIf([]string{"s3:ListBucketVersions"}, map[string]any{
+		"StringLike": map[string]any{"s3:prefix": "approved_egress/*"},
+	}, jsii.String(datalake)))
+	api.AddToPolicy(allow([]string{"s3:DeleteObject", "s3:DeleteObjectVersion"}, released))
 	b.stagingKey(api, false)
 	b.datalakeKey(api, false)
 
@@ -166,7 +173,12 @@ func (b *builder) grants() {
 			continue
 		}
 		r := b.fns[fn.Name].role
-		r.AddToPolicy(allow([]string{"sns:Publish"}, topics...))
+		published := topics
+		// The API publishes only its notices to the notify function.
+		if fn.Name == "egress-api" {
+			published = []*string{b.notices.TopicArn()}
+		}
+		r.AddToPolicy(allow([]string{"sns:Publish"}, published...))
 		r.AddToPolicy(allowIf([]string{"kms:Decrypt", "kms:GenerateDataKey"}, map[string]any{
 			"StringEquals": map[string]any{"kms:ViaService": "sns." + b.region() + ".amazonaws.com"},
 		}, b.stateKey.KeyArn()))

@@ -175,13 +175,15 @@ func TestFunctionPermissions(t *testing.T) {
 			"s3:GetObjectVersionTagging", "s3:ListBucket", "s3:PutObject", "s3:PutObjectTagging"}, deletePrefix),
 		// Reads the manifest (file types), publishes on the stage's topic
 		// and lists the stage group's members.
-		"store-task-token":     concat(writeTables, mail, []string{"sns:Publish", "cognito-idp:ListUsersInGroup"}),
-		"copy-to-datalake":     concat(writeTables, []string{"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:ListBucket"}, deletePrefix),
-		"handle-rejection":     concat(readTables, []string{"dynamodb:UpdateItem"}, deletePrefix),
-		"handle-failure":       concat(writeTables, deletePrefix),
-		"execution-ended":      concat(writeTables, deletePrefix, mail, []string{"sqs:SendMessage"}),
-		"notify":               concat(readTables, mail),
-		"egress-api":           concat(writeTables, []string{"dynamodb:Query", "states:SendTaskSuccess", "s3:GetObject", "s3:GetObjectVersion"}),
+		"store-task-token": concat(writeTables, mail, []string{"sns:Publish", "cognito-idp:ListUsersInGroup"}),
+		"copy-to-datalake": concat(writeTables, []string{"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:ListBucket"}, deletePrefix),
+		"handle-rejection": concat(readTables, []string{"dynamodb:UpdateItem"}, deletePrefix),
+		"handle-failure":   concat(writeTables, deletePrefix),
+		"execution-ended":  concat(writeTables, deletePrefix, mail, []string{"sqs:SendMessage"}),
+		"notify":           concat(readTables, mail),
+		// Revocation: deletes or hides the zip, publishes on the notices topic.
+		"egress-api": concat(writeTables, []string{"dynamodb:Query", "states:SendTaskSuccess", "s3:GetObject", "s3:GetObjectVersion",
+			"s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion", "sns:Publish"}),
 		"pre-token-generation": nil,
 	}
 	efs := []string{"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface",
@@ -303,6 +305,9 @@ func TestS3CallsAllowed(t *testing.T) {
 			{"egress-api", "ReadManifest", []string{"s3:GetObject"}, staging + "/manifests/*"},
 			{"egress-api", "presigned GetObject of the zip", []string{"s3:GetObject"}, released},
 			{"egress-api", "previewFile: ranged GetObject and presigned GetObject of a staged version", []string{"s3:GetObjectVersion"}, staging + "/*"},
+			{"egress-api", "DeleteVersions of a revoked zip: ListObjectVersions (approved_egress/ only)", []string{"s3:ListBucketVersions"}, lake},
+			{"egress-api", "DeleteVersions of a revoked zip: DeleteObject with a version id", []string{"s3:DeleteObjectVersion"}, released},
+			{"egress-api", "HideObject of a revoked zip: DeleteObject without one", []string{"s3:DeleteObject"}, released},
 		}
 		calls = append(calls, deletePrefix("copy-to-staging", staging, staging+"/*")...)
 		calls = append(calls, deletePrefix("copy-to-datalake", staging, staging+"/*")...)

@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/tre-egress/egress/shared/egress"
@@ -35,4 +36,21 @@ func (b *builder) reviewerTopics() {
 			EnforceSSL:  jsii.Bool(true),
 		})})
 	}
+}
+
+// noticesTopic creates the internal topic on which egress-api asks the
+// notify function to tell people of something it did (a revocation), so
+// the API needs no e-mail or user pool client. No one else subscribes.
+func (b *builder) noticesTopic() {
+	b.notices = awssns.NewTopic(b.stack, jsii.String("NoticesTopic"), &awssns.TopicProps{
+		DisplayName: jsii.String("egress " + b.cfg.StackName() + " notices"),
+		MasterKey:   b.stateKey,
+		EnforceSSL:  jsii.Bool(true),
+	})
+}
+
+// noticesSubscription delivers the notices topic to the notify function,
+// whose handler takes SNS's envelope.
+func (b *builder) noticesSubscription() {
+	b.notices.AddSubscription(awssnssubscriptions.NewLambdaSubscription(b.fns["notify"].fn, nil))
 }

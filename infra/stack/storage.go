@@ -58,6 +58,7 @@ type builder struct {
 
 	alarmTopic   awssns.Topic
 	noticeTopics []reviewerTopic // one per approval stage, in stage order
+	notices      awssns.Topic    // internal: the API's notices to the notify function
 }
 
 // keys creates the customer-managed keys, rotated yearly.

@@ -136,6 +136,7 @@ var FieldResolvers = []string{
 	"Mutation.downloadData",
 	"Mutation.reviewRequest",
 	"Mutation.cancelRequest",
+	"Mutation.revokeRelease",
 	"Request.files",
 	"Request.filePage",
 	"Request.history",
@@ -252,6 +253,20 @@ func (s *Service) Resolve(ctx context.Context, ev Event) (any, error) {
 			return nil, err
 		}
 		r, err := s.Cancel(ctx, who, args.ID, args.Reason)
+		if err != nil {
+			return nil, err
+		}
+		return NewRequestView(r), nil
+
+	case "Mutation.revokeRelease":
+		var args struct {
+			ID     string `json:"egress_request_id"`
+			Reason string `json:"reason"`
+		}
+		if err := decodeArgs(ev.Arguments, &args); err != nil {
+			return nil, err
+		}
+		r, err := s.RevokeRelease(ctx, who, args.ID, args.Reason)
 		if err != nil {
 			return nil, err
 		}

@@ -17,6 +17,7 @@ var Schema string
 var (
 	reviewerGroupsArg = groupsArg([]string{egress.GroupIG, egress.GroupRIT})
 	downloadGroupsArg = groupsArg([]string{egress.GroupIG})
+	adminGroupsArg    = groupsArg([]string{egress.GroupRIT})
 )
 
 func groupsArg(groups []string) string {
@@ -31,6 +32,15 @@ func groupsArg(groups []string) string {
 // (egress_reviewer_roles) and download groups (default the first reviewer
 // group), so AppSync's group directives agree with the resolver's checks.
 func SchemaFor(reviewerGroups, downloadGroups []string) string {
+	return SchemaForGroups(reviewerGroups, downloadGroups, nil)
+}
+
+// SchemaForGroups is SchemaFor with the TRE admins' groups too (default
+// egress.GroupRIT, as Service.AdminGroups).
+func SchemaForGroups(reviewerGroups, downloadGroups, adminGroups []string) string {
+	if len(adminGroups) == 0 {
+		adminGroups = []string{egress.GroupRIT}
+	}
 	if len(reviewerGroups) == 0 {
 		reviewerGroups = []string{egress.GroupIG, egress.GroupRIT}
 	}
@@ -41,5 +51,6 @@ func SchemaFor(reviewerGroups, downloadGroups []string) string {
 	return strings.NewReplacer(
 		reviewerGroupsArg, groupsArg(reviewerGroups),
 		downloadGroupsArg, groupsArg(downloadGroups),
+		adminGroupsArg, groupsArg(adminGroups),
 	).Replace(Schema)
 }

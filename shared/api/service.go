@@ -65,7 +65,15 @@ type Service struct {
 	DownloadGroups   []string // groups allowed to download; default the first stage's
 	// AdminGroups are the TRE admins' groups (cancel any request, revoke,
 	// preview any awaiting request); default egress.GroupRIT (TREAdmin).
-	AdminGroups    []string
+	AdminGroups []string
+	// Zips removes revoked zips; RevokeRetention keeps a revoked zip's
+	// versions, hidden, that long (revoke_retention_days; 0 deletes them).
+	Zips            Zips
+	RevokeRetention time.Duration
+	// Notices publishes on NoticesTopic, the stack's internal topic the
+	// notify function is subscribed to.
+	Notices        Publisher
+	NoticesTopic   string
 	StagingBucket  string // where manifests are
 	DatalakeBucket string
 	MaxDownloads   int
@@ -699,6 +707,9 @@ func (s *Service) download(ctx context.Context, who egress.Identity, id, workspa
 	}
 	if workspaceID != "" && workspaceID != r.WorkspaceID {
 		return "", egress.Errorf(egress.EINVALID, "request %s is not from workspace %s", r.ID, workspaceID)
+	}
+	if r.Status == egress.StatusRevoked {
+		return "", egress.Errorf(egress.ECONFLICT, "request %s was revoked; it can no longer be downloaded", r.ID)
 	}
 	chain, err := s.chainFor(r)
 	if err != nil {

@@ -50,6 +50,10 @@ type RequestView struct {
 	AwaitingSince     string              `json:"awaiting_since,omitempty"`
 	RemindersSent     int                 `json:"reminders_sent"`
 	PreviousRequestID string              `json:"previous_request_id,omitempty"`
+	RevokedAt         string              `json:"revoked_dt,omitempty"`
+	RevokedBy         string              `json:"revoked_by,omitempty"`
+	RevokeReason      string              `json:"revoke_reason,omitempty"`
+	ZipRemoval        string              `json:"zip_removal,omitempty"`
 }
 
 // ApprovalStageView is the GraphQL ApprovalStage type.
@@ -90,6 +94,10 @@ func NewRequestView(r egress.Request) RequestView {
 		AwaitingSince:                egress.FormatTime(r.AwaitingSince),
 		RemindersSent:                r.RemindersSent,
 		PreviousRequestID:            r.PreviousRequestID,
+		RevokedAt:                    egress.FormatTime(r.RevokedAt),
+		RevokedBy:                    r.RevokedBy,
+		RevokeReason:                 r.RevokeReason,
+		ZipRemoval:                   string(r.ZipRemoval),
 	}
 	for _, st := range r.Stages {
 		v.Stages = append(v.Stages, ApprovalStageView{Name: st.Name, Group: st.Group, Reviewers: max(st.Reviewers, 1)})

@@ -8,11 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/tre-egress/egress/functions"
 	"github.com/tre-egress/egress/shared/api"
@@ -22,6 +24,7 @@ import (
 	"github.com/tre-egress/egress/shared/objects"
 	"github.com/tre-egress/egress/shared/requests"
 	"github.com/tre-egress/egress/shared/stepfunctions"
+	"github.com/tre-egress/egress/shared/topics"
 )
 
 // Clients are the AWS clients the API may use.
@@ -29,6 +32,7 @@ type Clients struct {
 	S3       *s3.Client
 	DynamoDB *dynamodb.Client
 	SFN      *sfn.Client
+	SNS      *sns.Client // the notices topic
 }
 
 // NewClients builds, from one aws.Config, the clients of the listed
@@ -43,6 +47,8 @@ func NewClients(cfg aws.Config, s3PathStyle bool, services []functions.Service) 
 			c.DynamoDB = dynamodb.NewFromConfig(cfg)
 		case functions.StepFunctions:
 			c.SFN = sfn.NewFromConfig(cfg)
+		case functions.SNS:
+			c.SNS = sns.NewFromConfig(cfg)
 		}
 	}
 	return c
@@ -67,7 +73,7 @@ func API(cfg config.Config, c Clients, log *slog.Logger) (*api.Service, error) {
 		return nil, err
 	}
 	obj := objects.New(c.S3)
-	return &api.Service{
+	svc := &api.Service{
 		Requests:          requests.NewTable(c.DynamoDB, cfg.RequestsTable, cfg.EventsTable),
 		Workflow:          stepfunctions.New(c.SFN, cfg.StateMachineArn),
 		Presigner:         obj,
@@ -80,8 +86,17 @@ func API(cfg config.Config, c Clients, log *slog.Logger) (*api.Service, error) {
 		MaxDownloads:      cfg.MaxDownloads,
 		DownloadExpiry:    cfg.DownloadExpiry,
 		MaxRequestAgeDays: cfg.MaxRequestAgeDays,
+		Zips:              obj,
+		RevokeRetention:   time.Duration(cfg.RevokeRetentionDays) * 24 * time.Hour,
+		NoticesTopic:      cfg.NoticesTopic,
 		Log:               log,
-	}, nil
+	}
+	// Without SNS a revocation still stands; it is logged that no one was
+	// told.
+	if c.SNS != nil {
+		svc.Notices = topics.New(c.SNS)
+	}
+	return svc, nil
 }
 
 // Run is the resolver's main: apiapp.Run("egress-api").

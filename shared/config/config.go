@@ -37,6 +37,8 @@ const (
 	EnvMaxDownloads        = "MAX_DOWNLOADS"   // max_downloads_allowed
 	EnvDownloadExpiry      = "DOWNLOAD_EXPIRY_SECONDS"
 	EnvMaxRequestAgeDays   = "MAX_REQUEST_AGE_DAYS"
+	EnvRevokeRetentionDays = "REVOKE_RETENTION_DAYS" // revoke_retention_days: keep a revoked zip's versions, hidden
+	EnvNoticesTopic        = "NOTICES_TOPIC_ARN"     // the internal topic the notify function is subscribed to
 	EnvCopyConcurrency     = "COPY_CONCURRENCY"
 	EnvMultipartThreshold  = "MULTIPART_THRESHOLD_BYTES"
 	EnvSESConfigurationSet = "SES_CONFIGURATION_SET"
@@ -68,6 +70,8 @@ type Config struct {
 	MaxDownloads        int
 	DownloadExpiry      time.Duration
 	MaxRequestAgeDays   int
+	RevokeRetentionDays int
+	NoticesTopic        string
 	CopyConcurrency     int
 	MultipartThreshold  int64
 	SESConfigurationSet string
@@ -112,6 +116,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		SWBStoreBucket:      getenv(EnvSWBStoreBucket),
 		SWBListBucket:       getenv(EnvSWBListBucket),
 		UserPoolID:          getenv(EnvUserPoolID),
+		NoticesTopic:        getenv(EnvNoticesTopic),
 		ReviewerGroups:      []string{egress.GroupIG, egress.GroupRIT},
 	}
 	var errs []error
@@ -161,6 +166,12 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	c.MaxDownloads = integer(EnvMaxDownloads, DefaultMaxDownloads, 1)
 	c.MaxRequestAgeDays = integer(EnvMaxRequestAgeDays, 0, 0)
+	if c.RevokeRetentionDays = integer(EnvRevokeRetentionDays, 0, 0); c.RevokeRetentionDays > egress.MaxRetentionDays {
+		errs = append(errs, fmt.Errorf("%s: at most %d days, got %d", EnvRevokeRetentionDays, egress.MaxRetentionDays, c.RevokeRetentionDays))
+	}
+	if c.NoticesTopic != "" && !isTopicARN(c.NoticesTopic) {
+		errs = append(errs, fmt.Errorf("%s: %q is not an SNS topic ARN", EnvNoticesTopic, c.NoticesTopic))
+	}
 	c.CopyConcurrency = integer(EnvCopyConcurrency, DefaultCopyConcurrency, 1)
 	c.MultipartThreshold = int64(integer(EnvMultipartThreshold, DefaultMultipartThreshold, 5<<20))
 	if v := getenv(EnvReviewerEmails); v != "" {

@@ -68,6 +68,15 @@ func TestFromEnv(t *testing.T) {
 		{"download links beyond an hour", map[string]string{EnvDownloadExpiry: "3601"}, nil, []string{
 			"DOWNLOAD_EXPIRY_SECONDS: download links live at most 3600 seconds, got 3601",
 		}},
+		{"revocation settings", map[string]string{EnvRevokeRetentionDays: "90", EnvNoticesTopic: "arn:aws:sns:eu-west-2:123456789012:notices"}, func(t *testing.T, c Config) {
+			if c.RevokeRetentionDays != 90 || c.NoticesTopic != "arn:aws:sns:eu-west-2:123456789012:notices" {
+				t.Fatalf("retention %d, notices topic %q", c.RevokeRetentionDays, c.NoticesTopic)
+			}
+		}, nil},
+		{"bad revocation settings", map[string]string{EnvRevokeRetentionDays: "3651", EnvNoticesTopic: "notices"}, nil, []string{
+			"REVOKE_RETENTION_DAYS: at most 3650 days, got 3651",
+			`NOTICES_TOPIC_ARN: "notices" is not an SNS topic ARN`,
+		}},
 		{"stage timeout too long", map[string]string{EnvStageTimeout: "1209600"}, nil, []string{
 			"STAGE_TIMEOUT_SECONDS: 2 stages of 336h0m0s exceed the workflow's 504h0m0s limit",
 		}},

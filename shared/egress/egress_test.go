@@ -25,6 +25,8 @@ func TestCheckTransition(t *testing.T) {
 		{egress.StatusIGApproved, egress.StatusExpired}:     true,
 		{egress.StatusRITApproved, egress.StatusFailed}:     true,
 		{egress.StatusRejected, egress.StatusFailed}:        true,
+		{egress.StatusIGApproved, egress.StatusRevoked}:     true, // a single-stage chain's release
+		{egress.StatusRITApproved, egress.StatusRevoked}:    true,
 		{egress.StatusReturned, egress.StatusFailed}:        true,
 		{egress.StatusCancelled, egress.StatusFailed}:       true,
 	}

@@ -69,6 +69,16 @@ type Request struct {
 	FailureCause  string    `json:"failure_cause"` // why a FAILED/EXPIRED request stopped
 	ExecutionArn  string    `json:"execution_arn"`
 
+	// Revocation (Revoke): who withdrew the release, when and why, and
+	// where the removal of its zip stands.
+	RevokedAt    time.Time  `json:"revoked_dt"`
+	RevokedBy    string     `json:"revoked_by"`
+	RevokeReason string     `json:"revoke_reason"`
+	ZipRemoval   ZipRemoval `json:"zip_removal"`
+	// PurgeAfter is when the kept versions of a revoked zip are deleted
+	// (revoke_retention_days after the revocation).
+	PurgeAfter time.Time `json:"purge_after_dt"`
+
 	// Version is incremented by every stored change; updates are
 	// conditional on the version that was read.
 	Version int64 `json:"version"`

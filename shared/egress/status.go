@@ -15,6 +15,7 @@ const (
 	StatusExpired     Status = "EXPIRED"     // a stage timed out waiting for a decision
 	StatusReturned    Status = "RETURNED"    // a reviewer asked for changes; the requester may submit again
 	StatusCancelled   Status = "CANCELLED"   // the requester or a TRE admin withdrew it while it awaited a decision
+	StatusRevoked     Status = "REVOKED"     // a TRE admin withdrew the release (Revoke)
 )
 
 // MaxStages is the longest approval chain. Stages after the second have
@@ -32,7 +33,7 @@ var Statuses = func() []Status {
 	for k := 2; k < MaxStages; k++ {
 		s = append(s, stagePassed(k))
 	}
-	return append(s, StatusRITApproved, StatusRejected, StatusReturned, StatusCancelled, StatusFailed, StatusExpired)
+	return append(s, StatusRITApproved, StatusRejected, StatusReturned, StatusCancelled, StatusFailed, StatusExpired, StatusRevoked)
 }()
 
 func (s Status) orNone() string {
@@ -57,7 +58,9 @@ func (s Status) Valid() bool {
 //
 // A request awaiting stage i (PROCESSING, IGAPPROVED, STAGE<k>APPROVED) may
 // pass it to the next awaiting status or to RITAPPROVED (the last stage),
-// or end REJECTED, RETURNED, CANCELLED, FAILED or EXPIRED.
+// or end REJECTED, RETURNED, CANCELLED, FAILED or EXPIRED. A released
+// request in its chain's final approved status may be revoked (Revoke
+// checks which of the two approved statuses is final).
 var transitions = func() map[Status]map[Status]bool {
 	awaiting := []Status{StatusProcessing, StatusIGApproved}
 	for k := 2; k < MaxStages; k++ {
@@ -65,12 +68,13 @@ var transitions = func() map[Status]map[Status]bool {
 	}
 	t := map[Status]map[Status]bool{
 		"":                {StatusProcessing: true},
-		StatusRITApproved: {StatusFailed: true},
+		StatusRITApproved: {StatusFailed: true, StatusRevoked: true},
 		StatusRejected:    {StatusFailed: true},
 		StatusReturned:    {StatusFailed: true},
 		StatusCancelled:   {StatusFailed: true},
 		StatusFailed:      {},
 		StatusExpired:     {},
+		StatusRevoked:     {},
 	}
 	for i, a := range awaiting {
 		next := map[Status]bool{StatusRejected: true, StatusReturned: true, StatusCancelled: true, StatusFailed: true, StatusExpired: true}
@@ -84,6 +88,7 @@ var transitions = func() map[Status]map[Status]bool {
 	}
 	// IGAPPROVED is also the final status of a one-stage chain.
 	t[StatusIGApproved][StatusFailed] = true
+	t[StatusIGApproved][StatusRevoked] = true
 	return t
 }()
 
@@ -99,7 +104,7 @@ func CheckTransition(from, to Status) error {
 // the given chain: it was rejected, failed, expired, or passed every stage.
 func (c Chain) Final(s Status) bool {
 	switch s {
-	case StatusRejected, StatusFailed, StatusExpired, StatusReturned, StatusCancelled:
+	case StatusRejected, StatusFailed, StatusExpired, StatusReturned, StatusCancelled, StatusRevoked:
 		return true
 	}
 	return len(c.Stages) > 0 && s == c.Stages[len(c.Stages)-1].ApprovedStatus

@@ -55,6 +55,11 @@ type record struct {
 	ReleasedAt                   string             `dynamodbav:"released_dt"`
 	FailureCause                 string             `dynamodbav:"failure_cause"`
 	ExecutionArn                 string             `dynamodbav:"execution_arn"`
+	RevokedAt                    string             `dynamodbav:"revoked_dt,omitempty"`
+	RevokedBy                    string             `dynamodbav:"revoked_by,omitempty"`
+	RevokeReason                 string             `dynamodbav:"revoke_reason,omitempty"`
+	ZipRemoval                   string             `dynamodbav:"zip_removal,omitempty"`
+	PurgeAfter                   string             `dynamodbav:"purge_after_dt,omitempty"`
 	Version                      int64              `dynamodbav:"version"`
 }
 
@@ -114,6 +119,11 @@ func toRecord(r egress.Request) record {
 		ReleasedAt:                   egress.FormatTime(r.ReleasedAt),
 		FailureCause:                 r.FailureCause,
 		ExecutionArn:                 r.ExecutionArn,
+		RevokedAt:                    egress.FormatTime(r.RevokedAt),
+		RevokedBy:                    r.RevokedBy,
+		RevokeReason:                 r.RevokeReason,
+		ZipRemoval:                   string(r.ZipRemoval),
+		PurgeAfter:                   egress.FormatTime(r.PurgeAfter),
 		Version:                      r.Version,
 	}
 	for _, v := range r.Reviews {
@@ -157,6 +167,9 @@ func (rec record) request() (egress.Request, error) {
 		ZipKey:                       rec.ZipKey,
 		FailureCause:                 rec.FailureCause,
 		ExecutionArn:                 rec.ExecutionArn,
+		RevokedBy:                    rec.RevokedBy,
+		RevokeReason:                 rec.RevokeReason,
+		ZipRemoval:                   egress.ZipRemoval(rec.ZipRemoval),
 		Version:                      rec.Version,
 	}
 	var err error
@@ -169,6 +182,8 @@ func (rec record) request() (egress.Request, error) {
 		{"updated_dt", rec.UpdatedAt, &r.UpdatedAt},
 		{"released_dt", rec.ReleasedAt, &r.ReleasedAt},
 		{"awaiting_since", rec.AwaitingSince, &r.AwaitingSince},
+		{"revoked_dt", rec.RevokedAt, &r.RevokedAt},
+		{"purge_after_dt", rec.PurgeAfter, &r.PurgeAfter},
 	}
 	for _, f := range times {
 		if *f.t, err = parseTime(f.s); err != nil {

@@ -193,8 +193,10 @@ func (s *Table) Update(ctx context.Context, r egress.Request, ev egress.Event) (
 
 // IncrementDownloads counts one download of the released request id by
 // actor and returns the new count. Once limit downloads are counted it
-// refuses with ELIMIT; a request that is not released is ECONFLICT, a
-// missing one ENOTFOUND.
+// refuses with ELIMIT; a request that is not released, or was revoked, is
+// ECONFLICT, a missing one ENOTFOUND. The revoked check is in the condition,
+// so a download that read the request before a revocation was stored cannot
+// be counted (and get a link) after it.
 func (s *Table) IncrementDownloads(ctx context.Context, id string, limit int, actor string) (count int, err error) {
 	if limit < 1 {
 		return 0, egress.Errorf(egress.EINVALID, "download limit must be at least 1, got %d", limit)
@@ -205,13 +207,14 @@ func (s *Table) IncrementDownloads(ctx context.Context, id string, limit int, ac
 		TableName:        aws.String(s.table),
 		Key:              requestKey(id),
 		UpdateExpression: aws.String("ADD #count :one"),
-		ConditionExpression: aws.String("attribute_exists(#id) AND size(#zip) > :zero" +
+		ConditionExpression: aws.String("attribute_exists(#id) AND size(#zip) > :zero AND #status <> :revoked" +
 			" AND (attribute_not_exists(#count) OR #count < :limit)"),
-		ExpressionAttributeNames: map[string]string{"#id": AttrRequestID, "#zip": attrZipKey, "#count": attrDownloadCount},
+		ExpressionAttributeNames: map[string]string{"#id": AttrRequestID, "#zip": attrZipKey, "#count": attrDownloadCount, "#status": AttrStatus},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":one":   &types.AttributeValueMemberN{Value: "1"},
-			":zero":  &types.AttributeValueMemberN{Value: "0"},
-			":limit": &types.AttributeValueMemberN{Value: strconv.Itoa(limit)},
+			":revoked": &types.AttributeValueMemberS{Value: string(egress.StatusRevoked)},
+			":one":     &types.AttributeValueMemberN{Value: "1"},
+			":zero":    &types.AttributeValueMemberN{Value: "0"},
+			":limit":   &types.AttributeValueMemberN{Value: strconv.Itoa(limit)},
 		},
 		ReturnValues: types.ReturnValueAllNew,
 		// The item as the failed condition saw it says which rule refused,
@@ -226,6 +229,9 @@ func (s *Table) IncrementDownloads(ctx context.Context, id string, limit int, ac
 		old, err := decodeRequest(failed.Item)
 		if err != nil {
 			return 0, err
+		}
+		if old.Status == egress.StatusRevoked {
+			return 0, egress.Errorf(egress.ECONFLICT, "request %s was revoked; it can no longer be downloaded", id)
 		}
 		if !old.Released() {
 			return 0, egress.Errorf(egress.ECONFLICT, "request %s is not released (status %s)", id, old.Status)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -287,6 +288,7 @@ func TestIncrementDownloads(t *testing.T) {
 		{"not released", create(t, s, minimalRequest("req-dl-unreleased", at)).ID, 3, 1, nil, egress.ECONFLICT},
 		{"missing request", "req-dl-none", 3, 1, nil, egress.ENOTFOUND},
 		{"zero limit", released("req-dl-zero"), 0, 1, nil, egress.EINVALID},
+		{"revoked", revoked(t, s, "req-dl-revoked", at), 3, 1, nil, egress.ECONFLICT},
 		{"count attribute absent", func() string {
 			id := released("req-dl-absent")
 			_, err := db.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
@@ -331,6 +333,40 @@ func TestIncrementDownloadsLimitMessage(t *testing.T) {
 	_, err := s.IncrementDownloads(ctx, r.ID, 1, "ig@example.org")
 	if got, want := egress.ErrorMessage(err), "download limit of 1 reached"; got != want {
 		t.Errorf("message = %q, want %q", got, want)
+	}
+}
+
+// revoked stores a released request as REVOKED and returns its id.
+func revoked(t *testing.T, s *Table, id string, at time.Time) string {
+	t.Helper()
+	r := release(t, s, create(t, s, minimalRequest(id, at)))
+	r.Status = egress.StatusRITApproved
+	r, _, err := egress.Revoke(r, egress.DefaultChain(false), egress.Identity{Email: "admin@example.org"}, "breach", at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Update(context.Background(), r, egress.Event{Kind: egress.EventRevoked, Actor: "admin@example.org", At: at}); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// A revoked request is refused by the count's own condition, whatever the
+// caller read before, with a message saying why.
+func TestIncrementDownloadsRevoked(t *testing.T) {
+	s, _ := newRequests(t)
+	id := revoked(t, s, "req-dl-revoked-msg", ms("2026-11-20T09:00:00.000Z"))
+	_, err := s.IncrementDownloads(context.Background(), id, 3, "ig@example.org")
+	wantCode(t, err, egress.ECONFLICT)
+	if got := egress.ErrorMessage(err); !strings.Contains(got, "was revoked") {
+		t.Errorf("message = %q, want it to say the request was revoked", got)
+	}
+	got, err := s.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.DownloadCount != 0 {
+		t.Errorf("download count = %d after a refused download", got.DownloadCount)
 	}
 }
 

@@ -227,6 +227,8 @@ type fakeObjects struct {
 	copied    []egress.CopyJob
 	zipped    []egress.ZipEntry
 	deleted   []string // "bucket/prefix"
+	hidden    []string // "bucket/key" of HideObject
+	purged    []string // "bucket/key" of DeleteVersions
 
 	readErr, deleteErr error
 	onWriteZip         func() // run as a zip is written

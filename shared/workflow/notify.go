@@ -15,10 +15,11 @@ import (
 	"github.com/tre-egress/egress/shared/egress"
 )
 
-// NotifyInput is the Notify task's payload.
+// NotifyInput is the Notify task's payload, or the same fields published
+// on the notices topic (UnmarshalJSON takes SNS's envelope).
 type NotifyInput struct {
 	RequestID string `json:"egress_request_id"`
-	// approved | rejected | returned | cancelled | failed, in any case
+	// approved | rejected | returned | cancelled | failed | revoked, in any case
 	// (the definition passes the decision's APPROVED, RETURNED, ...).
 	Kind string `json:"kind"`
 }
@@ -77,8 +78,10 @@ func (h *Handlers) Notify(ctx context.Context, in NotifyInput) error {
 			Subject: fmt.Sprintf("Egress request %s %s", r.ID, strings.ToLower(string(r.Status))),
 			Text: fmt.Sprintf("The egress request %s (%s, workspace %s, requested by %s) ended as %s.\n\nCause: %s\n\n%s\n%s\n%s",
 				r.ID, r.StoreName, r.WorkspaceID, r.RequestedByEmail, r.Status, r.FailureCause, failureOutcome(r), h.link(r), unsent)}
+	case "revoked":
+		return h.notifyRevoked(ctx, r)
 	default:
-		return egress.Errorf(egress.EINVALID, "kind must be approved, rejected, returned, cancelled or failed, got %q", in.Kind)
+		return egress.Errorf(egress.EINVALID, "kind must be approved, rejected, returned, cancelled, failed or revoked, got %q", in.Kind)
 	}
 	if err := h.Mailer.Send(ctx, e); err != nil {
 		return err

@@ -29,6 +29,9 @@ type Requests interface {
 	// the request, once: another event of the same kind placed after the
 	// same version is not added, and added is false.
 	AddEventOnce(ctx context.Context, ev egress.Event, after int64) (added bool, err error)
+	// List returns one page of the requests in one status (the by-status
+	// index, eventually consistent): PurgeRevoked's sweep.
+	List(ctx context.Context, q egress.ListQuery) (egress.Page, error)
 }
 
 // SWBStore locks and unlocks SWB's egress store (swbstore.Table).
@@ -48,6 +51,10 @@ type Objects interface {
 	ReadManifest(ctx context.Context, bucket, key string) (egress.Manifest, error)
 	DeletePrefix(ctx context.Context, bucket, prefix string) (int, error)
 	WriteZip(ctx context.Context, bucket, key string, entries []egress.ZipEntry, leftOut ...egress.LeftOut) (egress.ZipResult, error)
+	// HideObject puts a delete marker on key; DeleteVersions deletes
+	// every version of exactly key (a revoked zip, PurgeRevoked).
+	HideObject(ctx context.Context, bucket, key string) error
+	DeleteVersions(ctx context.Context, bucket, key string) (int, error)
 }
 
 // Executions starts workflow executions (stepfunctions.Workflow).
