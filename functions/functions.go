@@ -142,8 +142,10 @@ var table = []Function{
 		Description: "E-mails the outcome of a request, and a revocation published on the notices topic",
 		MemoryMB:    256, Timeout: time.Minute,
 		Required: slices.Concat(tables, []string{config.EnvFromEmail}),
-		Optional: slices.Concat(approval, mail[1:], []string{config.EnvReviewerEmails}),
-		Services: []Service{DynamoDB, SES},
+		// A cancellation or revocation is also published on the stage's
+		// reviewer topic and e-mailed to the group's members.
+		Optional: slices.Concat(approval, mail[1:], []string{config.EnvReviewerEmails, config.EnvReviewerTopics, config.EnvUserPoolID}),
+		Services: []Service{DynamoDB, SES, SNS, Cognito},
 		Handler:  "Notify", Placeholder: "NotifyFunctionArn",
 	},
 	{

@@ -364,3 +364,31 @@ func (d GraphQLDecider) Download(ctx context.Context, who egress.Identity, id st
 	}
 	return out.DownloadData.PresignURL, nil
 }
+
+const (
+	reviewRequest = `mutation ReviewRequest($request: ReviewInput!) {
+  reviewRequest(request: $request) { egress_status }
+}`
+	cancelRequest = `mutation CancelRequest($id: String!, $reason: String!) {
+  cancelRequest(egress_request_id: $id, reason: $reason) { egress_status }
+}`
+)
+
+// Review votes as who with reviewRequest: a decision (APPROVED, REJECTED
+// or RETURNED), its reason, and decisions on single files.
+func (d GraphQLDecider) Review(ctx context.Context, who egress.Identity, id string, dec egress.Decision, reason string, files []egress.FileDecision) error {
+	in := map[string]any{"egress_request_id": id, "decision": string(dec), "reason": reason}
+	var fs []map[string]any
+	for _, f := range files {
+		fs = append(fs, map[string]any{"path": f.Path, "decision": string(f.Decision), "comment": f.Comment})
+	}
+	if fs != nil {
+		in["files"] = fs
+	}
+	return d.Do(ctx, who, reviewRequest, map[string]any{"request": in}, nil)
+}
+
+// Cancel cancels request id as who with cancelRequest.
+func (d GraphQLDecider) Cancel(ctx context.Context, who egress.Identity, id, reason string) error {
+	return d.Do(ctx, who, cancelRequest, map[string]any{"id": id, "reason": reason}, nil)
+}

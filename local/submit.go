@@ -40,8 +40,19 @@ type SWB struct {
 // the object list with every version, records the store as PENDING and
 // returns the SNS message SWB would publish.
 func (w SWB) Submit(ctx context.Context, dir, requester string) (Submission, error) {
+	return w.submit(ctx, dir, requester, uuid(), 1)
+}
+
+// Resubmit submits the tree at dir again from the egress store of
+// workspace, as version ver of its object list: what SWB sends after a
+// request was returned for changes.
+func (w SWB) Resubmit(ctx context.Context, workspace, dir, requester string, ver int) (Submission, error) {
+	return w.submit(ctx, dir, requester, workspace, ver)
+}
+
+func (w SWB) submit(ctx context.Context, dir, requester, workspace string, ver int) (Submission, error) {
 	now := w.Now().UTC()
-	sub := Submission{RequestID: uuid(), WorkspaceID: uuid(), Files: map[string][]byte{}}
+	sub := Submission{RequestID: uuid(), WorkspaceID: workspace, Files: map[string][]byte{}}
 	prefix := sub.WorkspaceID + "/"
 	type object struct {
 		Key          string
@@ -102,7 +113,7 @@ func (w SWB) Submit(ctx context.Context, dir, requester string) (Submission, err
 		sub.Files[rel] = body
 	}
 	storeName := "local-results"
-	listKey := fmt.Sprintf("%s/%s-ver1.json", sub.WorkspaceID, storeName)
+	listKey := fmt.Sprintf("%s/%s-ver%d.json", sub.WorkspaceID, storeName, ver)
 	listJSON, _ := json.Marshal(map[string]any{"objects": list})
 	if _, err := w.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(NotificationBucket), Key: aws.String(listKey), Body: bytes.NewReader(listJSON)}); err != nil {
 		return sub, fmt.Errorf("write object list: %w", err)
@@ -121,7 +132,7 @@ func (w SWB) Submit(ctx context.Context, dir, requester string) (Submission, err
 		"workspace_id": sub.WorkspaceID, "project_id": "Project-Local",
 		"created_at": now.Format("2006-01-02T15:04:05.000Z"), "created_by": "u-" + user, "created_by_email": requester,
 		"updated_at": now.Format("2006-01-02T15:04:05.000Z"), "updated_by": "u-" + user, "updated_by_email": requester,
-		"s3_bucketname": SWBStoreBucket, "s3_bucketpath": prefix, "status": "PENDING", "ver": 1,
+		"s3_bucketname": SWBStoreBucket, "s3_bucketpath": prefix, "status": "PENDING", "ver": ver,
 		"egress_store_object_list_location": "arn:aws:s3:::" + NotificationBucket + "/" + listKey,
 	})
 	sub.Message = string(msg)

@@ -180,7 +180,7 @@ func TestFunctionPermissions(t *testing.T) {
 		"handle-rejection": concat(readTables, []string{"dynamodb:UpdateItem"}, deletePrefix),
 		"handle-failure":   concat(writeTables, deletePrefix),
 		"execution-ended":  concat(writeTables, deletePrefix, mail, []string{"sqs:SendMessage"}),
-		"notify":           concat(readTables, mail),
+		"notify":           concat(readTables, mail, []string{"sns:Publish", "cognito-idp:ListUsersInGroup", "kms:GenerateDataKey"}),
 		// Revocation: deletes or hides the zip, publishes on the notices topic.
 		"egress-api": concat(writeTables, []string{"dynamodb:Query", "states:SendTaskSuccess", "s3:GetObject", "s3:GetObjectVersion",
 			"s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion", "sns:Publish"}),

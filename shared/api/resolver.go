@@ -296,7 +296,7 @@ func (s *Service) Resolve(ctx context.Context, ev Event) (any, error) {
 			return nil, err
 		}
 		return PreviousAttemptView{ID: prev.ID, Status: string(prev.Status), RequestedAt: egress.FormatTime(prev.RequestedAt),
-			UpdatedAt: egress.FormatTime(prev.UpdatedAt), Reviews: reviewViews(prev.ReviewsFor(who))}, nil
+			UpdatedAt: egress.FormatTime(prev.UpdatedAt), Comments: commentViews(prev.ReviewsFor(who))}, nil
 
 	case "Request.changes":
 		var args pageArgs

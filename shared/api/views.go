@@ -216,11 +216,41 @@ type FileChangePageView struct {
 
 // PreviousAttemptView is the GraphQL PreviousAttempt type.
 type PreviousAttemptView struct {
-	ID          string       `json:"egress_request_id"`
-	Status      string       `json:"egress_status"`
-	RequestedAt string       `json:"requested_dt"`
-	UpdatedAt   string       `json:"updated_dt"`
-	Reviews     []ReviewView `json:"reviews"`
+	ID          string        `json:"egress_request_id"`
+	Status      string        `json:"egress_status"`
+	RequestedAt string        `json:"requested_dt"`
+	UpdatedAt   string        `json:"updated_dt"`
+	Comments    []CommentView `json:"comments"`
+}
+
+// CommentView is the GraphQL ReviewComment type.
+type CommentView struct {
+	Stage    string `json:"stage"`
+	Name     string `json:"name,omitempty"`
+	Email    string `json:"email,omitempty"`
+	At       string `json:"dt"`
+	Decision string `json:"decision"`
+	Path     string `json:"path,omitempty"`
+	Comment  string `json:"comment,omitempty"`
+}
+
+// commentViews flattens votes into their reasons and file comments, in
+// order; votes without either are left out.
+func commentViews(rs []egress.Review) []CommentView {
+	out := []CommentView{}
+	for _, rv := range rs {
+		c := CommentView{Stage: rv.Stage, Name: rv.Name, Email: rv.Email, At: egress.FormatTime(rv.At), Decision: string(rv.Decision)}
+		if rv.Reason != "" {
+			c.Comment = rv.Reason
+			out = append(out, c)
+		}
+		for _, f := range rv.Files {
+			fc := c
+			fc.Decision, fc.Path, fc.Comment = string(f.Decision), f.Path, f.Comment
+			out = append(out, fc)
+		}
+	}
+	return out
 }
 
 // FilePreviewView is the GraphQL FilePreview type. Lines and rows are null
