@@ -152,7 +152,7 @@ var table = []Function{
 		MemoryMB:    512, Timeout: 30 * time.Second,
 		Required: slices.Concat(tables, []string{config.EnvStagingBucket, config.EnvDatalakeBucket}),
 		Optional: slices.Concat(approval, []string{config.EnvStateMachineArn, config.EnvMaxDownloads,
-			config.EnvDownloadExpiry, config.EnvMaxRequestAgeDays, config.EnvS3PathStyle}),
+			config.EnvDownloadExpiry, config.EnvMaxRequestAgeDays, config.EnvS3PathStyle, config.EnvResearcherGroup}),
 		Services: []Service{DynamoDB, S3, StepFunctions},
 	},
 	{

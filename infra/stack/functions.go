@@ -61,6 +61,7 @@ func (b *builder) functions() {
 		config.EnvMaxDownloads:      strconv.Itoa(cfg.MaxDownloads),
 		config.EnvDownloadExpiry:    strconv.Itoa(cfg.DownloadExpirySeconds),
 		config.EnvMaxRequestAgeDays: strconv.Itoa(cfg.MaxRequestAgeDays),
+		config.EnvResearcherGroup:   cfg.ResearcherGroup,
 		// config.EnvStateMachineArn is added by workflow, once the state
 		// machine exists, and config.EnvUserPoolID by auth, once the pool
 		// does.

@@ -381,7 +381,7 @@ func TestAPI(t *testing.T) {
 			}
 		}
 		_, schema := one(t, tmpl, "AWS::AppSync::GraphQLSchema")
-		if got := props(schema)["Definition"]; got != api.SchemaFor(cfg.ReviewerRoles, nil) {
+		if got := props(schema)["Definition"]; got != api.SchemaFor(cfg.ReviewerRoles, nil, cfg.ResearcherGroup) {
 			t.Errorf("%s: schema is not api.SchemaFor(egress_reviewer_roles)", stackName)
 		}
 		_, ds := one(t, tmpl, "AWS::AppSync::DataSource")
@@ -661,7 +661,7 @@ func mustByPath(t *testing.T, tmpl map[string]any, stackName, path string) map[s
 }
 
 func TestRenderedSchemaParses(t *testing.T) {
-	fields, err := resolverFields(api.SchemaFor([]string{"IG", "RIT"}, nil))
+	fields, err := resolverFields(api.SchemaFor([]string{"IG", "RIT"}, nil, "Researcher"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -131,6 +131,8 @@ var FieldResolvers = []string{
 	"Query.listRequests",
 	"Query.getRequest",
 	"Query.requests",
+	"Query.myRequests",
+	"Query.workspaceRequests",
 	"Mutation.updateRequest",
 	"Mutation.downloadData",
 	"Request.files",
@@ -183,6 +185,39 @@ func (s *Service) Resolve(ctx context.Context, ev Event) (any, error) {
 			return nil, err
 		}
 		p, err := s.RequestsPage(ctx, who, f, limit, token)
+		if err != nil {
+			return nil, err
+		}
+		return PageView{Items: requestViews(p.Requests), NextToken: p.NextToken}, nil
+
+	case "Query.myRequests":
+		var args pageArgs
+		if err := decodeArgs(ev.Arguments, &args); err != nil {
+			return nil, err
+		}
+		limit, token, err := args.page()
+		if err != nil {
+			return nil, err
+		}
+		p, err := s.MyRequests(ctx, who, limit, token)
+		if err != nil {
+			return nil, err
+		}
+		return PageView{Items: requestViews(p.Requests), NextToken: p.NextToken}, nil
+
+	case "Query.workspaceRequests":
+		var args struct {
+			WorkspaceID string `json:"workspace_id"`
+			pageArgs
+		}
+		if err := decodeArgs(ev.Arguments, &args); err != nil {
+			return nil, err
+		}
+		limit, token, err := args.page()
+		if err != nil {
+			return nil, err
+		}
+		p, err := s.WorkspaceRequests(ctx, who, args.WorkspaceID, limit, token)
 		if err != nil {
 			return nil, err
 		}

@@ -15,9 +15,14 @@ var Schema string
 
 // The directive arguments of Schema that SchemaFor replaces.
 var (
-	reviewerGroupsArg = groupsArg([]string{egress.GroupIG, egress.GroupRIT})
-	downloadGroupsArg = groupsArg([]string{egress.GroupIG})
+	reviewerGroupsArg   = groupsArg([]string{egress.GroupIG, egress.GroupRIT})
+	downloadGroupsArg   = groupsArg([]string{egress.GroupIG})
+	readerGroupsArg     = groupsArg([]string{egress.GroupIG, egress.GroupRIT, SchemaResearcherGroup})
+	researcherGroupsArg = groupsArg([]string{SchemaResearcherGroup})
 )
+
+// SchemaResearcherGroup is the researcher group Schema names.
+const SchemaResearcherGroup = "Researcher"
 
 func groupsArg(groups []string) string {
 	quoted := make([]string, len(groups))
@@ -28,18 +33,28 @@ func groupsArg(groups []string) string {
 }
 
 // SchemaFor renders Schema for a deployment's reviewer groups
-// (egress_reviewer_roles) and download groups (default the first reviewer
-// group), so AppSync's group directives agree with the resolver's checks.
-func SchemaFor(reviewerGroups, downloadGroups []string) string {
+// (egress_reviewer_roles), download groups (default the first reviewer
+// group) and researcher group (researcher_group; "" for none), so
+// AppSync's group directives agree with the resolver's checks. Without a
+// researcher group, the researchers' fields are left to reviewers, whom
+// the resolver refuses there with a message saying why.
+func SchemaFor(reviewerGroups, downloadGroups []string, researcherGroup string) string {
 	if len(reviewerGroups) == 0 {
 		reviewerGroups = []string{egress.GroupIG, egress.GroupRIT}
 	}
 	if len(downloadGroups) == 0 {
 		downloadGroups = reviewerGroups[:1]
 	}
+	readers, researchers := reviewerGroups, reviewerGroups
+	if researcherGroup != "" {
+		readers = append(append([]string{}, reviewerGroups...), researcherGroup)
+		researchers = []string{researcherGroup}
+	}
 	// One pass, so a replacement is never itself replaced.
 	return strings.NewReplacer(
 		reviewerGroupsArg, groupsArg(reviewerGroups),
 		downloadGroupsArg, groupsArg(downloadGroups),
+		readerGroupsArg, groupsArg(readers),
+		researcherGroupsArg, groupsArg(researchers),
 	).Replace(Schema)
 }

@@ -73,6 +73,7 @@ func API(cfg config.Config, c Clients, log *slog.Logger) (*api.Service, error) {
 		Presigner:         obj,
 		Manifests:         obj,
 		ReviewerGroups:    cfg.ReviewerGroups,
+		ResearcherGroup:   cfg.ResearcherGroup,
 		StagingBucket:     cfg.StagingBucket,
 		DatalakeBucket:    cfg.DatalakeBucket,
 		MaxDownloads:      cfg.MaxDownloads,

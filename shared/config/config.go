@@ -43,6 +43,7 @@ const (
 	EnvEFSMountPath        = "EFS_MOUNT_PATH"          // efs_mount_path: build zips there instead of streaming
 	EnvSWBStoreBucket      = "SWB_EGRESS_STORE_BUCKET" // the only bucket a submission may name
 	EnvSWBListBucket       = "SWB_NOTIFICATION_BUCKET" // the only bucket an object list may be in
+	EnvResearcherGroup     = "RESEARCHER_GROUP"        // researcher_group: may read its members' own requests; "" for none
 )
 
 // Config is every setting a function may need; each function checks the
@@ -73,6 +74,7 @@ type Config struct {
 	EFSMountPath        string
 	SWBStoreBucket      string
 	SWBListBucket       string
+	ResearcherGroup     string
 }
 
 // Defaults as in the original deployment.
@@ -110,6 +112,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		SWBStoreBucket:      getenv(EnvSWBStoreBucket),
 		SWBListBucket:       getenv(EnvSWBListBucket),
 		UserPoolID:          getenv(EnvUserPoolID),
+		ResearcherGroup:     strings.TrimSpace(getenv(EnvResearcherGroup)),
 		ReviewerGroups:      []string{egress.GroupIG, egress.GroupRIT},
 	}
 	var errs []error
@@ -164,6 +167,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 				errs = append(errs, fmt.Errorf("%s: group %q: %q is not an SNS topic ARN", EnvReviewerTopics, g, arn))
 			}
 		}
+	}
+	if c.ResearcherGroup != "" && slices.Contains(c.ReviewerGroups, c.ResearcherGroup) {
+		errs = append(errs, fmt.Errorf("%s: %q is a reviewer group; researchers need a group of their own", EnvResearcherGroup, c.ResearcherGroup))
 	}
 	if chain, err := c.Chain(); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", EnvReviewerGroups, err))

@@ -190,7 +190,9 @@ func TestListByWorkspaceAndRequester(t *testing.T) {
 		{"workspace", egress.ListQuery{WorkspaceID: "ws-1", Limit: 30}, func(r egress.Request) bool { return r.WorkspaceID == "ws-1" }},
 		{"workspace, default page", egress.ListQuery{WorkspaceID: "ws-2"}, func(r egress.Request) bool { return r.WorkspaceID == "ws-2" }},
 		{"workspace since", egress.ListQuery{WorkspaceID: "ws-0", Limit: 7, Since: base.Add(100 * time.Minute)},
-			func(r egress.Request) bool { return r.WorkspaceID == "ws-0" && !r.RequestedAt.Before(base.Add(100*time.Minute)) }},
+			func(r egress.Request) bool {
+				return r.WorkspaceID == "ws-0" && !r.RequestedAt.Before(base.Add(100*time.Minute))
+			}},
 		{"unknown workspace", egress.ListQuery{WorkspaceID: "ws-9"}, func(egress.Request) bool { return false }},
 		{"submitter", egress.ListQuery{RequestedBy: "u-3", Limit: 20}, func(r egress.Request) bool { return r.RequestedBy == "u-3" }},
 		{"submitter, one a page", egress.ListQuery{RequestedBy: "u-0", Limit: 1}, func(r egress.Request) bool { return r.RequestedBy == "u-0" }},
