@@ -61,7 +61,6 @@ func (b *builder) functions() {
 		config.EnvMaxDownloads:      strconv.Itoa(cfg.MaxDownloads),
 		config.EnvDownloadExpiry:    strconv.Itoa(cfg.DownloadExpirySeconds),
 		config.EnvMaxRequestAgeDays: strconv.Itoa(cfg.MaxRequestAgeDays),
-		config.EnvResearcherGroup:   cfg.ResearcherGroup,
 		// config.EnvStateMachineArn is added by workflow, once the state
 		// machine exists, and config.EnvUserPoolID by auth, once the pool
 		// does.
@@ -73,6 +72,9 @@ func (b *builder) functions() {
 	}
 	if cfg.EFSMountPath != "" {
 		values[EnvEFSMountPath] = cfg.EFSMountPath
+	}
+	if cfg.ResearcherGroup != "" {
+		values[config.EnvResearcherGroup] = cfg.ResearcherGroup
 	}
 	for _, fn := range functions.All() {
 		env := map[string]string{}
