@@ -73,6 +73,9 @@ const (
 	TopicArn           = "arn:aws:sns:" + Region + ":" + Account + ":swb-egress-notification"
 	AdminEmail         = "tre-admin@example.org"
 	FromEmail          = "tre-admin@example.org" // the Sample context's sender, which the roles may send as
+	// ResearcherGroup is the local researcher_group, whose member
+	// SampleResearcher reads their own requests.
+	ResearcherGroup = "Researcher"
 )
 
 // Options configure a Stack.
@@ -273,7 +276,8 @@ func (s *Stack) wire() error {
 	if err != nil {
 		return err
 	}
-	s.Directory = &Directory{PoolID: UserPoolID, Groups: groups, Users: DirectoryUsers(groups), Created: s.opts.Clock.Now()}
+	s.Directory = &Directory{PoolID: UserPoolID, Groups: append(slices.Clone(groups), ResearcherGroup),
+		Users: append(DirectoryUsers(groups), DirectoryUser{User: PoolUser(SampleResearcher)}), Created: s.opts.Clock.Now()}
 	env := map[string]string{
 		config.EnvRequestsTable:       RequestsTable,
 		config.EnvEventsTable:         EventsTable,
@@ -291,6 +295,7 @@ func (s *Stack) wire() error {
 		config.EnvS3PathStyle:         "true",
 		config.EnvSWBStoreBucket:      SWBStoreBucket,
 		config.EnvSWBListBucket:       NotificationBucket,
+		config.EnvResearcherGroup:     ResearcherGroup,
 	}
 	if s.opts.StageTimeout > 0 {
 		env[config.EnvStageTimeout] = fmt.Sprint(int(s.opts.StageTimeout.Seconds()))
