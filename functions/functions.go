@@ -62,7 +62,7 @@ func (f Function) Uses(s Service) bool { return slices.Contains(f.Services, s) }
 // Variables shared by rows.
 var (
 	tables   = []string{config.EnvRequestsTable, config.EnvEventsTable}
-	approval = []string{config.EnvReviewerGroups, config.EnvSingleApproval}
+	approval = []string{config.EnvReviewerGroups, config.EnvSingleApproval, config.EnvApprovalStages}
 	mail     = []string{config.EnvFromEmail, config.EnvAdminEmail, config.EnvSESConfigurationSet, config.EnvWebAppURL}
 	// swbBuckets pin the buckets an SWB message may name.
 	swbBuckets = []string{config.EnvSWBStoreBucket, config.EnvSWBListBucket}

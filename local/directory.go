@@ -44,11 +44,17 @@ type Directory struct {
 // DirectoryUsers are the local pool's users: each stage's reviewer of
 // the scenarios (Reviewer), who decide, and the reviewers of the README's
 // token examples, one more member of each default group.
-func DirectoryUsers(groups []string) []DirectoryUser {
+func DirectoryUsers(chain egress.Chain, groups []string) []DirectoryUser {
 	var out []DirectoryUser
-	if chain, err := egress.NewChain(groups, false); err == nil {
-		for i := range chain.Stages {
-			out = append(out, DirectoryUser{User: PoolUser(Reviewer(chain, i))})
+	// The two-stage chain's reviewers are members whatever the chain, as
+	// before chains were configurable.
+	full := egress.DefaultChain(false)
+	if len(chain.Stages) > len(full.Stages) || chain.Stages[0].Group != full.Stages[0].Group {
+		full = chain
+	}
+	for i, st := range full.Stages {
+		for v := range max(st.Reviewers, 1) {
+			out = append(out, DirectoryUser{User: PoolUser(Voter(full, i, v))})
 		}
 	}
 	for _, who := range []egress.Identity{

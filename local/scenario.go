@@ -52,13 +52,21 @@ type Decider interface {
 }
 
 // Reviewer returns a distinct reviewer identity for stage i of the chain.
-func Reviewer(chain egress.Chain, i int) egress.Identity {
+func Reviewer(chain egress.Chain, i int) egress.Identity { return Voter(chain, i, 0) }
+
+// Voter is the development reviewer casting vote v (0 or 1) at stage i:
+// a distinct person for every stage and vote.
+func Voter(chain egress.Chain, i, v int) egress.Identity {
 	st := chain.Stages[i]
 	name := strings.ToLower(st.Name)
+	suffix, label := "", ""
+	if v > 0 {
+		suffix, label = fmt.Sprintf("-%c", 'a'+v), fmt.Sprintf(" %c", 'A'+v)
+	}
 	return egress.Identity{
-		Subject: fmt.Sprintf("local-%s-reviewer-%d", name, i+1),
-		Email:   fmt.Sprintf("%s-reviewer-%d@example.org", name, i+1),
-		Name:    fmt.Sprintf("%s Reviewer %d", st.Name, i+1),
+		Subject: fmt.Sprintf("local-%s-reviewer-%d%s", name, i+1, suffix),
+		Email:   fmt.Sprintf("%s-reviewer-%d%s@example.org", name, i+1, suffix),
+		Name:    fmt.Sprintf("%s Reviewer %d%s", st.Name, i+1, label),
 		Groups:  []string{st.Group},
 	}
 }

@@ -84,6 +84,8 @@ type Options struct {
 	Dir            string        // data: MinIO files and the e-mail outbox; default a temp dir removed on Close
 	Clock          sfn.Clock     // default the real clock
 	SingleApproval bool          // enable_single_approval
+	// Stages, when set, is approval_stages: the chain, any length.
+	Stages         []egress.StageSpec
 	StageTimeout   time.Duration // default 21 days
 	MaxDownloads   int           // default 3
 	DownloadExpiry time.Duration // default 5 minutes
@@ -107,6 +109,14 @@ type Options struct {
 	// Authorizer checks every AWS call of the functions against their
 	// roles; default SharedAuthorizer(), the golden template's.
 	Authorizer *iam.Authorizer
+}
+
+// chain is the approval chain the options configure.
+func (o Options) chain() (egress.Chain, error) {
+	if len(o.Stages) > 0 {
+		return egress.NewChainFromSpecs(o.Stages)
+	}
+	return egress.DefaultChain(o.SingleApproval), nil
 }
 
 // Stack is a running embedded stack.
@@ -267,7 +277,16 @@ func (s *Stack) wire() error {
 	// The original cdk.json's shape: no reviewer addresses configured, so
 	// reviewers are told through their group's topic and the group's
 	// members in the user pool.
+	chain, err := s.opts.chain()
+	if err != nil {
+		return err
+	}
 	groups := egress.DefaultReviewerGroups()
+	for _, g := range chain.Groups() {
+		if !slices.Contains(groups, g) {
+			groups = append(groups, g)
+		}
+	}
 	s.ReviewerTopics = map[string]string{}
 	for _, g := range groups {
 		s.ReviewerTopics[g] = ReviewerTopicArn(g)
@@ -277,7 +296,7 @@ func (s *Stack) wire() error {
 		return err
 	}
 	s.Directory = &Directory{PoolID: UserPoolID, Groups: append(slices.Clone(groups), ResearcherGroup),
-		Users: append(DirectoryUsers(groups), DirectoryUser{User: PoolUser(SampleResearcher)}), Created: s.opts.Clock.Now()}
+		Users: append(DirectoryUsers(chain, groups), DirectoryUser{User: PoolUser(SampleResearcher)}), Created: s.opts.Clock.Now()}
 	env := map[string]string{
 		config.EnvRequestsTable:       RequestsTable,
 		config.EnvEventsTable:         EventsTable,
@@ -296,6 +315,14 @@ func (s *Stack) wire() error {
 		config.EnvSWBStoreBucket:      SWBStoreBucket,
 		config.EnvSWBListBucket:       NotificationBucket,
 		config.EnvResearcherGroup:     ResearcherGroup,
+	}
+	if len(s.opts.Stages) > 0 {
+		stages, err := json.Marshal(s.opts.Stages)
+		if err != nil {
+			return err
+		}
+		env[config.EnvApprovalStages] = string(stages)
+		env[config.EnvReviewerGroups] = strings.Join(chain.Groups(), ",")
 	}
 	if s.opts.StageTimeout > 0 {
 		env[config.EnvStageTimeout] = fmt.Sprint(int(s.opts.StageTimeout.Seconds()))

@@ -24,9 +24,18 @@ type field struct{ typ, name string }
 func (f field) String() string { return f.typ + "." + f.name }
 
 // nestedResolvers are the fields below the root that egress-api resolves
-// (shared/api's resolver dispatch); all other nested fields come with
-// their parent.
-var nestedResolvers = []field{{"Request", "files"}, {"Request", "filePage"}, {"Request", "history"}}
+// (api.FieldResolvers, the resolver's dispatch); all other nested fields
+// come with their parent.
+var nestedResolvers = func() []field {
+	var out []field
+	for _, f := range api.FieldResolvers {
+		typ, name, _ := strings.Cut(f, ".")
+		if typ != "Query" && typ != "Mutation" {
+			out = append(out, field{typ, name})
+		}
+	}
+	return out
+}()
 
 // resolverFields lists the fields that get a direct Lambda resolver: every
 // field of Query and Mutation, in schema order, and nestedResolvers. The

@@ -50,6 +50,11 @@ type Config struct {
 	ResourceTags             map[string]string
 
 	// Optional additions to contract 4.
+	// ApprovalStages is approval_stages: the chain, any length; empty
+	// means egress_reviewer_roles with enable_single_approval. When set,
+	// ReviewerRoles holds its groups in stage order.
+	ApprovalStages    []egress.StageSpec
+	StageTimeoutDays  int                 // stage_timeout_days: a stage awaiting longer ends EXPIRED
 	ReviewerEmails    map[string][]string // reviewer_email_addresses: group → addresses told of new work
 	SenderEmail       string              // sender_email_address, default tre_admin_email_address
 	CreateSESIdentity bool                // create_ses_identity, default true; false when another deployment verified it
@@ -104,6 +109,7 @@ var (
 		"custom_idp", "resource_tags",
 		"stack_name_prefix", "reviewer_email_addresses", "sender_email_address",
 		"create_ses_identity", "log_retention_days", "account", "region", "researcher_group",
+		"approval_stages", "stage_timeout_days",
 	}
 )
 
@@ -141,6 +147,14 @@ func ParseConfig(env string, values map[string]any) (Config, error) {
 		p.errs = append(p.errs, errors.New(egress.ErrorMessage(err))) // names the key itself
 	}
 
+	c.ApprovalStages = p.stages("approval_stages")
+	if len(c.ApprovalStages) > 0 {
+		c.ReviewerRoles = nil
+		for _, st := range c.ApprovalStages {
+			c.ReviewerRoles = append(c.ReviewerRoles, st.Group)
+		}
+	}
+
 	c.SWBEgressStoreBucketARN = p.bucketARN("swb_egress_store_arn")
 	c.SWBNotificationBucketARN = p.bucketARN("swb_egress_notification_bucket_arn")
 	c.DatalakeBucketARN = p.bucketARN("datalake_target_bucket_arn")
@@ -162,6 +176,14 @@ func ParseConfig(env string, values map[string]any) (Config, error) {
 	c.AdminEmail = p.email("tre_admin_email_address", "")
 	c.SenderEmail = p.email("sender_email_address", c.AdminEmail)
 	c.SingleApproval = p.boolean("enable_single_approval", false)
+	stages := len(c.ReviewerRoles)
+	if c.SingleApproval && len(c.ApprovalStages) == 0 {
+		stages = 1
+	}
+	// Every stage must be able to time out, and be cleaned up, within the
+	// workflow's 21 days less a day for copying and release.
+	maxDays := int((config.ExecutionTimeout-24*time.Hour)/(24*time.Hour)) / max(stages, 1)
+	c.StageTimeoutDays = p.integer("stage_timeout_days", min(int(config.DefaultStageTimeout/(24*time.Hour)), maxDays), 1, maxDays)
 	c.UseS3AccessPoints = p.boolean("use_s3_access_points", false)
 	c.CreateSESIdentity = p.boolean("create_ses_identity", true)
 	c.IGWorkspacesAccount = p.account("ig_workspaces_account", false)
@@ -308,6 +330,41 @@ func (p *contextParser) account(key string, required bool) string {
 		return ""
 	}
 	return s
+}
+
+// stages reads approval_stages: a list of {name, group, reviewers,
+// reminder_after_hours, max_reminders} objects, validated as a chain.
+func (p *contextParser) stages(key string) []egress.StageSpec {
+	v, ok := p.values[key].([]any)
+	if !ok {
+		if p.values[key] != nil {
+			p.fail(key, "want a list of {name, group, reviewers} objects, got %T", p.values[key])
+		}
+		return nil
+	}
+	fields := []string{"name", "group", "reviewers", "reminder_after_hours", "max_reminders"}
+	var specs []egress.StageSpec
+	for i, e := range v {
+		m, ok := e.(map[string]any)
+		if !ok {
+			p.fail(key, "item %d: want an object, got %T", i, e)
+			continue
+		}
+		sub := &contextParser{values: m}
+		name := sub.str("name", "", `^[A-Za-z0-9][A-Za-z0-9 _-]{0,31}$`, "letters, digits, spaces, _ or -, at most 32")
+		group := sub.str("group", "", `^[^\s,]{1,128}$`, "a Cognito group name without spaces or commas")
+		specs = append(specs, egress.StageSpec{
+			Name: name, Group: group,
+			Reviewers:          sub.integer("reviewers", 1, 1, 2),
+			ReminderAfterHours: sub.integer("reminder_after_hours", 0, 0, 24*30),
+			MaxReminders:       sub.integer("max_reminders", 0, 0, 100),
+		})
+		p.nested(fmt.Sprintf("%s[%d]", key, i), sub, fields)
+	}
+	if _, err := egress.NewChainFromSpecs(specs); err != nil && len(p.errs) == 0 {
+		p.errs = append(p.errs, errors.New(egress.ErrorMessage(err))) // names the key itself
+	}
+	return specs
 }
 
 // list accepts a JSON array of strings or one comma-separated string.

@@ -49,6 +49,7 @@ func TestParseConfigSample(t *testing.T) {
 		SenderEmail:              "tre-admin@example.org",
 		CreateSESIdentity:        true,
 		LogRetentionDays:         365,
+		StageTimeoutDays:         10,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("Sample:\n got %+v\nwant %+v", c, want)

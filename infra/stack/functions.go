@@ -47,6 +47,7 @@ func (b *builder) functions() {
 		config.EnvEventsTable:         *b.events.TableName(),
 		config.EnvReviewerGroups:      strings.Join(cfg.ReviewerRoles, ","),
 		config.EnvSingleApproval:      strconv.FormatBool(cfg.SingleApproval),
+		config.EnvStageTimeout:        strconv.Itoa(cfg.StageTimeoutDays * 24 * 3600),
 		config.EnvFromEmail:           cfg.SenderEmail,
 		config.EnvAdminEmail:          cfg.AdminEmail,
 		config.EnvSESConfigurationSet: *b.configSet.ConfigurationSetName(),
@@ -69,6 +70,10 @@ func (b *builder) functions() {
 	// aliases, so only the list bucket is pinned.
 	if !cfg.UseS3AccessPoints {
 		values[config.EnvSWBStoreBucket] = bucketName(cfg.SWBEgressStoreBucketARN)
+	}
+	if len(cfg.ApprovalStages) > 0 {
+		stages, _ := json.Marshal(cfg.ApprovalStages) // strings and ints cannot fail
+		values[config.EnvApprovalStages] = string(stages)
 	}
 	if cfg.EFSMountPath != "" {
 		values[EnvEFSMountPath] = cfg.EFSMountPath

@@ -14,10 +14,11 @@ const (
 	MaxQueryDepth = 6
 
 	// MaxResolverCount is the most resolver invocations accepted in one
-	// request: one per root field, plus one per Request for each of
-	// Request.files, Request.filePage and Request.history selected. It
-	// admits a default page of requests (DefaultPageLimit) with all three;
+	// request: one per root field, plus one per Request for each of its six
+	// nested resolvers (files, filePage, history, reviews, previous_request,
+	// changes) selected. It admits a default page of requests
+	// (DefaultPageLimit) with all six;
 	// the frontend's operations invoke one resolver each. A bigger page with
 	// those fields is refused whole, so a client asks for smaller pages.
-	MaxResolverCount = 1 + 3*DefaultPageLimit
+	MaxResolverCount = 1 + 6*DefaultPageLimit
 )

@@ -112,6 +112,7 @@ func (rd reader) show(r egress.Request) egress.Request {
 	}
 	r.Reviews = reviews
 	r.UpdatedBy = researcherActor(r, r.UpdatedBy, lastStage)
+	r.EndedBy = researcherActor(r, r.EndedBy, "")
 	return r
 }
 

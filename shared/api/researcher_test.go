@@ -181,7 +181,7 @@ func TestResearcherView(t *testing.T) {
 	ws := fmt.Sprintf("ws-view-%d", idSeq.Add(1))
 	r := e.seedOwned(t, fixture{"RITAPPROVED with a pending token", func(e *env, r *egress.Request) {
 		fixtureNamed("RITAPPROVED").build(e, r)
-		r.Reviews[1].Reason = "checked twice"
+		r.Reviews[1].StageIndex, r.Reviews[1].Reason = 1, "checked twice"
 		r.UpdatedBy, r.ResumeToken = earlierRIT.Email, "resume-secret"
 	}}, owner.UserID, ws)
 	// A decision event as the API records it, by the reviewer's e-mail.

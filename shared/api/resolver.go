@@ -135,9 +135,14 @@ var FieldResolvers = []string{
 	"Query.workspaceRequests",
 	"Mutation.updateRequest",
 	"Mutation.downloadData",
+	"Mutation.reviewRequest",
+	"Mutation.cancelRequest",
 	"Request.files",
 	"Request.filePage",
 	"Request.history",
+	"Request.reviews",
+	"Request.previous_request",
+	"Request.changes",
 }
 
 // Resolve answers one field: the dispatch of the direct Lambda resolver.
@@ -245,6 +250,82 @@ func (s *Service) Resolve(ctx context.Context, ev Event) (any, error) {
 		}
 		return PresignView{URL: url}, nil
 
+	case "Mutation.reviewRequest":
+		var args struct {
+			Request ReviewInput `json:"request"`
+		}
+		if err := decodeArgs(ev.Arguments, &args); err != nil {
+			return nil, err
+		}
+		r, err := s.Review(ctx, who, args.Request)
+		if err != nil {
+			return nil, err
+		}
+		return NewRequestView(r), nil
+
+	case "Mutation.cancelRequest":
+		var args struct {
+			ID     string `json:"egress_request_id"`
+			Reason string `json:"reason"`
+		}
+		if err := decodeArgs(ev.Arguments, &args); err != nil {
+			return nil, err
+		}
+		r, err := s.Cancel(ctx, who, args.ID, args.Reason)
+		if err != nil {
+			return nil, err
+		}
+		return NewRequestView(r), nil
+
+	case "Request.reviews":
+		r, err := sourceRequest(ev.Source)
+		if err != nil {
+			return nil, err
+		}
+		rs, err := s.Reviews(ctx, who, r.ID)
+		if err != nil {
+			return nil, err
+		}
+		return reviewViews(rs), nil
+
+	case "Request.previous_request":
+		r, err := sourceRequest(ev.Source)
+		if err != nil {
+			return nil, err
+		}
+		if r.PreviousRequestID == "" {
+			return nil, nil
+		}
+		prev, err := s.GetRequest(ctx, who, r.PreviousRequestID)
+		if err != nil {
+			return nil, err
+		}
+		return PreviousAttemptView{ID: prev.ID, Status: string(prev.Status), RequestedAt: egress.FormatTime(prev.RequestedAt),
+			UpdatedAt: egress.FormatTime(prev.UpdatedAt), Reviews: reviewViews(prev.ReviewsFor(who))}, nil
+
+	case "Request.changes":
+		var args pageArgs
+		if err := decodeArgs(ev.Arguments, &args); err != nil {
+			return nil, err
+		}
+		r, err := sourceRequest(ev.Source)
+		if err != nil {
+			return nil, err
+		}
+		limit, token, err := args.page()
+		if err != nil {
+			return nil, err
+		}
+		p, err := s.Changes(ctx, who, r, limit, token)
+		if err != nil {
+			return nil, err
+		}
+		out := FileChangePageView{Items: make([]FileChangeView, len(p.Changes)), NextToken: p.NextToken, Added: p.Added, Removed: p.Removed, Changed: p.Changed}
+		for i, c := range p.Changes {
+			out.Items[i] = FileChangeView{Path: c.Path, Change: c.Change, SHA256: c.SHA256, PreviousSHA256: c.PreviousSHA256}
+		}
+		return out, nil
+
 	case "Request.files":
 		r, err := sourceRequest(ev.Source)
 		if err != nil {
@@ -312,11 +393,12 @@ func sourceRequest(raw json.RawMessage) (egress.Request, error) {
 	var src struct {
 		ID       string `json:"egress_request_id"`
 		Manifest string `json:"s3_staging_object_metadata_version"`
+		Previous string `json:"previous_request_id"`
 	}
 	if err := json.Unmarshal(raw, &src); err != nil || src.ID == "" {
 		return egress.Request{}, egress.Errorf(egress.EINVALID, "nested field without its parent request")
 	}
-	return egress.Request{ID: src.ID, StagingObjectMetadataVersion: src.Manifest}, nil
+	return egress.Request{ID: src.ID, StagingObjectMetadataVersion: src.Manifest, PreviousRequestID: src.Previous}, nil
 }
 
 // Handler logs one line for every error it returns, with LogResolverError

@@ -61,11 +61,8 @@ type Service struct {
 	DownloadGroups []string // groups allowed to download; default the first stage's
 	// AdminGroups are the TRE admins' groups (cancel any request, revoke,
 	// preview any awaiting request); default egress.GroupRIT (TREAdmin).
-	AdminGroups []string
-	// ResearcherGroup may read its members' own requests (researcher_group);
-	// "" gives researchers no access.
-	ResearcherGroup string
-	StagingBucket  string   // where manifests are
+	AdminGroups    []string
+	StagingBucket  string // where manifests are
 	DatalakeBucket string
 	MaxDownloads   int
 	DownloadExpiry time.Duration
@@ -74,6 +71,10 @@ type Service struct {
 	MaxRequestAgeDays int
 	Log               *slog.Logger
 	Now               func() time.Time
+
+	// ResearcherGroup may read its members' own requests (researcher_group);
+	// "" gives researchers no access.
+	ResearcherGroup string
 }
 
 func (s *Service) now() time.Time {
@@ -330,7 +331,7 @@ func (s *Service) Decide(ctx context.Context, who egress.Identity, id string, d 
 			return egress.Request{}, err
 		}
 	}
-	return s.decide(ctx, who, p, d, reason)
+	return s.decide(ctx, who, p, egress.Ballot{Decision: d, Reason: reason})
 }
 
 // pending is a request awaiting a decision: its chain and the index of the
@@ -400,14 +401,14 @@ func (s *Service) UpdateRequest(ctx context.Context, who egress.Identity, in Upd
 	// acknowledged: the same decision sent again is delivered again.
 	if resending(in.TaskToken, r) {
 		decision := in.IGDecision
-		if len(r.Reviews) == 2 {
+		if n := len(r.Reviews); n > 0 && r.Reviews[n-1].StageIndex == 1 {
 			decision = in.RITDecision
 		}
 		stored, err := s.retryDecision(ctx, who, r, decision)
 		if err != nil {
 			return "", err
 		}
-		return decidedMessage(stored, who, stored.Reviews[len(stored.Reviews)-1].Decision), nil
+		return decidedMessage(stored, who, egress.Decision(decision)), nil
 	}
 	// The fields read are chosen from the stored status, the same read the
 	// conditional write is based on, so a decision meant for one stage can
@@ -434,7 +435,7 @@ func (s *Service) UpdateRequest(ctx context.Context, who egress.Identity, in Upd
 	if err != nil {
 		return "", err
 	}
-	stored, err := s.decide(ctx, who, p, d, reason)
+	stored, err := s.decide(ctx, who, p, egress.Ballot{Decision: d, Reason: reason})
 	if err != nil {
 		return "", err
 	}
@@ -443,15 +444,26 @@ func (s *Service) UpdateRequest(ctx context.Context, who egress.Identity, in Upd
 
 func decidedMessage(stored egress.Request, who egress.Identity, d egress.Decision) string {
 	last := stored.Reviews[len(stored.Reviews)-1]
+	if stored.TaskToken != "" {
+		return fmt.Sprintf("Vote recorded on request %s at the %s stage by %s; the stage awaits another reviewer's vote.",
+			stored.ID, last.Stage, actorOf(who))
+	}
 	return fmt.Sprintf("Request %s %s at the %s stage by %s; status is now %s.",
 		stored.ID, d, last.Stage, actorOf(who), stored.Status)
 }
 
-// decide records who's decision on the stage p awaits, whose token the
-// caller has checked, and resumes the workflow with the stored token.
-func (s *Service) decide(ctx context.Context, who egress.Identity, p pending, d egress.Decision, reason string) (egress.Request, error) {
+// decide records who's vote on the stage p awaits, whose token the
+// caller has checked, and, when the vote decides the stage, resumes the
+// workflow with the stored token. Per-file decisions must name the
+// request's staged files.
+func (s *Service) decide(ctx context.Context, who egress.Identity, p pending, b egress.Ballot) (egress.Request, error) {
 	log := s.log(p.r.ID)
-	next, ev, err := p.chain.Decide(p.r, who, d, reason, s.now())
+	if len(b.Files) > 0 {
+		if err := s.checkPaths(ctx, who, p.r, b.Files); err != nil {
+			return egress.Request{}, err
+		}
+	}
+	next, ev, decided, err := p.chain.Vote(p.r, who, b, s.now())
 	if err != nil {
 		log.Warn("decision refused", "actor", actorOf(who), "code", egress.ErrorCode(err), "error", egress.ErrorMessage(err))
 		return egress.Request{}, err
@@ -462,8 +474,38 @@ func (s *Service) decide(ctx context.Context, who egress.Identity, p pending, d 
 	if err != nil {
 		return egress.Request{}, err
 	}
-	log.Info("decision recorded", "stage", ev.Stage, "decision", d, "actor", ev.Actor)
-	return s.resume(ctx, stored, p.stage)
+	if !decided {
+		log.Info("vote recorded", "stage", ev.Stage, "actor", ev.Actor, "files_decided", len(b.Files))
+		return stored, nil
+	}
+	log.Info("decision recorded", "stage", ev.Stage, "outcome", stored.Status, "actor", ev.Actor, "files_decided", len(b.Files))
+	return s.resume(ctx, stored, p.stage, ev.Stage)
+}
+
+// checkPaths refuses per-file decisions on paths that are not among r's
+// staged files.
+func (s *Service) checkPaths(ctx context.Context, who egress.Identity, r egress.Request, decided []egress.FileDecision) error {
+	files, err := s.manifestFiles(ctx, who, r)
+	if err != nil {
+		return err
+	}
+	staged := make(map[string]bool, len(files))
+	for _, f := range files {
+		staged[f.Path] = true
+	}
+	var unknown []string
+	for _, f := range decided {
+		if !staged[f.Path] {
+			unknown = append(unknown, fmt.Sprintf("%q", f.Path))
+		}
+	}
+	if len(unknown) > 0 {
+		if len(unknown) > 5 {
+			unknown = append(unknown[:5], fmt.Sprintf("and %d more", len(unknown)-5))
+		}
+		return egress.Errorf(egress.EINVALID, "files: %s not among the %d files of request %s", strings.Join(unknown, ", "), len(files), r.ID)
+	}
+	return nil
 }
 
 // Prefixes of the failure causes resume notes on a request whose decision
@@ -473,7 +515,7 @@ const (
 	causeNotTaken    = "decision recorded, but the workflow did not accept it"
 )
 
-// resume sends the decision stored for stage (r.Reviews[stage]) to the
+// resume sends the outcome stored for stage (egress.Outcome) to the
 // workflow with the token kept for it (r.ResumeToken) and settles the
 // request by the answer:
 //
@@ -485,16 +527,16 @@ const (
 //   - anything else may be transient: the token is kept, the request notes
 //     it, and the caller gets an error; the same decision sent again
 //     (retryDecision) resumes with the kept token.
-func (s *Service) resume(ctx context.Context, r egress.Request, stage int) (egress.Request, error) {
+func (s *Service) resume(ctx context.Context, r egress.Request, stage int, stageName string) (egress.Request, error) {
 	log := s.log(r.ID)
-	token, review := r.ResumeToken, r.Reviews[stage]
-	err := s.Workflow.Resume(ctx, token, statemachine.DecisionOutput{Decision: review.Decision, Stage: stage})
+	token := r.ResumeToken
+	err := s.Workflow.Resume(ctx, token, statemachine.DecisionOutput{Decision: egress.Outcome(r), Stage: stage})
 	if err == nil {
 		settled, serr := s.settleResume(ctx, r, token, func(cur *egress.Request) egress.Event {
 			if strings.HasPrefix(cur.FailureCause, causeUndelivered) {
 				cur.FailureCause = "" // the note of an earlier attempt no longer holds
 			}
-			return egress.Event{Kind: egress.EventDelivered, Actor: egress.ActorWorkflow, From: cur.Status, To: cur.Status, Stage: review.Stage}
+			return egress.Event{Kind: egress.EventDelivered, Actor: egress.ActorWorkflow, From: cur.Status, To: cur.Status, Stage: stageName}
 		})
 		if errors.Is(serr, errSettled) {
 			return settled, nil
@@ -505,7 +547,7 @@ func (s *Service) resume(ctx context.Context, r egress.Request, stage int) (egre
 			log.Error("decision delivered, but the kept task token could not be cleared", "error", egress.Redact(serr.Error()))
 			return r, nil
 		}
-		log.Info("decision delivered", "stage", review.Stage)
+		log.Info("decision delivered", "stage", stageName)
 		return settled, nil
 	}
 	log.Error("decision recorded but the workflow could not be resumed", "error", egress.Redact(err.Error()))
@@ -513,7 +555,7 @@ func (s *Service) resume(ctx context.Context, r egress.Request, stage int) (egre
 		msg := causeNotTaken + ": " + egress.ErrorMessage(err) +
 			"; either an earlier attempt delivered it or the stage ended, which the request's status shows"
 		settled, serr := s.settleResume(ctx, r, token, func(cur *egress.Request) egress.Event {
-			return s.noteResume(cur, review.Stage, msg)
+			return s.noteResume(cur, stageName, msg)
 		})
 		if errors.Is(serr, errSettled) {
 			return settledElsewhere(settled)
@@ -527,7 +569,7 @@ func (s *Service) resume(ctx context.Context, r egress.Request, stage int) (egre
 	}
 	msg := causeUndelivered + "; send the same decision again to deliver it"
 	noted, nerr := s.settleResume(ctx, r, token, func(cur *egress.Request) egress.Event {
-		ev := s.noteResume(cur, review.Stage, msg)
+		ev := s.noteResume(cur, stageName, msg)
 		cur.ResumeToken = token // kept for the retry
 		return ev
 	})
@@ -600,11 +642,10 @@ func settledElsewhere(r egress.Request) (egress.Request, error) {
 // decision, the stored decision is sent again with the kept token; anything
 // else is a ConflictError, as for any decided stage.
 func (s *Service) retryDecision(ctx context.Context, who egress.Identity, r egress.Request, decision string) (egress.Request, error) {
-	stage := len(r.Reviews) - 1
-	if stage < 0 {
+	if len(r.Reviews) == 0 {
 		return egress.Request{}, errStaleToken(r)
 	}
-	rv := r.Reviews[stage]
+	rv := r.Reviews[len(r.Reviews)-1]
 	sameReviewer := who.InGroup(rv.Group) &&
 		((rv.Subject != "" && rv.Subject == who.Subject) || (rv.Subject == "" && who.Email != "" && strings.EqualFold(rv.Email, who.Email)))
 	if !sameReviewer {
@@ -618,7 +659,7 @@ func (s *Service) retryDecision(ctx context.Context, who egress.Identity, r egre
 		return egress.Request{}, egress.Errorf(egress.ECONFLICT, "the %s stage of request %s is already decided (%s); reload it", rv.Stage, r.ID, rv.Decision)
 	}
 	s.log(r.ID).Info("decision sent again", "stage", rv.Stage, "actor", actorOf(who))
-	return s.resume(ctx, r, stage)
+	return s.resume(ctx, r, rv.StageIndex, rv.Stage)
 }
 
 // resending reports whether client is the token of a decided stage whose

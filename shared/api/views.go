@@ -41,8 +41,22 @@ type RequestView struct {
 	DownloadCount                string `json:"download_count"`
 	SingleApproval               string `json:"is_single_approval_enabled"`
 	// Additions.
-	FailureCause string `json:"failure_cause,omitempty"`
-	ReleasedAt   string `json:"released_dt,omitempty"`
+	FailureCause      string              `json:"failure_cause,omitempty"`
+	ReleasedAt        string              `json:"released_dt,omitempty"`
+	Stages            []ApprovalStageView `json:"approval_stages,omitempty"`
+	FileCount         int                 `json:"file_count"`
+	EndedBy           string              `json:"ended_by,omitempty"`
+	EndReason         string              `json:"end_reason,omitempty"`
+	AwaitingSince     string              `json:"awaiting_since,omitempty"`
+	RemindersSent     int                 `json:"reminders_sent"`
+	PreviousRequestID string              `json:"previous_request_id,omitempty"`
+}
+
+// ApprovalStageView is the GraphQL ApprovalStage type.
+type ApprovalStageView struct {
+	Name      string `json:"name"`
+	Group     string `json:"group"`
+	Reviewers int    `json:"reviewers"`
 }
 
 // NewRequestView shows r as the frontend expects it. The task token is
@@ -70,11 +84,22 @@ func NewRequestView(r egress.Request) RequestView {
 		SingleApproval:               strconv.FormatBool(r.SingleApproval),
 		FailureCause:                 r.FailureCause,
 		ReleasedAt:                   egress.FormatTime(r.ReleasedAt),
+		FileCount:                    r.FileCount,
+		EndedBy:                      r.EndedBy,
+		EndReason:                    r.EndReason,
+		AwaitingSince:                egress.FormatTime(r.AwaitingSince),
+		RemindersSent:                r.RemindersSent,
+		PreviousRequestID:            r.PreviousRequestID,
 	}
-	if rv, ok := r.Review(0); ok {
+	for _, st := range r.Stages {
+		v.Stages = append(v.Stages, ApprovalStageView{Name: st.Name, Group: st.Group, Reviewers: max(st.Reviewers, 1)})
+	}
+	// The frontend's fields show a stage's first vote once the stage is
+	// decided: a blinded stage's first vote stays hidden until then.
+	if rv, ok := r.Review(0); ok && r.StageDecided(0) {
 		v.IGName, v.IGEmail, v.IGDate, v.IGReason, v.IGDecision = rv.Name, rv.Email, egress.FormatTime(rv.At), rv.Reason, string(rv.Decision)
 	}
-	if rv, ok := r.Review(1); ok {
+	if rv, ok := r.Review(1); ok && r.StageDecided(1) {
 		v.RITName, v.RITEmail, v.RITDate, v.RITReason, v.RITDecision = rv.Name, rv.Email, egress.FormatTime(rv.At), rv.Reason, string(rv.Decision)
 	}
 	return v
@@ -130,4 +155,62 @@ type PageView struct {
 // PresignView is the GraphQL presign_payload type.
 type PresignView struct {
 	URL string `json:"presign_url"`
+}
+
+// ReviewView is the GraphQL Review type.
+type ReviewView struct {
+	Stage      string             `json:"stage"`
+	StageIndex int                `json:"stage_index"`
+	Name       string             `json:"name,omitempty"`
+	Email      string             `json:"email,omitempty"`
+	At         string             `json:"dt"`
+	Decision   string             `json:"decision"`
+	Reason     string             `json:"reason,omitempty"`
+	Files      []FileDecisionView `json:"files"`
+}
+
+// FileDecisionView is the GraphQL FileDecision type.
+type FileDecisionView struct {
+	Path     string `json:"path"`
+	Decision string `json:"decision"`
+	Comment  string `json:"comment,omitempty"`
+}
+
+func reviewViews(rs []egress.Review) []ReviewView {
+	out := make([]ReviewView, len(rs))
+	for i, rv := range rs {
+		v := ReviewView{Stage: rv.Stage, StageIndex: rv.StageIndex, Name: rv.Name, Email: rv.Email,
+			At: egress.FormatTime(rv.At), Decision: string(rv.Decision), Reason: rv.Reason, Files: []FileDecisionView{}}
+		for _, f := range rv.Files {
+			v.Files = append(v.Files, FileDecisionView{Path: f.Path, Decision: string(f.Decision), Comment: f.Comment})
+		}
+		out[i] = v
+	}
+	return out
+}
+
+// FileChangeView is the GraphQL FileChange type.
+type FileChangeView struct {
+	Path           string `json:"path"`
+	Change         string `json:"change"`
+	SHA256         string `json:"sha256,omitempty"`
+	PreviousSHA256 string `json:"previous_sha256,omitempty"`
+}
+
+// FileChangePageView is the GraphQL FileChangePage type.
+type FileChangePageView struct {
+	Items     []FileChangeView `json:"items"`
+	NextToken string           `json:"nextToken,omitempty"`
+	Added     int              `json:"added"`
+	Removed   int              `json:"removed"`
+	Changed   int              `json:"changed"`
+}
+
+// PreviousAttemptView is the GraphQL PreviousAttempt type.
+type PreviousAttemptView struct {
+	ID          string       `json:"egress_request_id"`
+	Status      string       `json:"egress_status"`
+	RequestedAt string       `json:"requested_dt"`
+	UpdatedAt   string       `json:"updated_dt"`
+	Reviews     []ReviewView `json:"reviews"`
 }

@@ -26,6 +26,7 @@ const (
 	EnvStateMachineArn     = "STATE_MACHINE_ARN"
 	EnvReviewerGroups      = "REVIEWER_GROUPS" // comma-separated, stage order (egress_reviewer_roles)
 	EnvSingleApproval      = "SINGLE_APPROVAL" // enable_single_approval
+	EnvApprovalStages      = "APPROVAL_STAGES" // JSON [egress.StageSpec, ...] (approval_stages); overrides the two above
 	EnvStageTimeout        = "STAGE_TIMEOUT_SECONDS"
 	EnvFromEmail           = "FROM_EMAIL"
 	EnvAdminEmail          = "TRE_ADMIN_EMAIL" // tre_admin_email_address
@@ -57,6 +58,7 @@ type Config struct {
 	StateMachineArn     string
 	ReviewerGroups      []string
 	SingleApproval      bool
+	ApprovalStages      []egress.StageSpec
 	StageTimeout        time.Duration
 	FromEmail           string
 	AdminEmail          string
@@ -122,6 +124,17 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			c.ReviewerGroups = append(c.ReviewerGroups, strings.TrimSpace(g))
 		}
 	}
+	if v := getenv(EnvApprovalStages); v != "" {
+		if err := json.Unmarshal([]byte(v), &c.ApprovalStages); err != nil {
+			errs = append(errs, fmt.Errorf("%s: want JSON [{\"name\", \"group\", \"reviewers\"}, ...]: %w", EnvApprovalStages, err))
+		} else if len(c.ApprovalStages) > 0 {
+			// Every stage's group reads requests and decides.
+			c.ReviewerGroups = nil
+			for _, st := range c.ApprovalStages {
+				c.ReviewerGroups = append(c.ReviewerGroups, strings.TrimSpace(st.Group))
+			}
+		}
+	}
 	var err error
 	if c.SingleApproval, err = Bool(getenv(EnvSingleApproval), false); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", EnvSingleApproval, err))
@@ -171,8 +184,16 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if c.ResearcherGroup != "" && slices.Contains(c.ReviewerGroups, c.ResearcherGroup) {
 		errs = append(errs, fmt.Errorf("%s: %q is a reviewer group; researchers need a group of their own", EnvResearcherGroup, c.ResearcherGroup))
 	}
+	if chain, err := c.Chain(); err == nil && getenv(EnvStageTimeout) == "" {
+		// The default shrinks so that a long chain still times out cleanly.
+		c.StageTimeout = min(DefaultStageTimeout, (ExecutionTimeout-24*time.Hour)/time.Duration(len(chain.Stages)))
+	}
 	if chain, err := c.Chain(); err != nil {
-		errs = append(errs, fmt.Errorf("%s: %w", EnvReviewerGroups, err))
+		name := EnvReviewerGroups
+		if len(c.ApprovalStages) > 0 {
+			name = EnvApprovalStages
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", name, err))
 	} else if n := time.Duration(len(chain.Stages)); n*c.StageTimeout > ExecutionTimeout-24*time.Hour {
 		errs = append(errs, fmt.Errorf("%s: %d stages of %s exceed the workflow's %s limit less a day for copying and release; a stage would never time out cleanly",
 			EnvStageTimeout, n, c.StageTimeout, ExecutionTimeout))
@@ -187,7 +208,13 @@ func isTopicARN(s string) bool {
 }
 
 // Chain is the approval chain the configuration describes.
+//
+// approval_stages, when set, is the chain; otherwise the reviewer groups
+// with enable_single_approval as shorthand.
 func (c Config) Chain() (egress.Chain, error) {
+	if len(c.ApprovalStages) > 0 {
+		return egress.NewChainFromSpecs(c.ApprovalStages)
+	}
 	return egress.NewChain(c.ReviewerGroups, c.SingleApproval)
 }
 

@@ -2,7 +2,9 @@ package egress
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 )
 
 // Default reviewer groups, as in egress_reviewer_roles.
@@ -13,10 +15,28 @@ const (
 
 // Stage is one step of the approval chain.
 type Stage struct {
-	Name           string // short name used in audit events and emails: "IG", "RIT"
-	Group          string // Cognito group whose members decide this stage
+	Name  string // short name used in audit events and emails: "IG", "RIT"
+	Group string // Cognito group whose members decide this stage
+	// Reviewers is how many distinct members of Group must vote: 1, or 2
+	// for a blinded stage, where no vote is shown until both are in.
+	Reviewers      int
 	AwaitingStatus Status // status of a request waiting for this stage's decision
 	ApprovedStatus Status // status set when this stage approves
+	// ReminderAfter is how long the stage waits before each reminder to
+	// its reviewers, at most MaxReminders times; zero sends none.
+	ReminderAfter time.Duration
+	MaxReminders  int
+}
+
+// StageSpec is a stage as configured (cdk.json approval_stages) and as
+// stored on each request, which keeps the chain it was created under so
+// a configuration change does not strand requests in flight.
+type StageSpec struct {
+	Name               string `json:"name"`
+	Group              string `json:"group"`
+	Reviewers          int    `json:"reviewers,omitempty"` // 0 means 1
+	ReminderAfterHours int    `json:"reminder_after_hours,omitempty"`
+	MaxReminders       int    `json:"max_reminders,omitempty"`
 }
 
 // Chain is the ordered list of stages a request must pass to be released.
@@ -24,13 +44,32 @@ type Chain struct {
 	Stages []Stage
 }
 
-// stageStatuses are the statuses the frontend knows, per stage position.
-var stageStatuses = []struct {
-	name               string
-	awaiting, approved Status
-}{
-	{"IG", StatusProcessing, StatusIGApproved},
-	{"RIT", StatusIGApproved, StatusRITApproved},
+// defaultStageNames name the first two stages as the frontend does.
+var defaultStageNames = []string{"IG", "RIT"}
+
+// awaitingStatus is the status of a request awaiting stage i: the first
+// two are the frontend's.
+func awaitingStatus(i int) Status {
+	switch i {
+	case 0:
+		return StatusProcessing
+	case 1:
+		return StatusIGApproved
+	}
+	return stagePassed(i)
+}
+
+// approvedStatus is the status of a request that passed stage i of n:
+// the next stage's awaiting status, or the frontend's final status
+// (IGAPPROVED for one stage, RITAPPROVED otherwise).
+func approvedStatus(i, n int) Status {
+	switch {
+	case i < n-1:
+		return awaitingStatus(i + 1)
+	case n == 1:
+		return StatusIGApproved
+	}
+	return StatusRITApproved
 }
 
 // NewChain builds the chain from egress_reviewer_roles (group names in stage
@@ -39,27 +78,71 @@ func NewChain(roles []string, singleApproval bool) (Chain, error) {
 	if len(roles) == 0 {
 		return Chain{}, Errorf(EINVALID, "egress_reviewer_roles: at least one reviewer group is required")
 	}
-	if len(roles) > len(stageStatuses) {
-		return Chain{}, Errorf(EINVALID, "egress_reviewer_roles: at most %d reviewer groups are supported, got %d", len(stageStatuses), len(roles))
+	if len(roles) > len(defaultStageNames) {
+		return Chain{}, Errorf(EINVALID, "egress_reviewer_roles: at most %d reviewer groups are supported, got %d; use approval_stages for longer chains", len(defaultStageNames), len(roles))
 	}
 	if singleApproval {
 		roles = roles[:1]
 	}
-	var c Chain
-	seen := map[string]bool{}
+	specs := make([]StageSpec, len(roles))
 	for i, g := range roles {
-		g = strings.TrimSpace(g)
-		if g == "" {
+		if strings.TrimSpace(g) == "" {
 			return Chain{}, Errorf(EINVALID, "egress_reviewer_roles[%d]: empty group name", i)
 		}
-		if seen[g] {
+		if slices.Contains(roles[:i], g) {
 			return Chain{}, Errorf(EINVALID, "egress_reviewer_roles[%d]: group %q appears twice", i, g)
 		}
-		seen[g] = true
-		s := stageStatuses[i]
-		c.Stages = append(c.Stages, Stage{Name: s.name, Group: g, AwaitingStatus: s.awaiting, ApprovedStatus: s.approved})
+		specs[i] = StageSpec{Name: defaultStageNames[i], Group: strings.TrimSpace(g), Reviewers: 1}
+	}
+	c, err := NewChainFromSpecs(specs)
+	if err != nil {
+		return Chain{}, Errorf(EINVALID, "egress_reviewer_roles: %s", ErrorMessage(err))
 	}
 	return c, nil
+}
+
+// NewChainFromSpecs builds the chain from approval_stages: 1 to MaxStages
+// stages with distinct names and groups, 1 or 2 reviewers each.
+func NewChainFromSpecs(specs []StageSpec) (Chain, error) {
+	if len(specs) == 0 || len(specs) > MaxStages {
+		return Chain{}, Errorf(EINVALID, "approval_stages: want 1 to %d stages, got %d", MaxStages, len(specs))
+	}
+	var c Chain
+	names, groups := map[string]bool{}, map[string]bool{}
+	for i, sp := range specs {
+		name, g := strings.TrimSpace(sp.Name), strings.TrimSpace(sp.Group)
+		switch {
+		case name == "":
+			return Chain{}, Errorf(EINVALID, "approval_stages[%d]: empty name", i)
+		case g == "":
+			return Chain{}, Errorf(EINVALID, "approval_stages[%d]: empty group name", i)
+		case names[name]:
+			return Chain{}, Errorf(EINVALID, "approval_stages[%d]: stage name %q appears twice", i, name)
+		case groups[g]:
+			return Chain{}, Errorf(EINVALID, "approval_stages[%d]: group %q appears twice", i, g)
+		case sp.Reviewers < 0 || sp.Reviewers > 2:
+			return Chain{}, Errorf(EINVALID, "approval_stages[%d]: reviewers must be 1 or 2, got %d", i, sp.Reviewers)
+		case sp.ReminderAfterHours < 0 || sp.MaxReminders < 0:
+			return Chain{}, Errorf(EINVALID, "approval_stages[%d]: reminder_after_hours and max_reminders cannot be negative", i)
+		}
+		names[name], groups[g] = true, true
+		c.Stages = append(c.Stages, Stage{
+			Name: name, Group: g, Reviewers: max(sp.Reviewers, 1),
+			AwaitingStatus: awaitingStatus(i), ApprovedStatus: approvedStatus(i, len(specs)),
+			ReminderAfter: time.Duration(sp.ReminderAfterHours) * time.Hour, MaxReminders: sp.MaxReminders,
+		})
+	}
+	return c, nil
+}
+
+// Specs returns the chain as configured, for storing on a request.
+func (c Chain) Specs() []StageSpec {
+	specs := make([]StageSpec, len(c.Stages))
+	for i, s := range c.Stages {
+		specs[i] = StageSpec{Name: s.Name, Group: s.Group, Reviewers: s.Reviewers,
+			ReminderAfterHours: int(s.ReminderAfter / time.Hour), MaxReminders: s.MaxReminders}
+	}
+	return specs
 }
 
 // DefaultReviewerGroups returns egress_reviewer_roles' default: IG, then
@@ -79,7 +162,13 @@ func ReviewerGroups(configured []string) []string {
 // groups (the defaults when none are configured) with r's own single
 // approval flag, which is fixed when r is created so a configuration change
 // does not strand requests in flight.
+//
+// A request stores its chain (Request.Stages) from creation; one without
+// (created before approval_stages existed) gets the reviewer groups.
 func ChainFor(reviewerGroups []string, r Request) (Chain, error) {
+	if len(r.Stages) > 0 {
+		return NewChainFromSpecs(r.Stages)
+	}
 	return NewChain(ReviewerGroups(reviewerGroups), r.SingleApproval)
 }
 

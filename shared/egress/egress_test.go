@@ -25,6 +25,21 @@ func TestCheckTransition(t *testing.T) {
 		{egress.StatusIGApproved, egress.StatusExpired}:     true,
 		{egress.StatusRITApproved, egress.StatusFailed}:     true,
 		{egress.StatusRejected, egress.StatusFailed}:        true,
+		{egress.StatusReturned, egress.StatusFailed}:        true,
+		{egress.StatusCancelled, egress.StatusFailed}:       true,
+	}
+	// Every awaiting status may end without release.
+	awaiting := []egress.Status{egress.StatusProcessing, egress.StatusIGApproved, "STAGE2APPROVED", "STAGE3APPROVED", "STAGE4APPROVED"}
+	for i, a := range awaiting {
+		for _, to := range []egress.Status{egress.StatusRejected, egress.StatusReturned, egress.StatusCancelled, egress.StatusFailed, egress.StatusExpired} {
+			allowed[[2]egress.Status{a, to}] = true
+		}
+		if i+1 < len(awaiting) {
+			allowed[[2]egress.Status{a, awaiting[i+1]}] = true // to the next stage
+		}
+		if i > 0 {
+			allowed[[2]egress.Status{a, egress.StatusRITApproved}] = true // the last stage approves
+		}
 	}
 	// Every pair of statuses, so a new status can't slip in unreviewed.
 	for _, from := range all {
@@ -159,8 +174,8 @@ func TestDecide(t *testing.T) {
 		{"reject needs reason", two, newRequest(), ig1, egress.Rejected, "  ", "", egress.EINVALID, "reason is required"},
 		{"longest reason", two, newRequest(), ig1, egress.Rejected, strings.Repeat("é", egress.MaxReasonLength), egress.StatusRejected, "", ""},
 		{"reason too long", two, newRequest(), ig1, egress.Rejected, strings.Repeat("é", egress.MaxReasonLength+1), "", egress.EINVALID, "reason: 4001 characters, at most 4000"},
-		{"bad decision", two, newRequest(), ig1, "MAYBE", "", "", egress.EINVALID, "APPROVED or REJECTED"},
-		{"lower-case decision", two, newRequest(), ig1, "approved", "", "", egress.EINVALID, "APPROVED or REJECTED"},
+		{"bad decision", two, newRequest(), ig1, "MAYBE", "", "", egress.EINVALID, "APPROVED, REJECTED or RETURNED"},
+		{"lower-case decision", two, newRequest(), ig1, "approved", "", "", egress.EINVALID, "APPROVED, REJECTED or RETURNED"},
 		{"RIT cannot decide IG stage", two, newRequest(), rit1, egress.Approved, "", "", egress.EFORBIDDEN, "group InformationGovernance"},
 		{"substring group no match", two, newRequest(), substr, egress.Approved, "", "", egress.EFORBIDDEN, "not in"},
 		{"requester by email", two, newRequest(), requester, egress.Approved, "", "", egress.EFORBIDDEN, "own request"},
@@ -175,7 +190,7 @@ func TestDecide(t *testing.T) {
 		{"RIT approves", two, igApproved(), rit1, egress.Approved, "", egress.StatusRITApproved, "", ""},
 		{"RIT rejects", two, igApproved(), rit1, egress.Rejected, "too big", egress.StatusRejected, "", ""},
 		{"IG member cannot decide RIT stage", two, igApproved(), ig1, egress.Approved, "", "", egress.EFORBIDDEN, "group TREAdmin"},
-		{"one person one stage", two, bothApprovedIG(), both, egress.Approved, "", "", egress.EFORBIDDEN, "already decided the IG stage"},
+		{"one person one stage", two, bothApprovedIG(), both, egress.Approved, "", "", egress.EFORBIDDEN, "already voted at the IG stage"},
 		{"single approval final after IG", one, igApproved(), rit1, egress.Approved, "", "", egress.ECONFLICT, "awaits no decision"},
 		{"rejected awaits nothing", two, egress.Request{ID: "r", Status: egress.StatusRejected}, ig1, egress.Approved, "", "", egress.ECONFLICT, "awaits no decision"},
 		{"failed awaits nothing", two, egress.Request{ID: "r", Status: egress.StatusFailed}, rit1, egress.Approved, "", "", egress.ECONFLICT, "awaits no decision"},

@@ -44,8 +44,24 @@ type Request struct {
 	// empty when none is.
 	CurrentReviewerGroup string `json:"current_reviewer_group"`
 	SingleApproval       bool   `json:"is_single_approval_enabled"`
-	// Reviews holds one entry per decided stage, in stage order.
+	// Stages is the approval chain the request was created under.
+	Stages []StageSpec `json:"approval_stages"`
+	// Reviews holds every vote in the order cast: one per decided stage,
+	// two for a stage with two reviewers.
 	Reviews []Review `json:"reviews"`
+	// AwaitingSince is when the stage awaiting a decision started waiting,
+	// and RemindersSent how many reminders it has had.
+	AwaitingSince time.Time `json:"awaiting_since"`
+	RemindersSent int       `json:"reminders_sent"`
+	// FileCount is the number of staged files (set at staging).
+	FileCount int `json:"file_count"`
+	// PreviousRequestID links a resubmission to the RETURNED request of
+	// the same egress store it follows.
+	PreviousRequestID string `json:"previous_request_id"`
+	// EndedBy and EndReason say who ended the request and why, when a
+	// person did (cancel).
+	EndedBy   string `json:"ended_by"`
+	EndReason string `json:"end_reason"`
 
 	DownloadCount int       `json:"download_count"`
 	ZipKey        string    `json:"zip_key"` // datalake key of the released zip; empty until released
@@ -58,24 +74,90 @@ type Request struct {
 	Version int64 `json:"version"`
 }
 
-// Review is one stage's decision.
+// Review is one reviewer's vote on a stage: the stage's decision when
+// the stage has one reviewer.
 type Review struct {
-	Stage    string    `json:"stage"` // Stage.Name
-	Group    string    `json:"group"`
-	Subject  string    `json:"subject"` // identity provider's stable id (Cognito sub)
-	Name     string    `json:"name"`
-	Email    string    `json:"email"`
-	At       time.Time `json:"dt"`
-	Decision Decision  `json:"decision"`
-	Reason   string    `json:"reason"`
+	StageIndex int       `json:"stage_index"`
+	Stage      string    `json:"stage"` // Stage.Name
+	Group      string    `json:"group"`
+	Subject    string    `json:"subject"` // identity provider's stable id (Cognito sub)
+	Name       string    `json:"name"`
+	Email      string    `json:"email"`
+	At         time.Time `json:"dt"`
+	Decision   Decision  `json:"decision"`
+	Reason     string    `json:"reason"`
+	// Files are the reviewer's decisions on single files; files not
+	// listed take the vote's Decision.
+	Files []FileDecision `json:"files,omitempty"`
 }
 
-// Review returns the review recorded for stage i, if any.
+// FileDecision is a reviewer's decision on one file, with a comment.
+type FileDecision struct {
+	Path     string   `json:"path"`
+	Decision Decision `json:"decision"`
+	Comment  string   `json:"comment"`
+}
+
+// Review returns the first vote recorded for stage i, if any.
 func (r *Request) Review(i int) (Review, bool) {
-	if i < 0 || i >= len(r.Reviews) {
-		return Review{}, false
+	for _, v := range r.Reviews {
+		if v.StageIndex == i {
+			return v, true
+		}
 	}
-	return r.Reviews[i], true
+	return Review{}, false
+}
+
+// StageDecided reports whether stage i's votes may be shown to everyone:
+// the request no longer awaits that stage.
+func (r *Request) StageDecided(i int) bool { return r.Status != awaitingStatus(i) }
+
+// ReviewsFor returns the votes viewer may see: all of them, except that a
+// vote on the stage still awaited (a blinded stage's first vote) is shown
+// to its voter only.
+func (r *Request) ReviewsFor(viewer Identity) []Review {
+	out := []Review{}
+	for _, v := range r.Reviews {
+		own := (viewer.Subject != "" && v.Subject == viewer.Subject) || sameEmail(v.Email, viewer.Email)
+		if r.StageDecided(v.StageIndex) || own {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// Votes returns the votes cast on stage i, in order.
+func (r *Request) Votes(i int) []Review {
+	var votes []Review
+	for _, v := range r.Reviews {
+		if v.StageIndex == i {
+			votes = append(votes, v)
+		}
+	}
+	return votes
+}
+
+// LeftOut is a file rejected at some stage, which the release leaves out.
+type LeftOut struct {
+	Path    string `json:"path"`
+	Stage   string `json:"stage"`
+	Comment string `json:"comment"`
+}
+
+// LeftOut returns the files some vote rejected, in the order first
+// rejected, each once with the first rejection's stage and comment.
+func (r *Request) LeftOut() []LeftOut {
+	var out []LeftOut
+	seen := map[string]bool{}
+	for _, v := range r.Reviews {
+		for _, f := range v.Files {
+			if f.Decision == Rejected && !seen[f.Path] {
+				seen[f.Path] = true
+				out = append(out, LeftOut{Path: f.Path, Stage: v.Stage, Comment: f.Comment})
+			}
+		}
+	}
+	return out
 }
 
 // Released reports whether the zip has been written to the datalake.
@@ -146,6 +228,11 @@ const (
 	// EventFailure records a failure that leaves the status as it is: a
 	// released request whose SWB store could not be marked PROCESSED.
 	EventFailure = "FAILURE"
+	// EventVote records one vote of a stage that needs more; it names the
+	// voter but not the vote, which stays hidden until the stage is decided.
+	EventVote      = "VOTE"
+	EventCancelled = "CANCELLED"
+	EventReminder  = "REMINDER"
 )
 
 // ActorWorkflow is the actor of changes the workflow makes on its own.

@@ -214,3 +214,50 @@ func extension(p string) string {
 	}
 	return ext
 }
+
+// How a file differs from the previous attempt's.
+const (
+	FileAdded   = "ADDED"
+	FileRemoved = "REMOVED"
+	FileChanged = "CHANGED"
+)
+
+// FileChange is a file added, removed or changed (by SHA-256) between two
+// attempts of a request.
+type FileChange struct {
+	Path           string
+	Change         string
+	SHA256         string // the new attempt's; empty when removed
+	PreviousSHA256 string // the previous attempt's; empty when added
+}
+
+// DiffFiles returns what changed from before to after, by path, in path
+// order; files with the same path and SHA-256 are unchanged and left out.
+func DiffFiles(before, after []File) []FileChange {
+	old := make(map[string]string, len(before))
+	for _, f := range before {
+		old[f.Path] = f.SHA256
+	}
+	var out []FileChange
+	seen := make(map[string]bool, len(after))
+	for _, f := range after {
+		seen[f.Path] = true
+		prev, ok := old[f.Path]
+		switch {
+		case !ok:
+			out = append(out, FileChange{Path: f.Path, Change: FileAdded, SHA256: f.SHA256})
+		case prev != f.SHA256:
+			out = append(out, FileChange{Path: f.Path, Change: FileChanged, SHA256: f.SHA256, PreviousSHA256: prev})
+		}
+	}
+	for _, f := range before {
+		if !seen[f.Path] {
+			out = append(out, FileChange{Path: f.Path, Change: FileRemoved, PreviousSHA256: f.SHA256})
+		}
+	}
+	slices.SortFunc(out, func(a, b FileChange) int { return cmp.Compare(a.Path, b.Path) })
+	if out == nil {
+		out = []FileChange{}
+	}
+	return out
+}

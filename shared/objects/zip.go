@@ -36,6 +36,8 @@ const (
 // zipManifest is the content of manifest.json.
 type zipManifest struct {
 	Files []egress.File `json:"files"`
+	// LeftOut lists the submitted files reviewers rejected, with why.
+	LeftOut []egress.LeftOut `json:"left_out,omitempty"`
 }
 
 // storedExts are extensions of already-compressed formats, which are stored
@@ -66,8 +68,9 @@ func Method(p string) uint16 {
 // manifest.json. Each entry's SHA-256 is checked against egress.ZipEntry.SHA256
 // when given (a mismatch is egress.ECONFLICT; a missing object
 // egress.ENOTFOUND). On any error, including ctx's, the upload is aborted:
-// a zip is only ever visible complete.
-func (s *Client) WriteZip(ctx context.Context, dstBucket, dstKey string, entries []egress.ZipEntry) (res egress.ZipResult, err error) {
+// a zip is only ever visible complete. manifest.json also lists leftOut,
+// the submitted files the reviewers rejected.
+func (s *Client) WriteZip(ctx context.Context, dstBucket, dstKey string, entries []egress.ZipEntry, leftOut ...egress.LeftOut) (res egress.ZipResult, err error) {
 	seen := make(map[string]bool, len(entries))
 	for _, e := range entries {
 		if err := egress.CheckZipPath(e.Path); err != nil {
@@ -96,7 +99,7 @@ func (s *Client) WriteZip(ctx context.Context, dstBucket, dstKey string, entries
 		}
 	}()
 
-	files, err := s.zipVia(ctx, w, entries)
+	files, err := s.zipVia(ctx, w, entries, leftOut)
 	if err != nil {
 		return egress.ZipResult{}, fmt.Errorf("zip %s/%s: %w", dstBucket, dstKey, err)
 	}
@@ -120,9 +123,9 @@ func (s *Client) WriteZip(ctx context.Context, dstBucket, dstKey string, entries
 // efs_mount_path deployment option), first into a file of its own
 // directory that is removed afterwards, so concurrent releases never share
 // one.
-func (s *Client) zipVia(ctx context.Context, w io.Writer, entries []egress.ZipEntry) ([]egress.File, error) {
+func (s *Client) zipVia(ctx context.Context, w io.Writer, entries []egress.ZipEntry, leftOut []egress.LeftOut) ([]egress.File, error) {
 	if s.ScratchDir == "" {
-		return s.zipEntries(ctx, w, entries)
+		return s.zipEntries(ctx, w, entries, leftOut)
 	}
 	dir, err := os.MkdirTemp(s.ScratchDir, "egress-zip-")
 	if err != nil {
@@ -134,7 +137,7 @@ func (s *Client) zipVia(ctx context.Context, w io.Writer, entries []egress.ZipEn
 		return nil, fmt.Errorf("scratch file: %w", err)
 	}
 	defer f.Close()
-	files, err := s.zipEntries(ctx, f, entries)
+	files, err := s.zipEntries(ctx, f, entries, leftOut)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +151,7 @@ func (s *Client) zipVia(ctx context.Context, w io.Writer, entries []egress.ZipEn
 }
 
 // zipEntries writes the whole zip to w.
-func (s *Client) zipEntries(ctx context.Context, w io.Writer, entries []egress.ZipEntry) ([]egress.File, error) {
+func (s *Client) zipEntries(ctx context.Context, w io.Writer, entries []egress.ZipEntry, leftOut []egress.LeftOut) ([]egress.File, error) {
 	zw := zip.NewWriter(w)
 	// Deflate at its fastest level: the release is bound by one core
 	// deflating. archive/zip's default (level 5) runs at a quarter of the
@@ -190,7 +193,7 @@ func (s *Client) zipEntries(ctx context.Context, w io.Writer, entries []egress.Z
 	for _, f := range files {
 		sums.WriteString(sumsLine(f.SHA256, f.Path))
 	}
-	manifest, err := json.MarshalIndent(zipManifest{Files: files}, "", "  ")
+	manifest, err := json.MarshalIndent(zipManifest{Files: files, LeftOut: leftOut}, "", "  ")
 	if err != nil {
 		return nil, err
 	}

@@ -26,42 +26,53 @@ type record struct {
 	ProjectID string `dynamodbav:"project_id"`
 	// Index keys (by-workspace, by-requester): left out when empty, which
 	// an index key cannot be.
-	WorkspaceID                  string         `dynamodbav:"workspace_id,omitempty"`
-	RequestedBy                  string         `dynamodbav:"requested_by,omitempty"`
-	RequestedByEmail             string         `dynamodbav:"requested_by_email"`
-	RequestedAt                  string         `dynamodbav:"requested_dt"`
-	ListKey                      string         `dynamodbav:"requested_key"`
-	UpdatedBy                    string         `dynamodbav:"updated_by"`
-	UpdatedAt                    string         `dynamodbav:"updated_dt"`
-	Status                       string         `dynamodbav:"egress_status"`
-	StoreBucket                  string         `dynamodbav:"s3_egress_store_bucket"`
-	StoreBucketPath              string         `dynamodbav:"s3_egress_store_bucket_path"`
-	ObjectListLocation           string         `dynamodbav:"s3_egress_store_object_list_location"`
-	SWBObjectMetadataVersion     string         `dynamodbav:"s3_swb_object_metadata_version"`
-	StagingObjectMetadataVersion string         `dynamodbav:"s3_staging_object_metadata_version"`
-	FileTypes                    string         `dynamodbav:"file_types,omitempty"`
-	TaskToken                    string         `dynamodbav:"task_token"`
-	ResumeToken                  string         `dynamodbav:"resume_token"`
-	CurrentReviewerGroup         string         `dynamodbav:"current_reviewer_group"`
-	SingleApproval               bool           `dynamodbav:"is_single_approval_enabled"`
-	Reviews                      []reviewRecord `dynamodbav:"reviews"`
-	DownloadCount                int            `dynamodbav:"download_count"`
-	ZipKey                       string         `dynamodbav:"zip_key"`
-	ReleasedAt                   string         `dynamodbav:"released_dt"`
-	FailureCause                 string         `dynamodbav:"failure_cause"`
-	ExecutionArn                 string         `dynamodbav:"execution_arn"`
-	Version                      int64          `dynamodbav:"version"`
+	WorkspaceID                  string             `dynamodbav:"workspace_id,omitempty"`
+	RequestedBy                  string             `dynamodbav:"requested_by,omitempty"`
+	RequestedByEmail             string             `dynamodbav:"requested_by_email"`
+	RequestedAt                  string             `dynamodbav:"requested_dt"`
+	ListKey                      string             `dynamodbav:"requested_key"`
+	UpdatedBy                    string             `dynamodbav:"updated_by"`
+	UpdatedAt                    string             `dynamodbav:"updated_dt"`
+	Status                       string             `dynamodbav:"egress_status"`
+	StoreBucket                  string             `dynamodbav:"s3_egress_store_bucket"`
+	StoreBucketPath              string             `dynamodbav:"s3_egress_store_bucket_path"`
+	ObjectListLocation           string             `dynamodbav:"s3_egress_store_object_list_location"`
+	SWBObjectMetadataVersion     string             `dynamodbav:"s3_swb_object_metadata_version"`
+	StagingObjectMetadataVersion string             `dynamodbav:"s3_staging_object_metadata_version"`
+	FileTypes                    string             `dynamodbav:"file_types,omitempty"`
+	TaskToken                    string             `dynamodbav:"task_token"`
+	ResumeToken                  string             `dynamodbav:"resume_token"`
+	CurrentReviewerGroup         string             `dynamodbav:"current_reviewer_group"`
+	SingleApproval               bool               `dynamodbav:"is_single_approval_enabled"`
+	Stages                       []egress.StageSpec `dynamodbav:"approval_stages,omitempty"`
+	Reviews                      []reviewRecord     `dynamodbav:"reviews"`
+	AwaitingSince                string             `dynamodbav:"awaiting_since,omitempty"`
+	RemindersSent                int                `dynamodbav:"reminders_sent,omitempty"`
+	FileCount                    int                `dynamodbav:"file_count,omitempty"`
+	PreviousRequestID            string             `dynamodbav:"previous_request_id,omitempty"`
+	EndedBy                      string             `dynamodbav:"ended_by,omitempty"`
+	EndReason                    string             `dynamodbav:"end_reason,omitempty"`
+	DownloadCount                int                `dynamodbav:"download_count"`
+	ZipKey                       string             `dynamodbav:"zip_key"`
+	ReleasedAt                   string             `dynamodbav:"released_dt"`
+	FailureCause                 string             `dynamodbav:"failure_cause"`
+	ExecutionArn                 string             `dynamodbav:"execution_arn"`
+	Version                      int64              `dynamodbav:"version"`
 }
 
 type reviewRecord struct {
-	Stage    string `dynamodbav:"stage"`
-	Group    string `dynamodbav:"group"`
-	Subject  string `dynamodbav:"subject"`
-	Name     string `dynamodbav:"name"`
-	Email    string `dynamodbav:"email"`
-	At       string `dynamodbav:"dt"`
-	Decision string `dynamodbav:"decision"`
-	Reason   string `dynamodbav:"reason"`
+	// StageIndex is absent on reviews stored before stages could have two
+	// votes, when a review's position was its stage.
+	StageIndex *int                  `dynamodbav:"stage_index"`
+	Files      []egress.FileDecision `dynamodbav:"files,omitempty"`
+	Stage      string                `dynamodbav:"stage"`
+	Group      string                `dynamodbav:"group"`
+	Subject    string                `dynamodbav:"subject"`
+	Name       string                `dynamodbav:"name"`
+	Email      string                `dynamodbav:"email"`
+	At         string                `dynamodbav:"dt"`
+	Decision   string                `dynamodbav:"decision"`
+	Reason     string                `dynamodbav:"reason"`
 }
 
 // listKey is the indexes' sort key of a request.
@@ -93,6 +104,13 @@ func toRecord(r egress.Request) record {
 		ResumeToken:                  r.ResumeToken,
 		CurrentReviewerGroup:         r.CurrentReviewerGroup,
 		SingleApproval:               r.SingleApproval,
+		Stages:                       r.Stages,
+		AwaitingSince:                egress.FormatTime(r.AwaitingSince),
+		RemindersSent:                r.RemindersSent,
+		FileCount:                    r.FileCount,
+		PreviousRequestID:            r.PreviousRequestID,
+		EndedBy:                      r.EndedBy,
+		EndReason:                    r.EndReason,
 		DownloadCount:                r.DownloadCount,
 		ZipKey:                       r.ZipKey,
 		ReleasedAt:                   egress.FormatTime(r.ReleasedAt),
@@ -102,6 +120,7 @@ func toRecord(r egress.Request) record {
 	}
 	for _, v := range r.Reviews {
 		rec.Reviews = append(rec.Reviews, reviewRecord{
+			StageIndex: &v.StageIndex, Files: v.Files,
 			Stage: v.Stage, Group: v.Group, Subject: v.Subject, Name: v.Name, Email: v.Email,
 			At: egress.FormatTime(v.At), Decision: string(v.Decision), Reason: v.Reason,
 		})
@@ -130,6 +149,12 @@ func (rec record) request() (egress.Request, error) {
 		ResumeToken:                  rec.ResumeToken,
 		CurrentReviewerGroup:         rec.CurrentReviewerGroup,
 		SingleApproval:               rec.SingleApproval,
+		Stages:                       rec.Stages,
+		RemindersSent:                rec.RemindersSent,
+		FileCount:                    rec.FileCount,
+		PreviousRequestID:            rec.PreviousRequestID,
+		EndedBy:                      rec.EndedBy,
+		EndReason:                    rec.EndReason,
 		DownloadCount:                rec.DownloadCount,
 		ZipKey:                       rec.ZipKey,
 		FailureCause:                 rec.FailureCause,
@@ -145,6 +170,7 @@ func (rec record) request() (egress.Request, error) {
 		{"requested_dt", rec.RequestedAt, &r.RequestedAt},
 		{"updated_dt", rec.UpdatedAt, &r.UpdatedAt},
 		{"released_dt", rec.ReleasedAt, &r.ReleasedAt},
+		{"awaiting_since", rec.AwaitingSince, &r.AwaitingSince},
 	}
 	for _, f := range times {
 		if *f.t, err = parseTime(f.s); err != nil {
@@ -156,7 +182,12 @@ func (rec record) request() (egress.Request, error) {
 		if err != nil {
 			return egress.Request{}, fmt.Errorf("request %s: reviews[%d].dt: %w", rec.ID, i, err)
 		}
+		stage := i
+		if v.StageIndex != nil {
+			stage = *v.StageIndex
+		}
 		r.Reviews = append(r.Reviews, egress.Review{
+			StageIndex: stage, Files: v.Files,
 			Stage: v.Stage, Group: v.Group, Subject: v.Subject, Name: v.Name, Email: v.Email,
 			At: at, Decision: egress.Decision(v.Decision), Reason: v.Reason,
 		})

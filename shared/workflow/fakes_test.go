@@ -292,7 +292,7 @@ func (f *fakeObjects) DeletePrefix(_ context.Context, bucket, prefix string) (in
 	return 1, nil
 }
 
-func (f *fakeObjects) WriteZip(_ context.Context, bucket, key string, entries []egress.ZipEntry) (egress.ZipResult, error) {
+func (f *fakeObjects) WriteZip(_ context.Context, bucket, key string, entries []egress.ZipEntry, _ ...egress.LeftOut) (egress.ZipResult, error) {
 	if f.onWriteZip != nil {
 		f.onWriteZip()
 	}

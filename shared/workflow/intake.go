@@ -57,6 +57,7 @@ func (h *Handlers) intake(ctx context.Context, snsID, body string) error {
 	// leaves SWB's store as it was (PENDING) and nothing half-created.
 	r := m.Request(h.now())
 	r.SingleApproval = h.Settings.Chain.SingleApproval()
+	r.Stages = h.Settings.Chain.Specs()
 	r.ExecutionArn = h.Executions.ExecutionArn(r.ID)
 	if _, err := h.objectList(ctx, r); err != nil {
 		if Transient(err) {

@@ -18,7 +18,9 @@ import (
 // NotifyInput is the Notify task's payload.
 type NotifyInput struct {
 	RequestID string `json:"egress_request_id"`
-	Kind      string `json:"kind"` // approved | rejected | failed
+	// approved | rejected | returned | cancelled | failed, in any case
+	// (the definition passes the decision's APPROVED, RETURNED, ...).
+	Kind string `json:"kind"`
 }
 
 // Notify tells the requester the outcome (approved, rejected) or the TRE
@@ -32,12 +34,30 @@ func (h *Handlers) Notify(ctx context.Context, in NotifyInput) error {
 		return err
 	}
 	var e egress.Email
-	switch in.Kind {
+	switch kind := strings.ToLower(in.Kind); kind {
 	case "approved":
 		e = egress.Email{To: []string{r.RequestedByEmail}, Cc: h.firstReviewer(r),
 			Subject: fmt.Sprintf("Egress request %s approved", r.ID),
-			Text: fmt.Sprintf("Your egress request %s (%s, workspace %s) was approved and released.\n\nThe data custodians can download it here:\n%s\n",
-				r.ID, r.StoreName, r.WorkspaceID, h.link(r))}
+			Text: fmt.Sprintf("Your egress request %s (%s, workspace %s) was approved and released.\n%s\nThe data custodians can download it here:\n%s\n",
+				r.ID, r.StoreName, r.WorkspaceID, leftOutText(r), h.link(r))}
+	case "returned":
+		e = egress.Email{To: []string{r.RequestedByEmail}, Cc: h.firstReviewer(r),
+			Subject: fmt.Sprintf("Egress request %s returned for changes", r.ID),
+			Text: fmt.Sprintf("Your egress request %s (%s, workspace %s) was returned for changes. Nothing was released.\n\n%s%s\nYour workspace's egress store is unlocked: change the files and submit again; the reviewers will see what changed.\n",
+				r.ID, r.StoreName, r.WorkspaceID, returnReasons(r), leftOutText(r))}
+	case "cancelled":
+		if chain, err := h.chainFor(r); err == nil {
+			if i := stageAtEnd(chain, r); i >= 0 {
+				st := chain.Stages[i]
+				h.tellGroup(ctx, r, st, bounded(fmt.Sprintf("Egress request %s was cancelled", r.ID), maxSubject),
+					fmt.Sprintf("Egress request %s (%s, workspace %s), which awaited the %s decision, was cancelled by %s and needs no decision.\n\nReason: %s\n\n%s\n",
+						r.ID, bounded(r.StoreName, maxField), r.WorkspaceID, st.Name, r.EndedBy, r.EndReason, h.link(r)))
+			}
+		}
+		e = egress.Email{To: []string{r.RequestedByEmail},
+			Subject: fmt.Sprintf("Egress request %s cancelled", r.ID),
+			Text: fmt.Sprintf("Your egress request %s (%s, workspace %s) was cancelled by %s. Nothing was released.\n\nReason: %s\n\nYour workspace's egress store is unlocked; you can submit again.\n",
+				r.ID, r.StoreName, r.WorkspaceID, r.EndedBy, r.EndReason)}
 	case "rejected":
 		e = egress.Email{To: []string{r.RequestedByEmail}, Cc: h.firstReviewer(r),
 			Subject: fmt.Sprintf("Egress request %s rejected", r.ID),
@@ -58,7 +78,7 @@ func (h *Handlers) Notify(ctx context.Context, in NotifyInput) error {
 			Text: fmt.Sprintf("The egress request %s (%s, workspace %s, requested by %s) ended as %s.\n\nCause: %s\n\n%s\n%s\n%s",
 				r.ID, r.StoreName, r.WorkspaceID, r.RequestedByEmail, r.Status, r.FailureCause, failureOutcome(r), h.link(r), unsent)}
 	default:
-		return egress.Errorf(egress.EINVALID, "kind must be approved, rejected or failed, got %q", in.Kind)
+		return egress.Errorf(egress.EINVALID, "kind must be approved, rejected, returned, cancelled or failed, got %q", in.Kind)
 	}
 	if err := h.Mailer.Send(ctx, e); err != nil {
 		return err
@@ -84,6 +104,50 @@ func reasons(r egress.Request) string {
 		}
 	}
 	return b.String()
+}
+
+// returnReasons lists why the request was returned.
+func returnReasons(r egress.Request) string {
+	var b strings.Builder
+	for _, rv := range r.Reviews {
+		if rv.Decision == egress.Returned {
+			fmt.Fprintf(&b, "What to change (%s stage): %s\n", rv.Stage, rv.Reason)
+		}
+	}
+	return b.String()
+}
+
+// maxListedFiles bounds the files an e-mail names.
+const maxListedFiles = 20
+
+// leftOutText names the files the reviewers rejected, with their
+// comments, or is empty.
+func leftOutText(r egress.Request) string {
+	out := r.LeftOut()
+	if len(out) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n%d file(s) were rejected and are not released:\n", len(out))
+	for k, f := range out {
+		if k == maxListedFiles {
+			fmt.Fprintf(&b, "  and %d more (see the request in the web app)\n", len(out)-k)
+			break
+		}
+		fmt.Fprintf(&b, "  %s (%s stage): %s\n", bounded(f.Path, maxField), f.Stage, bounded(f.Comment, 4*maxField))
+	}
+	return b.String()
+}
+
+// stageAtEnd is the stage r awaited when it ended without a decision
+// (cancelled): the first whose votes are not all in, or -1.
+func stageAtEnd(c egress.Chain, r egress.Request) int {
+	for i, st := range c.Stages {
+		if len(r.Votes(i)) < st.Reviewers {
+			return i
+		}
+	}
+	return -1
 }
 
 // tellAdmin e-mails the TRE admin; failures are logged.
@@ -185,8 +249,15 @@ const (
 // already visible in the web app, and failing the stage over a notice
 // would strand the decision.
 func (h *Handlers) tellReviewers(ctx context.Context, r egress.Request, i int, st egress.Stage) {
-	log := h.log(r.ID).With("stage", st.Name, "group", st.Group)
 	subject, text := h.reviewerNotice(r, i, st)
+	h.tellGroup(ctx, r, st, subject, text)
+}
+
+// tellGroup publishes subject and text on stage st's group topic and
+// e-mails them to the group's members and configured addresses, within
+// noticeBudget; failures are logged and the admin told.
+func (h *Handlers) tellGroup(ctx context.Context, r egress.Request, st egress.Stage, subject, text string) {
+	log := h.log(r.ID).With("stage", st.Name, "group", st.Group)
 	var problems []error
 	told := 0
 	// The task must still answer, and tell the admin what was not sent,
@@ -230,8 +301,8 @@ func (h *Handlers) tellReviewers(ctx context.Context, r egress.Request, i int, s
 	if err := errors.Join(problems...); err != nil {
 		log.Error("reviewers not all told", "told", told, "error", err)
 		h.tellAdmin(ctx, r.ID, "Reviewers of egress request "+r.ID+" not all told",
-			fmt.Sprintf("Egress request %s awaits the %s decision of group %s, but telling its reviewers failed (%d told):\n\n%v\n\nThe request is in the web app:\n%s\n",
-				r.ID, st.Name, st.Group, told, err, h.link(r)))
+			fmt.Sprintf("Telling the reviewers of the %s stage (group %s) of egress request %s %q failed (%d told):\n\n%v\n\nThe request is in the web app:\n%s\n",
+				st.Name, st.Group, r.ID, subject, told, err, h.link(r)))
 		return
 	}
 	log.Info("reviewers told", "told", told)

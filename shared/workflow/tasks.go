@@ -82,6 +82,7 @@ func (h *Handlers) CopyToStaging(ctx context.Context, in RequestInput) (_ Stagin
 		}
 		cur.StagingObjectMetadataVersion = out.ManifestKey
 		cur.FileTypes = egress.FileTypes(files)
+		cur.FileCount = len(files)
 		cur.UpdatedAt, cur.UpdatedBy = h.now(), egress.ActorWorkflow
 		return egress.Event{RequestID: cur.ID, At: h.now(), Kind: egress.EventStaged, Actor: egress.ActorWorkflow,
 			From: cur.Status, To: cur.Status, Reason: fmt.Sprintf("%d files, %d bytes", out.FileCount, out.TotalBytes)}, nil
@@ -143,6 +144,7 @@ func (h *Handlers) StoreTaskToken(ctx context.Context, in TokenInput) error {
 		}
 		cur.TaskToken = in.TaskToken
 		cur.CurrentReviewerGroup = stage.Group
+		cur.AwaitingSince, cur.RemindersSent = h.now(), 0
 		cur.UpdatedAt, cur.UpdatedBy = h.now(), egress.ActorWorkflow
 		return egress.Event{RequestID: cur.ID, At: h.now(), Kind: egress.EventTaskToken, Actor: egress.ActorWorkflow,
 			From: cur.Status, To: cur.Status, Stage: stage.Name}, nil
@@ -188,11 +190,23 @@ func (h *Handlers) Release(ctx context.Context, in RequestInput) (ReleaseOutput,
 		if err != nil {
 			return ReleaseOutput{}, err
 		}
-		entries := make([]egress.ZipEntry, len(m.Files))
-		for i, f := range m.Files {
-			entries[i] = egress.ZipEntry{Path: f.Path, Bucket: h.Settings.StagingBucket, Key: stagedKey(r, f.Path), VersionID: f.StagedVersionID, SHA256: f.SHA256, SourceKey: f.SourceKey, SourceVersionID: f.VersionID}
+		// Only files approved at every stage are released; manifest.json
+		// names the others with the rejecting stage's comment.
+		leftOut := r.LeftOut()
+		excluded := make(map[string]bool, len(leftOut))
+		for _, f := range leftOut {
+			excluded[f.Path] = true
 		}
-		res, err := h.Objects.WriteZip(ctx, h.Settings.DatalakeBucket, out.ZipKey, entries)
+		entries := make([]egress.ZipEntry, 0, len(m.Files))
+		for _, f := range m.Files {
+			if !excluded[f.Path] {
+				entries = append(entries, egress.ZipEntry{Path: f.Path, Bucket: h.Settings.StagingBucket, Key: stagedKey(r, f.Path), VersionID: f.StagedVersionID, SHA256: f.SHA256, SourceKey: f.SourceKey, SourceVersionID: f.VersionID})
+			}
+		}
+		if len(m.Files) > 0 && len(entries) == 0 {
+			return ReleaseOutput{}, egress.Errorf(egress.ECONFLICT, "request %s: every file was rejected, nothing to release", r.ID)
+		}
+		res, err := h.Objects.WriteZip(ctx, h.Settings.DatalakeBucket, out.ZipKey, entries, leftOut...)
 		if err != nil {
 			return ReleaseOutput{}, fmt.Errorf("release request %s: %w", r.ID, err)
 		}
@@ -206,7 +220,7 @@ func (h *Handlers) Release(ctx context.Context, in RequestInput) (ReleaseOutput,
 			cur.ZipKey, cur.ReleasedAt = out.ZipKey, h.now()
 			cur.UpdatedAt, cur.UpdatedBy = h.now(), egress.ActorWorkflow
 			return egress.Event{RequestID: cur.ID, At: h.now(), Kind: egress.EventReleased, Actor: egress.ActorWorkflow,
-				From: cur.Status, To: cur.Status, Reason: fmt.Sprintf("%d files, zip %d bytes", len(entries), res.Size)}, nil
+				From: cur.Status, To: cur.Status, Reason: fmt.Sprintf("%d files, %d left out, zip %d bytes", len(entries), len(leftOut), res.Size)}, nil
 		}); errors.Is(err, errMovedOn) {
 			// Nothing may be released for a request that is no longer
 			// approved: the zip just written goes.
@@ -237,9 +251,11 @@ func (h *Handlers) Release(ctx context.Context, in RequestInput) (ReleaseOutput,
 	return out, nil
 }
 
-// HandleRejection deletes every staged version of a rejected request and
-// unlocks the SWB store (PENDING). The rejection itself was stored by the
-// API before the workflow was resumed.
+// HandleRejection deletes every staged version of a request that ended
+// without release by a person's decision (REJECTED, RETURNED, CANCELLED)
+// and unlocks the SWB store (PENDING), so the researcher can change the
+// files and submit again. The decision itself was stored by the API before
+// the workflow was resumed.
 func (h *Handlers) HandleRejection(ctx context.Context, in RequestInput) error {
 	if err := in.validate(); err != nil {
 		return err
@@ -248,8 +264,10 @@ func (h *Handlers) HandleRejection(ctx context.Context, in RequestInput) error {
 	if err != nil {
 		return err
 	}
-	if r.Status != egress.StatusRejected {
-		return egress.Errorf(egress.ECONFLICT, "request %s is %s, not REJECTED", r.ID, r.Status)
+	switch r.Status {
+	case egress.StatusRejected, egress.StatusReturned, egress.StatusCancelled:
+	default:
+		return egress.Errorf(egress.ECONFLICT, "request %s is %s, not REJECTED, RETURNED or CANCELLED", r.ID, r.Status)
 	}
 	n, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, StagingPrefix(r))
 	if err != nil {
@@ -258,7 +276,7 @@ func (h *Handlers) HandleRejection(ctx context.Context, in RequestInput) error {
 	if err := h.SWBStore.SetStatus(ctx, r.StoreID, r.ID, swb.StorePending); err != nil {
 		return fmt.Errorf("unlock SWB egress store %s: %w", r.StoreID, err)
 	}
-	h.log(r.ID).Info("rejection handled", "deleted_versions", n)
+	h.log(r.ID).Info("closed without release", "status", r.Status, "deleted_versions", n)
 	return nil
 }
 

@@ -47,7 +47,7 @@ type Objects interface {
 	WriteManifest(ctx context.Context, bucket, key string, m egress.Manifest) error
 	ReadManifest(ctx context.Context, bucket, key string) (egress.Manifest, error)
 	DeletePrefix(ctx context.Context, bucket, prefix string) (int, error)
-	WriteZip(ctx context.Context, bucket, key string, entries []egress.ZipEntry) (egress.ZipResult, error)
+	WriteZip(ctx context.Context, bucket, key string, entries []egress.ZipEntry, leftOut ...egress.LeftOut) (egress.ZipResult, error)
 }
 
 // Executions starts workflow executions (stepfunctions.Workflow).
