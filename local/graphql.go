@@ -158,7 +158,7 @@ func timeoutResponse() appsync.Response {
 func newGraphQLHandler(svc *api.Service, dir string, log *slog.Logger) *graphQLHandler {
 	h := &graphQLHandler{log: log, deadline: withAppSyncTimeout}
 	if h.key, h.err = signingKey(dir); h.err == nil {
-		h.exec, h.err = appsync.NewExecutor(api.SchemaForGroups(svc.ReviewerGroups, svc.DownloadGroups, svc.AdminGroups), api.Handler(svc))
+		h.exec, h.err = appsync.NewExecutor(api.SchemaForGroups(svc.ReviewerGroups, svc.DownloadGroups, svc.AdminGroups, svc.ResearcherGroup), api.Handler(svc))
 	}
 	return h
 }

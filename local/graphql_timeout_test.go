@@ -17,7 +17,7 @@ import (
 func timeoutHandler(t *testing.T, s *Stack, resolve func(context.Context, api.Event) (any, error)) (*graphQLHandler, string) {
 	t.Helper()
 	h := newGraphQLHandler(s.API, s.Dir, s.opts.Logger)
-	exec, err := appsync.NewExecutor(api.SchemaFor(s.API.ReviewerGroups, s.API.DownloadGroups), resolve)
+	exec, err := appsync.NewExecutor(api.SchemaFor(s.API.ReviewerGroups, s.API.DownloadGroups, s.API.ResearcherGroup), resolve)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,13 +71,21 @@ func Voter(chain egress.Chain, i, v int) egress.Identity {
 	}
 }
 
+// SampleResearcher is the local stack's researcher: the submitter of the
+// scenarios, in ResearcherGroup, with the SWB user id of their submissions
+// set as an administrator would, so their token reads their requests.
+var SampleResearcher = egress.Identity{
+	Subject: "local-researcher@example.org", Email: "researcher@example.org", Name: "Rita Researcher",
+	UserID: SWBUserID("researcher@example.org"), Groups: []string{ResearcherGroup},
+}
+
 // Scenario submits dir as a workspace egress store, makes each stage's
 // decision (approve/reject) with distinct reviewers through d, downloads the
 // released zip through its presigned URL and reports what happened. The
 // report says whether the outcome is what the decisions imply.
 func (s *Stack) Scenario(ctx context.Context, dir string, decisions []string, d Decider) (Report, error) {
 	swb := SWB{S3: s.Clients.S3, DynamoDB: s.Clients.DynamoDB, Now: s.opts.Clock.Now}
-	sub, err := swb.Submit(ctx, dir, "researcher@example.org")
+	sub, err := swb.Submit(ctx, dir, SampleResearcher.Email)
 	if err != nil {
 		return Report{}, err
 	}

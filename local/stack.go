@@ -75,6 +75,9 @@ const (
 	NoticesTopicArn    = "arn:aws:sns:" + Region + ":" + Account + ":egress-notices" // the API's notices to notify
 	AdminEmail         = "tre-admin@example.org"
 	FromEmail          = "tre-admin@example.org" // the Sample context's sender, which the roles may send as
+	// ResearcherGroup is the local researcher_group, whose member
+	// SampleResearcher reads their own requests.
+	ResearcherGroup = "Researcher"
 )
 
 // Options configure a Stack.
@@ -297,7 +300,8 @@ func (s *Stack) wire() error {
 	if err != nil {
 		return err
 	}
-	s.Directory = &Directory{PoolID: UserPoolID, Groups: groups, Users: DirectoryUsers(chain, groups), Created: s.opts.Clock.Now()}
+	s.Directory = &Directory{PoolID: UserPoolID, Groups: append(slices.Clone(groups), ResearcherGroup),
+		Users: append(DirectoryUsers(chain, groups), DirectoryUser{User: PoolUser(SampleResearcher)}), Created: s.opts.Clock.Now()}
 	env := map[string]string{
 		config.EnvRequestsTable:       RequestsTable,
 		config.EnvEventsTable:         EventsTable,
@@ -317,6 +321,7 @@ func (s *Stack) wire() error {
 		config.EnvSWBListBucket:       NotificationBucket,
 		config.EnvNoticesTopic:        NoticesTopicArn,
 		config.EnvRevokeRetentionDays: fmt.Sprint(s.opts.RevokeRetentionDays),
+		config.EnvResearcherGroup:     ResearcherGroup,
 	}
 	if len(s.opts.Stages) > 0 {
 		stages, err := json.Marshal(s.opts.Stages)

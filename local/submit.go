@@ -126,18 +126,22 @@ func (w SWB) submit(ctx context.Context, dir, requester, workspace string, ver i
 	}}); err != nil {
 		return sub, fmt.Errorf("record SWB store: %w", err)
 	}
-	user := strings.SplitN(requester, "@", 2)[0]
+	user := SWBUserID(requester)
 	msg, _ := json.Marshal(map[string]any{
 		"id": sub.RequestID, "egress_store_id": sub.WorkspaceID, "egress_store_name": storeName,
 		"workspace_id": sub.WorkspaceID, "project_id": "Project-Local",
-		"created_at": now.Format("2006-01-02T15:04:05.000Z"), "created_by": "u-" + user, "created_by_email": requester,
-		"updated_at": now.Format("2006-01-02T15:04:05.000Z"), "updated_by": "u-" + user, "updated_by_email": requester,
+		"created_at": now.Format("2006-01-02T15:04:05.000Z"), "created_by": user, "created_by_email": requester,
+		"updated_at": now.Format("2006-01-02T15:04:05.000Z"), "updated_by": user, "updated_by_email": requester,
 		"s3_bucketname": SWBStoreBucket, "s3_bucketpath": prefix, "status": "PENDING", "ver": ver,
 		"egress_store_object_list_location": "arn:aws:s3:::" + NotificationBucket + "/" + listKey,
 	})
 	sub.Message = string(msg)
 	return sub, nil
 }
+
+// SWBUserID is the SWB user id the local SWB gives the user with e-mail
+// address email: what Submit sends as created_by.
+func SWBUserID(email string) string { return "u-" + strings.SplitN(email, "@", 2)[0] }
 
 // StoreStatus reads an SWB egress store's status.
 func (w SWB) StoreStatus(ctx context.Context, storeID string) (string, error) {

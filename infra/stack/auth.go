@@ -82,6 +82,15 @@ func (b *builder) auth() {
 		})
 	}
 
+	if cfg.ResearcherGroup != "" {
+		awscognito.NewCfnUserPoolGroup(b.stack, jsii.String("ResearcherGroup"), &awscognito.CfnUserPoolGroupProps{
+			UserPoolId:  b.pool.UserPoolId(),
+			GroupName:   jsii.String(cfg.ResearcherGroup),
+			Description: jsii.String("Researchers: read their own egress requests (matched by " + cognito.UserIDAttribute + ")"),
+			Precedence:  jsii.Number(float64(len(cfg.ReviewerRoles))),
+		})
+	}
+
 	if d := cfg.CustomDomain; d.Enabled {
 		b.poolDomain = b.pool.AddDomain(jsii.String("Domain"), &awscognito.UserPoolDomainOptions{
 			CustomDomain: &awscognito.CustomDomainOptions{

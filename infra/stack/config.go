@@ -60,6 +60,7 @@ type Config struct {
 	SenderEmail       string              // sender_email_address, default tre_admin_email_address
 	CreateSESIdentity bool                // create_ses_identity, default true; false when another deployment verified it
 	LogRetentionDays  int                 // log_retention_days, default 365
+	ResearcherGroup   string              // researcher_group: Cognito group whose members read their own requests; "" for none
 	Account, Region   string              // account, region: pin the stack's environment (else env-agnostic)
 }
 
@@ -109,7 +110,7 @@ var (
 		"custom_idp", "resource_tags",
 		"stack_name_prefix", "reviewer_email_addresses", "sender_email_address",
 		"create_ses_identity", "log_retention_days", "account", "region",
-		"approval_stages", "stage_timeout_days", "revoke_retention_days",
+		"approval_stages", "stage_timeout_days", "revoke_retention_days", "researcher_group",
 	}
 )
 
@@ -196,6 +197,12 @@ func ParseConfig(env string, values map[string]any) (Config, error) {
 	c.CustomIDP = p.customIDP("custom_idp")
 	c.ResourceTags = p.tags("resource_tags")
 	c.ReviewerEmails = p.reviewerEmails("reviewer_email_addresses", c.ReviewerRoles)
+	// A Cognito group name, as egress_reviewer_roles; not a reviewer
+	// group, or its members would be reviewers and researchers at once.
+	c.ResearcherGroup = p.str("researcher_group", "", `^([^\s,]{1,128})?$`, "empty, or a Cognito group name without spaces or commas")
+	if c.ResearcherGroup != "" && slices.Contains(c.ReviewerRoles, c.ResearcherGroup) {
+		p.fail("researcher_group", "%q is one of egress_reviewer_roles; researchers need a group of their own", c.ResearcherGroup)
+	}
 
 	for _, w := range []string{"aws", "amazon", "cognito"} {
 		if c.CognitoDomain != "" && strings.Contains(c.CognitoDomainPrefix(), w) {

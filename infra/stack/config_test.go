@@ -196,6 +196,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{"reviewer_email_addresses.TREAdmin", map[string]any{"TREAdmin": []any{"not an address"}}},
 		{"stack_name_prefix", "Egress_Prod"},
 		{"log_retention_days", "100"},
+		{"researcher_group", "TREAdmin"}, // a reviewer group
+		{"researcher_group", "Research Staff"},
 		{"max_download_allowed", "3"}, // unknown key: a typo
 	} {
 		t.Run(tc.key, func(t *testing.T) {

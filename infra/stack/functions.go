@@ -80,6 +80,9 @@ func (b *builder) functions() {
 	if cfg.EFSMountPath != "" {
 		values[EnvEFSMountPath] = cfg.EFSMountPath
 	}
+	if cfg.ResearcherGroup != "" {
+		values[config.EnvResearcherGroup] = cfg.ResearcherGroup
+	}
 	for _, fn := range functions.All() {
 		env := map[string]string{}
 		for _, k := range fn.Env() {

@@ -18,13 +18,17 @@ func (b *builder) grants() {
 	var (
 		requestsTable = b.requests.TableArn()
 		byStatus      = jsii.String(*b.requests.TableArn() + "/index/" + requests.IndexStatus)
+		byWorkspace   = jsii.String(*b.requests.TableArn() + "/index/" + requests.IndexWorkspace)
+		byRequester   = jsii.String(*b.requests.TableArn() + "/index/" + requests.IndexRequester)
 		events        = b.events.TableArn()
 	)
 	// Every store write is a transaction of the request write and its
 	// audit event (shared/requests), so writers need both tables. Only
 	// intake creates requests (a transaction's Put, authorised as PutItem);
 	// the others change them with a transaction's Update (UpdateItem).
-	// Listing queries the by-status index, never the base table.
+	// Listing queries the indexes, never the base table: by-status for
+	// reviewers' lists, by-workspace for a workspace's requests,
+	// by-requester for a researcher's own.
 	for _, fn := range functions.All() {
 		if !fn.Uses(functions.DynamoDB) {
 			continue
@@ -36,7 +40,7 @@ func (b *builder) grants() {
 			r.AddToPolicy(allow([]string{"dynamodb:GetItem"}, requestsTable))
 		case "egress-api":
 			r.AddToPolicy(allow([]string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, requestsTable))
-			r.AddToPolicy(allow([]string{"dynamodb:Query"}, byStatus, events))
+			r.AddToPolicy(allow([]string{"dynamodb:Query"}, byStatus, byWorkspace, byRequester, events))
 			r.AddToPolicy(allow([]string{"dynamodb:PutItem"}, events))
 		case "start-workflow":
 			r.AddToPolicy(allow([]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, requestsTable))

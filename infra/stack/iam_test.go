@@ -350,14 +350,15 @@ func TestS3CallsAllowed(t *testing.T) {
 	}
 }
 
-// Each function's DynamoDB actions on the requests table, its by-status
-// index and the events table, exactly: only intake creates requests (a
+// Each function's DynamoDB actions on the requests table, its indexes
+// and the events table, exactly: only intake creates requests (a
 // transaction's Put is PutItem); the other writers update them
 // (UpdateItem), and listing queries the index, never the table.
 func TestRequestsTableGrants(t *testing.T) {
 	const (
 		getItem, put, update, query = "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"
 		table, byStatus, events     = "requests", "requests/index/by-status", "events"
+		byWorkspace, byRequester    = "requests/index/by-workspace", "requests/index/by-requester"
 	)
 	writer := []string{getItem + " " + table, update + " " + table, put + " " + events}
 	want := map[string][]string{
@@ -369,7 +370,7 @@ func TestRequestsTableGrants(t *testing.T) {
 		"execution-ended":  writer,
 		"handle-rejection": {getItem + " " + table},
 		"notify":           {getItem + " " + table},
-		"egress-api":       concat(writer, []string{query + " " + byStatus, query + " " + events}),
+		"egress-api":       concat(writer, []string{query + " " + byStatus, query + " " + byWorkspace, query + " " + byRequester, query + " " + events}),
 	}
 	s := synth(t)
 	for _, stackName := range []string{sampleStack, fullStack} {
@@ -377,9 +378,11 @@ func TestRequestsTableGrants(t *testing.T) {
 		reqID, _ := byPath(t, tmpl, stackName, "RequestsTable/Resource")
 		evID, _ := byPath(t, tmpl, stackName, "EventsTable/Resource")
 		names := map[string]string{
-			"<" + reqID + ".Arn>":                               table,
-			"<" + reqID + ".Arn>/index/" + requests.IndexStatus: byStatus,
-			"<" + evID + ".Arn>":                                events,
+			"<" + reqID + ".Arn>":                                  table,
+			"<" + reqID + ".Arn>/index/" + requests.IndexStatus:    byStatus,
+			"<" + reqID + ".Arn>/index/" + requests.IndexWorkspace: byWorkspace,
+			"<" + reqID + ".Arn>/index/" + requests.IndexRequester: byRequester,
+			"<" + evID + ".Arn>":                                   events,
 		}
 		for _, fn := range functions.All() {
 			var got []string

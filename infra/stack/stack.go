@@ -34,7 +34,7 @@ func New(scope constructs.Construct, p Props) (awscdk.Stack, error) {
 		return nil, errors.New("stack: Props.Config must come from ParseConfig")
 	}
 	// The schema's group directives name this deployment's groups.
-	schema := api.SchemaFor(p.Config.ReviewerRoles, nil)
+	schema := api.SchemaFor(p.Config.ReviewerRoles, nil, p.Config.ResearcherGroup)
 	fields, err := resolverFields(schema)
 	if err != nil {
 		return nil, fmt.Errorf("stack: GraphQL schema: %w", err)

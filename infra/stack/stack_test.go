@@ -88,17 +88,21 @@ func TestTables(t *testing.T) {
 			t.Errorf("%s table is not retained: %v %v", name, r["DeletionPolicy"], r["UpdateReplacePolicy"])
 		}
 	}
-	// The keys and index are shared/store's.
-	want := map[string]any{
-		"KeySchema": []any{map[string]any{"AttributeName": requests.AttrRequestID, "KeyType": "HASH"}},
-		"GlobalSecondaryIndexes": []any{map[string]any{
-			"IndexName": requests.IndexStatus,
+	// The keys and indexes are shared/requests'.
+	var indexes []any
+	for _, ix := range requests.Indexes {
+		indexes = append(indexes, map[string]any{
+			"IndexName": ix.Name,
 			"KeySchema": []any{
-				map[string]any{"AttributeName": requests.AttrStatus, "KeyType": "HASH"},
+				map[string]any{"AttributeName": ix.PartitionKey, "KeyType": "HASH"},
 				map[string]any{"AttributeName": requests.AttrListKey, "KeyType": "RANGE"},
 			},
 			"Projection": map[string]any{"ProjectionType": "ALL"},
-		}},
+		})
+	}
+	want := map[string]any{
+		"KeySchema":              []any{map[string]any{"AttributeName": requests.AttrRequestID, "KeyType": "HASH"}},
+		"GlobalSecondaryIndexes": indexes,
 	}
 	for k, w := range want {
 		if got := props(req)[k]; !reflect.DeepEqual(got, w) {
@@ -382,7 +386,7 @@ func TestAPI(t *testing.T) {
 			}
 		}
 		_, schema := one(t, tmpl, "AWS::AppSync::GraphQLSchema")
-		if got := props(schema)["Definition"]; got != api.SchemaFor(cfg.ReviewerRoles, nil) {
+		if got := props(schema)["Definition"]; got != api.SchemaFor(cfg.ReviewerRoles, nil, cfg.ResearcherGroup) {
 			t.Errorf("%s: schema is not api.SchemaFor(egress_reviewer_roles)", stackName)
 		}
 		_, ds := one(t, tmpl, "AWS::AppSync::DataSource")
@@ -452,8 +456,20 @@ func TestUserPool(t *testing.T) {
 		groups = append(groups, props(g)["GroupName"].(string))
 	}
 	sort.Strings(groups)
-	if want := slices.Sorted(slices.Values(cfg.ReviewerRoles)); !slices.Equal(groups, want) {
+	wantGroups := slices.Clone(cfg.ReviewerRoles)
+	if cfg.ResearcherGroup != "" {
+		wantGroups = append(wantGroups, cfg.ResearcherGroup)
+	}
+	if want := slices.Sorted(slices.Values(wantGroups)); !slices.Equal(groups, want) {
 		t.Errorf("groups %v, want %v", groups, want)
+	}
+	// researcher_group (set in Full) adds the researchers' group.
+	var fullGroups []string
+	for _, g := range resources(s.templates[fullStack], "AWS::Cognito::UserPoolGroup") {
+		fullGroups = append(fullGroups, props(g)["GroupName"].(string))
+	}
+	if rg := s.configs[fullStack].ResearcherGroup; rg == "" || !slices.Contains(fullGroups, rg) {
+		t.Errorf("Full groups %v lack researcher_group %q", fullGroups, rg)
 	}
 	_, domain := one(t, tmpl, "AWS::Cognito::UserPoolDomain")
 	if got := props(domain)["Domain"]; got != cfg.CognitoDomainPrefix() {
@@ -668,7 +684,7 @@ func mustByPath(t *testing.T, tmpl map[string]any, stackName, path string) map[s
 }
 
 func TestRenderedSchemaParses(t *testing.T) {
-	fields, err := resolverFields(api.SchemaFor([]string{"IG", "RIT"}, nil))
+	fields, err := resolverFields(api.SchemaFor([]string{"IG", "RIT"}, nil, "Researcher"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -100,12 +100,18 @@ func (b *builder) storage() {
 		}
 	}
 	b.requests = awsdynamodb.NewTable(b.stack, jsii.String("RequestsTable"), tableProps(nil))
-	b.requests.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
-		IndexName:      jsii.String(requests.IndexStatus),
-		PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(requests.AttrStatus), Type: str},
-		SortKey:        &awsdynamodb.Attribute{Name: jsii.String(requests.AttrListKey), Type: str},
-		ProjectionType: awsdynamodb.ProjectionType_ALL,
-	})
+	// by-status, by-workspace, by-requester: each newest first by
+	// requested_key. CloudFormation adds one index to an existing table
+	// per update, so a deployment made before the last two were added
+	// needs them added one deployment at a time (README, "Upgrading").
+	for _, ix := range requests.Indexes {
+		b.requests.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
+			IndexName:      jsii.String(ix.Name),
+			PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(ix.PartitionKey), Type: str},
+			SortKey:        &awsdynamodb.Attribute{Name: jsii.String(requests.AttrListKey), Type: str},
+			ProjectionType: awsdynamodb.ProjectionType_ALL,
+		})
+	}
 	b.events = awsdynamodb.NewTable(b.stack, jsii.String("EventsTable"),
 		tableProps(&awsdynamodb.Attribute{Name: jsii.String(requests.AttrEventSeq), Type: str}))
 

@@ -40,6 +40,7 @@ var fullOptions = map[string]any{
 		"is_enabled": true, "name": "TREIdP", "metadata_url": "https://idp.example.org/saml/metadata.xml",
 	},
 	"stack_name_prefix": "full",
+	"researcher_group":  "Researcher",
 	// Pinned, so the test sees that such a stack still needs no lookups.
 	"account": "555555555555",
 	"region":  "eu-west-2",

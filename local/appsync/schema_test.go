@@ -107,22 +107,36 @@ func TestSchemaFor(t *testing.T) {
 	tests := []struct {
 		name                 string
 		reviewers, downloads []string
+		researcher           string
 		wantList, wantDL     string
+		wantRead, wantMine   string // getRequest's and myRequests' groups
 	}{
-		{"defaults", nil, nil, `["InformationGovernance","TREAdmin"]`, `["InformationGovernance"]`},
-		{"other roles", []string{"DataManager", "ResearchIT"}, nil, `["DataManager","ResearchIT"]`, `["DataManager"]`},
-		{"one role, other download group", []string{"InformationGovernance"}, []string{"Downloaders"}, `["InformationGovernance"]`, `["Downloaders"]`},
+		{"defaults", nil, nil, "", `["InformationGovernance","TREAdmin"]`, `["InformationGovernance"]`,
+			`["InformationGovernance","TREAdmin"]`, `["InformationGovernance","TREAdmin"]`},
+		{"other roles", []string{"DataManager", "ResearchIT"}, nil, "", `["DataManager","ResearchIT"]`, `["DataManager"]`,
+			`["DataManager","ResearchIT"]`, `["DataManager","ResearchIT"]`},
+		{"one role, other download group", []string{"InformationGovernance"}, []string{"Downloaders"}, "", `["InformationGovernance"]`, `["Downloaders"]`,
+			`["InformationGovernance"]`, `["InformationGovernance"]`},
+		{"researchers", nil, nil, "Scientists", `["InformationGovernance","TREAdmin"]`, `["InformationGovernance"]`,
+			`["InformationGovernance","TREAdmin","Scientists"]`, `["Scientists"]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := mustLoad(t, api.SchemaFor(tt.reviewers, tt.downloads))
-			for _, f := range []*ast.FieldDefinition{s.Query.Fields.ForName("listRequests"), s.Query.Fields.ForName("requests"), s.Query.Fields.ForName("previewFile"), s.Mutation.Fields.ForName("updateRequest")} {
+			s := mustLoad(t, api.SchemaFor(tt.reviewers, tt.downloads, tt.researcher))
+			for _, f := range []*ast.FieldDefinition{s.Query.Fields.ForName("listRequests"), s.Query.Fields.ForName("requests"),
+				s.Query.Fields.ForName("workspaceRequests"), s.Query.Fields.ForName("previewFile"), s.Mutation.Fields.ForName("updateRequest")} {
 				if got := signature(f).groups; got != tt.wantList {
 					t.Errorf("%s groups %s, want %s", f.Name, got, tt.wantList)
 				}
 			}
 			if got := signature(s.Mutation.Fields.ForName("downloadData")).groups; got != tt.wantDL {
 				t.Errorf("downloadData groups %s, want %s", got, tt.wantDL)
+			}
+			if got := signature(s.Query.Fields.ForName("getRequest")).groups; got != tt.wantRead {
+				t.Errorf("getRequest groups %s, want %s", got, tt.wantRead)
+			}
+			if got := signature(s.Query.Fields.ForName("myRequests")).groups; got != tt.wantMine {
+				t.Errorf("myRequests groups %s, want %s", got, tt.wantMine)
 			}
 		})
 	}

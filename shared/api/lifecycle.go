@@ -76,12 +76,17 @@ func (s *Service) Review(ctx context.Context, who egress.Identity, in ReviewInpu
 // reviewers and the requester. A cancellation whose delivery failed is
 // delivered again when the same person cancels again.
 func (s *Service) Cancel(ctx context.Context, who egress.Identity, id, reason string) (egress.Request, error) {
-	admin := s.isAdmin(who)
-	if !admin && who.UserID == "" && !inAny(who, s.reviewerGroups()) {
-		return egress.Request{}, egress.Errorf(egress.EFORBIDDEN, "only the requester or a TRE admin may cancel a request")
+	rd, err := s.readerOf(who)
+	if err != nil {
+		return egress.Request{}, err
 	}
+	admin := s.isAdmin(who)
 	if id == "" {
 		return egress.Request{}, egress.Errorf(egress.EINVALID, "egress_request_id is required")
+	}
+	// A researcher's cancel of another's request reads as a missing one.
+	if _, err := s.readable(ctx, rd, id); err != nil {
+		return egress.Request{}, err
 	}
 	r, err := s.Requests.Get(ctx, id)
 	if err != nil {
@@ -93,7 +98,8 @@ func (s *Service) Cancel(ctx context.Context, who egress.Identity, id, reason st
 	}
 	if r.Status == egress.StatusCancelled && r.ResumeToken != "" && r.EndedBy == actorOf(who) {
 		s.log(r.ID).Info("cancellation sent again", "actor", actorOf(who))
-		return s.resume(ctx, r, -1, "")
+		res, err := s.resume(ctx, r, -1, "")
+		return rd.show(res), err
 	}
 	stage := chain.StageAwaiting(r.Status)
 	next, ev, err := chain.Cancel(r, who, admin, reason, s.now())
@@ -106,17 +112,22 @@ func (s *Service) Cancel(ctx context.Context, who egress.Identity, id, reason st
 		return egress.Request{}, err
 	}
 	s.log(r.ID).Info("request cancelled", "stage", ev.Stage, "actor", ev.Actor, "admin", admin)
-	return s.resume(ctx, stored, stage, ev.Stage)
+	res, err := s.resume(ctx, stored, stage, ev.Stage)
+	return rd.show(res), err
 }
 
 // Reviews returns the votes on request id that who may see (see
 // egress.Request.ReviewsFor: a blinded stage's votes stay hidden until
 // the stage is decided).
+//
+// A researcher sees the votes on their own requests with the reviewers'
+// identities replaced by the stage's name.
 func (s *Service) Reviews(ctx context.Context, who egress.Identity, id string) ([]egress.Review, error) {
-	if err := s.authorizeReviewer(who); err != nil {
+	rd, err := s.readerOf(who)
+	if err != nil {
 		return nil, err
 	}
-	r, err := s.Requests.Get(ctx, id)
+	r, err := s.readable(ctx, rd, id)
 	if err != nil {
 		return nil, err
 	}

@@ -132,6 +132,8 @@ var FieldResolvers = []string{
 	"Query.getRequest",
 	"Query.requests",
 	"Query.previewFile",
+	"Query.myRequests",
+	"Query.workspaceRequests",
 	"Mutation.updateRequest",
 	"Mutation.downloadData",
 	"Mutation.reviewRequest",
@@ -208,6 +210,39 @@ func (s *Service) Resolve(ctx context.Context, ev Event) (any, error) {
 			return nil, err
 		}
 		return NewFilePreviewView(p), nil
+
+	case "Query.myRequests":
+		var args pageArgs
+		if err := decodeArgs(ev.Arguments, &args); err != nil {
+			return nil, err
+		}
+		limit, token, err := args.page()
+		if err != nil {
+			return nil, err
+		}
+		p, err := s.MyRequests(ctx, who, limit, token)
+		if err != nil {
+			return nil, err
+		}
+		return PageView{Items: requestViews(p.Requests), NextToken: p.NextToken}, nil
+
+	case "Query.workspaceRequests":
+		var args struct {
+			WorkspaceID string `json:"workspace_id"`
+			pageArgs
+		}
+		if err := decodeArgs(ev.Arguments, &args); err != nil {
+			return nil, err
+		}
+		limit, token, err := args.page()
+		if err != nil {
+			return nil, err
+		}
+		p, err := s.WorkspaceRequests(ctx, who, args.WorkspaceID, limit, token)
+		if err != nil {
+			return nil, err
+		}
+		return PageView{Items: requestViews(p.Requests), NextToken: p.NextToken}, nil
 
 	case "Mutation.updateRequest":
 		var args struct {

@@ -15,10 +15,15 @@ var Schema string
 
 // The directive arguments of Schema that SchemaFor replaces.
 var (
-	reviewerGroupsArg = groupsArg([]string{egress.GroupIG, egress.GroupRIT})
-	downloadGroupsArg = groupsArg([]string{egress.GroupIG})
-	adminGroupsArg    = groupsArg([]string{egress.GroupRIT})
+	reviewerGroupsArg   = groupsArg([]string{egress.GroupIG, egress.GroupRIT})
+	downloadGroupsArg   = groupsArg([]string{egress.GroupIG})
+	adminGroupsArg      = groupsArg([]string{egress.GroupRIT})
+	readerGroupsArg     = groupsArg([]string{egress.GroupIG, egress.GroupRIT, SchemaResearcherGroup})
+	researcherGroupsArg = groupsArg([]string{SchemaResearcherGroup})
 )
+
+// SchemaResearcherGroup is the researcher group Schema names.
+const SchemaResearcherGroup = "Researcher"
 
 func groupsArg(groups []string) string {
 	quoted := make([]string, len(groups))
@@ -29,15 +34,18 @@ func groupsArg(groups []string) string {
 }
 
 // SchemaFor renders Schema for a deployment's reviewer groups
-// (egress_reviewer_roles) and download groups (default the first reviewer
-// group), so AppSync's group directives agree with the resolver's checks.
-func SchemaFor(reviewerGroups, downloadGroups []string) string {
-	return SchemaForGroups(reviewerGroups, downloadGroups, nil)
+// (egress_reviewer_roles), download groups (default the first reviewer
+// group) and researcher group (researcher_group; "" for none), so
+// AppSync's group directives agree with the resolver's checks. Without a
+// researcher group, the researchers' fields are left to reviewers, whom
+// the resolver refuses there with a message saying why.
+func SchemaFor(reviewerGroups, downloadGroups []string, researcherGroup string) string {
+	return SchemaForGroups(reviewerGroups, downloadGroups, nil, researcherGroup)
 }
 
 // SchemaForGroups is SchemaFor with the TRE admins' groups too (default
 // egress.GroupRIT, as Service.AdminGroups).
-func SchemaForGroups(reviewerGroups, downloadGroups, adminGroups []string) string {
+func SchemaForGroups(reviewerGroups, downloadGroups, adminGroups []string, researcherGroup string) string {
 	if len(adminGroups) == 0 {
 		adminGroups = []string{egress.GroupRIT}
 	}
@@ -47,10 +55,17 @@ func SchemaForGroups(reviewerGroups, downloadGroups, adminGroups []string) strin
 	if len(downloadGroups) == 0 {
 		downloadGroups = reviewerGroups[:1]
 	}
+	readers, researchers := reviewerGroups, reviewerGroups
+	if researcherGroup != "" {
+		readers = append(append([]string{}, reviewerGroups...), researcherGroup)
+		researchers = []string{researcherGroup}
+	}
 	// One pass, so a replacement is never itself replaced.
 	return strings.NewReplacer(
 		reviewerGroupsArg, groupsArg(reviewerGroups),
 		downloadGroupsArg, groupsArg(downloadGroups),
 		adminGroupsArg, groupsArg(adminGroups),
+		readerGroupsArg, groupsArg(readers),
+		researcherGroupsArg, groupsArg(researchers),
 	).Replace(Schema)
 }

@@ -83,6 +83,10 @@ type Service struct {
 	MaxRequestAgeDays int
 	Log               *slog.Logger
 	Now               func() time.Time
+
+	// ResearcherGroup may read its members' own requests (researcher_group);
+	// "" gives researchers no access.
+	ResearcherGroup string
 }
 
 func (s *Service) now() time.Time {
@@ -170,15 +174,17 @@ func errStaleToken(r egress.Request) error {
 	return egress.Errorf(egress.ECONFLICT, "task_token is not the one request %s awaits (now %s): it was decided or moved on since it was loaded; reload it", r.ID, r.Status)
 }
 
-// GetRequest returns one request.
+// GetRequest returns one request: any to a reviewer, a researcher's own
+// (as readerOf and reader.show say) to a researcher.
 func (s *Service) GetRequest(ctx context.Context, who egress.Identity, id string) (egress.Request, error) {
-	if err := s.authorizeReviewer(who); err != nil {
+	rd, err := s.readerOf(who)
+	if err != nil {
 		return egress.Request{}, err
 	}
 	if id == "" {
 		return egress.Request{}, egress.Errorf(egress.EINVALID, "egress_request_id is required")
 	}
-	return s.Requests.Get(ctx, id)
+	return s.readable(ctx, rd, id)
 }
 
 // Files lists the files staged for r, from its staging manifest (kept after
@@ -218,7 +224,7 @@ type FilePage struct {
 // at most egress.MaxListLimit) from where nextToken says, in manifest
 // order.
 func (s *Service) FilesPage(ctx context.Context, who egress.Identity, r egress.Request, limit int, nextToken string) (FilePage, error) {
-	if err := s.authorizeReviewer(who); err != nil {
+	if _, err := s.readerOf(who); err != nil {
 		return FilePage{}, err
 	}
 	limit, err := egress.ListLimit(limit, DefaultFilePageLimit)
@@ -245,7 +251,11 @@ func (s *Service) FilesPage(ctx context.Context, who egress.Identity, r egress.R
 
 // manifestFiles reads every file of r's staging manifest.
 func (s *Service) manifestFiles(ctx context.Context, who egress.Identity, r egress.Request) ([]egress.File, error) {
-	if err := s.authorizeReviewer(who); err != nil {
+	rd, err := s.readerOf(who)
+	if err != nil {
+		return nil, err
+	}
+	if r, err = s.readableSource(ctx, rd, r); err != nil {
 		return nil, err
 	}
 	if r.StagingObjectMetadataVersion == "" {
@@ -302,12 +312,14 @@ func decodeFileToken(s, id string, n int) (int, error) {
 	return t.Offset, nil
 }
 
-// History returns the audit trail of request id, oldest first.
+// History returns the audit trail of request id, oldest first: any to a
+// reviewer, a researcher's own to a researcher.
 func (s *Service) History(ctx context.Context, who egress.Identity, id string) ([]egress.Event, error) {
-	if err := s.authorizeReviewer(who); err != nil {
+	rd, err := s.readerOf(who)
+	if err != nil {
 		return nil, err
 	}
-	return s.Requests.Events(ctx, id)
+	return s.readableEvents(ctx, rd, id)
 }
 
 // Decide records who's decision on the stage request id awaits and then

@@ -81,6 +81,7 @@ func API(cfg config.Config, c Clients, log *slog.Logger) (*api.Service, error) {
 		VersionPresigner:  obj,
 		HeadReader:        obj,
 		ReviewerGroups:    cfg.ReviewerGroups,
+		ResearcherGroup:   cfg.ResearcherGroup,
 		StagingBucket:     cfg.StagingBucket,
 		DatalakeBucket:    cfg.DatalakeBucket,
 		MaxDownloads:      cfg.MaxDownloads,

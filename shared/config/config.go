@@ -46,6 +46,7 @@ const (
 	EnvEFSMountPath        = "EFS_MOUNT_PATH"          // efs_mount_path: build zips there instead of streaming
 	EnvSWBStoreBucket      = "SWB_EGRESS_STORE_BUCKET" // the only bucket a submission may name
 	EnvSWBListBucket       = "SWB_NOTIFICATION_BUCKET" // the only bucket an object list may be in
+	EnvResearcherGroup     = "RESEARCHER_GROUP"        // researcher_group: may read its members' own requests; "" for none
 )
 
 // Config is every setting a function may need; each function checks the
@@ -79,6 +80,7 @@ type Config struct {
 	EFSMountPath        string
 	SWBStoreBucket      string
 	SWBListBucket       string
+	ResearcherGroup     string
 }
 
 // Defaults as in the original deployment.
@@ -117,6 +119,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		SWBListBucket:       getenv(EnvSWBListBucket),
 		UserPoolID:          getenv(EnvUserPoolID),
 		NoticesTopic:        getenv(EnvNoticesTopic),
+		ResearcherGroup:     strings.TrimSpace(getenv(EnvResearcherGroup)),
 		ReviewerGroups:      []string{egress.GroupIG, egress.GroupRIT},
 	}
 	var errs []error
@@ -188,6 +191,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 				errs = append(errs, fmt.Errorf("%s: group %q: %q is not an SNS topic ARN", EnvReviewerTopics, g, arn))
 			}
 		}
+	}
+	if c.ResearcherGroup != "" && slices.Contains(c.ReviewerGroups, c.ResearcherGroup) {
+		errs = append(errs, fmt.Errorf("%s: %q is a reviewer group; researchers need a group of their own", EnvResearcherGroup, c.ResearcherGroup))
 	}
 	if chain, err := c.Chain(); err == nil && getenv(EnvStageTimeout) == "" {
 		// The default shrinks so that a long chain still times out cleanly.

@@ -16,7 +16,7 @@ func TestFromEnv(t *testing.T) {
 		wantErr []string
 	}{
 		{"defaults", nil, func(t *testing.T, c Config) {
-			if c.StageTimeout != 10*24*time.Hour || c.MaxDownloads != 3 || c.DownloadExpiry != 5*time.Minute || c.SingleApproval {
+			if c.StageTimeout != 10*24*time.Hour || c.MaxDownloads != 3 || c.DownloadExpiry != 5*time.Minute || c.SingleApproval || c.ResearcherGroup != "" {
 				t.Fatalf("defaults: %+v", c)
 			}
 			if ch, _ := c.Chain(); len(ch.Stages) != 2 {
@@ -76,6 +76,14 @@ func TestFromEnv(t *testing.T) {
 		{"bad revocation settings", map[string]string{EnvRevokeRetentionDays: "3651", EnvNoticesTopic: "notices"}, nil, []string{
 			"REVOKE_RETENTION_DAYS: at most 3650 days, got 3651",
 			`NOTICES_TOPIC_ARN: "notices" is not an SNS topic ARN`,
+		}},
+		{"researcher group", map[string]string{EnvResearcherGroup: " Researcher "}, func(t *testing.T, c Config) {
+			if c.ResearcherGroup != "Researcher" {
+				t.Fatalf("researcher group %q", c.ResearcherGroup)
+			}
+		}, nil},
+		{"researcher group that reviews", map[string]string{EnvResearcherGroup: "TREAdmin"}, nil, []string{
+			`RESEARCHER_GROUP: "TREAdmin" is a reviewer group; researchers need a group of their own`,
 		}},
 		{"stage timeout too long", map[string]string{EnvStageTimeout: "1209600"}, nil, []string{
 			"STAGE_TIMEOUT_SECONDS: 2 stages of 336h0m0s exceed the workflow's 504h0m0s limit",

@@ -8,12 +8,19 @@ const (
 	MaxListLimit     = 1000
 )
 
-// ListQuery selects one page of requests in one status.
+// ListQuery selects one page of requests in one status, or, instead of
+// a status, of one workspace or of one submitter, in every status.
 type ListQuery struct {
-	Status    Status
-	Limit     int       // page size; 0 means DefaultListLimit, more than MaxListLimit means MaxListLimit
-	NextToken string    // from the previous Page; empty for the first page
-	Since     time.Time // if set, only requests requested at or after it
+	Status Status
+	// WorkspaceID, instead of Status: the workspace's requests (SWB's
+	// egress store id is the workspace id).
+	WorkspaceID string
+	// RequestedBy, instead of Status: the requests of one submitter, by
+	// SWB user id (Request.RequestedBy).
+	RequestedBy string
+	Limit       int       // page size; 0 means DefaultListLimit, more than MaxListLimit means MaxListLimit
+	NextToken   string    // from the previous Page; empty for the first page
+	Since       time.Time // if set, only requests requested at or after it
 }
 
 // Page is one page of a listing. NextToken is empty on the last page; a
@@ -24,9 +31,19 @@ type Page struct {
 }
 
 // Normalize checks q and returns it with its limit resolved (see
-// ListLimit). An unknown status or a negative limit is EINVALID.
+// ListLimit). A query must select by exactly one of status, workspace or
+// submitter; an unknown status or a negative limit is EINVALID.
 func (q ListQuery) Normalize() (ListQuery, error) {
-	if !q.Status.Valid() {
+	n := 0
+	for _, set := range []bool{q.Status != "", q.WorkspaceID != "", q.RequestedBy != ""} {
+		if set {
+			n++
+		}
+	}
+	if n > 1 {
+		return ListQuery{}, Errorf(EINVALID, "a listing selects by one of status, workspace_id or requested_by, not several")
+	}
+	if q.WorkspaceID == "" && q.RequestedBy == "" && !q.Status.Valid() {
 		return ListQuery{}, Errorf(EINVALID, "unknown status %q", q.Status)
 	}
 	limit, err := ListLimit(q.Limit, DefaultListLimit)

@@ -20,6 +20,10 @@ func TestListQueryNormalize(t *testing.T) {
 		{"negative limit", egress.ListQuery{Status: egress.StatusProcessing, Limit: -1}, 0, true},
 		{"unknown status", egress.ListQuery{Status: "PENDING", Limit: 10}, 0, true},
 		{"no status", egress.ListQuery{}, 0, true},
+		{"a workspace", egress.ListQuery{WorkspaceID: "ws-1"}, egress.DefaultListLimit, false},
+		{"a submitter", egress.ListQuery{RequestedBy: "u-1", Limit: 3}, 3, false},
+		{"status and workspace", egress.ListQuery{Status: egress.StatusProcessing, WorkspaceID: "ws-1"}, 0, true},
+		{"workspace and submitter", egress.ListQuery{WorkspaceID: "ws-1", RequestedBy: "u-1"}, 0, true},
 	}
 	for _, tt := range tests {
 		got, err := tt.q.Normalize()

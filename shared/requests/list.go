@@ -13,10 +13,12 @@ import (
 	"github.com/tre-egress/egress/shared/egress"
 )
 
-// List returns requests in q.Status, newest requested first (ties by id,
-// descending), by querying the by-status index: the cost is that of the page,
-// not of the table. The index is eventually consistent, so a request
-// changed a moment ago may still be listed under its old status.
+// List returns one page of requests, newest requested first (ties by id,
+// descending), by querying the index of what q selects: by-status for a
+// status, by-workspace for a workspace, by-requester for a submitter. The
+// cost is that of the page, not of the table. The indexes are eventually
+// consistent, so a request changed a moment ago may still be listed under
+// its old status, or a new one be missing.
 func (s *Table) List(ctx context.Context, q egress.ListQuery) (egress.Page, error) {
 	// The table refuses an invalid query whoever sends it, by the domain's
 	// one rule for list queries.
@@ -24,13 +26,14 @@ func (s *Table) List(ctx context.Context, q egress.ListQuery) (egress.Page, erro
 	if err != nil {
 		return egress.Page{}, err
 	}
-	start, err := decodeToken(q.NextToken, q.Status)
+	ix := listIndexOf(q)
+	start, err := decodeToken(q.NextToken, ix)
 	if err != nil {
 		return egress.Page{}, err
 	}
-	cond := "#status = :status"
-	names := map[string]string{"#status": AttrStatus}
-	values := map[string]types.AttributeValue{":status": &types.AttributeValueMemberS{Value: string(q.Status)}}
+	cond := "#part = :part"
+	names := map[string]string{"#part": ix.attr}
+	values := map[string]types.AttributeValue{":part": &types.AttributeValueMemberS{Value: ix.value}}
 	if !q.Since.IsZero() {
 		// "<since>" sorts before every "<since>#<id>", so >= keeps requests
 		// made exactly at Since.
@@ -40,7 +43,7 @@ func (s *Table) List(ctx context.Context, q egress.ListQuery) (egress.Page, erro
 	}
 	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
-		IndexName:                 aws.String(IndexStatus),
+		IndexName:                 aws.String(ix.name),
 		KeyConditionExpression:    aws.String(cond),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
@@ -49,25 +52,73 @@ func (s *Table) List(ctx context.Context, q egress.ListQuery) (egress.Page, erro
 		ExclusiveStartKey:         start,
 	})
 	if err != nil {
-		return egress.Page{}, fmt.Errorf("list %s requests: %w", q.Status, err)
+		return egress.Page{}, fmt.Errorf("list requests of %s: %w", ix, err)
 	}
 	page := egress.Page{Requests: make([]egress.Request, 0, len(out.Items))}
 	for _, item := range out.Items {
 		r, err := decodeRequest(item)
 		if err != nil {
-			return egress.Page{}, fmt.Errorf("list %s requests: %w", q.Status, err)
+			return egress.Page{}, fmt.Errorf("list requests of %s: %w", ix, err)
 		}
 		page.Requests = append(page.Requests, r)
 	}
 	if page.NextToken, err = encodeToken(out.LastEvaluatedKey); err != nil {
-		return egress.Page{}, fmt.Errorf("list %s requests: %w", q.Status, err)
+		return egress.Page{}, fmt.Errorf("list requests of %s: %w", ix, err)
 	}
 	return page, nil
 }
 
-// tokenAttrs are the attributes of a by-status LastEvaluatedKey: the index
-// key and the table key.
-var tokenAttrs = []string{AttrStatus, AttrListKey, AttrRequestID}
+// Latest returns the newest request of workspace workspaceID in status
+// st, reading the by-workspace index newest first until it finds one;
+// found is false when the workspace has none. Intake can use it to link a
+// resubmission to the workspace's last request in a status.
+func (s *Table) Latest(ctx context.Context, workspaceID string, st egress.Status) (r egress.Request, found bool, err error) {
+	if workspaceID == "" {
+		return egress.Request{}, false, egress.Errorf(egress.EINVALID, "workspace id is required")
+	}
+	if !st.Valid() {
+		return egress.Request{}, false, egress.Errorf(egress.EINVALID, "unknown status %q", st)
+	}
+	// A workspace holds few requests, one in flight at a time, so reading
+	// its pages costs about what a filter expression would.
+	q := egress.ListQuery{WorkspaceID: workspaceID, Limit: latestPage}
+	for {
+		p, err := s.List(ctx, q)
+		if err != nil {
+			return egress.Request{}, false, fmt.Errorf("latest %s request of workspace %s: %w", st, workspaceID, err)
+		}
+		for _, r := range p.Requests {
+			if r.Status == st {
+				return r, true, nil
+			}
+		}
+		if p.NextToken == "" {
+			return egress.Request{}, false, nil
+		}
+		q.NextToken = p.NextToken
+	}
+}
+
+// latestPage is the page size Latest reads.
+const latestPage = 50
+
+// listIndex is the index a query reads and the partition it reads.
+type listIndex struct {
+	name, attr, value string
+}
+
+func (ix listIndex) String() string { return ix.attr + " " + ix.value }
+
+// listIndexOf picks the index of a normalized query.
+func listIndexOf(q egress.ListQuery) listIndex {
+	switch {
+	case q.WorkspaceID != "":
+		return listIndex{IndexWorkspace, AttrWorkspace, q.WorkspaceID}
+	case q.RequestedBy != "":
+		return listIndex{IndexRequester, AttrRequestedBy, q.RequestedBy}
+	}
+	return listIndex{IndexStatus, AttrStatus, string(q.Status)}
+}
 
 // encodeToken makes a LastEvaluatedKey an opaque token: base64url of a JSON
 // object of its (string) attributes.
@@ -91,8 +142,10 @@ func encodeToken(key map[string]types.AttributeValue) (string, error) {
 }
 
 // decodeToken reverses encodeToken, refusing anything List did not produce
-// for this status: tokens come back from clients.
-func decodeToken(token string, status egress.Status) (map[string]types.AttributeValue, error) {
+// for this index and partition: tokens come back from clients. A token's
+// attributes are the index key and the table key (LastEvaluatedKey), so
+// one index's token never passes for another's.
+func decodeToken(token string, ix listIndex) (map[string]types.AttributeValue, error) {
 	if token == "" {
 		return nil, nil
 	}
@@ -102,19 +155,26 @@ func decodeToken(token string, status egress.Status) (map[string]types.Attribute
 		return nil, invalid
 	}
 	var m map[string]string
-	if err := json.Unmarshal(b, &m); err != nil || len(m) != len(tokenAttrs) {
+	attrs := []string{ix.attr, AttrListKey, AttrRequestID}
+	if err := json.Unmarshal(b, &m); err != nil || len(m) != len(attrs) {
 		return nil, invalid
 	}
 	key := make(map[string]types.AttributeValue, len(m))
-	for _, name := range tokenAttrs {
+	for _, name := range attrs {
 		v, ok := m[name]
 		if !ok || v == "" {
+			if name == ix.attr {
+				return nil, egress.Errorf(egress.EINVALID, "next token belongs to another listing, not one of %s", ix)
+			}
 			return nil, invalid
 		}
 		key[name] = &types.AttributeValueMemberS{Value: v}
 	}
-	if m[AttrStatus] != string(status) {
-		return nil, egress.Errorf(egress.EINVALID, "next token belongs to a listing of %s requests, not %s", m[AttrStatus], status)
+	if m[ix.attr] != ix.value {
+		if ix.name == IndexStatus {
+			return nil, egress.Errorf(egress.EINVALID, "next token belongs to a listing of %s requests, not %s", m[AttrStatus], ix.value)
+		}
+		return nil, egress.Errorf(egress.EINVALID, "next token belongs to another listing, not one of %s", ix)
 	}
 	if !strings.HasSuffix(m[AttrListKey], "#"+m[AttrRequestID]) {
 		return nil, invalid

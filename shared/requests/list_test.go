@@ -159,3 +159,168 @@ func TestListInvalid(t *testing.T) {
 		})
 	}
 }
+
+// The by-workspace and by-requester indexes list one workspace's or one
+// submitter's requests in every status, newest first, each once, a page
+// at a time.
+func TestListByWorkspaceAndRequester(t *testing.T) {
+	s, db := newRequests(t)
+	base := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	var all []egress.Request
+	for i := range 300 {
+		// Two requests share each instant, so ties must be broken by id.
+		r := minimalRequest(fmt.Sprintf("req-%04d", (i*7919)%300), base.Add(time.Duration(i/2)*time.Minute))
+		r.Status = egress.Statuses[i%len(egress.Statuses)]
+		r.WorkspaceID = fmt.Sprintf("ws-%d", i%3)
+		r.RequestedBy = fmt.Sprintf("u-%d", i%4)
+		all = append(all, r)
+	}
+	seed(t, s, db, all)
+	// A request without a workspace or submitter is stored (an empty index
+	// key would be refused) and listed in neither index.
+	orphan := minimalRequest("orphan", base)
+	orphan.WorkspaceID, orphan.RequestedBy = "", ""
+	create(t, s, orphan)
+
+	tests := []struct {
+		name  string
+		q     egress.ListQuery
+		match func(egress.Request) bool
+	}{
+		{"workspace", egress.ListQuery{WorkspaceID: "ws-1", Limit: 30}, func(r egress.Request) bool { return r.WorkspaceID == "ws-1" }},
+		{"workspace, default page", egress.ListQuery{WorkspaceID: "ws-2"}, func(r egress.Request) bool { return r.WorkspaceID == "ws-2" }},
+		{"workspace since", egress.ListQuery{WorkspaceID: "ws-0", Limit: 7, Since: base.Add(100 * time.Minute)},
+			func(r egress.Request) bool {
+				return r.WorkspaceID == "ws-0" && !r.RequestedAt.Before(base.Add(100*time.Minute))
+			}},
+		{"unknown workspace", egress.ListQuery{WorkspaceID: "ws-9"}, func(egress.Request) bool { return false }},
+		{"submitter", egress.ListQuery{RequestedBy: "u-3", Limit: 20}, func(r egress.Request) bool { return r.RequestedBy == "u-3" }},
+		{"submitter, one a page", egress.ListQuery{RequestedBy: "u-0", Limit: 1}, func(r egress.Request) bool { return r.RequestedBy == "u-0" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var want []string
+			for _, r := range all {
+				if tt.match(r) {
+					want = append(want, listKey(r.RequestedAt, r.ID))
+				}
+			}
+			slices.Sort(want)
+			slices.Reverse(want) // newest first, ties by id descending
+
+			db.reset()
+			pages := listAll(t, s, tt.q)
+			limit := cmp.Or(tt.q.Limit, egress.DefaultListLimit)
+			var got []string
+			for i, p := range pages {
+				if len(p) > limit {
+					t.Fatalf("page %d has %d requests, limit %d", i, len(p), limit)
+				}
+				for _, r := range p {
+					got = append(got, listKey(r.RequestedAt, r.ID))
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("listed %d requests, want %d, each once, newest first\n got %.200v\nwant %.200v", len(got), len(want), got, want)
+			}
+			calls := db.reset()
+			if calls["Scan"] != 0 || calls["Query"] != len(pages) || len(calls) != 1 {
+				t.Errorf("calls = %v, want only one Query per page (%d)", calls, len(pages))
+			}
+		})
+	}
+
+	// A token carries on only the listing it came from.
+	ctx := context.Background()
+	first := func(q egress.ListQuery) string {
+		t.Helper()
+		q.Limit = 1
+		p, err := s.List(ctx, q)
+		if err != nil || p.NextToken == "" {
+			t.Fatalf("List(%+v) = %+v, %v; want a page and a token", q, p, err)
+		}
+		return p.NextToken
+	}
+	ws1, u3, processing := first(egress.ListQuery{WorkspaceID: "ws-1"}), first(egress.ListQuery{RequestedBy: "u-3"}), first(egress.ListQuery{Status: egress.StatusProcessing})
+	bound := []struct {
+		name string
+		q    egress.ListQuery
+	}{
+		{"workspace token, other workspace", egress.ListQuery{WorkspaceID: "ws-2", NextToken: ws1}},
+		{"workspace token, submitter listing", egress.ListQuery{RequestedBy: "u-3", NextToken: ws1}},
+		{"workspace token, status listing", egress.ListQuery{Status: egress.StatusProcessing, NextToken: ws1}},
+		{"submitter token, other submitter", egress.ListQuery{RequestedBy: "u-2", NextToken: u3}},
+		{"submitter token, workspace listing", egress.ListQuery{WorkspaceID: "ws-1", NextToken: u3}},
+		{"status token, workspace listing", egress.ListQuery{WorkspaceID: "ws-1", NextToken: processing}},
+		{"status token, submitter listing", egress.ListQuery{RequestedBy: "u-3", NextToken: processing}},
+		{"status and workspace", egress.ListQuery{Status: egress.StatusProcessing, WorkspaceID: "ws-1"}},
+	}
+	for _, tt := range bound {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := s.List(ctx, tt.q)
+			wantCode(t, err, egress.EINVALID)
+		})
+	}
+	if _, err := s.List(ctx, egress.ListQuery{WorkspaceID: "ws-1", NextToken: ws1}); err != nil {
+		t.Errorf("a workspace token refused by its own listing: %v", err)
+	}
+}
+
+func TestLatest(t *testing.T) {
+	s, db := newRequests(t)
+	base := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	var all []egress.Request
+	// 120 requests of ws-a: REJECTED ones at minutes 0, 10, ..., the
+	// others PROCESSING; a newer REJECTED one in ws-b.
+	for i := range 120 {
+		r := minimalRequest(fmt.Sprintf("a-%03d", i), base.Add(time.Duration(i)*time.Minute))
+		r.WorkspaceID, r.Status = "ws-a", egress.StatusProcessing
+		if i%10 == 0 {
+			r.Status = egress.StatusRejected
+		}
+		all = append(all, r)
+	}
+	other := minimalRequest("b-1", base.Add(time.Hour*24))
+	other.WorkspaceID, other.Status = "ws-b", egress.StatusRejected
+	seed(t, s, db, append(all, other))
+
+	tests := []struct {
+		name      string
+		workspace string
+		status    egress.Status
+		want      string // "" for none
+	}{
+		{"newest of several", "ws-a", egress.StatusRejected, "a-110"},
+		{"newest overall", "ws-a", egress.StatusProcessing, "a-119"},
+		{"none in the status", "ws-a", egress.StatusExpired, ""},
+		{"other workspace", "ws-b", egress.StatusRejected, "b-1"},
+		{"unknown workspace", "ws-z", egress.StatusRejected, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, found, err := s.Latest(context.Background(), tt.workspace, tt.status)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if found != (tt.want != "") || r.ID != tt.want {
+				t.Errorf("Latest(%s, %s) = %q, %v; want %q", tt.workspace, tt.status, r.ID, found, tt.want)
+			}
+		})
+	}
+	// Only the pages up to the match are read.
+	db.reset()
+	if _, _, err := s.Latest(context.Background(), "ws-a", egress.StatusProcessing); err != nil {
+		t.Fatal(err)
+	}
+	if calls := db.reset(); calls["Query"] != 1 {
+		t.Errorf("calls = %v, want one Query for a match on the first page", calls)
+	}
+	for _, bad := range []struct {
+		workspace string
+		status    egress.Status
+	}{{"", egress.StatusRejected}, {"ws-a", "PENDING"}} {
+		if _, _, err := s.Latest(context.Background(), bad.workspace, bad.status); egress.ErrorCode(err) != egress.EINVALID {
+			t.Errorf("Latest(%q, %q) error %v, want ValidationError", bad.workspace, bad.status, err)
+		}
+	}
+}

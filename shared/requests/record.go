@@ -20,12 +20,14 @@ func parseTime(s string) (time.Time, error) {
 // record is a request as stored: egress.Request with times as strings and
 // the index sort key.
 type record struct {
-	ID                           string             `dynamodbav:"egress_request_id"`
-	StoreName                    string             `dynamodbav:"egress_store_name"`
-	StoreID                      string             `dynamodbav:"swb_egress_store_id"`
-	ProjectID                    string             `dynamodbav:"project_id"`
-	WorkspaceID                  string             `dynamodbav:"workspace_id"`
-	RequestedBy                  string             `dynamodbav:"requested_by"`
+	ID        string `dynamodbav:"egress_request_id"`
+	StoreName string `dynamodbav:"egress_store_name"`
+	StoreID   string `dynamodbav:"swb_egress_store_id"`
+	ProjectID string `dynamodbav:"project_id"`
+	// Index keys (by-workspace, by-requester): left out when empty, which
+	// an index key cannot be.
+	WorkspaceID                  string             `dynamodbav:"workspace_id,omitempty"`
+	RequestedBy                  string             `dynamodbav:"requested_by,omitempty"`
 	RequestedByEmail             string             `dynamodbav:"requested_by_email"`
 	RequestedAt                  string             `dynamodbav:"requested_dt"`
 	ListKey                      string             `dynamodbav:"requested_key"`
@@ -78,7 +80,7 @@ type reviewRecord struct {
 	Reason     string                `dynamodbav:"reason"`
 }
 
-// listKey is the by-status index sort key of a request.
+// listKey is the indexes' sort key of a request.
 func listKey(requestedAt time.Time, id string) string {
 	return egress.FormatTime(requestedAt) + "#" + id
 }

@@ -6,11 +6,16 @@
 // Requests table (one item per request):
 //
 //	partition key  egress_request_id  S
-//	GSI by-status  partition egress_status S, sort requested_key S, projection ALL
+//	partition key     egress_request_id  S
+//	GSI by-status     partition egress_status S, sort requested_key S, projection ALL
+//	GSI by-workspace  partition workspace_id  S, sort requested_key S, projection ALL
+//	GSI by-requester  partition requested_by  S, sort requested_key S, projection ALL
 //
-// requested_key is "<requested_dt>#<egress_request_id>", so the index lists a
-// status newest first with ties broken by id, and pages never skip or repeat
-// an item. Other attributes carry the frontend's GraphQL field names
+// requested_key is "<requested_dt>#<egress_request_id>", so each index lists
+// its partition (a status, a workspace, a submitter's SWB user id) newest
+// first with ties broken by id, and pages never skip or repeat an item. An
+// empty workspace_id or requested_by is not stored (an index key cannot be
+// empty), so such a request is in no workspace's or submitter's listing. Other attributes carry the frontend's GraphQL field names
 // (requested_dt, updated_dt, task_token, ig reviews as "reviews", ...);
 // timestamps are fixed-width UTC strings "2006-01-02T15:04:05.000Z" so they
 // sort as text; download_count is a Number changed only by an atomic ADD;
@@ -43,10 +48,26 @@ import (
 const (
 	AttrRequestID = "egress_request_id" // requests: partition key; events: partition key
 	AttrStatus    = "egress_status"     // by-status index partition key
-	AttrListKey   = "requested_key"     // by-status index sort key: "<requested_dt>#<id>"
+	AttrListKey   = "requested_key"     // every index's sort key: "<requested_dt>#<id>"
 	AttrEventSeq  = "seq"               // events: sort key
 	IndexStatus   = "by-status"
+	// AttrWorkspace partitions by-workspace: a workspace's requests (SWB's
+	// egress store id equals the workspace id).
+	AttrWorkspace  = "workspace_id"
+	IndexWorkspace = "by-workspace"
+	// AttrRequestedBy partitions by-requester: a submitter's requests, by
+	// SWB user id.
+	AttrRequestedBy = "requested_by"
+	IndexRequester  = "by-requester"
 )
+
+// Indexes are the requests table's global secondary indexes: name and
+// partition key; the sort key of each is AttrListKey, the projection ALL.
+var Indexes = []struct{ Name, PartitionKey string }{
+	{IndexStatus, AttrStatus},
+	{IndexWorkspace, AttrWorkspace},
+	{IndexRequester, AttrRequestedBy},
+}
 
 // Other attributes named in expressions.
 const (
@@ -66,24 +87,29 @@ type TableCreator interface {
 // the local stack use this.
 func CreateTables(ctx context.Context, db TableCreator, requestsTable, eventsTable string) error {
 	str := types.ScalarAttributeTypeS
+	attrs := []types.AttributeDefinition{
+		{AttributeName: aws.String(AttrRequestID), AttributeType: str},
+		{AttributeName: aws.String(AttrListKey), AttributeType: str},
+	}
+	var indexes []types.GlobalSecondaryIndex
+	for _, ix := range Indexes {
+		attrs = append(attrs, types.AttributeDefinition{AttributeName: aws.String(ix.PartitionKey), AttributeType: str})
+		indexes = append(indexes, types.GlobalSecondaryIndex{
+			IndexName: aws.String(ix.Name),
+			KeySchema: []types.KeySchemaElement{
+				{AttributeName: aws.String(ix.PartitionKey), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String(AttrListKey), KeyType: types.KeyTypeRange},
+			},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+		})
+	}
 	tables := []*dynamodb.CreateTableInput{
 		{
-			TableName:   aws.String(requestsTable),
-			BillingMode: types.BillingModePayPerRequest,
-			AttributeDefinitions: []types.AttributeDefinition{
-				{AttributeName: aws.String(AttrRequestID), AttributeType: str},
-				{AttributeName: aws.String(AttrStatus), AttributeType: str},
-				{AttributeName: aws.String(AttrListKey), AttributeType: str},
-			},
-			KeySchema: []types.KeySchemaElement{{AttributeName: aws.String(AttrRequestID), KeyType: types.KeyTypeHash}},
-			GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{
-				IndexName: aws.String(IndexStatus),
-				KeySchema: []types.KeySchemaElement{
-					{AttributeName: aws.String(AttrStatus), KeyType: types.KeyTypeHash},
-					{AttributeName: aws.String(AttrListKey), KeyType: types.KeyTypeRange},
-				},
-				Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
-			}},
+			TableName:              aws.String(requestsTable),
+			BillingMode:            types.BillingModePayPerRequest,
+			AttributeDefinitions:   attrs,
+			KeySchema:              []types.KeySchemaElement{{AttributeName: aws.String(AttrRequestID), KeyType: types.KeyTypeHash}},
+			GlobalSecondaryIndexes: indexes,
 		},
 		{
 			TableName:   aws.String(eventsTable),

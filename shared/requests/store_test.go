@@ -217,15 +217,22 @@ func TestCreateTables(t *testing.T) {
 	if got, want := keys(out.Table.KeySchema), []string{"HASH " + AttrRequestID}; !reflect.DeepEqual(got, want) {
 		t.Errorf("requests key = %v, want %v", got, want)
 	}
-	if len(out.Table.GlobalSecondaryIndexes) != 1 {
-		t.Fatalf("requests indexes = %d, want 1", len(out.Table.GlobalSecondaryIndexes))
+	// Every index: its partition key, sorted newest first by requested_key.
+	want := map[string][]string{
+		IndexStatus:    {"HASH " + AttrStatus, "RANGE " + AttrListKey},
+		IndexWorkspace: {"HASH " + AttrWorkspace, "RANGE " + AttrListKey},
+		IndexRequester: {"HASH " + AttrRequestedBy, "RANGE " + AttrListKey},
 	}
-	gsi := out.Table.GlobalSecondaryIndexes[0]
-	if *gsi.IndexName != IndexStatus || gsi.Projection.ProjectionType != types.ProjectionTypeAll {
-		t.Errorf("index = %s projection %s, want %s ALL", *gsi.IndexName, gsi.Projection.ProjectionType, IndexStatus)
+	if len(out.Table.GlobalSecondaryIndexes) != len(want) {
+		t.Fatalf("requests indexes = %d, want %d", len(out.Table.GlobalSecondaryIndexes), len(want))
 	}
-	if got, want := keys(gsi.KeySchema), []string{"HASH " + AttrStatus, "RANGE " + AttrListKey}; !reflect.DeepEqual(got, want) {
-		t.Errorf("index key = %v, want %v", got, want)
+	for _, gsi := range out.Table.GlobalSecondaryIndexes {
+		if gsi.Projection.ProjectionType != types.ProjectionTypeAll {
+			t.Errorf("index %s projection %s, want ALL", *gsi.IndexName, gsi.Projection.ProjectionType)
+		}
+		if got := keys(gsi.KeySchema); !reflect.DeepEqual(got, want[*gsi.IndexName]) {
+			t.Errorf("index %s key = %v, want %v", *gsi.IndexName, got, want[*gsi.IndexName])
+		}
 	}
 	ev, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("create-tables-events")})
 	if err != nil {
