@@ -200,7 +200,7 @@ func TestCancel(t *testing.T) {
 	s := stack(t, false)
 	chain, _ := s.Config.Chain()
 	d := s.GraphQLDecider().withEndpoint(graphqlEndpoint(t, s))
-	requester := egress.Identity{Subject: "local-researcher", UserID: "u-researcher", Email: researcher, Name: "Rita Researcher", Groups: []string{egress.GroupIG}}
+	requester := SampleResearcher
 	admin := Voter(chain, 1, 0) // TREAdmin is the default admin group
 	for stage := range chain.Stages {
 		for _, who := range []egress.Identity{requester, admin} {
@@ -362,4 +362,102 @@ func TestChainOfThreeWithBlindedStage(t *testing.T) {
 		}
 		ended(t, s, sub.RequestID, egress.StatusRejected)
 	})
+}
+
+const getResubmission = `query R($id: String!) {
+  getRequest(egress_request_id: $id) {
+    egress_status previous_request_id
+    previous_request { egress_request_id egress_status comments { stage decision path comment } }
+    changes { items { path change } added removed changed }
+  }
+}`
+
+// Issue 14, acceptance 2: a request returned for changes is closed like a
+// rejection (nothing staged, the store unlocked, the requester told what
+// to change); the store's next submission is linked to it, shows what
+// changed and the earlier comments, and can be approved.
+func TestReturnAndResubmit(t *testing.T) {
+	s := stack(t, false)
+	chain, _ := s.Config.Chain()
+	d := s.GraphQLDecider().withEndpoint(graphqlEndpoint(t, s))
+	first := submitDir(t, s, storeDir(t, map[string]string{
+		"a.csv": "x,n\na,5\n", "b.csv": "x,n\nb,50\n", "notes.txt": "draft",
+	}))
+	awaiting(t, s, first.RequestID, 0)
+	if err := d.Review(ctx(t), Reviewer(chain, 0), first.RequestID, egress.Returned, "", nil); egress.ErrorCode(err) != egress.EINVALID {
+		t.Fatalf("returning without saying what to change: %v", err)
+	}
+	comments := []egress.FileDecision{{Path: "a.csv", Decision: egress.Rejected, Comment: "suppress the count of 5"}}
+	if err := d.Review(ctx(t), Reviewer(chain, 0), first.RequestID, egress.Returned, "please suppress small counts and drop notes.txt", comments); err != nil {
+		t.Fatal(err)
+	}
+	returned := ended(t, s, first.RequestID, egress.StatusReturned)
+	mails, _ := requestMail(s, returned.ID)
+	if got := mailTo(mails, researcher, "returned for changes"); len(got) != 1 || !strings.Contains(got[0].Text, "drop notes.txt") || !strings.Contains(got[0].Text, "suppress the count of 5") {
+		t.Fatalf("the requester is not told what to change: %+v", got)
+	}
+
+	swb := SWB{S3: s.Clients.S3, DynamoDB: s.Clients.DynamoDB, Now: s.opts.Clock.Now}
+	second, err := swb.Resubmit(ctx(t), first.WorkspaceID, storeDir(t, map[string]string{
+		"a.csv": "x,n\na,<10\n", "b.csv": "x,n\nb,50\n", "c.csv": "x,n\nc,40\n",
+	}), researcher, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Publish(ctx(t), second.Message); err != nil {
+		t.Fatal(err)
+	}
+	r := awaiting(t, s, second.RequestID, 0)
+	if r.PreviousRequestID != first.RequestID {
+		t.Fatalf("the resubmission is linked to %q, want %q", r.PreviousRequestID, first.RequestID)
+	}
+	var v struct {
+		GetRequest struct {
+			Previous struct {
+				ID       string `json:"egress_request_id"`
+				Status   string `json:"egress_status"`
+				Comments []struct {
+					Path    string `json:"path"`
+					Comment string `json:"comment"`
+				} `json:"comments"`
+			} `json:"previous_request"`
+			Changes struct {
+				Items []struct {
+					Path   string `json:"path"`
+					Change string `json:"change"`
+				} `json:"items"`
+				Added   int `json:"added"`
+				Removed int `json:"removed"`
+				Changed int `json:"changed"`
+			} `json:"changes"`
+		} `json:"getRequest"`
+	}
+	if err := d.Do(ctx(t), Reviewer(chain, 0), getResubmission, map[string]any{"id": second.RequestID}, &v); err != nil {
+		t.Fatal(err)
+	}
+	got := v.GetRequest
+	if got.Previous.ID != first.RequestID || got.Previous.Status != string(egress.StatusReturned) || len(got.Previous.Comments) != 2 ||
+		got.Previous.Comments[1].Path != "a.csv" || got.Previous.Comments[1].Comment != "suppress the count of 5" {
+		t.Errorf("previous attempt: %+v", got.Previous)
+	}
+	var changes []string
+	for _, c := range got.Changes.Items {
+		changes = append(changes, c.Path+" "+c.Change)
+	}
+	if want := []string{"a.csv CHANGED", "c.csv ADDED", "notes.txt REMOVED"}; !slices.Equal(changes, want) ||
+		got.Changes.Added != 1 || got.Changes.Removed != 1 || got.Changes.Changed != 1 {
+		t.Errorf("changes %v (%d added, %d removed, %d changed), want %v", changes, got.Changes.Added, got.Changes.Removed, got.Changes.Changed, want)
+	}
+	for i := range chain.Stages {
+		awaiting(t, s, second.RequestID, i)
+		if err := d.Decide(ctx(t), Reviewer(chain, i), second.RequestID, egress.Approved, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Engine.Wait(ctx(t), s.ExecutionArn(second.RequestID)); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := s.Requests.Get(ctx(t), second.RequestID); err != nil || r.Status != egress.StatusRITApproved || !r.Released() {
+		t.Fatalf("the resubmission: %s released %v (%q): %v", r.Status, r.Released(), r.FailureCause, err)
+	}
 }

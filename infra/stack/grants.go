@@ -45,6 +45,8 @@ func (b *builder) grants() {
 		case "start-workflow":
 			r.AddToPolicy(allow([]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, requestsTable))
 			r.AddToPolicy(allow([]string{"dynamodb:PutItem"}, events))
+			// A resubmission is linked to its store's returned request.
+			r.AddToPolicy(allow([]string{"dynamodb:Query"}, byWorkspace))
 		default:
 			r.AddToPolicy(allow([]string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, requestsTable))
 			r.AddToPolicy(allow([]string{"dynamodb:PutItem"}, events))

@@ -167,7 +167,7 @@ func TestFunctionPermissions(t *testing.T) {
 	deletePrefix := []string{"s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion",
 		"s3:ListBucketMultipartUploads", "s3:AbortMultipartUpload"}
 	want := map[string][]string{
-		"start-workflow": concat(writeTables, mail, []string{"sqs:SendMessage", "states:StartExecution", "s3:GetObject", "s3:ListBucket"}),
+		"start-workflow": concat(writeTables, mail, []string{"sqs:SendMessage", "states:StartExecution", "s3:GetObject", "s3:ListBucket", "dynamodb:Query"}),
 		// s3:GetObject only on the object list: the store and staging are
 		// read by version.
 		// Deletes its copies for a request that ended while they were made.
@@ -362,7 +362,7 @@ func TestRequestsTableGrants(t *testing.T) {
 	)
 	writer := []string{getItem + " " + table, update + " " + table, put + " " + events}
 	want := map[string][]string{
-		"start-workflow":   concat(writer, []string{put + " " + table}),
+		"start-workflow":   concat(writer, []string{put + " " + table, query + " " + byWorkspace}),
 		"copy-to-staging":  writer,
 		"store-task-token": writer,
 		"copy-to-datalake": writer,

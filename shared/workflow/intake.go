@@ -59,6 +59,9 @@ func (h *Handlers) intake(ctx context.Context, snsID, body string) error {
 	r.SingleApproval = h.Settings.Chain.SingleApproval()
 	r.Stages = h.Settings.Chain.Specs()
 	r.ExecutionArn = h.Executions.ExecutionArn(r.ID)
+	if r.PreviousRequestID, err = h.returnedBefore(ctx, r); err != nil {
+		return err
+	}
 	if _, err := h.objectList(ctx, r); err != nil {
 		if Transient(err) {
 			return err
@@ -195,4 +198,31 @@ func (h *Handlers) abandon(ctx context.Context, r egress.Request, cause error) e
 		fmt.Sprintf("The egress request %s could not start and was marked FAILED:\n\n%s\n\nThe workspace's egress store was not changed.\n", r.ID, cause))
 	h.tellRequester(ctx, r, requesterEnded(r, egress.StatusFailed))
 	return nil
+}
+
+// returnedBefore is the id of the request r resubmits: the newest earlier
+// request of the same egress store, when it was returned for changes;
+// otherwise "". Only the newest counts: a store that was returned, then
+// approved, then submitted again starts afresh.
+func (h *Handlers) returnedBefore(ctx context.Context, r egress.Request) (string, error) {
+	q := egress.ListQuery{WorkspaceID: r.WorkspaceID, Limit: 5}
+	for {
+		p, err := h.Requests.List(ctx, q)
+		if err != nil {
+			return "", fmt.Errorf("earlier requests of workspace %s: %w", r.WorkspaceID, err)
+		}
+		for _, prev := range p.Requests {
+			if prev.ID == r.ID || prev.StoreID != r.StoreID || prev.RequestedAt.After(r.RequestedAt) {
+				continue
+			}
+			if prev.Status == egress.StatusReturned {
+				return prev.ID, nil
+			}
+			return "", nil
+		}
+		if p.NextToken == "" {
+			return "", nil
+		}
+		q.NextToken = p.NextToken
+	}
 }
