@@ -77,10 +77,10 @@ const (
 
 // Options configure a Stack.
 type Options struct {
-	Addr           string        // front endpoint (Step Functions, SNS, SES, Cognito, GraphQL); default a free port
-	Dir            string        // data: MinIO files and the e-mail outbox; default a temp dir removed on Close
-	Clock          sfn.Clock     // default the real clock
-	SingleApproval bool          // enable_single_approval
+	Addr           string    // front endpoint (Step Functions, SNS, SES, Cognito, GraphQL); default a free port
+	Dir            string    // data: MinIO files and the e-mail outbox; default a temp dir removed on Close
+	Clock          sfn.Clock // default the real clock
+	SingleApproval bool      // enable_single_approval
 	// Stages, when set, is approval_stages: the chain, any length.
 	Stages         []egress.StageSpec
 	StageTimeout   time.Duration // default 21 days
@@ -106,6 +106,11 @@ type Options struct {
 	// Authorizer checks every AWS call of the functions against their
 	// roles; default SharedAuthorizer(), the golden template's.
 	Authorizer *iam.Authorizer
+	// Schedules runs the scheduled functions (send-reminders) every
+	// Schedule of Clock, as the deployed stack's EventBridge rules do. Off
+	// by default, so a test's FakeClock holds only the timers it expects;
+	// tests call Stack.SendReminders instead.
+	Schedules bool
 }
 
 // chain is the approval chain the options configure.
@@ -247,6 +252,11 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	}()
 	if err := s.provision(ctx); err != nil {
 		return nil, err
+	}
+	if opts.Schedules {
+		// Stopped first on Close, while the servers still answer.
+		stop := s.startSchedules()
+		s.closers = append(s.closers, func() error { stop(); return nil })
 	}
 	return s, nil
 }

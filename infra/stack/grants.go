@@ -41,6 +41,11 @@ func (b *builder) grants() {
 		case "start-workflow":
 			r.AddToPolicy(allow([]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, requestsTable))
 			r.AddToPolicy(allow([]string{"dynamodb:PutItem"}, events))
+		case "send-reminders":
+			// Lists the awaiting statuses, then counts each reminder.
+			r.AddToPolicy(allow([]string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, requestsTable))
+			r.AddToPolicy(allow([]string{"dynamodb:Query"}, byStatus))
+			r.AddToPolicy(allow([]string{"dynamodb:PutItem"}, events))
 		default:
 			r.AddToPolicy(allow([]string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, requestsTable))
 			r.AddToPolicy(allow([]string{"dynamodb:PutItem"}, events))

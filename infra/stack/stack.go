@@ -73,6 +73,7 @@ func New(scope constructs.Construct, p Props) (awscdk.Stack, error) {
 	b.grants()
 	b.intake()
 	b.executionEnded()
+	b.schedules()
 	b.auth()
 	b.directoryGrants()
 	if err := b.api(schema, fields); err != nil {

@@ -24,6 +24,9 @@ type Requests interface {
 	// and reports whether it did.
 	Create(ctx context.Context, r egress.Request) (bool, error)
 	Get(ctx context.Context, id string) (egress.Request, error)
+	// List returns one page of the requests in q.Status (the reminders
+	// walk the awaiting statuses).
+	List(ctx context.Context, q egress.ListQuery) (egress.Page, error)
 	Update(ctx context.Context, r egress.Request, ev egress.Event) (egress.Request, error)
 	// AddEventOnce appends ev to its request's audit trail without changing
 	// the request, once: another event of the same kind placed after the
