@@ -77,10 +77,10 @@ const (
 
 // Options configure a Stack.
 type Options struct {
-	Addr           string    // front endpoint (Step Functions, SNS, SES, Cognito, GraphQL); default a free port
-	Dir            string    // data: MinIO files and the e-mail outbox; default a temp dir removed on Close
-	Clock          sfn.Clock // default the real clock
-	SingleApproval bool      // enable_single_approval
+	Addr           string        // front endpoint (Step Functions, SNS, SES, Cognito, GraphQL); default a free port
+	Dir            string        // data: MinIO files and the e-mail outbox; default a temp dir removed on Close
+	Clock          sfn.Clock     // default the real clock
+	SingleApproval bool          // enable_single_approval
 	// Stages, when set, is approval_stages: the chain, any length.
 	Stages         []egress.StageSpec
 	StageTimeout   time.Duration // default 21 days
