@@ -72,10 +72,12 @@ func (s *Stack) startSchedules() (stop func()) {
 		if fn.Schedule == 0 {
 			continue
 		}
+		// Armed before Start returns, so a FakeClock advanced straight
+		// after fires it.
+		timer := s.opts.Clock.NewTimer(fn.Schedule)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			timer := s.opts.Clock.NewTimer(fn.Schedule)
 			defer timer.Stop()
 			for {
 				select {
