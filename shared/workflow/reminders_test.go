@@ -2,8 +2,10 @@ package workflow_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -184,5 +186,22 @@ func TestSendRemindersPagesAndStops(t *testing.T) {
 	out, err = e.h.SendReminders(ctx, workflow.ReminderInput{})
 	if err != nil || !out.Unfinished || out.Checked != 0 {
 		t.Fatalf("output %+v, %v; want an unfinished run that checked nothing", out, err)
+	}
+}
+
+// The sample event (events/send-reminders.json, for sam local invoke) is
+// EventBridge's scheduled event, which the handler takes as its input.
+func TestSendRemindersSampleEvent(t *testing.T) {
+	b, err := os.ReadFile("../../events/send-reminders.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in workflow.ReminderInput
+	if err := json.Unmarshal(b, &in); err != nil || in.ID == "" {
+		t.Fatalf("input %+v, %v", in, err)
+	}
+	e, _, _ := reviewersEnv(t, egress.StatusProcessing)
+	if out, err := e.h.SendReminders(context.Background(), in); err != nil || out.Checked != 1 || out.Sent != 0 {
+		t.Fatalf("output %+v, %v", out, err)
 	}
 }
