@@ -125,6 +125,8 @@ func (h *Handlers) remind(ctx context.Context, listed egress.Request) (bool, err
 		if st, i, due = h.reminderDue(*cur); !due {
 			return egress.Event{}, errNotDue
 		}
+		// updated_dt is left as it is: a reminder changes nothing anyone
+		// decided, and the audit event records it.
 		cur.RemindersSent++
 		return egress.Event{RequestID: cur.ID, At: h.now(), Kind: egress.EventReminder, Actor: egress.ActorWorkflow,
 			From: cur.Status, To: cur.Status, Stage: st.Name,
