@@ -47,6 +47,10 @@ type Function struct {
 	// Placeholder is the ${...} of statemachine/egress.asl.json that holds
 	// the function's ARN; empty for functions that are not task states.
 	Placeholder string
+	// Schedule is how often an EventBridge schedule rule runs the
+	// function (and the local stack's clock, when asked); 0 for functions
+	// that are not scheduled.
+	Schedule time.Duration
 }
 
 // Env lists every environment variable the function reads: the required
@@ -147,6 +151,16 @@ var table = []Function{
 		Optional: slices.Concat(approval, mail[1:], []string{config.EnvReviewerEmails, config.EnvReviewerTopics, config.EnvUserPoolID}),
 		Services: []Service{DynamoDB, SES, SNS, Cognito},
 		Handler:  "Notify", Placeholder: "NotifyFunctionArn",
+	},
+	{
+		Name: "send-reminders", ID: "SendReminders",
+		Description: "Scheduled: reminds each stage's reviewers of requests awaiting them past reminder_after_hours",
+		MemoryMB:    256, Timeout: 5 * time.Minute,
+		Required: tables,
+		Optional: slices.Concat(approval, mail, []string{config.EnvReviewerEmails, config.EnvReviewerTopics,
+			config.EnvUserPoolID}),
+		Services: []Service{DynamoDB, SES, SNS, Cognito},
+		Handler:  "SendReminders", Schedule: 15 * time.Minute,
 	},
 	{
 		Name: "egress-api", ID: "EgressApi",

@@ -65,35 +65,53 @@ func TestRows(t *testing.T) {
 	}
 }
 
-// store-task-token tells each stage's reviewers: on the stage's topic
-// (SNS), by e-mail to the group's members (Cognito) and configured
-// addresses (SES). The staged files' types come with the request, so it
-// reads no manifest: no S3 client to start. No other function publishes
-// or reads the user pool.
+// store-task-token tells each stage's reviewers, and send-reminders
+// reminds them: on the stage's topic (SNS), by e-mail to the group's
+// members (Cognito) and configured addresses (SES). The staged files'
+// types come with the request, so they read no manifest: no S3 client to
+// start. No other function publishes or reads the user pool.
 func TestReviewerNoticeRow(t *testing.T) {
-	f, ok := functions.Lookup("store-task-token")
-	if !ok {
-		t.Fatal("no store-task-token row")
-	}
-	for _, v := range []string{config.EnvReviewerTopics, config.EnvUserPoolID, config.EnvReviewerEmails} {
-		if !f.Reads(v) {
-			t.Errorf("store-task-token does not read %s", v)
+	// notify also tells a stage's reviewers of a cancellation or revocation.
+	tellers := []string{"store-task-token", "send-reminders", "notify"}
+	for _, name := range tellers {
+		f, ok := functions.Lookup(name)
+		if !ok {
+			t.Fatalf("no %s row", name)
 		}
-	}
-	for _, s := range []functions.Service{functions.SNS, functions.Cognito, functions.SES} {
-		if !f.Uses(s) {
-			t.Errorf("store-task-token does not call %s", s)
+		for _, v := range []string{config.EnvReviewerTopics, config.EnvUserPoolID, config.EnvReviewerEmails} {
+			if !f.Reads(v) {
+				t.Errorf("%s does not read %s", name, v)
+			}
 		}
-	}
-	if f.Uses(functions.S3) || f.Reads(config.EnvStagingBucket) {
-		t.Error("store-task-token reads S3: the notice's file types are on the request")
+		for _, s := range []functions.Service{functions.SNS, functions.Cognito, functions.SES} {
+			if !f.Uses(s) {
+				t.Errorf("%s does not call %s", name, s)
+			}
+		}
+		if f.Uses(functions.S3) || f.Reads(config.EnvStagingBucket) {
+			t.Errorf("%s reads S3: the notice's file types are on the request", name)
+		}
 	}
 	for _, g := range functions.All() {
 		// egress-api publishes on the notices topic only (NOTICES_TOPIC_ARN).
 		sns := g.Uses(functions.SNS) && (g.Name != "egress-api" || !g.Reads(config.EnvNoticesTopic))
-		// notify also tells a stage's reviewers of a cancellation or revocation.
-		if g.Name != f.Name && g.Name != "notify" && (sns || g.Uses(functions.Cognito) || g.Reads(config.EnvUserPoolID) || g.Reads(config.EnvReviewerTopics)) {
+		if !slices.Contains(tellers, g.Name) && (sns || g.Uses(functions.Cognito) || g.Reads(config.EnvUserPoolID) || g.Reads(config.EnvReviewerTopics)) {
 			t.Errorf("%s calls SNS or Cognito, or reads their settings", g.Name)
+		}
+	}
+}
+
+// Only send-reminders is scheduled, and no more often than every few
+// minutes: each run lists every awaiting request.
+func TestSchedules(t *testing.T) {
+	for _, f := range functions.All() {
+		switch {
+		case f.Name == "send-reminders" && (f.Schedule < time.Minute || f.Schedule > time.Hour):
+			t.Errorf("send-reminders runs every %s", f.Schedule)
+		case f.Name != "send-reminders" && f.Schedule != 0:
+			t.Errorf("%s is scheduled every %s", f.Name, f.Schedule)
+		case f.Schedule != 0 && (f.Handler == "" || f.Placeholder != ""):
+			t.Errorf("%s: a schedule runs a workflow handler that is not a task state", f.Name)
 		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 var unexercised = map[string]string{
 	"ExecutionEnded ses:SendEmail arn:aws:ses:us-east-1:000000000000:identity/example.org": sesDomain,
 	"Notify ses:SendEmail arn:aws:ses:us-east-1:000000000000:identity/example.org":         sesDomain,
+	"SendReminders ses:SendEmail arn:aws:ses:us-east-1:000000000000:identity/example.org":  sesDomain,
 	"StartWorkflow ses:SendEmail arn:aws:ses:us-east-1:000000000000:identity/example.org":  sesDomain,
 	"StoreTaskToken ses:SendEmail arn:aws:ses:us-east-1:000000000000:identity/example.org": sesDomain,
 }

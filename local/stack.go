@@ -114,6 +114,11 @@ type Options struct {
 	// Authorizer checks every AWS call of the functions against their
 	// roles; default SharedAuthorizer(), the golden template's.
 	Authorizer *iam.Authorizer
+	// Schedules runs the scheduled functions (send-reminders) every
+	// Schedule of Clock, as the deployed stack's EventBridge rules do. Off
+	// by default, so a test's FakeClock holds only the timers it expects;
+	// tests call Stack.SendReminders instead.
+	Schedules bool
 }
 
 // chain is the approval chain the options configure.
@@ -255,6 +260,11 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	}()
 	if err := s.provision(ctx); err != nil {
 		return nil, err
+	}
+	if opts.Schedules {
+		// Stopped first on Close, while the servers still answer.
+		stop := s.startSchedules()
+		s.closers = append(s.closers, func() error { stop(); return nil })
 	}
 	return s, nil
 }

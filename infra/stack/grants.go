@@ -47,6 +47,11 @@ func (b *builder) grants() {
 			r.AddToPolicy(allow([]string{"dynamodb:PutItem"}, events))
 			// A resubmission is linked to its store's returned request.
 			r.AddToPolicy(allow([]string{"dynamodb:Query"}, byWorkspace))
+		case "send-reminders":
+			// Lists the awaiting statuses, then counts each reminder.
+			r.AddToPolicy(allow([]string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, requestsTable))
+			r.AddToPolicy(allow([]string{"dynamodb:Query"}, byStatus))
+			r.AddToPolicy(allow([]string{"dynamodb:PutItem"}, events))
 		default:
 			r.AddToPolicy(allow([]string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, requestsTable))
 			r.AddToPolicy(allow([]string{"dynamodb:PutItem"}, events))

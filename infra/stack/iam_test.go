@@ -185,6 +185,7 @@ func TestFunctionPermissions(t *testing.T) {
 		"egress-api": concat(writeTables, []string{"dynamodb:Query", "states:SendTaskSuccess", "s3:GetObject", "s3:GetObjectVersion",
 			"s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion", "sns:Publish"}),
 		"pre-token-generation": nil,
+		"send-reminders":       concat(writeTables, mail, []string{"dynamodb:Query", "sns:Publish", "cognito-idp:ListUsersInGroup"}),
 	}
 	efs := []string{"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface",
 		"ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses", "elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"}
@@ -371,6 +372,7 @@ func TestRequestsTableGrants(t *testing.T) {
 		"handle-rejection": {getItem + " " + table},
 		"notify":           {getItem + " " + table},
 		"egress-api":       concat(writer, []string{query + " " + byStatus, query + " " + byWorkspace, query + " " + byRequester, query + " " + events}),
+		"send-reminders":   concat(writer, []string{query + " " + byStatus}),
 	}
 	s := synth(t)
 	for _, stackName := range []string{sampleStack, fullStack} {
@@ -501,6 +503,33 @@ func TestReviewerNoticeGrants(t *testing.T) {
 		}
 		if !snsKey {
 			t.Errorf("%s: store-task-token may not use the topics' key through SNS", stackName)
+		}
+	}
+}
+
+// send-reminders tells the stage's reviewers as store-task-token does:
+// the same SNS, key and Cognito statements (TestReviewerNoticeGrants
+// checks those).
+func TestReminderGrants(t *testing.T) {
+	s := synth(t)
+	for _, stackName := range []string{sampleStack, fullStack} {
+		tmpl := s.templates[stackName]
+		telling := func(function string) []string {
+			var out []string
+			for _, st := range functionStatements(t, tmpl, stackName, function) {
+				acts := actions(st)
+				if slices.ContainsFunc(acts, func(a string) bool {
+					return strings.HasPrefix(a, "sns:") || strings.HasPrefix(a, "cognito-idp:") ||
+						strings.HasPrefix(render(get(st, "Condition", "StringEquals", "kms:ViaService")), "sns.")
+				}) {
+					out = append(out, jsonString(st))
+				}
+			}
+			return slices.Sorted(slices.Values(out))
+		}
+		notice, reminder := telling("store-task-token"), telling("send-reminders")
+		if len(notice) != 3 || !slices.Equal(notice, reminder) {
+			t.Errorf("%s: send-reminders may\n %v\nstore-task-token\n %v", stackName, reminder, notice)
 		}
 	}
 }

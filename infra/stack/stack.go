@@ -75,6 +75,7 @@ func New(scope constructs.Construct, p Props) (awscdk.Stack, error) {
 	b.intake()
 	b.noticesSubscription()
 	b.executionEnded()
+	b.schedules()
 	b.auth()
 	b.directoryGrants()
 	if err := b.api(schema, fields); err != nil {

@@ -43,6 +43,7 @@ func localResolver() Resolver {
 			"ReviewerTopic0": "egress-reviewers-InformationGovernance",
 			"ReviewerTopic1": "egress-reviewers-TREAdmin",
 			"UserPool":       "us-east-1_egresslocal",
+			"NoticesTopic":   "egress-notices",
 		},
 		Rewrite: map[string]string{
 			"arn:aws:dynamodb:eu-west-2:111111111111:table/swb-sample-EgressStore": swbTableARN,
@@ -70,7 +71,7 @@ func TestLoadFindsEveryFunction(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := []string{"CopyToDatalake", "CopyToStaging", "EgressApi", "ExecutionEnded", "HandleFailure", "HandleRejection",
-			"Notify", "PreTokenGeneration", "StartWorkflow", "StoreTaskToken"}
+			"Notify", "PreTokenGeneration", "SendReminders", "StartWorkflow", "StoreTaskToken"}
 		if got := sortedKeys(p.Functions); !slices.Equal(got, want) {
 			t.Errorf("%s: functions %v, want %v", path, got, want)
 		}

@@ -43,7 +43,6 @@ func (e *env) seedOwned(t *testing.T, f fixture, userID, ws string) egress.Reque
 	}})
 }
 
-
 // Every read as every kind of caller: a researcher reads only their own
 // requests, another's reads as missing, one without an SWB user id reads
 // nothing; reviewers read everything; the frontend's operations stay

@@ -219,3 +219,26 @@ func (c Chain) String() string {
 	}
 	return strings.Join(parts, " -> ")
 }
+
+// AwaitingStatuses lists every status in which a request of some chain
+// awaits a stage's decision, in stage order: PROCESSING, IGAPPROVED, then
+// STAGE<k>APPROVED. IGAPPROVED is also a single-stage chain's final
+// status, so a request's own chain says whether it awaits (StageAwaiting).
+func AwaitingStatuses() []Status {
+	out := make([]Status, MaxStages)
+	for i := range out {
+		out[i] = awaitingStatus(i)
+	}
+	return out
+}
+
+// NextReminder returns when the stage's next reminder is due, given when
+// it started waiting and how many reminders it has had: the
+// (sent+1)-th multiple of ReminderAfter after since. ok is false when no
+// reminder is left: none configured, all sent, or not waiting.
+func (s Stage) NextReminder(since time.Time, sent int) (at time.Time, ok bool) {
+	if s.ReminderAfter <= 0 || sent >= s.MaxReminders || since.IsZero() || sent < 0 {
+		return time.Time{}, false
+	}
+	return since.Add(time.Duration(sent+1) * s.ReminderAfter), true
+}

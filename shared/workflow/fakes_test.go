@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -31,6 +32,10 @@ type fakeRequests struct {
 	byID   map[string]egress.Request
 	events []egress.Event
 	once   map[string]bool // AddEventOnce's keys
+	// beforeUpdate, when set, runs at the start of every Update, as
+	// another writer would between the caller's read and its write.
+	beforeUpdate func()
+	listErr      error // fails List
 }
 
 func (f *fakeRequests) Create(_ context.Context, r egress.Request) (bool, error) {
@@ -56,6 +61,9 @@ func (f *fakeRequests) Get(_ context.Context, id string) (egress.Request, error)
 }
 
 func (f *fakeRequests) Update(_ context.Context, r egress.Request, ev egress.Event) (egress.Request, error) {
+	if f.beforeUpdate != nil {
+		f.beforeUpdate()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	old, ok := f.byID[r.ID]
@@ -72,6 +80,44 @@ func (f *fakeRequests) Update(_ context.Context, r egress.Request, ev egress.Eve
 	f.byID[r.ID] = r
 	f.events = append(f.events, ev)
 	return r, nil
+}
+
+// List pages through the requests in q.Status or q.WorkspaceID, newest requested first
+// (ties by id), as the by-status index does; the token is the offset.
+func (f *fakeRequests) List(_ context.Context, q egress.ListQuery) (egress.Page, error) {
+	q, err := q.Normalize()
+	if err != nil {
+		return egress.Page{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.listErr != nil {
+		return egress.Page{}, f.listErr
+	}
+	var all []egress.Request
+	for _, r := range f.byID {
+		if (q.Status != "" && r.Status == q.Status) || (q.WorkspaceID != "" && r.WorkspaceID == q.WorkspaceID) {
+			all = append(all, r)
+		}
+	}
+	slices.SortFunc(all, func(a, b egress.Request) int {
+		if c := b.RequestedAt.Compare(a.RequestedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+	from := 0
+	if q.NextToken != "" {
+		if from, err = strconv.Atoi(q.NextToken); err != nil || from < 0 || from > len(all) {
+			return egress.Page{}, egress.Errorf(egress.EINVALID, "invalid next token")
+		}
+	}
+	to := min(from+q.Limit, len(all))
+	page := egress.Page{Requests: all[from:to]}
+	if to < len(all) {
+		page.NextToken = strconv.Itoa(to)
+	}
+	return page, nil
 }
 
 func (f *fakeRequests) AddEventOnce(_ context.Context, ev egress.Event, after int64) (bool, error) {

@@ -317,8 +317,14 @@ func (h *Handlers) tellGroup(ctx context.Context, r egress.Request, st egress.St
 // task token and no link to the data.
 func (h *Handlers) reviewerNotice(r egress.Request, i int, st egress.Stage) (subject, text string) {
 	subject = bounded(fmt.Sprintf("Egress request %s awaits the %s decision", r.ID, st.Name), maxSubject)
+	return subject, fmt.Sprintf("A new egress request awaits the %s decision by the %s group.\n\n", st.Name, st.Group) +
+		h.noticeDetails(r, i)
+}
+
+// noticeDetails is the part of stage i's notice that describes the
+// request, and the link to it.
+func (h *Handlers) noticeDetails(r egress.Request, i int) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "A new egress request awaits the %s decision by the %s group.\n\n", st.Name, st.Group)
 	line := func(name, value string) { fmt.Fprintf(&b, "%s: %s\n", name, bounded(value, maxField)) }
 	line("Request", r.ID)
 	line("Project", r.ProjectID)
@@ -332,7 +338,7 @@ func (h *Handlers) reviewerNotice(r egress.Request, i int, st egress.Stage) (sub
 		}
 	}
 	fmt.Fprintf(&b, "\nReview it in the web app:\n%s\n", h.link(r))
-	return subject, b.String()
+	return b.String()
 }
 
 // bounded is s on one line, without control characters, cut to n

@@ -1,7 +1,6 @@
 package workflow_test
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,35 +14,6 @@ import (
 	"github.com/tre-egress/egress/shared/workflow"
 )
 
-// List pages the requests in one status, newest requested first (ties by
-// id), as the by-status index does.
-func (f *fakeRequests) List(_ context.Context, q egress.ListQuery) (egress.Page, error) {
-	q, err := q.Normalize()
-	if err != nil {
-		return egress.Page{}, err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var rs []egress.Request
-	for _, r := range f.byID {
-		if r.Status == q.Status {
-			rs = append(rs, r)
-		}
-	}
-	slices.SortFunc(rs, func(a, b egress.Request) int {
-		return cmp.Or(b.RequestedAt.Compare(a.RequestedAt), strings.Compare(b.ID, a.ID))
-	})
-	from := 0
-	if q.NextToken != "" {
-		from = slices.IndexFunc(rs, func(r egress.Request) bool { return r.ID == q.NextToken }) + 1
-	}
-	to := min(from+q.Limit, len(rs))
-	p := egress.Page{Requests: rs[from:to]}
-	if to < len(rs) {
-		p.NextToken = rs[to-1].ID
-	}
-	return p, nil
-}
 
 // HideObject and DeleteVersions keep what they were asked in hidden and
 // purged; deleteErr fails them.

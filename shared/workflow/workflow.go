@@ -24,14 +24,15 @@ type Requests interface {
 	// and reports whether it did.
 	Create(ctx context.Context, r egress.Request) (bool, error)
 	Get(ctx context.Context, id string) (egress.Request, error)
+	// List returns one page of the requests q selects (by status: the
+	// reminders and PurgeRevoked; by workspace: intake's link to a
+	// returned request), from an eventually consistent index.
+	List(ctx context.Context, q egress.ListQuery) (egress.Page, error)
 	Update(ctx context.Context, r egress.Request, ev egress.Event) (egress.Request, error)
 	// AddEventOnce appends ev to its request's audit trail without changing
 	// the request, once: another event of the same kind placed after the
 	// same version is not added, and added is false.
 	AddEventOnce(ctx context.Context, ev egress.Event, after int64) (added bool, err error)
-	// List returns one page of the requests in one status (the by-status
-	// index, eventually consistent): PurgeRevoked's sweep.
-	List(ctx context.Context, q egress.ListQuery) (egress.Page, error)
 }
 
 // SWBStore locks and unlocks SWB's egress store (swbstore.Table).

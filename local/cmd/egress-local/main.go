@@ -31,6 +31,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/tre-egress/egress/local"
+	"github.com/tre-egress/egress/shared/egress"
 )
 
 func main() {
@@ -88,7 +89,14 @@ func run(ctx context.Context, args []string) error {
 	dir := fs.String("dir", "", "data folder (S3 data, e-mail outbox); default a temporary folder")
 	seed := fs.Bool("seed", false, "submit the sample store so one request awaits a decision")
 	single := fs.Bool("single", false, "single approval (IG only)")
+	stagesJSON := fs.String("stages", "", `approval_stages as in cdk.json, e.g. [{"name":"IG","group":"InformationGovernance","reminder_after_hours":24,"max_reminders":2},{"name":"RIT","group":"TREAdmin"}]`)
 	fs.Parse(args)
+	var stages []egress.StageSpec
+	if *stagesJSON != "" {
+		if err := json.Unmarshal([]byte(*stagesJSON), &stages); err != nil {
+			return fmt.Errorf("--stages: %w", err)
+		}
+	}
 	if *dir != "" {
 		abs, err := filepath.Abs(*dir)
 		if err != nil {
@@ -96,7 +104,7 @@ func run(ctx context.Context, args []string) error {
 		}
 		*dir = abs
 	}
-	st, err := local.Start(ctx, local.Options{Addr: *addr, Dir: *dir, SingleApproval: *single})
+	st, err := local.Start(ctx, local.Options{Addr: *addr, Dir: *dir, SingleApproval: *single, Stages: stages, Schedules: true})
 	if err != nil {
 		return err
 	}
