@@ -163,6 +163,15 @@ var table = []Function{
 		Handler:  "SendReminders", Schedule: 15 * time.Minute,
 	},
 	{
+		Name: "purge-revoked", ID: "PurgeRevoked",
+		Description: "Scheduled: removes revoked zips whose revoke_retention_days passed, and retries removals that failed",
+		MemoryMB:    256, Timeout: 5 * time.Minute,
+		Required: slices.Concat(tables, []string{config.EnvDatalakeBucket}),
+		Optional: slices.Concat(approval, []string{config.EnvS3PathStyle}),
+		Services: []Service{DynamoDB, S3},
+		Handler:  "PurgeRevoked", Schedule: 30 * time.Minute,
+	},
+	{
 		Name: "egress-api", ID: "EgressApi",
 		Description: "AppSync direct Lambda resolver of the reviewers' GraphQL API",
 		MemoryMB:    512, Timeout: 30 * time.Second,

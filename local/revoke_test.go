@@ -147,9 +147,10 @@ func TestRevokeRetainedThenPurged(t *testing.T) {
 		t.Fatalf("%d versions and markers, want the zip and its delete marker", n)
 	}
 
-	// The sweep's handlers; the lead's sweep function will run them under
-	// its own role.
-	h := &workflow.Handlers{Requests: s.Requests, Objects: s.Objects, Settings: workflow.Settings{DatalakeBucket: DatalakeBucket}}
+	// The purge-revoked function's handlers, under its own role, with
+	// the clock moved on for them alone: the shared stack's other
+	// requests must not time out.
+	h := *s.tasks["purge-revoked"].handlers
 	for _, tc := range []struct {
 		after     time.Duration
 		want      egress.ZipRemoval

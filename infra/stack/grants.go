@@ -47,7 +47,7 @@ func (b *builder) grants() {
 			r.AddToPolicy(allow([]string{"dynamodb:PutItem"}, events))
 			// A resubmission is linked to its store's returned request.
 			r.AddToPolicy(allow([]string{"dynamodb:Query"}, byWorkspace))
-		case "send-reminders":
+		case "send-reminders", "purge-revoked":
 			// Lists the awaiting statuses, then counts each reminder.
 			r.AddToPolicy(allow([]string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, requestsTable))
 			r.AddToPolicy(allow([]string{"dynamodb:Query"}, byStatus))
@@ -166,6 +166,13 @@ func (b *builder) grants() {
 	api.AddToPolicy(allow([]string{"s3:DeleteObject", "s3:DeleteObjectVersion"}, released))
 	b.stagingKey(api, false)
 	b.datalakeKey(api, false)
+	// The hourly purge finishes what revocations left: the same removal.
+	purge := b.fns["purge-revoked"].role
+	purge.AddToPolicy(allowIf([]string{"s3:ListBucketVersions"}, map[string]any{
+		"StringLike": map[string]any{"s3:prefix": "approved_egress/*"},
+	}, jsii.String(datalake)))
+	purge.AddToPolicy(allow([]string{"s3:DeleteObject", "s3:DeleteObjectVersion"}, released))
+	b.datalakeKey(purge, false)
 
 	for _, fn := range functions.All() {
 		if fn.Uses(functions.SES) {

@@ -186,6 +186,7 @@ func TestFunctionPermissions(t *testing.T) {
 			"s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion", "sns:Publish"}),
 		"pre-token-generation": nil,
 		"send-reminders":       concat(writeTables, mail, []string{"dynamodb:Query", "sns:Publish", "cognito-idp:ListUsersInGroup"}),
+		"purge-revoked":        concat(writeTables, []string{"dynamodb:Query", "s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion"}),
 	}
 	efs := []string{"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface",
 		"ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses", "elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"}
@@ -373,6 +374,7 @@ func TestRequestsTableGrants(t *testing.T) {
 		"notify":           {getItem + " " + table},
 		"egress-api":       concat(writer, []string{query + " " + byStatus, query + " " + byWorkspace, query + " " + byRequester, query + " " + events}),
 		"send-reminders":   concat(writer, []string{query + " " + byStatus}),
+		"purge-revoked":    concat(writer, []string{query + " " + byStatus}),
 	}
 	s := synth(t)
 	for _, stackName := range []string{sampleStack, fullStack} {

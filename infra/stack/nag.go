@@ -86,7 +86,7 @@ func (b *builder) suppress() {
 	for _, name := range []string{"copy-to-datalake", "handle-rejection", "handle-failure", "execution-ended"} {
 		accept(b.fns[name].role, exception{"AwsSolutions-IAM5", []string{staging}, reasonStagingObjects})
 	}
-	for _, name := range []string{"copy-to-datalake", "handle-failure", "execution-ended", "egress-api"} {
+	for _, name := range []string{"copy-to-datalake", "handle-failure", "execution-ended", "egress-api", "purge-revoked"} {
 		accept(b.fns[name].role, exception{"AwsSolutions-IAM5", []string{released}, reasonReleased})
 	}
 	accept(b.fns["egress-api"].role, exception{"AwsSolutions-IAM5",
