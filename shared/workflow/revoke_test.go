@@ -14,7 +14,6 @@ import (
 	"github.com/tre-egress/egress/shared/workflow"
 )
 
-
 // HideObject and DeleteVersions keep what they were asked in hidden and
 // purged; deleteErr fails them.
 func (f *fakeObjects) HideObject(_ context.Context, bucket, key string) error {
