@@ -227,9 +227,9 @@ type fakeObjects struct {
 	copied    []egress.CopyJob
 	zipped    []egress.ZipEntry
 	leftOut   []egress.LeftOut // what WriteZip was told was left out
-	deleted   []string // "bucket/prefix"
-	hidden    []string // "bucket/key" of HideObject
-	purged    []string // "bucket/key" of DeleteVersions
+	deleted   []string         // "bucket/prefix"
+	hidden    []string         // "bucket/key" of HideObject
+	purged    []string         // "bucket/key" of DeleteVersions
 
 	readErr, deleteErr error
 	onWriteZip         func() // run as a zip is written
