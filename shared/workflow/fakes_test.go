@@ -272,9 +272,10 @@ type fakeObjects struct {
 	manifests map[string]egress.Manifest
 	copied    []egress.CopyJob
 	zipped    []egress.ZipEntry
-	deleted   []string // "bucket/prefix"
-	hidden    []string // "bucket/key" of HideObject
-	purged    []string // "bucket/key" of DeleteVersions
+	leftOut   []egress.LeftOut // what WriteZip was told was left out
+	deleted   []string         // "bucket/prefix"
+	hidden    []string         // "bucket/key" of HideObject
+	purged    []string         // "bucket/key" of DeleteVersions
 
 	readErr, deleteErr error
 	onWriteZip         func() // run as a zip is written
@@ -340,13 +341,14 @@ func (f *fakeObjects) DeletePrefix(_ context.Context, bucket, prefix string) (in
 	return 1, nil
 }
 
-func (f *fakeObjects) WriteZip(_ context.Context, bucket, key string, entries []egress.ZipEntry, _ ...egress.LeftOut) (egress.ZipResult, error) {
+func (f *fakeObjects) WriteZip(_ context.Context, bucket, key string, entries []egress.ZipEntry, leftOut ...egress.LeftOut) (egress.ZipResult, error) {
 	if f.onWriteZip != nil {
 		f.onWriteZip()
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.zipped = append(f.zipped, entries...)
+	f.leftOut = append(f.leftOut, leftOut...)
 	f.data[bucket+"/"+key] = []byte("zip")
 	return egress.ZipResult{Bucket: bucket, Key: key, Size: 100}, nil
 }

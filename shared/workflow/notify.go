@@ -62,8 +62,10 @@ func (h *Handlers) Notify(ctx context.Context, in NotifyInput) error {
 	case "rejected":
 		e = egress.Email{To: []string{r.RequestedByEmail}, Cc: h.firstReviewer(r),
 			Subject: fmt.Sprintf("Egress request %s rejected", r.ID),
-			Text: fmt.Sprintf("Your egress request %s (%s, workspace %s) was rejected.\n\n%s\nYour workspace's egress store is unlocked; you can change the files and submit again.\n",
-				r.ID, r.StoreName, r.WorkspaceID, reasons(r))}
+			// The files rejected one by one too: when every file was, no
+			// vote rejected the request and they are the only reason.
+			Text: fmt.Sprintf("Your egress request %s (%s, workspace %s) was rejected.\n\n%s%s\nYour workspace's egress store is unlocked; you can change the files and submit again.\n",
+				r.ID, r.StoreName, r.WorkspaceID, reasons(r), leftOutText(r))}
 	case "failed":
 		// The requester first, without the cause (it is for the admin);
 		// the admin's e-mail says if that failed.
