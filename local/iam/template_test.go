@@ -71,7 +71,7 @@ func TestLoadFindsEveryFunction(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := []string{"CopyToDatalake", "CopyToStaging", "EgressApi", "ExecutionEnded", "HandleFailure", "HandleRejection",
-			"Notify", "PreTokenGeneration", "SendReminders", "StartWorkflow", "StoreTaskToken"}
+			"Notify", "PreTokenGeneration", "PurgeRevoked", "SendReminders", "StartWorkflow", "StoreTaskToken"}
 		if got := sortedKeys(p.Functions); !slices.Equal(got, want) {
 			t.Errorf("%s: functions %v, want %v", path, got, want)
 		}

@@ -109,23 +109,23 @@ func TestCheckPlugins(t *testing.T) {
 		}
 		return ps
 	}
-	notify := row(t, "notify") // DynamoDB, SES
+	purge := row(t, "purge-revoked") // DynamoDB, S3
 	tests := []struct {
 		name    string
 		fn      functions.Function
 		plugins []Plugin
 		want    []string // in the error; none for no error
 	}{
-		{"the row's services", notify, plug(functions.DynamoDB, functions.SES), nil},
-		{"in another order", notify, plug(functions.SES, functions.DynamoDB), nil},
+		{"the row's services", purge, plug(functions.DynamoDB, functions.S3), nil},
+		{"in another order", purge, plug(functions.S3, functions.DynamoDB), nil},
 		{"no services, no plug-ins", row(t, "pre-token-generation"), nil, nil},
-		{"one missing", notify, plug(functions.DynamoDB),
-			[]string{"functions/notify: ", "the row lists SES, which main does not plug (withses.Plugin)"}},
-		{"none", notify, nil, []string{"lists DynamoDB", "lists SES"}},
-		{"one the row does not list", notify, plug(functions.DynamoDB, functions.SES, functions.S3),
-			[]string{"functions/notify: main plugs S3, which the row does not list"}},
-		{"twice", notify, plug(functions.DynamoDB, functions.SES, functions.SES), []string{"main plugs SES twice"}},
-		{"without Wire", notify, append(plug(functions.DynamoDB), Plugin{Service: functions.SES}), []string{"the SES plug-in has no Wire"}},
+		{"one missing", purge, plug(functions.DynamoDB),
+			[]string{"functions/purge-revoked: ", "the row lists S3, which main does not plug (withs3.Plugin)"}},
+		{"none", purge, nil, []string{"lists DynamoDB", "lists S3"}},
+		{"one the row does not list", purge, plug(functions.DynamoDB, functions.S3, functions.SES),
+			[]string{"functions/purge-revoked: main plugs SES, which the row does not list"}},
+		{"twice", purge, plug(functions.DynamoDB, functions.S3, functions.S3), []string{"main plugs S3 twice"}},
+		{"without Wire", purge, append(plug(functions.DynamoDB), Plugin{Service: functions.S3}), []string{"the S3 plug-in has no Wire"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -161,7 +161,7 @@ func TestBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fn := row(t, "notify")
+	fn := row(t, "purge-revoked")
 	var wired []functions.Service
 	plug := func(s functions.Service) Plugin {
 		return Plugin{Service: s, Wire: func(awsCfg aws.Config, cfg config.Config, h *workflow.Handlers) {
@@ -171,8 +171,8 @@ func TestBuild(t *testing.T) {
 			wired = append(wired, s)
 		}}
 	}
-	plugins := []Plugin{plug(functions.DynamoDB), plug(functions.SES)}
-	h, err := build((*workflow.Handlers).Notify, plugins)(context.Background(), fn, cfg, nil)
+	plugins := []Plugin{plug(functions.DynamoDB), plug(functions.S3)}
+	h, err := build((*workflow.Handlers).PurgeRevoked, plugins)(context.Background(), fn, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,18 +185,18 @@ func TestBuild(t *testing.T) {
 		t.Fatalf("wired %v, want %v", wired, fn.Services)
 	}
 	if _, err := build((*workflow.Handlers).Release, plugins)(context.Background(), fn, cfg, nil); err == nil {
-		t.Fatal("notify built with Release")
+		t.Fatal("purge-revoked built with Release")
 	}
 	wired = nil
-	if _, err := build((*workflow.Handlers).Notify, plugins[:1])(context.Background(), fn, cfg, nil); err == nil || !strings.Contains(err.Error(), "SES") {
-		t.Fatalf("notify built without SES: %v", err)
+	if _, err := build((*workflow.Handlers).PurgeRevoked, plugins[:1])(context.Background(), fn, cfg, nil); err == nil || !strings.Contains(err.Error(), "S3") {
+		t.Fatalf("purge-revoked built without S3: %v", err)
 	}
 	if len(wired) != 0 {
 		t.Fatalf("wired %v despite a plug-in missing", wired)
 	}
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
-	if _, err := build((*workflow.Handlers).Notify, plugins)(context.Background(), fn, cfg, nil); err == nil ||
-		!strings.Contains(err.Error(), "functions/notify") || !strings.Contains(err.Error(), "AWS_SECRET_ACCESS_KEY") {
-		t.Fatalf("notify built without credentials: %v", err)
+	if _, err := build((*workflow.Handlers).PurgeRevoked, plugins)(context.Background(), fn, cfg, nil); err == nil ||
+		!strings.Contains(err.Error(), "functions/purge-revoked") || !strings.Contains(err.Error(), "AWS_SECRET_ACCESS_KEY") {
+		t.Fatalf("purge-revoked built without credentials: %v", err)
 	}
 }
