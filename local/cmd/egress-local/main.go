@@ -286,7 +286,7 @@ func demo(ctx context.Context) error {
 		if err != nil {
 			result = "NOT as expected: " + err.Error()
 		}
-		summary = append(summary, fmt.Sprintf("%-34s %-12s %s", name, rep.Status, result))
+		summary = append(summary, fmt.Sprintf("%-44s %-12s %s", name, rep.Status, result))
 		return err
 	})
 	fmt.Println("== summary")
