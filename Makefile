@@ -43,7 +43,7 @@ build: ## build every function as bin/<name>/bootstrap (linux/arm64, provided.al
 run: tools ## start the embedded stack on this machine (Ctrl-C to stop)
 	EGRESS_TOOLS_DIR=$(TOOLS) go run ./local/cmd/egress-local run --seed
 
-demo: tools ## run an approve-all and a reject scenario on the embedded stack
+demo: tools ## approve-all, reject, return → resubmit → approve, and a revoke on the embedded stack
 	EGRESS_TOOLS_DIR=$(TOOLS) go run ./local/cmd/egress-local demo
 
 bench: tools ## benchmarks against baselines; writes bench/latest.json

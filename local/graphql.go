@@ -392,3 +392,12 @@ func (d GraphQLDecider) Review(ctx context.Context, who egress.Identity, id stri
 func (d GraphQLDecider) Cancel(ctx context.Context, who egress.Identity, id, reason string) error {
 	return d.Do(ctx, who, cancelRequest, map[string]any{"id": id, "reason": reason}, nil)
 }
+
+const revokeReleaseMutation = `mutation RevokeRelease($id: String!, $reason: String!) {
+  revokeRelease(egress_request_id: $id, reason: $reason) { egress_status }
+}`
+
+// Revoke revokes request id's release as who with revokeRelease.
+func (d GraphQLDecider) Revoke(ctx context.Context, who egress.Identity, id, reason string) error {
+	return d.Do(ctx, who, revokeReleaseMutation, map[string]any{"id": id, "reason": reason}, nil)
+}

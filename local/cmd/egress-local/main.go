@@ -3,7 +3,7 @@
 //
 //	egress-local run [--addr 127.0.0.1:PORT] [--dir DIR] [--seed]
 //	egress-local submit --endpoint URL --store DIR [--json]
-//	egress-local scenario --store DIR [--decisions approve,approve] [--single] [--json]
+//	egress-local scenario --store DIR [--decisions approve,approve] [--single | --stages N [--blinded]] [--json]
 //	egress-local demo
 //	egress-local token --email E [--name N] [--groups G1,G2] [--use access|id] [--endpoint URL]
 package main
@@ -20,6 +20,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -69,11 +70,14 @@ func main() {
 
 func usage() {
 	fmt.Fprint(os.Stderr, `usage:
-  egress-local run [--addr 127.0.0.1:PORT] [--dir DIR] [--seed] [--single]
+  egress-local run [--addr 127.0.0.1:PORT] [--dir DIR] [--seed] [--single | --stages N|JSON]
   egress-local submit --endpoint URL --store DIR [--json]
-  egress-local scenario --store DIR [--decisions approve,approve] [--single] [--json]
+  egress-local scenario --store DIR [--decisions approve,approve] [--single | --stages N [--blinded]] [--json]
   egress-local demo
   egress-local token --email E [--name N] [--groups G1,G2] [--use access|id] [--swb-user-id ID] [--dir DIR | --endpoint URL] [--ttl 12h]
+
+scenario --decisions: `+local.DecisionSyntax+`
+  e.g. --decisions approve,return  --decisions cancel  --decisions approve:reject=results/a.csv+b.csv,approve
 `)
 }
 
@@ -89,16 +93,16 @@ func run(ctx context.Context, args []string) error {
 	dir := fs.String("dir", "", "data folder (S3 data, e-mail outbox); default a temporary folder")
 	seed := fs.Bool("seed", false, "submit the sample store so one request awaits a decision")
 	single := fs.Bool("single", false, "single approval (IG only)")
-	stagesJSON := fs.String("stages", "", `approval_stages as in cdk.json, e.g. [{"name":"IG","group":"InformationGovernance","reminder_after_hours":24,"max_reminders":2},{"name":"RIT","group":"TREAdmin"}]`)
+	stagesArg := fs.String("stages", "", `N (1..5: IG, RIT, Stage3...) or approval_stages as in cdk.json, e.g. [{"name":"IG","group":"InformationGovernance","reminder_after_hours":24,"max_reminders":2},{"name":"RIT","group":"TREAdmin"}]`)
+	blinded := fs.Bool("blinded", false, "with --stages N: the first stage has two blinded reviewers")
 	fs.Parse(args)
-	var stages []egress.StageSpec
-	if *stagesJSON != "" {
-		if err := json.Unmarshal([]byte(*stagesJSON), &stages); err != nil {
-			return fmt.Errorf("--stages: %w", err)
-		}
+	stages, err := parseStages(*stagesArg, *blinded, *single)
+	if err != nil {
+		return err
 	}
 	if *dir != "" {
-		abs, err := filepath.Abs(*dir)
+		var abs string
+		abs, err = filepath.Abs(*dir)
 		if err != nil {
 			return err
 		}
@@ -187,29 +191,60 @@ func connect(ctx context.Context, front string) (local.Connection, error) {
 	return conn, nil
 }
 
+// parseStages reads --stages: empty (the default chain), a number of
+// numbered stages, or approval_stages JSON.
+func parseStages(arg string, blinded, single bool) ([]egress.StageSpec, error) {
+	if arg == "" {
+		if blinded {
+			return nil, errors.New("--blinded needs --stages N")
+		}
+		return nil, nil
+	}
+	if single {
+		return nil, errors.New("--single and --stages: give one")
+	}
+	if n, err := strconv.Atoi(arg); err == nil {
+		st, err := local.NumberedStages(n, blinded)
+		if err != nil {
+			return nil, fmt.Errorf("--stages: %w", err)
+		}
+		return st, nil
+	}
+	if blinded {
+		return nil, errors.New("--blinded needs --stages N, not JSON (set reviewers in the JSON)")
+	}
+	var stages []egress.StageSpec
+	if err := json.Unmarshal([]byte(arg), &stages); err != nil {
+		return nil, fmt.Errorf("--stages: want a number 1..5 or approval_stages JSON: %w", err)
+	}
+	return stages, nil
+}
+
 func scenario(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("scenario", flag.ExitOnError)
 	dir := fs.String("store", sampleStore(), "folder to submit as a workspace egress store")
-	decisions := fs.String("decisions", "approve,approve", "approve or reject per stage, comma-separated")
+	decisions := fs.String("decisions", "approve,approve", local.DecisionSyntax)
 	single := fs.Bool("single", false, "single approval (IG only)")
+	stagesArg := fs.String("stages", "", "N stages (1..5): IG, RIT, Stage3, Stage4, Stage5")
+	blinded := fs.Bool("blinded", false, "with --stages: the first stage has two blinded reviewers")
 	fs.Bool("json", true, "print JSON (always)")
 	fs.Parse(args)
-	rep, err := runScenario(ctx, *dir, strings.Split(*decisions, ","), *single)
+	stages, err := parseStages(*stagesArg, *blinded, *single)
 	if err != nil {
 		return err
 	}
-	return printReport(rep)
-}
-
-func runScenario(ctx context.Context, dir string, decisions []string, single bool) (local.Report, error) {
-	st, err := local.Start(ctx, local.Options{SingleApproval: single})
+	st, err := local.Start(ctx, local.Options{SingleApproval: *single, Stages: stages})
 	if err != nil {
-		return local.Report{}, err
+		return err
 	}
 	defer st.Close()
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	return st.Scenario(ctx, dir, decisions, st.GraphQLDecider())
+	rep, err := st.Scenario(ctx, *dir, strings.Split(*decisions, ","), st.GraphQLDecider())
+	if err != nil {
+		return err
+	}
+	return printReport(rep)
 }
 
 func printReport(rep local.Report) error {
@@ -224,18 +259,80 @@ func printReport(rep local.Report) error {
 	return nil
 }
 
-// demo runs an approve-all and a reject scenario on the sample store.
+// demo runs, on one stack, the sample store approved at every stage,
+// rejected, returned then resubmitted with a changed file and approved,
+// and approved, downloaded and revoked. It fails if any outcome is not as
+// expected.
 func demo(ctx context.Context) error {
-	var errs []error
-	for _, d := range [][]string{{"approve", "approve"}, {"reject"}} {
-		fmt.Printf("== scenario: %s\n", strings.Join(d, ","))
-		rep, err := runScenario(ctx, sampleStore(), d, false)
+	st, err := local.Start(ctx, local.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	changed, err := os.MkdirTemp("", "egress-demo-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(changed)
+	var summary []string
+	errs := demoScenarios(ctx, st, sampleStore(), changed, func(name string, rep local.Report, err error) error {
 		if err == nil {
+			fmt.Printf("== scenario: %s\n", name)
 			err = printReport(rep)
 		}
-		errs = append(errs, err)
+		result := "as expected"
+		if err != nil {
+			result = "NOT as expected: " + err.Error()
+		}
+		summary = append(summary, fmt.Sprintf("%-44s %-12s %s", name, rep.Status, result))
+		return err
+	})
+	fmt.Println("== summary")
+	for _, l := range summary {
+		fmt.Println(l)
 	}
+	return errs
+}
+
+// demoScenarios runs the demo's scenarios on st, handing each report to
+// done; changed is an empty folder for the resubmitted store.
+func demoScenarios(ctx context.Context, st *local.Stack, store, changed string, done func(string, local.Report, error) error) error {
+	d := st.GraphQLDecider()
+	var errs []error
+	for _, dec := range [][]string{{"approve", "approve"}, {"reject"}} {
+		rep, err := st.Scenario(ctx, store, dec, d)
+		errs = append(errs, done(strings.Join(dec, ","), rep, err))
+	}
+	returned, err := st.Scenario(ctx, store, []string{"return"}, d)
+	errs = append(errs, done("return", returned, err))
+	if err == nil && returned.ExpectedResult {
+		err := changedCopy(store, changed)
+		var rep local.Report
+		if err == nil {
+			rep, err = st.ResubmitScenario(ctx, returned, changed, []string{"approve", "approve"}, d)
+		}
+		errs = append(errs, done("resubmitted (a file changed),approve,approve", rep, err))
+	}
+	rep, err := st.RevokeScenario(ctx, store, d)
+	errs = append(errs, done("approve,approve,download,revoke", rep, err))
 	return errors.Join(errs...)
+}
+
+// changedCopy copies the tree at src to dst with one file changed, as a
+// researcher would after a return.
+func changedCopy(src, dst string) error {
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		return fmt.Errorf("copy the store: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dst, "tables", "summary.csv"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("change a file: %w", err)
+	}
+	defer f.Close()
+	_, err = f.WriteString("small counts suppressed,<10\n")
+	return err
 }
 
 // endpoints maps each endpoint name of a running stack to its URL.
