@@ -573,7 +573,8 @@ func TestHandleFailureFailingIsRetried(t *testing.T) {
 
 // TestDecisionRacingTheStageTimeout: the RIT decision is stored just as the
 // stage times out, so the workflow never takes it. The request must still
-// end cleanly: FAILED, store PENDING, nothing staged or released.
+// end cleanly: FAILED (a late rejection stands: REJECTED), store PENDING,
+// nothing staged or released.
 func TestDecisionRacingTheStageTimeout(t *testing.T) {
 	for _, d := range []egress.Decision{egress.Approved, egress.Rejected} {
 		t.Run(string(d), func(t *testing.T) {
@@ -608,11 +609,17 @@ func TestDecisionRacingTheStageTimeout(t *testing.T) {
 				t.Fatal(err)
 			}
 			clock.Advance(s.Config.StageTimeout + time.Second)
-			r := finished(t, s, sub, egress.StatusFailed)
+			// A timeout never approves: a late approval fails the request;
+			// a late rejection stands (nothing is released either way).
+			want := egress.StatusFailed
+			if d == egress.Rejected {
+				want = egress.StatusRejected
+			}
+			r := finished(t, s, sub, want)
 			if egress.ErrorCode(decideErr) != egress.ECONFLICT {
 				t.Fatalf("late decision: %v", decideErr)
 			}
-			if !strings.Contains(r.FailureCause, "States.Timeout") {
+			if d == egress.Approved && !strings.Contains(r.FailureCause, "States.Timeout") {
 				t.Fatalf("cause %q", r.FailureCause)
 			}
 		})

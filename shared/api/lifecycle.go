@@ -154,6 +154,9 @@ func (s *Service) Changes(ctx context.Context, who egress.Identity, r egress.Req
 		return ChangePage{}, err
 	}
 	if r.PreviousRequestID == "" {
+		if nextToken != "" {
+			return ChangePage{}, egress.Errorf(egress.EINVALID, "invalid next token: request %s resubmits nothing", r.ID)
+		}
 		return ChangePage{Changes: []egress.FileChange{}}, nil
 	}
 	prev, err := s.Requests.Get(ctx, r.PreviousRequestID)

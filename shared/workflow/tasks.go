@@ -330,6 +330,12 @@ func (h *Handlers) cleanUp(ctx context.Context, id, errName, rawCause string) (e
 		if cur.Status == egress.StatusFailed || cur.Status == egress.StatusExpired {
 			return egress.Event{}, errAlreadyFailed
 		}
+		// A person's outcome (a cancellation, say) whose delivery to the
+		// waiting task failed ends the stage by timeout: the outcome
+		// stands, and only the clean-up is left to do.
+		if errName == "States.Timeout" && endedByPerson(cur.Status) {
+			return egress.Event{}, errAlreadyFailed
+		}
 		to := egress.StatusFailed
 		if chain, err := h.chainFor(*cur); err == nil && errName == "States.Timeout" && chain.StageAwaiting(cur.Status) >= 0 {
 			to = egress.StatusExpired
@@ -426,6 +432,12 @@ func (h *Handlers) keepRelease(ctx context.Context, r egress.Request, cause stri
 // releaseKept joins a released request's failure cause to what became of
 // its SWB store, and marks the failure as recorded.
 const releaseKept = "; the release was kept and "
+
+// endedByPerson reports the statuses a reviewer's or requester's
+// decision ends a request in without release.
+func endedByPerson(s egress.Status) bool {
+	return s == egress.StatusRejected || s == egress.StatusReturned || s == egress.StatusCancelled
+}
 
 var (
 	errAlreadyFailed = errors.New("already failed")

@@ -91,7 +91,12 @@ func TestHandleFailureStatus(t *testing.T) {
 		{"awaiting IG, timeout", egress.StatusProcessing, "States.Timeout", egress.StatusExpired, ""},
 		{"awaiting RIT, timeout", egress.StatusIGApproved, "States.Timeout", egress.StatusExpired, ""},
 		{"approved as it timed out", egress.StatusRITApproved, "States.Timeout", egress.StatusFailed, ""},
-		{"rejected as it timed out", egress.StatusRejected, "States.Timeout", egress.StatusFailed, ""},
+		// A person's outcome stored as the stage timed out stands; the
+		// clean-up still runs.
+		{"rejected as it timed out", egress.StatusRejected, "States.Timeout", egress.StatusRejected, "the reviewer's reason"},
+		{"returned as it timed out", egress.StatusReturned, "States.Timeout", egress.StatusReturned, "the reviewer's reason"},
+		{"cancelled as it timed out", egress.StatusCancelled, "States.Timeout", egress.StatusCancelled, "the requester's reason"},
+		{"cancelled, clean-up failed", egress.StatusCancelled, egress.EINTERNAL, egress.StatusFailed, ""},
 		{"awaiting IG, error", egress.StatusProcessing, egress.EINTERNAL, egress.StatusFailed, ""},
 		{"release failed", egress.StatusRITApproved, egress.ECONFLICT, egress.StatusFailed, ""},
 		{"already failed", egress.StatusFailed, "States.Timeout", egress.StatusFailed, "first cause"},
