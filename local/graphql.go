@@ -377,7 +377,12 @@ const (
 // Review votes as who with reviewRequest: a decision (APPROVED, REJECTED
 // or RETURNED), its reason, and decisions on single files.
 func (d GraphQLDecider) Review(ctx context.Context, who egress.Identity, id string, dec egress.Decision, reason string, files []egress.FileDecision) error {
-	in := map[string]any{"egress_request_id": id, "decision": string(dec), "reason": reason}
+	r, err := d.get(ctx, who, id)
+	if err != nil {
+		return err
+	}
+	token, _ := r["task_token"].(string)
+	in := map[string]any{"egress_request_id": id, "task_token": token, "decision": string(dec), "reason": reason}
 	var fs []map[string]any
 	for _, f := range files {
 		fs = append(fs, map[string]any{"path": f.Path, "decision": string(f.Decision), "comment": f.Comment})

@@ -574,11 +574,15 @@ func (d ServiceDecider) Download(ctx context.Context, who egress.Identity, id st
 
 // Review implements LifecycleDecider.
 func (d ServiceDecider) Review(ctx context.Context, who egress.Identity, id string, dec egress.Decision, reason string, files []egress.FileDecision) error {
-	in := api.ReviewInput{RequestID: id, Decision: string(dec), Reason: reason}
+	r, err := d.S.API.GetRequest(ctx, who, id)
+	if err != nil {
+		return err
+	}
+	in := api.ReviewInput{RequestID: id, TaskToken: api.TokenRef(r.TaskToken), Decision: string(dec), Reason: reason}
 	for _, f := range files {
 		in.Files = append(in.Files, api.FileDecisionInput{Path: f.Path, Decision: string(f.Decision), Comment: f.Comment})
 	}
-	_, err := d.S.API.Review(ctx, who, in)
+	_, err = d.S.API.Review(ctx, who, in)
 	return err
 }
 

@@ -272,7 +272,12 @@ func TestInjectedFailures(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			r := finished(t, s, sub, egress.StatusFailed)
+			// A rejection stands when its clean-up fails; the cause is noted.
+			want := egress.StatusFailed
+			if fn == "handle-rejection" {
+				want = egress.StatusRejected
+			}
+			r := finished(t, s, sub, want)
 			if !strings.Contains(r.FailureCause, "injected failure in "+fn) {
 				t.Fatalf("cause %q", r.FailureCause)
 			}

@@ -22,8 +22,11 @@ type reviewerTopic struct {
 // adds none). Encrypted with the state key, SSL only.
 func (b *builder) reviewerTopics() {
 	chain, err := egress.NewChain(b.cfg.ReviewerRoles, b.cfg.SingleApproval)
+	if len(b.cfg.ApprovalStages) > 0 {
+		chain, err = egress.NewChainFromSpecs(b.cfg.ApprovalStages)
+	}
 	if err != nil {
-		panic(err) // ParseConfig checked egress_reviewer_roles
+		panic(err) // ParseConfig checked egress_reviewer_roles and approval_stages
 	}
 	for i, st := range chain.Stages {
 		name := "egress " + b.cfg.StackName() + " " + st.Group + " reviewers"

@@ -61,10 +61,13 @@ func (s *Service) Review(ctx context.Context, who egress.Identity, in ReviewInpu
 	if err != nil {
 		return egress.Request{}, err
 	}
-	if in.TaskToken != "" {
-		if err := p.checkToken(in.TaskToken); err != nil {
-			return egress.Request{}, err
-		}
+	// The token says which stage the caller saw: without it a vote meant
+	// for one stage could land on the next.
+	if in.TaskToken == "" {
+		return egress.Request{}, egress.Errorf(egress.EINVALID, "task_token is required: send the task_token of the request as you loaded it")
+	}
+	if err := p.checkToken(in.TaskToken); err != nil {
+		return egress.Request{}, err
 	}
 	return s.decide(ctx, who, p, b)
 }

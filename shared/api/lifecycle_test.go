@@ -92,7 +92,7 @@ func TestReviewBlindedStage(t *testing.T) {
 	r := e.seedOwned(t, blinded, owner.UserID, ws)
 	secondIG := egress.Identity{Subject: "sub-ig2", Email: "ig2@example.org", Name: "Ivo IG", Groups: []string{egress.GroupIG}}
 
-	first, err := e.svc.Review(ctx, igReviewer, api.ReviewInput{RequestID: r.ID, Decision: "REJECTED", Reason: "names in a.csv"})
+	first, err := e.svc.Review(ctx, igReviewer, api.ReviewInput{RequestID: r.ID, TaskToken: api.TokenRef(r.TaskToken), Decision: "REJECTED", Reason: "names in a.csv"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,11 +125,11 @@ func TestReviewBlindedStage(t *testing.T) {
 			t.Errorf("while blinded, %s sees %v, want %v", tt.who.Email, got, tt.want)
 		}
 	}
-	if _, err := e.svc.Review(ctx, igReviewer, api.ReviewInput{RequestID: r.ID, Decision: "APPROVED"}); egress.ErrorCode(err) != egress.EFORBIDDEN {
+	if _, err := e.svc.Review(ctx, igReviewer, api.ReviewInput{RequestID: r.ID, TaskToken: api.TokenRef(r.TaskToken), Decision: "APPROVED"}); egress.ErrorCode(err) != egress.EFORBIDDEN {
 		t.Fatalf("a second vote by the same reviewer: %v", err)
 	}
 
-	second, err := e.svc.Review(ctx, secondIG, api.ReviewInput{RequestID: r.ID, Decision: "APPROVED"})
+	second, err := e.svc.Review(ctx, secondIG, api.ReviewInput{RequestID: r.ID, TaskToken: api.TokenRef(r.TaskToken), Decision: "APPROVED"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -118,6 +118,13 @@ func (s *Service) Preview(ctx context.Context, who egress.Identity, id, filePath
 	if f.StagedVersionID == "" {
 		return FilePreview{}, fmt.Errorf("preview of %s: the manifest records no staged version of %q", r.ID, f.Path)
 	}
+	// A file an earlier stage rejected never leaves: not in the zip, not
+	// through a preview link to a later stage.
+	for _, lo := range r.LeftOut() {
+		if lo.Path == f.Path {
+			return FilePreview{}, egress.Errorf(egress.EFORBIDDEN, "%q was rejected at the %s stage and cannot be previewed", f.Path, lo.Stage)
+		}
+	}
 	key := egress.StagedKey(r, f.Path)
 	head := []byte{}
 	if f.Size > 0 {

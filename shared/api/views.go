@@ -104,10 +104,10 @@ func NewRequestView(r egress.Request) RequestView {
 	}
 	// The frontend's fields show a stage's first vote once the stage is
 	// decided: a blinded stage's first vote stays hidden until then.
-	if rv, ok := r.Review(0); ok && r.StageDecided(0) {
+	if rv, ok := r.DecidingVote(0); ok && r.StageDecided(0) {
 		v.IGName, v.IGEmail, v.IGDate, v.IGReason, v.IGDecision = rv.Name, rv.Email, egress.FormatTime(rv.At), rv.Reason, string(rv.Decision)
 	}
-	if rv, ok := r.Review(1); ok && r.StageDecided(1) {
+	if rv, ok := r.DecidingVote(1); ok && r.StageDecided(1) {
 		v.RITName, v.RITEmail, v.RITDate, v.RITReason, v.RITDecision = rv.Name, rv.Email, egress.FormatTime(rv.At), rv.Reason, string(rv.Decision)
 	}
 	return v

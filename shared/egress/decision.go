@@ -42,6 +42,10 @@ const (
 	// decisions of a request: a reviewer who wants to reject more files
 	// one by one rejects or returns the request instead.
 	MaxFileDecisionBytes = 128 << 10
+	// fileDecisionOverhead is what DynamoDB stores for a per-file decision
+	// besides its path and comment: attribute names, the decision, the
+	// map's own bytes. MaxFileDecisionBytes counts it too.
+	fileDecisionOverhead = 48
 )
 
 // Ballot is what a reviewer sends: the decision, its reason, and optional
@@ -201,7 +205,7 @@ func checkFileDecisions(r Request, files []FileDecision) ([]FileDecision, error)
 	total := 0
 	for _, v := range r.Reviews {
 		for _, f := range v.Files {
-			total += len(f.Path) + len(f.Comment)
+			total += len(f.Path) + len(f.Comment) + fileDecisionOverhead
 		}
 	}
 	out := make([]FileDecision, len(files))
@@ -222,11 +226,11 @@ func checkFileDecisions(r Request, files []FileDecision) ([]FileDecision, error)
 			return nil, Errorf(EINVALID, "files[%d] %q: comment has %d characters, at most %d allowed", i, f.Path, n, MaxCommentLength)
 		}
 		seen[f.Path] = true
-		total += len(f.Path) + len(f.Comment)
+		total += len(f.Path) + len(f.Comment) + fileDecisionOverhead
 		out[i] = f
 	}
 	if total > MaxFileDecisionBytes {
-		return nil, Errorf(ELIMIT, "per-file decisions of this request would take %d bytes, more than %d; reject or return the request as a whole instead", total, MaxFileDecisionBytes)
+		return nil, Errorf(ELIMIT, "per-file decisions of this request would take more than the %d bytes kept for them; decide fewer files one by one, shorten the comments, or reject or return the request as a whole", MaxFileDecisionBytes)
 	}
 	return out, nil
 }

@@ -122,9 +122,9 @@ func TestVote(t *testing.T) {
 		{"file rejected without a comment", start, ig1, egress.Ballot{Decision: egress.Approved, Files: []egress.FileDecision{{Path: "a.csv", Decision: egress.Rejected, Comment: "  "}}}, "", false, egress.EINVALID, `files[0] "a.csv": a comment is required to reject a file`},
 		{"longest comment", start, ig1, egress.Ballot{Decision: egress.Approved, Files: []egress.FileDecision{{Path: "a.csv", Decision: egress.Rejected, Comment: strings.Repeat("é", egress.MaxCommentLength)}}}, egress.StatusIGApproved, true, "", ""},
 		{"comment too long", start, ig1, egress.Ballot{Decision: egress.Approved, Files: []egress.FileDecision{{Path: "a.csv", Decision: egress.Rejected, Comment: big + "é"}}}, "", false, egress.EINVALID, `files[0] "a.csv": comment has 1001 characters, at most 1000`},
-		{"file decisions over the request's bytes", func() egress.Request { return newRequest() }, ig1, egress.Ballot{Decision: egress.Approved, Files: manyFiles(egress.MaxFileDecisionBytes/(len(big)+10)+1, big)}, "", false, egress.ELIMIT, "reject or return the request as a whole"},
+		{"file decisions over the request's bytes", func() egress.Request { return newRequest() }, ig1, egress.Ballot{Decision: egress.Approved, Files: manyFiles(egress.MaxFileDecisionBytes/(len(big)+60)+1, big)}, "", false, egress.ELIMIT, "reject or return the request as a whole"},
 		{"earlier votes' file decisions count towards the bytes", func() egress.Request {
-			return vote(t, c, newRequest(), ig1, egress.Ballot{Decision: egress.Approved, Files: manyFiles(egress.MaxFileDecisionBytes/(len(big)+10)-1, big)})
+			return vote(t, c, newRequest(), ig1, egress.Ballot{Decision: egress.Approved, Files: manyFiles(egress.MaxFileDecisionBytes/(len(big)+60)-1, big)})
 		}, panel1, egress.Ballot{Decision: egress.Approved, Files: manyFiles(3, big)}, "", false, egress.ELIMIT, "per-file decisions of this request"},
 	}
 	for _, tt := range tests {

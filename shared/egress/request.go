@@ -136,6 +136,24 @@ func (r *Request) ReviewsFor(viewer Identity) []Review {
 	return out
 }
 
+// DecidingVote returns the vote that decided stage i: its first REJECTED
+// vote, else its first RETURNED, else its last; for the frontend's
+// ig_reviewer_1_* and rit_reviewer_2_* fields.
+func (r *Request) DecidingVote(i int) (Review, bool) {
+	votes := r.Votes(i)
+	if len(votes) == 0 {
+		return Review{}, false
+	}
+	for _, d := range []Decision{Rejected, Returned} {
+		for _, v := range votes {
+			if v.Decision == d {
+				return v, true
+			}
+		}
+	}
+	return votes[len(votes)-1], true
+}
+
 // Votes returns the votes cast on stage i, in order.
 func (r *Request) Votes(i int) []Review {
 	var votes []Review

@@ -24,10 +24,12 @@ type user struct {
 
 // fakePool serves ListUsersInGroup (AWS JSON 1.1) for one pool and group,
 // in pages of at most Limit (60 at most, as Cognito), and records each
-// request's page size.
+// page's size once: under load the SDK may retry a request whose
+// connection the test server dropped, which is not another page.
 type fakePool struct {
 	users  []user
 	limits []int
+	seen   map[string]bool
 }
 
 func (f *fakePool) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -56,7 +58,13 @@ func (f *fakePool) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "InvalidParameterException", "limit")
 		return
 	}
-	f.limits = append(f.limits, in.Limit)
+	if f.seen == nil {
+		f.seen = map[string]bool{}
+	}
+	if !f.seen[in.NextToken] {
+		f.seen[in.NextToken] = true
+		f.limits = append(f.limits, in.Limit)
+	}
 	start, _ := strconv.Atoi(in.NextToken)
 	end := min(start+in.Limit, len(f.users))
 	type attr struct{ Name, Value string }

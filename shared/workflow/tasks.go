@@ -330,11 +330,20 @@ func (h *Handlers) cleanUp(ctx context.Context, id, errName, rawCause string) (e
 		if cur.Status == egress.StatusFailed || cur.Status == egress.StatusExpired {
 			return egress.Event{}, errAlreadyFailed
 		}
-		// A person's outcome (a cancellation, say) whose delivery to the
-		// waiting task failed ends the stage by timeout: the outcome
-		// stands, and only the clean-up is left to do.
-		if errName == "States.Timeout" && endedByPerson(cur.Status) {
-			return egress.Event{}, errAlreadyFailed
+		// A person's outcome stands whatever ended the execution after it
+		// (a stage timeout when the outcome's delivery failed, a clean-up
+		// that failed): only the clean-up is left to do, and the admin is
+		// told. A returned request stays RETURNED, so a resubmission still
+		// links to it.
+		if endedByPerson(cur.Status) {
+			if cur.FailureCause != "" {
+				return egress.Event{}, errAlreadyFailed
+			}
+			cur.FailureCause = cause
+			cur.TaskToken, cur.ResumeToken, cur.CurrentReviewerGroup = "", "", ""
+			cur.UpdatedAt, cur.UpdatedBy = h.now(), egress.ActorWorkflow
+			return egress.Event{RequestID: cur.ID, At: h.now(), Kind: egress.EventFailure, Actor: egress.ActorWorkflow,
+				From: cur.Status, To: cur.Status, Reason: cause}, nil
 		}
 		to := egress.StatusFailed
 		if chain, err := h.chainFor(*cur); err == nil && errName == "States.Timeout" && chain.StageAwaiting(cur.Status) >= 0 {

@@ -93,10 +93,12 @@ func TestHandleFailureStatus(t *testing.T) {
 		{"approved as it timed out", egress.StatusRITApproved, "States.Timeout", egress.StatusFailed, ""},
 		// A person's outcome stored as the stage timed out stands; the
 		// clean-up still runs.
-		{"rejected as it timed out", egress.StatusRejected, "States.Timeout", egress.StatusRejected, "the reviewer's reason"},
-		{"returned as it timed out", egress.StatusReturned, "States.Timeout", egress.StatusReturned, "the reviewer's reason"},
-		{"cancelled as it timed out", egress.StatusCancelled, "States.Timeout", egress.StatusCancelled, "the requester's reason"},
-		{"cancelled, clean-up failed", egress.StatusCancelled, egress.EINTERNAL, egress.StatusFailed, ""},
+		{"rejected as it timed out", egress.StatusRejected, "States.Timeout", egress.StatusRejected, ""},
+		{"returned as it timed out", egress.StatusReturned, "States.Timeout", egress.StatusReturned, ""},
+		{"cancelled as it timed out", egress.StatusCancelled, "States.Timeout", egress.StatusCancelled, ""},
+		{"cancelled, clean-up failed", egress.StatusCancelled, egress.EINTERNAL, egress.StatusCancelled, ""},
+		{"rejected, clean-up failed", egress.StatusRejected, egress.EINTERNAL, egress.StatusRejected, ""},
+		{"cancelled, failure noted before", egress.StatusCancelled, egress.EINTERNAL, egress.StatusCancelled, "first cause"},
 		{"awaiting IG, error", egress.StatusProcessing, egress.EINTERNAL, egress.StatusFailed, ""},
 		{"release failed", egress.StatusRITApproved, egress.ECONFLICT, egress.StatusFailed, ""},
 		{"already failed", egress.StatusFailed, "States.Timeout", egress.StatusFailed, "first cause"},
