@@ -340,6 +340,25 @@ func TestChainOfThreeWithBlindedStage(t *testing.T) {
 		if r.Status != "STAGE2APPROVED" || r.CurrentReviewerGroup != "DataOwner" {
 			t.Fatalf("awaiting the third stage: %s, group %q", r.Status, r.CurrentReviewerGroup)
 		}
+		// The frontend's listRequests works with any chain and lists the
+		// request awaiting its third stage.
+		var list struct {
+			ListRequests []struct {
+				ID     string `json:"egress_request_id"`
+				Status string `json:"egress_status"`
+			} `json:"listRequests"`
+		}
+		if err := d.Do(ctx(t), Voter(chain, 2, 0), frontendOperation(t, "listRequests"), nil, &list); err != nil {
+			t.Fatalf("listRequests with a three-stage chain: %v", err)
+		}
+		if !slices.ContainsFunc(list.ListRequests, func(l struct {
+			ID     string `json:"egress_request_id"`
+			Status string `json:"egress_status"`
+		}) bool {
+			return l.ID == sub.RequestID && l.Status == "STAGE2APPROVED"
+		}) {
+			t.Errorf("listRequests does not list the request awaiting its third stage")
+		}
 		if err := d.Review(ctx(t), Voter(chain, 2, 0), sub.RequestID, egress.Approved, "", nil); err != nil {
 			t.Fatal(err)
 		}
