@@ -88,10 +88,7 @@ func (s *Service) Cancel(ctx context.Context, who egress.Identity, id, reason st
 		return egress.Request{}, egress.Errorf(egress.EINVALID, "egress_request_id is required")
 	}
 	// A researcher's cancel of another's request reads as a missing one.
-	if _, err := s.readable(ctx, rd, id); err != nil {
-		return egress.Request{}, err
-	}
-	r, err := s.Requests.Get(ctx, id)
+	r, err := s.get(ctx, rd, id)
 	if err != nil {
 		return egress.Request{}, err
 	}

@@ -55,6 +55,16 @@ func (rd reader) owns(r egress.Request) bool {
 // readable returns request id as rd may see it. Another's request reads
 // to a researcher exactly as a missing one, so its existence does not leak.
 func (s *Service) readable(ctx context.Context, rd reader, id string) (egress.Request, error) {
+	r, err := s.get(ctx, rd, id)
+	if err != nil {
+		return egress.Request{}, err
+	}
+	return rd.show(r), nil
+}
+
+// get returns request id as stored, once rd may read it: for the
+// operations that act on it (cancel) and need what show hides.
+func (s *Service) get(ctx context.Context, rd reader, id string) (egress.Request, error) {
 	r, err := s.Requests.Get(ctx, id)
 	if err != nil {
 		return egress.Request{}, err
@@ -62,7 +72,7 @@ func (s *Service) readable(ctx context.Context, rd reader, id string) (egress.Re
 	if !rd.reviewer && !rd.owns(r) {
 		return egress.Request{}, egress.Errorf(egress.ENOTFOUND, "request %s not found", id)
 	}
-	return rd.show(r), nil
+	return r, nil
 }
 
 // readableSource is the parent request of a nested field as rd may use

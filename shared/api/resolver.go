@@ -279,7 +279,7 @@ func (s *Service) Resolve(ctx context.Context, ev Event) (any, error) {
 		}
 		return NewRequestView(r), nil
 
-	case "Mutation.cancelRequest":
+	case "Mutation.cancelRequest", "Mutation.revokeRelease":
 		var args struct {
 			ID     string `json:"egress_request_id"`
 			Reason string `json:"reason"`
@@ -287,21 +287,11 @@ func (s *Service) Resolve(ctx context.Context, ev Event) (any, error) {
 		if err := decodeArgs(ev.Arguments, &args); err != nil {
 			return nil, err
 		}
-		r, err := s.Cancel(ctx, who, args.ID, args.Reason)
-		if err != nil {
-			return nil, err
+		end := s.Cancel
+		if field == "Mutation.revokeRelease" {
+			end = s.RevokeRelease
 		}
-		return NewRequestView(r), nil
-
-	case "Mutation.revokeRelease":
-		var args struct {
-			ID     string `json:"egress_request_id"`
-			Reason string `json:"reason"`
-		}
-		if err := decodeArgs(ev.Arguments, &args); err != nil {
-			return nil, err
-		}
-		r, err := s.RevokeRelease(ctx, who, args.ID, args.Reason)
+		r, err := end(ctx, who, args.ID, args.Reason)
 		if err != nil {
 			return nil, err
 		}

@@ -68,40 +68,6 @@ func (s *Table) List(ctx context.Context, q egress.ListQuery) (egress.Page, erro
 	return page, nil
 }
 
-// Latest returns the newest request of workspace workspaceID in status
-// st, reading the by-workspace index newest first until it finds one;
-// found is false when the workspace has none. Intake can use it to link a
-// resubmission to the workspace's last request in a status.
-func (s *Table) Latest(ctx context.Context, workspaceID string, st egress.Status) (r egress.Request, found bool, err error) {
-	if workspaceID == "" {
-		return egress.Request{}, false, egress.Errorf(egress.EINVALID, "workspace id is required")
-	}
-	if !st.Valid() {
-		return egress.Request{}, false, egress.Errorf(egress.EINVALID, "unknown status %q", st)
-	}
-	// A workspace holds few requests, one in flight at a time, so reading
-	// its pages costs about what a filter expression would.
-	q := egress.ListQuery{WorkspaceID: workspaceID, Limit: latestPage}
-	for {
-		p, err := s.List(ctx, q)
-		if err != nil {
-			return egress.Request{}, false, fmt.Errorf("latest %s request of workspace %s: %w", st, workspaceID, err)
-		}
-		for _, r := range p.Requests {
-			if r.Status == st {
-				return r, true, nil
-			}
-		}
-		if p.NextToken == "" {
-			return egress.Request{}, false, nil
-		}
-		q.NextToken = p.NextToken
-	}
-}
-
-// latestPage is the page size Latest reads.
-const latestPage = 50
-
 // listIndex is the index a query reads and the partition it reads.
 type listIndex struct {
 	name, attr, value string

@@ -45,7 +45,7 @@ func (h *Handlers) Notify(ctx context.Context, in NotifyInput) error {
 		e = egress.Email{To: []string{r.RequestedByEmail}, Cc: h.firstReviewer(r),
 			Subject: fmt.Sprintf("Egress request %s returned for changes", r.ID),
 			Text: fmt.Sprintf("Your egress request %s (%s, workspace %s) was returned for changes. Nothing was released.\n\n%s%s\nYour workspace's egress store is unlocked: change the files and submit again; the reviewers will see what changed.\n",
-				r.ID, r.StoreName, r.WorkspaceID, returnReasons(r), leftOutText(r))}
+				r.ID, r.StoreName, r.WorkspaceID, reasons(r, egress.Returned, "What to change (%s stage)"), leftOutText(r))}
 	case "cancelled":
 		if chain, err := h.chainFor(r); err == nil {
 			if i := stageAtEnd(chain, r); i >= 0 {
@@ -65,7 +65,7 @@ func (h *Handlers) Notify(ctx context.Context, in NotifyInput) error {
 			// The files rejected one by one too: when every file was, no
 			// vote rejected the request and they are the only reason.
 			Text: fmt.Sprintf("Your egress request %s (%s, workspace %s) was rejected.\n\n%s%s\nYour workspace's egress store is unlocked; you can change the files and submit again.\n",
-				r.ID, r.StoreName, r.WorkspaceID, reasons(r), leftOutText(r))}
+				r.ID, r.StoreName, r.WorkspaceID, reasons(r, egress.Rejected, "Reason given at the %s stage"), leftOutText(r))}
 	case "failed":
 		// The requester first, without the cause (it is for the admin);
 		// the admin's e-mail says if that failed.
@@ -101,22 +101,13 @@ func (h *Handlers) link(r egress.Request) string {
 	return base + "/?egress_request_id=" + url.QueryEscape(r.ID)
 }
 
-func reasons(r egress.Request) string {
+// reasons lists the reasons of r's votes that were d, one line each:
+// label, with the vote's stage name put in, then the reason.
+func reasons(r egress.Request, d egress.Decision, label string) string {
 	var b strings.Builder
 	for _, rv := range r.Reviews {
-		if rv.Decision == egress.Rejected {
-			fmt.Fprintf(&b, "Reason given at the %s stage: %s\n", rv.Stage, rv.Reason)
-		}
-	}
-	return b.String()
-}
-
-// returnReasons lists why the request was returned.
-func returnReasons(r egress.Request) string {
-	var b strings.Builder
-	for _, rv := range r.Reviews {
-		if rv.Decision == egress.Returned {
-			fmt.Fprintf(&b, "What to change (%s stage): %s\n", rv.Stage, rv.Reason)
+		if rv.Decision == d {
+			fmt.Fprintf(&b, label+": %s\n", rv.Stage, rv.Reason)
 		}
 	}
 	return b.String()
@@ -277,15 +268,11 @@ func (h *Handlers) tellGroup(ctx context.Context, r egress.Request, st egress.St
 	} else {
 		told++
 	}
-	to := slices.Clone(h.Settings.ReviewerEmails[st.Group])
-	if h.Directory != nil {
-		members, err := h.Directory.GroupEmails(nctx, st.Group)
-		if err != nil {
-			problems = append(problems, fmt.Errorf("look up the members of group %s: %w", st.Group, err))
-		}
-		to = append(to, members...)
+	to, err := h.groupAddresses(nctx, st.Group, nil)
+	if err != nil {
+		problems = append(problems, err)
 	}
-	if to = uniqueAddresses(to); len(to) > 0 && h.Mailer == nil {
+	if len(to) > 0 && h.Mailer == nil {
 		log.Warn("no mailer configured; reviewers not e-mailed")
 		to = nil
 	}
@@ -311,6 +298,23 @@ func (h *Handlers) tellGroup(ctx context.Context, r egress.Request, st egress.St
 		return
 	}
 	log.Info("reviewers told", "told", told)
+}
+
+// groupAddresses is whom an e-mail to group reaches: first, then the
+// group's configured addresses, then its members in the user pool (where
+// the function has a directory), each once. A failed member lookup is
+// returned with the addresses found without it.
+func (h *Handlers) groupAddresses(ctx context.Context, group string, first []string) ([]string, error) {
+	to := slices.Concat(first, h.Settings.ReviewerEmails[group])
+	var err error
+	if h.Directory != nil {
+		var members []string
+		if members, err = h.Directory.GroupEmails(ctx, group); err != nil {
+			err = fmt.Errorf("look up the members of group %s: %w", group, err)
+		}
+		to = append(to, members...)
+	}
+	return uniqueAddresses(to), err
 }
 
 // reviewerNotice is the subject and text of stage i's notice: the

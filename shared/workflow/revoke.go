@@ -100,21 +100,17 @@ func (h *Handlers) tellStage(ctx context.Context, r egress.Request, st egress.St
 			told++
 		}
 	}
-	var to []string
+	var voters []string
 	for _, rv := range r.Reviews {
 		if rv.Stage == st.Name {
-			to = append(to, rv.Email)
+			voters = append(voters, rv.Email)
 		}
 	}
-	to = append(to, h.Settings.ReviewerEmails[st.Group]...)
-	if h.Directory != nil {
-		members, err := h.Directory.GroupEmails(ctx, st.Group)
-		if err != nil {
-			problems = append(problems, fmt.Errorf("look up the members of group %s: %w", st.Group, err))
-		}
-		to = append(to, members...)
+	to, err := h.groupAddresses(ctx, st.Group, voters)
+	if err != nil {
+		problems = append(problems, err)
 	}
-	to = slices.DeleteFunc(uniqueAddresses(to), func(a string) bool { return strings.EqualFold(a, r.RequestedByEmail) })
+	to = slices.DeleteFunc(to, func(a string) bool { return strings.EqualFold(a, r.RequestedByEmail) })
 	if len(to) > 0 && h.Mailer == nil {
 		return told, errors.New("no mailer configured")
 	}
