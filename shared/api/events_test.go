@@ -50,7 +50,7 @@ func TestSampleEvents(t *testing.T) {
 		"egress-api-download-data.json":      "X-Amz-Signature",
 	}
 	for _, n := range names {
-		if !slices.Contains(order, filepath.Base(n)) {
+		if !slices.Contains(order, filepath.Base(n)) && !slices.Contains(lifecycleSamples, filepath.Base(n)) {
 			t.Errorf("sample %s is not exercised here", filepath.Base(n))
 		}
 	}
@@ -110,5 +110,50 @@ func TestSampleEvents(t *testing.T) {
 	got, _ := e.table.Get(ctx, r.ID)
 	if got.Status != egress.StatusRITApproved || got.DownloadCount != 1 {
 		t.Fatalf("after the samples: %s, %d downloads", got.Status, got.DownloadCount)
+	}
+}
+
+// lifecycleSamples are the egress-api samples of the review lifecycle,
+// run by TestLifecycleSampleEvents on a request of their own.
+var lifecycleSamples = []string{"egress-api-review-request.json", "egress-api-cancel-request.json"}
+
+// The lifecycle's samples through the Lambda handler: a vote with a
+// per-file decision decides the IG stage, then a TRE admin cancels the
+// request awaiting RIT.
+func TestLifecycleSampleEvents(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	var args struct {
+		Request struct {
+			ID string `json:"egress_request_id"`
+		} `json:"request"`
+	}
+	json.Unmarshal(sample(t, lifecycleSamples[0]).Arguments, &args)
+	r := newRequest()
+	r.ID, r.WorkspaceID, r.TaskToken = args.Request.ID, "4b2f8c1e-7a6d-4e3b-9f0a-1c2d3e4f5a6b", sampleToken
+	r.StagingObjectMetadataVersion = "manifests/" + r.WorkspaceID + "/" + r.ID + ".json"
+	staged := e.stage(t, r, "results/a.csv", []byte("a,b\n1,2\n"))
+	if err := e.objects.WriteManifest(ctx, e.staging, r.StagingObjectMetadataVersion, egress.Manifest{RequestID: r.ID,
+		Files: []egress.File{staged}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.table.Create(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	handler := api.Handler(e.svc)
+	for name, want := range map[string]egress.Status{lifecycleSamples[0]: egress.StatusIGApproved} {
+		out, err := handler(ctx, sample(t, name))
+		if b, _ := json.Marshal(out); err != nil || !strings.Contains(string(b), string(want)) {
+			t.Fatalf("%s: %s, %v; want %s", name, b, err, want)
+		}
+	}
+	cur, _ := e.table.Get(ctx, r.ID) // the workflow now awaits RIT
+	cur.TaskToken, cur.CurrentReviewerGroup = sampleToken, egress.GroupRIT
+	if _, err := e.table.Update(ctx, cur, egress.Event{Kind: egress.EventTaskToken, Actor: egress.ActorWorkflow}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := handler(ctx, sample(t, lifecycleSamples[1]))
+	if b, _ := json.Marshal(out); err != nil || !strings.Contains(string(b), string(egress.StatusCancelled)) {
+		t.Fatalf("%s: %s, %v", lifecycleSamples[1], b, err)
 	}
 }

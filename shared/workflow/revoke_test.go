@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -200,5 +201,22 @@ func TestNotifyRevoked(t *testing.T) {
 	}
 	if err := g.h.Notify(context.Background(), workflow.NotifyInput{RequestID: reqID, Kind: "revoked"}); err == nil || len(g.mail.sent) != 0 {
 		t.Errorf("requester not e-mailed: err %v, %d others e-mailed", err, len(g.mail.sent))
+	}
+}
+
+// The sample event (events/purge-revoked.json, for sam local invoke) is
+// EventBridge's scheduled event, which the handler takes as its input.
+func TestPurgeRevokedSampleEvent(t *testing.T) {
+	b, err := os.ReadFile("../../events/purge-revoked.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in workflow.PurgeInput
+	if err := json.Unmarshal(b, &in); err != nil {
+		t.Fatalf("input: %v", err)
+	}
+	e := newEnv(t)
+	if _, err := e.h.PurgeRevoked(context.Background(), in); err != nil {
+		t.Fatal(err)
 	}
 }
