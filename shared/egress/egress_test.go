@@ -29,6 +29,8 @@ func TestCheckTransition(t *testing.T) {
 		{egress.StatusRITApproved, egress.StatusRevoked}:    true,
 		{egress.StatusReturned, egress.StatusFailed}:        true,
 		{egress.StatusCancelled, egress.StatusFailed}:       true,
+		{egress.StatusProcessing, egress.StatusBlocked}:     true, // automated checks, before any review
+		{egress.StatusBlocked, egress.StatusFailed}:         true,
 	}
 	// Every awaiting status may end without release.
 	awaiting := []egress.Status{egress.StatusProcessing, egress.StatusIGApproved, "STAGE2APPROVED", "STAGE3APPROVED", "STAGE4APPROVED"}

@@ -280,6 +280,9 @@ type File struct {
 	StagedVersionID string `json:"staged_version_id,omitempty"`
 	Size            int64  `json:"size"`
 	SHA256          string `json:"sha256"` // lower-case hex
+	// Findings are what the automated checks found in the file, written
+	// to the manifest before any reviewer sees it (BoundFindings).
+	Findings []Finding `json:"findings,omitempty"`
 }
 
 // Manifest lists the files staged for a request.

@@ -16,6 +16,7 @@ const (
 	StatusReturned    Status = "RETURNED"    // a reviewer asked for changes; the requester may submit again
 	StatusCancelled   Status = "CANCELLED"   // the requester or a TRE admin withdrew it while it awaited a decision
 	StatusRevoked     Status = "REVOKED"     // a TRE admin withdrew the release (Revoke)
+	StatusBlocked     Status = "BLOCKED"     // an automated check found a blocking problem before review; staged copies deleted
 )
 
 // MaxStages is the longest approval chain. Stages after the second have
@@ -33,7 +34,7 @@ var Statuses = func() []Status {
 	for k := 2; k < MaxStages; k++ {
 		s = append(s, stagePassed(k))
 	}
-	return append(s, StatusRITApproved, StatusRejected, StatusReturned, StatusCancelled, StatusFailed, StatusExpired, StatusRevoked)
+	return append(s, StatusRITApproved, StatusRejected, StatusReturned, StatusCancelled, StatusBlocked, StatusFailed, StatusExpired, StatusRevoked)
 }()
 
 func (s Status) orNone() string {
@@ -72,6 +73,7 @@ var transitions = func() map[Status]map[Status]bool {
 		StatusRejected:    {StatusFailed: true},
 		StatusReturned:    {StatusFailed: true},
 		StatusCancelled:   {StatusFailed: true},
+		StatusBlocked:     {StatusFailed: true},
 		StatusFailed:      {},
 		StatusExpired:     {},
 		StatusRevoked:     {},
@@ -89,6 +91,8 @@ var transitions = func() map[Status]map[Status]bool {
 	// IGAPPROVED is also the final status of a one-stage chain.
 	t[StatusIGApproved][StatusFailed] = true
 	t[StatusIGApproved][StatusRevoked] = true
+	// Only a request not yet reviewed is checked, so only PROCESSING blocks.
+	t[StatusProcessing][StatusBlocked] = true
 	return t
 }()
 
@@ -104,7 +108,7 @@ func CheckTransition(from, to Status) error {
 // the given chain: it was rejected, failed, expired, or passed every stage.
 func (c Chain) Final(s Status) bool {
 	switch s {
-	case StatusRejected, StatusFailed, StatusExpired, StatusReturned, StatusCancelled, StatusRevoked:
+	case StatusRejected, StatusFailed, StatusExpired, StatusReturned, StatusCancelled, StatusBlocked, StatusRevoked:
 		return true
 	}
 	return len(c.Stages) > 0 && s == c.Stages[len(c.Stages)-1].ApprovedStatus

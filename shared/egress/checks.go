@@ -1,0 +1,255 @@
+package egress
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Severity says what a finding of an automated check means for a request.
+type Severity string
+
+const (
+	SeverityInfo     Severity = "INFO"     // shown to reviewers, nothing more
+	SeverityWarning  Severity = "WARNING"  // shown to reviewers and in their notice
+	SeverityBlocking Severity = "BLOCKING" // the request is BLOCKED before any review
+)
+
+// The checks a finding can come from.
+const (
+	CheckExtension = "extension"    // allowed and blocked file extensions
+	CheckType      = "content-type" // the type sniffed from the bytes against the extension
+	CheckSize      = "size"         // per-file and total size limits
+	CheckCount     = "count"        // the maximum number of files
+	CheckArchive   = "archive"      // archives inside the request: refused or listed
+	CheckMalware   = "malware"      // the malware scanner's verdict
+	CheckSDC       = "sdc"          // statistical disclosure control on tables
+	CheckACRO      = "acro"         // what the researcher's ACRO/SACRO results.json says of an output
+)
+
+// Bounds that keep findings small whatever a file holds: they travel in
+// the manifest, the API and e-mails.
+const (
+	MaxFindingMessage  = 500 // bytes of one message
+	MaxFindingsPerFile = 50  // further findings of a file are summed up in the last one
+)
+
+// Finding is what an automated check found in one file, or in the request
+// as a whole. Messages name files, rows and columns, never their contents.
+type Finding struct {
+	Check    string   `json:"check"`
+	Severity Severity `json:"severity"`
+	Message  string   `json:"message"`
+}
+
+func (f Finding) String() string { return fmt.Sprintf("%s %s: %s", f.Severity, f.Check, f.Message) }
+
+// Blocking reports whether any of fs blocks the request.
+func Blocking(fs []Finding) bool {
+	for _, f := range fs {
+		if f.Severity == SeverityBlocking {
+			return true
+		}
+	}
+	return false
+}
+
+// BoundFindings truncates each message to MaxFindingMessage bytes (on a
+// rune boundary) and keeps at most MaxFindingsPerFile findings, blocking
+// ones first, the last kept one saying how many were left out.
+func BoundFindings(fs []Finding) []Finding {
+	out := make([]Finding, 0, min(len(fs), MaxFindingsPerFile))
+	for _, sev := range []Severity{SeverityBlocking, SeverityWarning, SeverityInfo} {
+		for _, f := range fs {
+			if f.Severity == sev {
+				f.Message = truncate(f.Message, MaxFindingMessage)
+				out = append(out, f)
+			}
+		}
+	}
+	for _, f := range fs { // unknown severities last, kept as they are
+		if f.Severity != SeverityBlocking && f.Severity != SeverityWarning && f.Severity != SeverityInfo {
+			f.Message = truncate(f.Message, MaxFindingMessage)
+			out = append(out, f)
+		}
+	}
+	if len(out) > MaxFindingsPerFile {
+		left := len(out) - (MaxFindingsPerFile - 1)
+		out = append(out[:MaxFindingsPerFile-1], Finding{Check: out[MaxFindingsPerFile-1].Check, Severity: out[MaxFindingsPerFile-1].Severity,
+			Message: fmt.Sprintf("and %d more findings", left)})
+	}
+	return out
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = strings.ToValidUTF8(s[:n-len("…")], "")
+	return s + "…"
+}
+
+// The release step writes the approved files as one zip within its Lambda
+// time limit; ReleaseBytesPerSecond is the rate it is planned for (a
+// 2048 MB function streams S3 to S3 faster than that; see README's bench).
+// MaxReleaseBytes is what fits: no total limit may exceed it.
+const (
+	ReleaseTimeLimitSeconds = 900
+	ReleaseBytesPerSecond   = 64 << 20
+	MaxReleaseBytes         = ReleaseTimeLimitSeconds * ReleaseBytesPerSecond // 56.25 GiB
+)
+
+// Archive handling in CheckSettings.Archives.
+const (
+	ArchivesRefuse = "refuse" // an archive inside a request blocks it
+	ArchivesList   = "list"   // each entry is listed for reviewers
+)
+
+// Malware engines in MalwareSettings.Engine.
+const (
+	EngineGuardDuty = "guardduty" // GuardDuty Malware Protection for S3 on the staging bucket
+	EngineClamAV    = "clamav"    // clamd's INSTREAM protocol
+	EngineNone      = "none"      // no scanner: every file carries a "not scanned" warning
+)
+
+// CheckSettings configure the automated checks that run between staging
+// and the first review (cdk.json "checks"); zero values take the defaults
+// WithDefaults documents.
+type CheckSettings struct {
+	// AllowedExtensions, when set, are the only extensions accepted
+	// (".csv", lower case; "" for files without one).
+	AllowedExtensions []string `json:"allowed_extensions,omitempty"`
+	// BlockedExtensions are refused; nil takes DefaultBlockedExtensions,
+	// an empty list blocks none.
+	BlockedExtensions []string        `json:"blocked_extensions"`
+	MaxFileBytes      int64           `json:"max_file_bytes,omitempty"`  // default 50 GiB
+	MaxTotalBytes     int64           `json:"max_total_bytes,omitempty"` // default and ceiling MaxReleaseBytes
+	MaxFiles          int             `json:"max_files,omitempty"`       // default 100,000
+	Archives          string          `json:"archives,omitempty"`        // ArchivesList (default) or ArchivesRefuse
+	Malware           MalwareSettings `json:"malware"`
+	SDC               SDCSettings     `json:"sdc"`
+}
+
+// MalwareSettings choose and bound the malware scanner.
+type MalwareSettings struct {
+	Engine string `json:"engine,omitempty"` // default EngineGuardDuty in AWS; the local stack uses ClamAV
+	// ClamdAddress is clamd's TCP address (host:port) for EngineClamAV.
+	ClamdAddress string `json:"clamd_address,omitempty"`
+	// MaxScanBytes is the largest file streamed to clamd (its
+	// StreamMaxLength); larger files get a "not scanned" warning.
+	MaxScanBytes int64 `json:"max_scan_bytes,omitempty"` // default 1 GiB
+	// TimeoutMinutes bounds the wait for GuardDuty's verdicts; files still
+	// without one get a "not scanned" warning.
+	TimeoutMinutes int `json:"timeout_minutes,omitempty"` // default 30
+}
+
+// SDCSettings configure statistical disclosure control on CSV/TSV tables.
+type SDCSettings struct {
+	Threshold int `json:"threshold,omitempty"` // counts below it (and above 0) are findings; default 10 (ACRO's)
+	// ZerosDisclosive makes zero counts findings; default true.
+	ZerosDisclosive *bool `json:"zeros_disclosive,omitempty"`
+	// CountColumns are regular expressions matched against header names:
+	// matching columns hold frequencies. nil takes DefaultCountColumns.
+	CountColumns []string `json:"count_columns"`
+	// Blocking makes SDC findings block the request instead of warning
+	// the reviewers.
+	Blocking bool  `json:"blocking,omitempty"`
+	MaxBytes int64 `json:"max_bytes,omitempty"` // larger tables are not analysed (an INFO finding); default 64 MiB
+}
+
+// DefaultBlockedExtensions are executables, installers and disk images.
+var DefaultBlockedExtensions = []string{".apk", ".bat", ".cmd", ".com", ".dll", ".dmg", ".exe", ".img", ".iso", ".jar", ".msi", ".ps1", ".scr", ".vbs"}
+
+// DefaultCountColumns match the usual names of frequency columns.
+var DefaultCountColumns = []string{`(?i)^(n|count|counts|freq|frequency|number|num|cases|total)$`, `(?i)[_ ](n|count|freq)$`}
+
+// WithDefaults returns s with every unset field at its default.
+func (s CheckSettings) WithDefaults() CheckSettings {
+	if s.BlockedExtensions == nil {
+		s.BlockedExtensions = DefaultBlockedExtensions
+	}
+	if s.MaxFileBytes == 0 {
+		s.MaxFileBytes = 50 << 30
+	}
+	if s.MaxTotalBytes == 0 {
+		s.MaxTotalBytes = MaxReleaseBytes
+	}
+	if s.MaxFiles == 0 {
+		s.MaxFiles = 100_000
+	}
+	if s.Archives == "" {
+		s.Archives = ArchivesList
+	}
+	if s.Malware.Engine == "" {
+		s.Malware.Engine = EngineGuardDuty
+	}
+	if s.Malware.MaxScanBytes == 0 {
+		s.Malware.MaxScanBytes = 1 << 30
+	}
+	if s.Malware.TimeoutMinutes == 0 {
+		s.Malware.TimeoutMinutes = 30
+	}
+	if s.SDC.Threshold == 0 {
+		s.SDC.Threshold = 10
+	}
+	if s.SDC.ZerosDisclosive == nil {
+		t := true
+		s.SDC.ZerosDisclosive = &t
+	}
+	if s.SDC.CountColumns == nil {
+		s.SDC.CountColumns = DefaultCountColumns
+	}
+	if s.SDC.MaxBytes == 0 {
+		s.SDC.MaxBytes = 64 << 20
+	}
+	return s
+}
+
+// Validate reports every setting that is out of range, naming it as
+// cdk.json does.
+func (s CheckSettings) Validate() error {
+	var errs []string
+	bad := func(f string, a ...any) { errs = append(errs, fmt.Sprintf(f, a...)) }
+	for _, e := range append(append([]string{}, s.AllowedExtensions...), s.BlockedExtensions...) {
+		if e != "" && (!strings.HasPrefix(e, ".") || e != strings.ToLower(e) || strings.ContainsAny(e, "/\\ ")) {
+			bad("checks extension %q: want a lower-case extension with its dot, like \".csv\"", e)
+		}
+	}
+	if s.MaxFileBytes < 0 {
+		bad("checks.max_file_bytes %d is negative", s.MaxFileBytes)
+	}
+	if s.MaxTotalBytes < 0 || s.MaxTotalBytes > MaxReleaseBytes {
+		bad("checks.max_total_bytes %d: must be between 1 and %d, what the release step can zip within its %d s limit at %d MiB/s",
+			s.MaxTotalBytes, int64(MaxReleaseBytes), ReleaseTimeLimitSeconds, ReleaseBytesPerSecond>>20)
+	}
+	if s.MaxFiles < 0 {
+		bad("checks.max_files %d is negative", s.MaxFiles)
+	}
+	if s.Archives != "" && s.Archives != ArchivesList && s.Archives != ArchivesRefuse {
+		bad("checks.archives %q: want %q or %q", s.Archives, ArchivesList, ArchivesRefuse)
+	}
+	switch s.Malware.Engine {
+	case "", EngineGuardDuty, EngineNone:
+	case EngineClamAV:
+		if s.Malware.ClamdAddress == "" {
+			bad("checks.malware.clamd_address is required with engine %q", EngineClamAV)
+		}
+	default:
+		bad("checks.malware.engine %q: want %q, %q or %q", s.Malware.Engine, EngineGuardDuty, EngineClamAV, EngineNone)
+	}
+	if s.Malware.MaxScanBytes < 0 || s.Malware.TimeoutMinutes < 0 {
+		bad("checks.malware max_scan_bytes and timeout_minutes must not be negative")
+	}
+	if s.SDC.Threshold < 0 || s.SDC.MaxBytes < 0 {
+		bad("checks.sdc threshold and max_bytes must not be negative")
+	}
+	for _, p := range s.SDC.CountColumns {
+		if _, err := regexp.Compile(p); err != nil {
+			bad("checks.sdc.count_columns %q: %v", p, err)
+		}
+	}
+	if len(errs) > 0 {
+		return Errorf(EINVALID, "%s", strings.Join(errs, "; "))
+	}
+	return nil
+}
