@@ -11,6 +11,7 @@ import (
 	"io"
 
 	"github.com/tre-egress/egress/shared/egress"
+	"github.com/tre-egress/egress/shared/sdc"
 )
 
 // Scanner scans one staged object for malware. Two engines implement it:
@@ -57,17 +58,5 @@ type FileResult struct {
 	Pending bool
 	// ACRO, for an ACRO/SACRO results.json, is what it says of each
 	// output; ApplyACRO puts it on the files it names.
-	ACRO []ACROOutput
-}
-
-// ACROOutput is one output of an ACRO/SACRO results.json.
-type ACROOutput struct {
-	UID       string   `json:"uid"`
-	Status    string   `json:"status"` // pass, fail or review
-	Type      string   `json:"type"`
-	Method    string   `json:"method,omitempty"`
-	Summary   string   `json:"summary"`
-	Exception string   `json:"exception,omitempty"` // the researcher's reason for an exception
-	Comments  []string `json:"comments,omitempty"`
-	Files     []string `json:"files"` // file names, relative to results.json's folder
+	ACRO []sdc.ACROOutput
 }
