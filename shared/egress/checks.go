@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // Severity says what a finding of an automated check means for a request.
@@ -252,4 +253,100 @@ func (s CheckSettings) Validate() error {
 		return Errorf(EINVALID, "%s", strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// MaxNotableFindings bounds the findings a request's CheckSummary quotes
+// (for notices and lists), so the stored item stays small.
+const MaxNotableFindings = 10
+
+// FileFinding is a finding with the path of its file ("" for the request
+// as a whole).
+type FileFinding struct {
+	Path string `json:"path"`
+	Finding
+}
+
+func (f FileFinding) String() string {
+	if f.Path == "" {
+		return f.Finding.String()
+	}
+	return f.Path + ": " + f.Finding.String()
+}
+
+// CheckSummary is what the automated checks found in a request, counted,
+// with the most severe findings quoted.
+type CheckSummary struct {
+	Engine   string        `json:"engine"` // the malware engine that ran ("none": none)
+	Blocking int           `json:"blocking"`
+	Warnings int           `json:"warnings"`
+	Info     int           `json:"info"`
+	Files    int           `json:"files"`             // files with at least one finding
+	Notable  []FileFinding `json:"notable,omitempty"` // up to MaxNotableFindings, blocking first
+}
+
+// Blocked reports whether the checks block the request.
+func (s CheckSummary) Blocked() bool { return s.Blocking > 0 }
+
+// Summarise counts the findings of files and of the request as a whole.
+func Summarise(engine string, request []Finding, files []File) CheckSummary {
+	s := CheckSummary{Engine: engine}
+	var all []FileFinding
+	add := func(path string, fs []Finding) {
+		for _, f := range fs {
+			switch f.Severity {
+			case SeverityBlocking:
+				s.Blocking++
+			case SeverityWarning:
+				s.Warnings++
+			default:
+				s.Info++
+			}
+			if f.Severity != SeverityInfo {
+				all = append(all, FileFinding{Path: path, Finding: f})
+			}
+		}
+	}
+	add("", request)
+	for _, f := range files {
+		if len(f.Findings) > 0 {
+			s.Files++
+		}
+		add(f.Path, f.Findings)
+	}
+	for _, sev := range []Severity{SeverityBlocking, SeverityWarning} {
+		for _, f := range all {
+			if f.Severity == sev && len(s.Notable) < MaxNotableFindings {
+				s.Notable = append(s.Notable, f)
+			}
+		}
+	}
+	return s
+}
+
+// Block ends a PROCESSING request that the automated checks blocked,
+// before any review; EndReason quotes the blocking findings.
+func Block(r Request, s CheckSummary, now time.Time) (Request, Event, error) {
+	if !s.Blocked() {
+		return r, Event{}, Errorf(EINVALID, "request %s: no blocking finding, nothing blocks it", r.ID)
+	}
+	from := r.Status
+	if err := CheckTransition(from, StatusBlocked); err != nil {
+		return r, Event{}, err
+	}
+	var why []string
+	for _, f := range s.Notable {
+		if f.Severity == SeverityBlocking {
+			why = append(why, f.Path+": "+f.Message)
+		}
+	}
+	reason := fmt.Sprintf("blocked by automated checks (%d blocking findings): %s", s.Blocking, strings.Join(why, "; "))
+	if s.Blocking > len(why) {
+		reason += fmt.Sprintf("; and %d more", s.Blocking-len(why))
+	}
+	reason = truncate(reason, MaxReasonLength)
+	r.Status = StatusBlocked
+	r.UpdatedAt, r.UpdatedBy = now.UTC(), ActorWorkflow
+	r.EndedBy, r.EndReason = ActorWorkflow, reason
+	r.CurrentReviewerGroup, r.TaskToken = "", ""
+	return r, Event{RequestID: r.ID, At: now.UTC(), Kind: EventBlocked, Actor: ActorWorkflow, From: from, To: StatusBlocked, Reason: reason}, nil
 }

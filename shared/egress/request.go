@@ -62,6 +62,8 @@ type Request struct {
 	// person did (cancel).
 	EndedBy   string `json:"ended_by"`
 	EndReason string `json:"end_reason"`
+	// Checks is what the automated checks found, set when they finish.
+	Checks *CheckSummary `json:"checks,omitempty"`
 
 	DownloadCount int       `json:"download_count"`
 	ZipKey        string    `json:"zip_key"` // datalake key of the released zip; empty until released
@@ -251,6 +253,8 @@ const (
 	EventTaskToken  = "AWAITING_DECISION"
 	EventReleased   = "RELEASED"
 	EventStaged     = "STAGED"
+	EventChecked    = "CHECKED" // the automated checks passed it on to review
+	EventBlocked    = "BLOCKED" // the automated checks blocked it
 	EventStarted    = "STARTED"
 	EventDelivered  = "DECISION_DELIVERED" // the workflow acknowledged a stored decision
 	// EventPreview records a reviewer's preview of one staged file (its

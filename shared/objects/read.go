@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -78,4 +79,42 @@ func isInvalidRange(err error) bool {
 	}
 	var re *smithyhttp.ResponseError
 	return errors.As(err, &re) && re.HTTPStatusCode() == http.StatusRequestedRangeNotSatisfiable
+}
+
+// OpenRange streams length bytes of obj's pinned version from offset
+// (length < 0: to the end) with one GET; the caller closes it. A missing
+// version is ENOTFOUND; a range past the end of the object (an empty one)
+// reads as no bytes. The reader never yields more than asked for, even
+// from a server that ignored the range.
+func (s *Client) OpenRange(ctx context.Context, obj egress.ObjectVersion, offset, length int64) (io.ReadCloser, error) {
+	if obj.VersionID == "" {
+		return nil, egress.Errorf(egress.EINVALID, "open s3://%s/%s: a version id is required", obj.Bucket, obj.Key)
+	}
+	if offset < 0 || length == 0 {
+		return nil, egress.Errorf(egress.EINVALID, "open s3://%s/%s: bad range (offset %d, length %d)", obj.Bucket, obj.Key, offset, length)
+	}
+	in := &s3.GetObjectInput{Bucket: aws.String(obj.Bucket), Key: aws.String(obj.Key), VersionId: aws.String(obj.VersionID)}
+	switch {
+	case length > 0:
+		in.Range = aws.String(fmt.Sprintf("bytes=%d-%d", offset, offset+length-1))
+	case offset > 0:
+		in.Range = aws.String(fmt.Sprintf("bytes=%d-", offset))
+	}
+	out, err := s.S3.GetObject(ctx, in)
+	if err != nil {
+		switch {
+		case isNotFound(err):
+			return nil, notFound(obj.Bucket, obj.Key, obj.VersionID)
+		case isInvalidRange(err):
+			return io.NopCloser(strings.NewReader("")), nil
+		}
+		return nil, fmt.Errorf("open s3://%s/%s (version %s): %w", obj.Bucket, obj.Key, obj.VersionID, err)
+	}
+	if length < 0 {
+		return out.Body, nil
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(out.Body, length), out.Body}, nil
 }

@@ -3,6 +3,7 @@ package objects
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"testing"
@@ -90,5 +91,56 @@ func TestPresignVersion(t *testing.T) {
 	}
 	if _, err := store.PresignVersion(ctx, bucket, key, v1, 8*24*time.Hour); egress.ErrorCode(err) != egress.EINVALID {
 		t.Errorf("expiry past SigV4's: %v, want EINVALID", err)
+	}
+}
+
+func TestOpenRange(t *testing.T) {
+	store, c := newStore(t)
+	ctx := context.Background()
+	bucket := testenv.NewBucket(t, c, true)
+	key := "ws/req/data.bin"
+	first := randomBytes(300 << 10)
+	v1 := put(t, c, bucket, key, first)
+	put(t, c, bucket, key, []byte("later"))
+	empty := put(t, c, bucket, "ws/req/empty.txt", nil)
+	obj := func(k, v string) egress.ObjectVersion {
+		return egress.ObjectVersion{Bucket: bucket, Key: k, VersionID: v}
+	}
+	tests := []struct {
+		name           string
+		obj            egress.ObjectVersion
+		offset, length int64
+		want           []byte
+		code           string
+	}{
+		{"the whole pinned version", obj(key, v1), 0, -1, first, ""},
+		{"a head", obj(key, v1), 0, 3072, first[:3072], ""},
+		{"a middle", obj(key, v1), 1000, 500, first[1000:1500], ""},
+		{"a tail", obj(key, v1), 200 << 10, -1, first[200<<10:], ""},
+		{"past the end", obj(key, v1), 1 << 30, 10, []byte{}, ""},
+		{"an empty object", obj("ws/req/empty.txt", empty), 0, 3072, []byte{}, ""},
+		{"a missing key", obj("ws/req/missing", v1), 0, -1, nil, egress.ENOTFOUND},
+		{"no version", obj(key, ""), 0, -1, nil, egress.EINVALID},
+		{"a zero length", obj(key, v1), 0, 0, nil, egress.EINVALID},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rc, err := store.OpenRange(ctx, tt.obj, tt.offset, tt.length)
+			if tt.code != "" {
+				wantCode(t, err, tt.code)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rc.Close()
+			got, err := io.ReadAll(rc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, tt.want) {
+				t.Fatalf("got %d bytes, want %d", len(got), len(tt.want))
+			}
+		})
 	}
 }

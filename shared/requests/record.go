@@ -1,6 +1,7 @@
 package requests
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -52,6 +53,7 @@ type record struct {
 	PreviousRequestID            string             `dynamodbav:"previous_request_id,omitempty"`
 	EndedBy                      string             `dynamodbav:"ended_by,omitempty"`
 	EndReason                    string             `dynamodbav:"end_reason,omitempty"`
+	Checks                       string             `dynamodbav:"checks,omitempty"` // egress.CheckSummary as JSON
 	DownloadCount                int                `dynamodbav:"download_count"`
 	ZipKey                       string             `dynamodbav:"zip_key"`
 	ReleasedAt                   string             `dynamodbav:"released_dt"`
@@ -78,6 +80,18 @@ type reviewRecord struct {
 	At         string                `dynamodbav:"dt"`
 	Decision   string                `dynamodbav:"decision"`
 	Reason     string                `dynamodbav:"reason"`
+}
+
+// checksJSON is s as stored: JSON, bounded by egress.MaxNotableFindings.
+func checksJSON(s *egress.CheckSummary) string {
+	if s == nil {
+		return ""
+	}
+	b, err := json.Marshal(s)
+	if err != nil { // a struct of strings and ints always marshals
+		panic(err)
+	}
+	return string(b)
 }
 
 // listKey is the indexes' sort key of a request.
@@ -116,6 +130,7 @@ func toRecord(r egress.Request) record {
 		PreviousRequestID:            r.PreviousRequestID,
 		EndedBy:                      r.EndedBy,
 		EndReason:                    r.EndReason,
+		Checks:                       checksJSON(r.Checks),
 		DownloadCount:                r.DownloadCount,
 		ZipKey:                       r.ZipKey,
 		ReleasedAt:                   egress.FormatTime(r.ReleasedAt),
@@ -173,6 +188,12 @@ func (rec record) request() (egress.Request, error) {
 		RevokeReason:                 rec.RevokeReason,
 		ZipRemoval:                   egress.ZipRemoval(rec.ZipRemoval),
 		Version:                      rec.Version,
+	}
+	if rec.Checks != "" {
+		r.Checks = new(egress.CheckSummary)
+		if err := json.Unmarshal([]byte(rec.Checks), r.Checks); err != nil {
+			return egress.Request{}, fmt.Errorf("request %s: checks: %w", rec.ID, err)
+		}
 	}
 	var err error
 	times := []struct {

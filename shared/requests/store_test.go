@@ -139,17 +139,19 @@ func fullRequest(id string) egress.Request {
 		PreviousRequestID: "earlier-" + id,
 		EndedBy:           "admin@example.org",
 		EndReason:         "a reason to end",
-		DownloadCount:     2,
-		ZipKey:            "approved_egress/8b7e6f1a-ws/" + id + "/egress_data.zip",
-		ReleasedAt:        ms("2026-11-21T10:05:00.000Z"),
-		FailureCause:      "none really",
-		ExecutionArn:      "arn:aws:states:us-east-1:123456789012:execution:egress:" + id,
-		RevokedAt:         ms("2026-11-23T11:00:00.000Z"),
-		RevokedBy:         "admin@example.org",
-		RevokeReason:      "identifiable data found after release",
-		ZipRemoval:        egress.ZipHidden,
-		PurgeAfter:        ms("2026-12-23T11:00:00.000Z"),
-		Version:           7, // Create stores version 1 whatever it is given
+		Checks: &egress.CheckSummary{Engine: "clamav", Blocking: 1, Warnings: 2, Info: 3, Files: 2, Notable: []egress.FileFinding{
+			{Path: "a.csv", Finding: egress.Finding{Check: egress.CheckMalware, Severity: egress.SeverityBlocking, Message: "ClamAV found X"}}}},
+		DownloadCount: 2,
+		ZipKey:        "approved_egress/8b7e6f1a-ws/" + id + "/egress_data.zip",
+		ReleasedAt:    ms("2026-11-21T10:05:00.000Z"),
+		FailureCause:  "none really",
+		ExecutionArn:  "arn:aws:states:us-east-1:123456789012:execution:egress:" + id,
+		RevokedAt:     ms("2026-11-23T11:00:00.000Z"),
+		RevokedBy:     "admin@example.org",
+		RevokeReason:  "identifiable data found after release",
+		ZipRemoval:    egress.ZipHidden,
+		PurgeAfter:    ms("2026-12-23T11:00:00.000Z"),
+		Version:       7, // Create stores version 1 whatever it is given
 	}
 }
 

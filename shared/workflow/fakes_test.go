@@ -549,3 +549,22 @@ func wantCode(t *testing.T, err error, code string) {
 		t.Fatalf("error %v: code %q, want %q", err, got, code)
 	}
 }
+
+func (f *fakeObjects) WriteJSON(_ context.Context, bucket, key string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.data[bucket+"/"+key] = b
+	return nil
+}
+
+func (f *fakeObjects) ReadJSON(ctx context.Context, bucket, key string, v any) error {
+	b, err := f.Read(ctx, bucket, key)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}

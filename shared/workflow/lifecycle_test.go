@@ -98,7 +98,7 @@ func TestHandleRejectionStatuses(t *testing.T) {
 		status egress.Status
 		ok     bool
 	}{
-		{egress.StatusRejected, true}, {egress.StatusReturned, true}, {egress.StatusCancelled, true},
+		{egress.StatusRejected, true}, {egress.StatusReturned, true}, {egress.StatusCancelled, true}, {egress.StatusBlocked, true},
 		{egress.StatusProcessing, false}, {egress.StatusIGApproved, false}, {"STAGE2APPROVED", false},
 		{egress.StatusRITApproved, false}, {egress.StatusFailed, false}, {egress.StatusExpired, false}, {egress.StatusRevoked, false},
 	} {
@@ -110,7 +110,7 @@ func TestHandleRejectionStatuses(t *testing.T) {
 			err := e.h.HandleRejection(ctx, workflow.RequestInput{RequestID: reqID})
 			if !tt.ok {
 				wantCode(t, err, egress.ECONFLICT)
-				if !strings.Contains(err.Error(), "not REJECTED, RETURNED or CANCELLED") {
+				if !strings.Contains(err.Error(), "not REJECTED, RETURNED, CANCELLED or BLOCKED") {
 					t.Fatalf("err = %v", err)
 				}
 				if len(e.objs.deleted) != 0 || e.store.row(wsID).Status != swb.StoreProcessing {

@@ -19,7 +19,7 @@ import (
 // on the notices topic (UnmarshalJSON takes SNS's envelope).
 type NotifyInput struct {
 	RequestID string `json:"egress_request_id"`
-	// approved | rejected | returned | cancelled | failed | revoked, in any case
+	// approved | rejected | returned | cancelled | blocked | failed | revoked, in any case
 	// (the definition passes the decision's APPROVED, RETURNED, ...).
 	Kind string `json:"kind"`
 }
@@ -82,8 +82,13 @@ func (h *Handlers) Notify(ctx context.Context, in NotifyInput) error {
 				r.ID, r.StoreName, r.WorkspaceID, r.RequestedByEmail, r.Status, r.FailureCause, failureOutcome(r), h.link(r), unsent)}
 	case "revoked":
 		return h.notifyRevoked(ctx, r)
+	case "blocked":
+		e = egress.Email{To: []string{r.RequestedByEmail},
+			Subject: fmt.Sprintf("Egress request %s blocked by automated checks", r.ID),
+			Text: fmt.Sprintf("Your egress request %s (%s, workspace %s) was blocked by the automated checks before review. Nothing was released and no reviewer saw it.\n\n%s\nYour workspace's egress store is unlocked: remove or fix these files and submit again.\n",
+				r.ID, r.StoreName, r.WorkspaceID, blockedText(r))}
 	default:
-		return egress.Errorf(egress.EINVALID, "kind must be approved, rejected, returned, cancelled, failed or revoked, got %q", in.Kind)
+		return egress.Errorf(egress.EINVALID, "kind must be approved, rejected, returned, cancelled, blocked, failed or revoked, got %q", in.Kind)
 	}
 	if err := h.Mailer.Send(ctx, e); err != nil {
 		return err

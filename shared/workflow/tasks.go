@@ -252,7 +252,7 @@ func (h *Handlers) Release(ctx context.Context, in RequestInput) (ReleaseOutput,
 }
 
 // HandleRejection deletes every staged version of a request that ended
-// without release by a person's decision (REJECTED, RETURNED, CANCELLED)
+// without release by a decision (REJECTED, RETURNED, CANCELLED, BLOCKED)
 // and unlocks the SWB store (PENDING), so the researcher can change the
 // files and submit again. The decision itself was stored by the API before
 // the workflow was resumed.
@@ -265,9 +265,9 @@ func (h *Handlers) HandleRejection(ctx context.Context, in RequestInput) error {
 		return err
 	}
 	switch r.Status {
-	case egress.StatusRejected, egress.StatusReturned, egress.StatusCancelled:
+	case egress.StatusRejected, egress.StatusReturned, egress.StatusCancelled, egress.StatusBlocked:
 	default:
-		return egress.Errorf(egress.ECONFLICT, "request %s is %s, not REJECTED, RETURNED or CANCELLED", r.ID, r.Status)
+		return egress.Errorf(egress.ECONFLICT, "request %s is %s, not REJECTED, RETURNED, CANCELLED or BLOCKED", r.ID, r.Status)
 	}
 	n, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, egress.StagingPrefix(r))
 	if err != nil {
@@ -335,7 +335,7 @@ func (h *Handlers) cleanUp(ctx context.Context, id, errName, rawCause string) (e
 		// that failed): only the clean-up is left to do, and the admin is
 		// told. A returned request stays RETURNED, so a resubmission still
 		// links to it.
-		if endedByPerson(cur.Status) {
+		if endedByDecision(cur.Status) {
 			if cur.FailureCause != "" {
 				return egress.Event{}, errAlreadyFailed
 			}
@@ -442,10 +442,11 @@ func (h *Handlers) keepRelease(ctx context.Context, r egress.Request, cause stri
 // its SWB store, and marks the failure as recorded.
 const releaseKept = "; the release was kept and "
 
-// endedByPerson reports the statuses a reviewer's or requester's
-// decision ends a request in without release.
-func endedByPerson(s egress.Status) bool {
-	return s == egress.StatusRejected || s == egress.StatusReturned || s == egress.StatusCancelled
+// endedByDecision reports the statuses a decision ends a request in
+// without release: a reviewer's or requester's, or the automated checks'
+// (BLOCKED). Such an outcome stands when its clean-up fails.
+func endedByDecision(s egress.Status) bool {
+	return s == egress.StatusRejected || s == egress.StatusReturned || s == egress.StatusCancelled || s == egress.StatusBlocked
 }
 
 var (

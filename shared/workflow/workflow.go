@@ -51,6 +51,10 @@ type Objects interface {
 	WriteManifest(ctx context.Context, bucket, key string, m egress.Manifest) error
 	ReadManifest(ctx context.Context, bucket, key string) (egress.Manifest, error)
 	DeletePrefix(ctx context.Context, bucket, prefix string) (int, error)
+	// ReadJSON and WriteJSON keep a step's state between invocations
+	// (CheckFiles' progress); a missing object is ENOTFOUND.
+	ReadJSON(ctx context.Context, bucket, key string, v any) error
+	WriteJSON(ctx context.Context, bucket, key string, v any) error
 	WriteZip(ctx context.Context, bucket, key string, entries []egress.ZipEntry, leftOut ...egress.LeftOut) (egress.ZipResult, error)
 	// HideObject puts a delete marker on key; DeleteVersions deletes
 	// every version of exactly key (a revoked zip, PurgeRevoked).
@@ -98,6 +102,7 @@ type Settings struct {
 	// message may name: a forged message must not stage other data.
 	SWBStoreBucket string
 	SWBListBucket  string
+	Checks         CheckSettings
 }
 
 // Handlers runs the workflow's steps. Fields a function does not use may be
@@ -110,6 +115,7 @@ type Handlers struct {
 	Mailer     Mailer
 	Publisher  Publisher
 	Directory  Directory
+	Checks     Checker
 	Settings   Settings
 	Log        *slog.Logger
 	Now        func() time.Time
