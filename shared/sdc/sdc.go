@@ -226,8 +226,10 @@ type table struct {
 	// suppressed cell.
 	totalRow   int
 	totalLabel string
-	kinds      []cellKind // the current row's, reused
-	vals       []int64
+	// labels is the number of leading columns that label a row.
+	labels int
+	kinds  []cellKind // the current row's, reused
+	vals   []int64
 
 	recovered  []recovered // up to maxPerKind
 	moreRec    int
@@ -294,7 +296,7 @@ func Table(r io.Reader, comma rune, s Settings) ([]egress.Finding, error) {
 			}
 			line := prevLine // where the last record analysed starts
 			if pe != nil {
-				line = pe.StartLine - 1
+				line, err = pe.StartLine-1, pe.Err
 			}
 			t.info = append(t.info, t.infof("not analysed beyond line %d: %v", max(line, 0), err))
 			break
@@ -354,8 +356,12 @@ func (t *table) header(rec []string) {
 			}
 		}
 	}
+	for t.labels < n && !t.cols[t.labels].count {
+		t.labels++
+	}
 	if !matched && n >= 2 {
 		t.crosstab = true
+		t.labels = 1
 		t.headers = [][]string{cloneStrings(rec[:n])}
 		for i := 1; i < n; i++ {
 			t.cols[i].count = true
@@ -390,30 +396,14 @@ func (t *table) record(rec []string) bool {
 		t.kinds, t.vals = make([]cellKind, len(t.cols)), make([]int64, len(t.cols))
 	}
 	kinds, vals := t.kinds, t.vals
-	clear(kinds)
-	clear(vals)
-	anyCount, anyText, allEmpty := false, false, true
-	for i := range t.cols {
-		if !t.cols[i].count {
-			continue
-		}
-		if i < n {
-			kinds[i], vals[i] = classify(rec[i])
-		}
-		switch kinds[i] {
-		case cellCount:
-			anyCount = true
-		case cellNumber, cellText:
-			anyText = true
-		}
-		if kinds[i] != cellEmpty && kinds[i] != cellMissing {
-			allEmpty = false
-		}
-	}
+	anyCount, anyText, allEmpty := t.classify(rec[:n], kinds, vals)
 	if t.crosstab && !t.data {
 		switch {
 		case anyCount:
 			t.data = true
+			if t.labelColumns(rec[:n]) {
+				anyCount, anyText, allEmpty = t.classify(rec[:n], kinds, vals)
+			}
 		case allEmpty: // pandas' row naming the index
 		case anyText && len(t.headers) <= maxHeaderRows: // another level of the columns' names
 			t.headers = append(t.headers, cloneStrings(rec[:n]))
@@ -435,13 +425,66 @@ func (t *table) record(rec []string) bool {
 	if anyCount {
 		t.ints = true
 	}
-	label := ""
-	if len(rec) > 0 && !t.cols[0].count {
-		label = rec[0]
-	}
+	label := t.label(rec[:n])
 	t.cells(label, kinds, vals)
 	t.totals(label, kinds)
 	return true
+}
+
+// classify classifies the count cells of rec into kinds and vals and
+// says whether the row has a count, a cell that is not one (and not
+// suppressed), and whether all its count cells are empty.
+func (t *table) classify(rec []string, kinds []cellKind, vals []int64) (anyCount, anyText, allEmpty bool) {
+	clear(kinds)
+	clear(vals)
+	allEmpty = true
+	for i := range t.cols {
+		if !t.cols[i].count {
+			continue
+		}
+		if i < len(rec) {
+			kinds[i], vals[i] = classify(rec[i])
+		}
+		switch kinds[i] {
+		case cellCount:
+			anyCount = true
+		case cellNumber, cellText:
+			anyText = true
+		}
+		if kinds[i] != cellEmpty && kinds[i] != cellMissing {
+			allEmpty = false
+		}
+	}
+	return anyCount, anyText, allEmpty
+}
+
+// labelColumns takes a crosstab's first data row: the text cells that
+// follow its first column are labels too (pandas writes a column per
+// level of a MultiIndex), leaving at least one count column. It reports
+// whether it found any.
+func (t *table) labelColumns(rec []string) bool {
+	found := false
+	for j := t.labels; j < len(rec) && j < len(t.cols)-1; j++ {
+		if k, _ := classify(rec[j]); k != cellText {
+			break
+		}
+		t.cols[j].count = false
+		t.labels++
+		found = true
+	}
+	return found
+}
+
+// label is a row's label: its leading columns that are not counts, the
+// categories the row stands for.
+func (t *table) label(rec []string) string {
+	var parts []string
+	for _, c := range rec[:min(t.labels, len(rec))] {
+		if c = strings.TrimSpace(c); c != "" {
+			parts = append(parts, c)
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // nameCrosstabColumns names each column by its header rows' names.
