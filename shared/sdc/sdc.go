@@ -724,12 +724,26 @@ type acroResult struct {
 	Properties struct {
 		Method string `json:"method"`
 	} `json:"properties"`
-	Files []struct {
+	Files     []acroFile `json:"files"`
+	Summary   string     `json:"summary"`
+	Comments  []string   `json:"comments"`
+	Exception string     `json:"exception"`
+}
+
+// acroFile is a file of an output: {"name": ..., "sdc": ...}, or only its
+// name.
+type acroFile struct{ Name string }
+
+func (f *acroFile) UnmarshalJSON(b []byte) error {
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '"' {
+		return json.Unmarshal(t, &f.Name)
+	}
+	var v struct {
 		Name string `json:"name"`
-	} `json:"files"`
-	Summary   string   `json:"summary"`
-	Comments  []string `json:"comments"`
-	Exception string   `json:"exception"`
+	}
+	err := json.Unmarshal(b, &v)
+	f.Name = v.Name
+	return err
 }
 
 // ParseACRO reads an ACRO/SACRO results.json: its outputs, sorted by UID.

@@ -368,7 +368,7 @@ func TestParseACROBounds(t *testing.T) {
 	long := strings.Repeat("é", 400) // 800 bytes
 	comments := `"` + strings.Repeat(`c", "`, 30) + `c"`
 	in := `{"results": {"k": {"summary": "` + long + `", "exception": "` + long + `", "comments": [` + comments + `],
-		"files": [{"name": " "}, {"name": "a.csv"}]}}}`
+		"files": [{"name": " "}, {"name": "a.csv"}, "b.csv"]}}}`
 	got, err := ParseACRO(strings.NewReader(in))
 	if err != nil {
 		t.Fatal(err)
@@ -386,8 +386,8 @@ func TestParseACROBounds(t *testing.T) {
 	if len(o.Comments) != maxACROComment+1 || o.Comments[maxACROComment] != "and 11 more comments" {
 		t.Errorf("comments %q, want %d and a count of the rest", o.Comments, maxACROComment)
 	}
-	if !reflect.DeepEqual(o.Files, []string{"a.csv"}) {
-		t.Errorf("files %q, want the named one only", o.Files)
+	if !reflect.DeepEqual(o.Files, []string{"a.csv", "b.csv"}) {
+		t.Errorf("files %q, want the named ones, objects or strings", o.Files)
 	}
 }
 
@@ -404,6 +404,7 @@ func TestParseACROBadInput(t *testing.T) {
 		{"results null", strings.NewReader(`{"results": null}`), "results.json: results is not an object"},
 		{"output a number", strings.NewReader(`{"results": {"out": 3}}`), `results.json: output "out" is not an object`},
 		{"status a number", strings.NewReader(`{"results": {"out": {"status": 3}}}`), `results.json: output "out": json: cannot unmarshal number`},
+		{"a file a number", strings.NewReader(`{"results": {"out": {"files": [3]}}}`), `results.json: output "out": json: cannot unmarshal number`},
 		{"trailing data", strings.NewReader(`{"results": {}} {}`), "results.json: not JSON"},
 		{"too large", io.MultiReader(strings.NewReader(`{"results": {}}`), bytes.NewReader(make([]byte, maxACROBytes))), "results.json: larger than 8 MiB"},
 		{"failing reader", failingReader{strings.NewReader(`{"results": `)}, errDisk.Error()},
