@@ -424,3 +424,24 @@ func TestNew(t *testing.T) {
 		})
 	}
 }
+
+// TestFileStopsListingABomb: a tar.gz that expands past the limit is
+// listed up to there, and the scanner reading the same stream still gets
+// every byte.
+func TestFileStopsListingABomb(t *testing.T) {
+	old := expandedLimit
+	expandedLimit = 2500 // two of tarBytes' 1000-byte entries and their headers
+	defer func() { expandedLimit = old }()
+	data := tarBytes(t, true, "a.csv", "b.csv", "c.csv", "d.csv")
+	objs := &memObjects{}
+	sc := &bodyScanner{}
+	c, _ := newChecker(t, egress.CheckSettings{}, sc, objs)
+	res := checkOne(t, c, objs, "bomb.tgz", data)
+	got := messages(find(res.Findings, egress.CheckArchive, egress.SeverityInfo))
+	if !strings.Contains(got, "listing stopped after 2 entries: more than 2.4 KiB decompressed") || strings.Contains(got, "c.csv") {
+		t.Errorf("want the listing stopped after two entries, got:\n%s", messages(res.Findings))
+	}
+	if !bytes.Equal(sc.got, data) {
+		t.Errorf("the scanner got %d bytes, not the object's %d", len(sc.got), len(data))
+	}
+}
