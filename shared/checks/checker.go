@@ -117,8 +117,10 @@ func (c *Checker) extensionRefused(ext string) string {
 // File checks one staged file, obj. It reads the object at most once, and
 // only as much as the checks need: the first bytes for sniffing alone, the
 // whole object, streamed to every reader at once, when the scanner, the
-// SDC, the ACRO results or a tar listing need it. Zip archives are listed
-// from their central directory with ranged reads of their own. Errors
+// SDC, the ACRO results or a tar listing need it. Two further reads: a zip
+// is listed from its central directory by ranged reads of their own, and
+// a tar or gzip under a name that does not say so, found by a head-only
+// read, is read once more to be listed. Errors
 // (storage, the scanner) are worth retrying; what the checks find in the
 // file is in the result.
 func (c *Checker) File(ctx context.Context, f egress.File, obj egress.ObjectVersion) (FileResult, error) {
