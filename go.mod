@@ -19,6 +19,7 @@ require (
 	github.com/aws/jsii-runtime-go v1.115.0
 	github.com/aws/smithy-go v1.28.8
 	github.com/cdklabs/cdk-nag-go/cdknag/v2 v2.35.0
+	github.com/gabriel-vasile/mimetype v1.4.16
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/minio/madmin-go/v3 v3.0.109
 	github.com/vektah/gqlparser/v2 v2.5.64
