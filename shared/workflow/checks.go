@@ -129,7 +129,8 @@ func (h *Handlers) CheckFiles(ctx context.Context, in RequestInput) (ChecksOutpu
 	timedOut := cs.ScanTimeout > 0 && h.now().Sub(p.Started) >= cs.ScanTimeout
 	workers := max(1, h.Settings.CopyConcurrency)
 	pending := false
-	for p.Next < len(files) && !pending && time.Now().Before(stop) {
+	// At least one window per invocation, so every call makes progress.
+	for first := true; p.Next < len(files) && !pending && (first || time.Now().Before(stop)); first = false {
 		ahead := map[int]bool{}
 		for _, i := range p.Ahead {
 			ahead[i] = true
