@@ -14,6 +14,7 @@ import (
 	"github.com/tre-egress/egress/local/iam"
 	"github.com/tre-egress/egress/shared/checks"
 	"github.com/tre-egress/egress/shared/egress"
+	"github.com/tre-egress/egress/shared/objects"
 	"github.com/tre-egress/egress/shared/testenv"
 )
 
@@ -213,3 +214,11 @@ func TestNotScannedInTime(t *testing.T) {
 }
 
 var _ checks.Scanner = Scanner{}
+
+// Copies to staging drop the tag Scan trusts, so a submitter cannot set
+// the verdict on the original: they must name the same tag.
+func TestCopiesDropTheStatusTag(t *testing.T) {
+	if objects.ScanStatusTag != StatusTag {
+		t.Fatalf("objects drops %q from copies, GuardDuty writes %q", objects.ScanStatusTag, StatusTag)
+	}
+}

@@ -180,7 +180,7 @@ func TestWriteZip(t *testing.T) {
 					t.Errorf("%s: zip holds %d bytes (sha256 %s), want the staged %d (sha256 %s)", e.Path, len(got), sum(got), len(want), sum(want))
 				}
 				wantFile := egress.File{Path: e.Path, SourceKey: e.SourceKey, VersionID: e.SourceVersionID, Size: int64(len(want)), SHA256: sum(want)}
-				if res.Entries[i] != wantFile {
+				if !reflect.DeepEqual(res.Entries[i], wantFile) {
 					t.Errorf("result entry %d = %+v, want %+v", i, res.Entries[i], wantFile)
 				}
 				fmt.Fprintf(&sums, "%s  %s\n", sum(want), e.Path)
