@@ -5,6 +5,7 @@
 package stack
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -62,6 +63,9 @@ type Config struct {
 	LogRetentionDays  int                 // log_retention_days, default 365
 	ResearcherGroup   string              // researcher_group: Cognito group whose members read their own requests; "" for none
 	Account, Region   string              // account, region: pin the stack's environment (else env-agnostic)
+	// Checks is checks: the automated checks before review, every default
+	// filled in. Functions read it as config.EnvChecks.
+	Checks egress.CheckSettings
 }
 
 // CustomDomain is custom_domain: the web app at DomainName and the Cognito
@@ -111,6 +115,7 @@ var (
 		"stack_name_prefix", "reviewer_email_addresses", "sender_email_address",
 		"create_ses_identity", "log_retention_days", "account", "region",
 		"approval_stages", "stage_timeout_days", "revoke_retention_days", "researcher_group",
+		"checks",
 	}
 )
 
@@ -203,6 +208,8 @@ func ParseConfig(env string, values map[string]any) (Config, error) {
 	if c.ResearcherGroup != "" && slices.Contains(c.ReviewerRoles, c.ResearcherGroup) {
 		p.fail("researcher_group", "%q is one of egress_reviewer_roles; researchers need a group of their own", c.ResearcherGroup)
 	}
+
+	c.Checks = p.checks("checks")
 
 	for _, w := range []string{"aws", "amazon", "cognito"} {
 		if c.CognitoDomain != "" && strings.Contains(c.CognitoDomainPrefix(), w) {
@@ -420,6 +427,39 @@ func (p *contextParser) nested(key string, sub *contextParser, fields []string) 
 	for _, err := range sub.errs {
 		p.errs = append(p.errs, fmt.Errorf("%s.%w", key, err))
 	}
+}
+
+// maxChecksJSON bounds checks as JSON: Lambda allows 4 KB of environment
+// variables per function, shared with the others (the defaults take 0.5 KB).
+const maxChecksJSON = 2048
+
+// checks reads checks: an object of egress.CheckSettings fields, typed as
+// JSON types them (numbers as numbers), validated, defaults filled in.
+func (p *contextParser) checks(key string) egress.CheckSettings {
+	v := p.values[key]
+	if _, ok := v.(map[string]any); v != nil && !ok {
+		p.fail(key, "want an object of check settings, got %T", v)
+		return egress.CheckSettings{}
+	}
+	text := ""
+	if v != nil {
+		b, _ := json.Marshal(v) // decoded from JSON: cannot fail
+		text = string(b)
+	}
+	cs, err := config.ParseChecks(text)
+	switch {
+	case err != nil && strings.HasPrefix(err.Error(), key+"."):
+		p.errs = append(p.errs, err) // Validate names the field itself
+		return egress.CheckSettings{}
+	case err != nil:
+		p.fail(key, "%v", err)
+		return egress.CheckSettings{}
+	}
+	if b, _ := json.Marshal(cs); len(b) > maxChecksJSON {
+		p.fail(key, "%d bytes as JSON with the defaults filled in, more than the %d a Lambda environment variable may take here; shorten the extension or count_columns lists",
+			len(b), maxChecksJSON)
+	}
+	return cs
 }
 
 func (p *contextParser) customDomain(key string) CustomDomain {

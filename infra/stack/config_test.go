@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/tre-egress/egress/shared/egress"
 )
 
 // sampleValues returns cdk.json's Sample environment with overrides; nil
@@ -50,6 +52,7 @@ func TestParseConfigSample(t *testing.T) {
 		CreateSESIdentity:        true,
 		LogRetentionDays:         365,
 		StageTimeoutDays:         10,
+		Checks:                   egress.CheckSettings{}.WithDefaults(),
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("Sample:\n got %+v\nwant %+v", c, want)
@@ -199,6 +202,12 @@ func TestParseConfigErrors(t *testing.T) {
 		{"researcher_group", "TREAdmin"}, // a reviewer group
 		{"researcher_group", "Research Staff"},
 		{"max_download_allowed", "3"}, // unknown key: a typo
+		{"checks", "guardduty"},
+		{"checks", map[string]any{"malware": map[string]any{"engine": "guardduty", "timeout": 30.0}}}, // a typo
+		{"checks", map[string]any{"max_files": "10"}},                                                 // numbers are numbers here
+		{"checks", map[string]any{"blocked_extensions": []any{"EXE"}}},
+		{"checks", map[string]any{"allowed_extensions": []any{strings.Repeat(".abcdefgh", 200)}}}, // too long for Lambda's environment
+		{"checks.malware", map[string]any{"malware": map[string]any{"engine": "clamd"}}},          // TestParseConfigChecksErrors has the messages
 	} {
 		t.Run(tc.key, func(t *testing.T) {
 			key := tc.key
@@ -215,6 +224,65 @@ func TestParseConfigErrors(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), key+": ") && !strings.Contains(err.Error(), key+".") && !strings.Contains(err.Error(), key+"[") {
 				t.Fatalf("%s = %#v: error does not name the key: %v", key, tc.value, err)
+			}
+		})
+	}
+}
+
+func TestParseConfigChecks(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		checks any // nil: absent
+		want   func(egress.CheckSettings) bool
+	}{
+		{"absent: the defaults, GuardDuty", nil, func(c egress.CheckSettings) bool {
+			return reflect.DeepEqual(c, egress.CheckSettings{}.WithDefaults()) && c.Malware.Engine == egress.EngineGuardDuty
+		}},
+		{"empty object: the defaults", map[string]any{}, func(c egress.CheckSettings) bool {
+			return reflect.DeepEqual(c, egress.CheckSettings{}.WithDefaults())
+		}},
+		{"set values kept, defaults filled in", map[string]any{
+			"malware": map[string]any{"engine": "none"}, "max_files": 500.0, "blocked_extensions": []any{},
+			"sdc": map[string]any{"threshold": 5.0, "zeros_disclosive": false},
+		}, func(c egress.CheckSettings) bool {
+			return c.Malware.Engine == egress.EngineNone && c.Malware.TimeoutMinutes == 30 && c.MaxFiles == 500 &&
+				c.BlockedExtensions != nil && len(c.BlockedExtensions) == 0 && c.SDC.Threshold == 5 && !*c.SDC.ZerosDisclosive &&
+				c.Archives == egress.ArchivesList && c.MaxTotalBytes == egress.MaxReleaseBytes
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := ParseConfig("Sample", sampleValues(t, map[string]any{"checks": tt.checks}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.want(c.Checks) {
+				t.Fatalf("checks %+v", c.Checks)
+			}
+		})
+	}
+}
+
+// Bad check settings fail synthesis with the message naming the field.
+func TestParseConfigChecksErrors(t *testing.T) {
+	for _, tt := range []struct {
+		checks map[string]any
+		want   string
+	}{
+		{map[string]any{"malware": map[string]any{"engine": "clamd"}}, `checks.malware.engine "clamd": want "guardduty", "clamav" or "none"`},
+		{map[string]any{"malware": map[string]any{"engine": "clamav"}}, `checks.malware.clamd_address is required with engine "clamav"`},
+		{map[string]any{"malware": map[string]any{"timeout_minutes": -1.0}}, "checks.malware max_scan_bytes and timeout_minutes must not be negative"},
+		{map[string]any{"malware": map[string]any{"engine": "guardduty", "timeout": 30.0}}, `checks: want a JSON object of check settings: unknown field "timeout"`},
+		{map[string]any{"max_total_bytes": 1e12}, "checks.max_total_bytes 1000000000000: must be between 1 and"},
+		{map[string]any{"archives": "unpack"}, `checks.archives "unpack": want "list" or "refuse"`},
+		{map[string]any{"blocked_extensions": []any{"EXE"}}, `checks: checks extension "EXE": want a lower-case extension with its dot`},
+		{map[string]any{"sdc": map[string]any{"count_columns": []any{"(n"}}}, `checks.sdc.count_columns "(n": error parsing regexp`},
+		{map[string]any{"max_files": "10"}, "checks: want a JSON object of check settings: cannot unmarshal string"},
+		{map[string]any{"allowed_extensions": []any{strings.Repeat(".abcdefgh", 200)}}, "more than the 2048 a Lambda environment variable may take"},
+	} {
+		t.Run(tt.want, func(t *testing.T) {
+			_, err := ParseConfig("Sample", sampleValues(t, map[string]any{"checks": tt.checks}))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("checks %v: error %v, want one containing %q", tt.checks, err, tt.want)
 			}
 		})
 	}

@@ -83,6 +83,8 @@ func (b *builder) functions() {
 	if cfg.ResearcherGroup != "" {
 		values[config.EnvResearcherGroup] = cfg.ResearcherGroup
 	}
+	checks, _ := json.Marshal(cfg.Checks) // strings, numbers and lists cannot fail
+	values[config.EnvChecks] = string(checks)
 	for _, fn := range functions.All() {
 		env := map[string]string{}
 		for _, k := range fn.Env() {

@@ -116,6 +116,15 @@ func (b *builder) suppress() {
 			"Field-level ERROR logging is on, but verbose content is excluded: it would log resolver arguments and request " +
 				"headers, which carry workflow task tokens and Cognito tokens that must never be logged."},
 	)
+	if b.malwareRole != nil {
+		accept(b.malwareRole,
+			exception{"AwsSolutions-IAM5", []string{staging},
+				"GuardDuty Malware Protection scans and tags every new object version of the staging bucket, keys known only at run time; " +
+					"the role reaches this bucket's objects only, with the read and tagging actions GuardDuty documents."},
+			exception{"AwsSolutions-IAM5", []string{"/^Resource::arn:(<AWS::Partition>|aws[a-z-]*):events:.+:rule\\/" + malwareRulePrefix + "\\*$/"},
+				"GuardDuty names the EventBridge managed rule it creates for the bucket " + malwareRulePrefix + "<suffix of its choosing>; " +
+					"changing a rule also needs events:ManagedBy " + malwarePlanService + ", so only GuardDuty's own managed rules can be changed."})
+	}
 	accept(b.accessLogs.Node().DefaultChild(), exception{"AwsSolutions-S1", nil,
 		"This bucket is the destination of the staging bucket's server access logs; logging it to itself would loop."})
 	accept(b.intakeDLQ.Node().DefaultChild(), exception{"AwsSolutions-SQS3", nil,

@@ -63,6 +63,7 @@ func New(scope constructs.Construct, p Props) (awscdk.Stack, error) {
 	b := &builder{stack: st, cfg: cfg, props: p, fns: map[string]*function{}}
 	b.keys()
 	b.storage()
+	b.malwareProtection()
 	b.mail()
 	b.web()
 	b.network()

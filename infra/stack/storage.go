@@ -33,6 +33,7 @@ type builder struct {
 	requests, events awsdynamodb.Table
 	staging          awss3.Bucket
 	accessLogs       awss3.Bucket
+	malwareRole      awsiam.Role // GuardDuty Malware Protection's; nil unless checks scan with GuardDuty
 
 	configSet awsses.ConfigurationSet
 

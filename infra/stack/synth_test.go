@@ -41,6 +41,10 @@ var fullOptions = map[string]any{
 	},
 	"stack_name_prefix": "full",
 	"researcher_group":  "Researcher",
+	"checks": map[string]any{
+		"malware":  map[string]any{"engine": "clamav", "clamd_address": "clamd.internal:3310"},
+		"archives": "refuse",
+	},
 	// Pinned, so the test sees that such a stack still needs no lookups.
 	"account": "555555555555",
 	"region":  "eu-west-2",
@@ -133,7 +137,7 @@ func (s *synthesis) run() error {
 		overrides map[string]any
 	}{
 		{"Sample", nil},
-		{"Sample", map[string]any{"stack_name_prefix": "second", "create_ses_identity": false}},
+		{"Sample", map[string]any{"stack_name_prefix": "second", "create_ses_identity": false, "checks": map[string]any{"malware": map[string]any{"engine": "none"}}}},
 		{"Full", fullOptions},
 	} {
 		base := c.env

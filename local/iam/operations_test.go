@@ -149,6 +149,14 @@ func TestRequests(t *testing.T) {
 			[]Request{{Action: "s3:ListBucket", Resource: "arn:aws:s3:::egress-datalake", Server: true}}},
 		{"S3", "GetObjectTagging", &s3.GetObjectTaggingInput{Bucket: aws.String("egress-staging"), Key: aws.String("k"), VersionId: aws.String("v")},
 			[]Request{{Action: "s3:GetObjectVersionTagging", Resource: staging + "/k"}}},
+		// The malware checks read GuardDuty's tag of a staged version; GuardDuty (or
+		// a test playing it) sets it on that version.
+		{"S3", "GetObjectTagging", &s3.GetObjectTaggingInput{Bucket: aws.String("egress-staging"), Key: aws.String("k")},
+			[]Request{{Action: "s3:GetObjectTagging", Resource: staging + "/k", Server: true}}},
+		{"S3", "PutObjectTagging", &s3.PutObjectTaggingInput{Bucket: aws.String("egress-staging"), Key: aws.String("k"), VersionId: aws.String("v")},
+			[]Request{{Action: "s3:PutObjectVersionTagging", Resource: staging + "/k"}}},
+		{"S3", "PutObjectTagging", &s3.PutObjectTaggingInput{Bucket: aws.String("egress-staging"), Key: aws.String("k")},
+			[]Request{{Action: "s3:PutObjectTagging", Resource: staging + "/k", Server: true}}},
 	}
 	for _, tt := range tests {
 		got, err := a.Requests(tt.service, tt.op, tt.input)

@@ -47,6 +47,7 @@ const (
 	EnvSWBStoreBucket      = "SWB_EGRESS_STORE_BUCKET" // the only bucket a submission may name
 	EnvSWBListBucket       = "SWB_NOTIFICATION_BUCKET" // the only bucket an object list may be in
 	EnvResearcherGroup     = "RESEARCHER_GROUP"        // researcher_group: may read its members' own requests; "" for none
+	EnvChecks              = "CHECKS"                  // JSON egress.CheckSettings (cdk.json checks): the automated checks
 )
 
 // Config is every setting a function may need; each function checks the
@@ -81,6 +82,9 @@ type Config struct {
 	SWBStoreBucket      string
 	SWBListBucket       string
 	ResearcherGroup     string
+	// Checks are the automated checks' settings with every default
+	// filled in; unset, the defaults (egress.CheckSettings.WithDefaults).
+	Checks egress.CheckSettings
 }
 
 // Defaults as in the original deployment.
@@ -141,6 +145,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	var err error
+	if c.Checks, err = ParseChecks(getenv(EnvChecks)); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", EnvChecks, err))
+	}
 	if c.SingleApproval, err = Bool(getenv(EnvSingleApproval), false); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", EnvSingleApproval, err))
 	}
@@ -210,6 +217,27 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			EnvStageTimeout, n, c.StageTimeout, ExecutionTimeout))
 	}
 	return c, errors.Join(errs...)
+}
+
+// ParseChecks reads check settings as JSON (cdk.json's checks object, the
+// CHECKS variable): unknown fields and values out of range are errors, and
+// unset fields take their defaults. "" is all defaults.
+func ParseChecks(s string) (egress.CheckSettings, error) {
+	var cs egress.CheckSettings
+	if strings.TrimSpace(s) != "" {
+		dec := json.NewDecoder(strings.NewReader(s))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&cs); err != nil {
+			return egress.CheckSettings{}, fmt.Errorf("want a JSON object of check settings: %s", strings.TrimPrefix(err.Error(), "json: "))
+		}
+		if dec.More() {
+			return egress.CheckSettings{}, errors.New("want one JSON object of check settings, got more")
+		}
+	}
+	if err := cs.Validate(); err != nil {
+		return egress.CheckSettings{}, errors.New(egress.ErrorMessage(err))
+	}
+	return cs.WithDefaults(), nil
 }
 
 // isTopicARN reports whether s looks like arn:<partition>:sns:<region>:<account>:<name>.

@@ -1,9 +1,12 @@
 package config
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tre-egress/egress/shared/egress"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -85,6 +88,20 @@ func TestFromEnv(t *testing.T) {
 		{"researcher group that reviews", map[string]string{EnvResearcherGroup: "TREAdmin"}, nil, []string{
 			`RESEARCHER_GROUP: "TREAdmin" is a reviewer group; researchers need a group of their own`,
 		}},
+		{"checks unset take the defaults", nil, func(t *testing.T, c Config) {
+			if !reflect.DeepEqual(c.Checks, egress.CheckSettings{}.WithDefaults()) || c.Checks.Malware.Engine != egress.EngineGuardDuty {
+				t.Fatalf("checks %+v", c.Checks)
+			}
+		}, nil},
+		{"checks", map[string]string{EnvChecks: `{"malware":{"engine":"clamav","clamd_address":"127.0.0.1:3310"},"max_files":10}`}, func(t *testing.T, c Config) {
+			if c.Checks.Malware.Engine != egress.EngineClamAV || c.Checks.Malware.ClamdAddress != "127.0.0.1:3310" || c.Checks.MaxFiles != 10 ||
+				c.Checks.Malware.TimeoutMinutes != 30 {
+				t.Fatalf("checks %+v", c.Checks)
+			}
+		}, nil},
+		{"bad checks", map[string]string{EnvChecks: `{"malware":{"engine":"clamd"}}`}, nil, []string{
+			`CHECKS: checks.malware.engine "clamd": want "guardduty", "clamav" or "none"`,
+		}},
 		{"stage timeout too long", map[string]string{EnvStageTimeout: "1209600"}, nil, []string{
 			"STAGE_TIMEOUT_SECONDS: 2 stages of 336h0m0s exceed the workflow's 504h0m0s limit",
 		}},
@@ -127,5 +144,48 @@ func TestBool(t *testing.T) {
 		if err != nil || got != want {
 			t.Errorf("Bool(%q) = %v, %v", s, got, err)
 		}
+	}
+}
+
+func TestParseChecks(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		check   func(t *testing.T, cs egress.CheckSettings)
+		wantErr string
+	}{
+		{"empty is the defaults", " ", func(t *testing.T, cs egress.CheckSettings) {
+			if !reflect.DeepEqual(cs, egress.CheckSettings{}.WithDefaults()) {
+				t.Fatalf("%+v", cs)
+			}
+		}, ""},
+		{"set fields kept, others defaulted", `{"archives":"refuse","blocked_extensions":[],"sdc":{"threshold":5,"blocking":true},"malware":{"engine":"none"}}`,
+			func(t *testing.T, cs egress.CheckSettings) {
+				if cs.Archives != egress.ArchivesRefuse || cs.BlockedExtensions == nil || len(cs.BlockedExtensions) != 0 ||
+					cs.SDC.Threshold != 5 || !cs.SDC.Blocking || cs.Malware.Engine != egress.EngineNone || cs.MaxFiles != 100_000 {
+					t.Fatalf("%+v", cs)
+				}
+			}, ""},
+		{"unknown field", `{"malware":{"engine":"guardduty","timeout":5}}`, nil, `unknown field "timeout"`},
+		{"wrong type", `{"max_files":"10"}`, nil, "max_files"},
+		{"not an object", `["guardduty"]`, nil, "want a JSON object of check settings"},
+		{"two objects", `{} {}`, nil, "got more"},
+		{"out of range", `{"max_total_bytes":-1,"archives":"zip"}`, nil, `checks.max_total_bytes -1`},
+		{"clamav without clamd", `{"malware":{"engine":"clamav"}}`, nil, "checks.malware.clamd_address is required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cs, err := ParseChecks(tt.in)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, cs)
+		})
 	}
 }

@@ -53,7 +53,7 @@ func (s *Client) CopyVersion(ctx context.Context, src egress.ObjectVersion, dstB
 	if size > s.multipartThreshold() {
 		version, err = s.copyParts(ctx, src, head, dstBucket, dstKey)
 	} else {
-		version, err = s.copyObject(ctx, src, dstBucket, dstKey)
+		version, err = s.copyObject(ctx, src, head, dstBucket, dstKey)
 	}
 	if err != nil {
 		if isNotFound(err) {
@@ -71,16 +71,59 @@ func (s *Client) CopyVersion(ctx context.Context, src egress.ObjectVersion, dstB
 	return Copied{VersionID: version, Size: size, SHA256: sum}, nil
 }
 
-func (s *Client) copyObject(ctx context.Context, src egress.ObjectVersion, dstBucket, dstKey string) (string, error) {
-	out, err := s.S3.CopyObject(ctx, &s3.CopyObjectInput{
+// ScanStatusTag is the tag GuardDuty Malware Protection writes its verdict
+// to (guardduty.StatusTag). A copy never takes it from its source: the
+// staged copy's verdict must be GuardDuty's scan of the copy, not a tag a
+// submitter could have set on the original.
+const ScanStatusTag = "GuardDutyMalwareScanStatus"
+
+func (s *Client) copyObject(ctx context.Context, src egress.ObjectVersion, head *s3.HeadObjectOutput, dstBucket, dstKey string) (string, error) {
+	in := &s3.CopyObjectInput{
 		Bucket:     aws.String(dstBucket),
 		Key:        aws.String(dstKey),
 		CopySource: aws.String(copySource(src.Bucket, src.Key, src.VersionID)),
-	})
+	}
+	// CopyObject copies the source's tags; only a source carrying the scan
+	// status needs them read and replaced.
+	if aws.ToInt32(head.TagCount) > 0 {
+		tagging, status, err := s.sourceTagging(ctx, src)
+		if err != nil {
+			return "", err
+		}
+		if status {
+			in.TaggingDirective = types.TaggingDirectiveReplace
+			in.Tagging = tagging
+		}
+	}
+	out, err := s.S3.CopyObject(ctx, in)
 	if err != nil {
 		return "", err
 	}
 	return aws.ToString(out.VersionId), nil
+}
+
+// sourceTagging reads src's tags as a copy gets them: URL-encoded, less
+// ScanStatusTag (nil when none is left). status reports whether src
+// carried ScanStatusTag.
+func (s *Client) sourceTagging(ctx context.Context, src egress.ObjectVersion) (tagging *string, status bool, err error) {
+	tags, err := s.S3.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{
+		Bucket: aws.String(src.Bucket), Key: aws.String(src.Key), VersionId: optional(src.VersionID),
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("read tags: %w", err)
+	}
+	q := url.Values{}
+	for _, t := range tags.TagSet {
+		if aws.ToString(t.Key) == ScanStatusTag {
+			status = true
+			continue
+		}
+		q.Add(aws.ToString(t.Key), aws.ToString(t.Value))
+	}
+	if len(q) > 0 {
+		tagging = aws.String(q.Encode())
+	}
+	return tagging, status, nil
 }
 
 // copyParts copies src with UploadPartCopy, a few parts at a time. The upload
@@ -90,17 +133,9 @@ func (s *Client) copyParts(ctx context.Context, src egress.ObjectVersion, head *
 	// itself, or large files would lose what small ones keep.
 	var tagging *string
 	if aws.ToInt32(head.TagCount) > 0 {
-		tags, err := s.S3.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{
-			Bucket: aws.String(src.Bucket), Key: aws.String(src.Key), VersionId: optional(src.VersionID),
-		})
-		if err != nil {
-			return "", fmt.Errorf("read tags: %w", err)
+		if tagging, _, err = s.sourceTagging(ctx, src); err != nil {
+			return "", err
 		}
-		q := url.Values{}
-		for _, t := range tags.TagSet {
-			q.Add(aws.ToString(t.Key), aws.ToString(t.Value))
-		}
-		tagging = aws.String(q.Encode())
 	}
 	created, err := s.S3.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
 		Bucket:      aws.String(dstBucket),

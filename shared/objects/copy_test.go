@@ -131,6 +131,61 @@ func TestCopyVersionMultipart(t *testing.T) {
 	}
 }
 
+// A source's GuardDuty scan status is not copied: the staged copy's must
+// come from GuardDuty's scan of the copy, not from a tag the submitter
+// set on the original. Its other tags are kept, by either copy path.
+func TestCopyVersionDropsScanStatus(t *testing.T) {
+	_, c := newStore(t)
+	ctx := context.Background()
+	src := testenv.NewBucket(t, c, true)
+	dst := testenv.NewBucket(t, c, true)
+	small := &Client{S3: c}
+	parts := &Client{S3: c, MultipartThreshold: 5 << 20, CopyPartSize: 5 << 20}
+
+	tests := []struct {
+		name  string
+		store *Client
+		size  int
+		tags  map[string]string
+		want  map[string]string
+	}{
+		{"copy, status only", small, 100, map[string]string{ScanStatusTag: "NO_THREATS_FOUND"}, map[string]string{}},
+		{"copy, status and others", small, 100, map[string]string{ScanStatusTag: "NO_THREATS_FOUND", "project": "p=1"}, map[string]string{"project": "p=1"}},
+		{"copy, others only", small, 100, map[string]string{"project": "p=1", "classification": "a+b"}, map[string]string{"project": "p=1", "classification": "a+b"}},
+		{"parts, status only", parts, 6 << 20, map[string]string{ScanStatusTag: "NO_THREATS_FOUND"}, map[string]string{}},
+		{"parts, status and others", parts, 6 << 20, map[string]string{ScanStatusTag: "NO_THREATS_FOUND", "project": "p=1"}, map[string]string{"project": "p=1"}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			key := fmt.Sprintf("ws/r/forged-%d.exe", i)
+			version := put(t, c, src, key, randomBytes(tt.size))
+			var set []types.Tag
+			for k, v := range tt.tags {
+				set = append(set, types.Tag{Key: aws.String(k), Value: aws.String(v)})
+			}
+			if _, err := c.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: aws.String(src), Key: aws.String(key), VersionId: aws.String(version),
+				Tagging: &types.Tagging{TagSet: set}}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := tt.store.CopyVersion(ctx, egress.ObjectVersion{Bucket: src, Key: key, VersionID: version}, dst, "staged/"+key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := c.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String(dst), Key: aws.String("staged/" + key), VersionId: aws.String(got.VersionID)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tags := map[string]string{}
+			for _, tg := range out.TagSet {
+				tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+			}
+			if fmt.Sprint(tags) != fmt.Sprint(tt.want) {
+				t.Fatalf("copy's tags %v, want %v", tags, tt.want)
+			}
+		})
+	}
+}
+
 func TestCopyVersionNotFound(t *testing.T) {
 	store, c := newStore(t)
 	ctx := context.Background()
