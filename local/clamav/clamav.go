@@ -113,8 +113,9 @@ func StartWith(ctx context.Context, dir string, log *slog.Logger, opts Options) 
 		log.Info("clamd: no signature databases on this machine; only the EICAR test file will be detected (run freshclam to get ClamAV's)",
 			"searched", strings.Join(databaseDirs(), ", "))
 	}
-	// A free port can be taken between FreeAddr and clamd binding it;
-	// a daemon that exits before it answers gets a second and third try.
+	// A free port can be taken between FreeAddr and clamd binding it
+	// (after loading its databases); a daemon that could not bind gets a
+	// second and third try.
 	for attempt := 1; ; attempt++ {
 		began := time.Now()
 		d, err := start(ctx, bin, dir, dbs, opts)
@@ -127,14 +128,20 @@ func StartWith(ctx context.Context, dir string, log *slog.Logger, opts Options) 
 				"max_scan_bytes", opts.MaxScanBytes, "start_ms", time.Since(began).Milliseconds(), "log", d.logPath)
 			return d, nil
 		}
-		if attempt == 3 || ctx.Err() != nil || !errors.Is(err, errExited) {
+		if attempt == 3 || ctx.Err() != nil || !errors.Is(err, errBind) {
 			return nil, err
 		}
 		log.Warn("clamd exited before it was ready; trying another port", "attempt", attempt, "error", err)
 	}
 }
 
-var errExited = errors.New("clamd exited before it was ready")
+var (
+	errExited = errors.New("clamd exited before it was ready")
+	errBind   = errors.New("clamd could not bind its port")
+)
+
+// freeAddr finds clamd a port (a variable for tests).
+var freeAddr = servers.FreeAddr
 
 // clamdPaths are where packages install clamd off a user's PATH.
 var clamdPaths = []string{"/usr/sbin/clamd", "/usr/local/sbin/clamd", "/opt/homebrew/sbin/clamd"}
@@ -158,7 +165,7 @@ func Find() (string, error) {
 }
 
 func start(ctx context.Context, bin, dir string, dbs []string, opts Options) (*Daemon, error) {
-	addr, err := servers.FreeAddr()
+	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +203,11 @@ func start(ctx context.Context, bin, dir string, dbs []string, opts Options) (*D
 	}()
 	if err := d.waitReady(ctx, opts.StartTimeout); err != nil {
 		d.Stop()
-		return nil, fmt.Errorf("clamav: clamd at %s (config %s): %w; its output ends:\n%s", addr, conf, err, tail(outPath, 4<<10))
+		out := tail(outPath, 4<<10)
+		if errors.Is(err, errExited) && strings.Contains(out, "Cannot bind") {
+			err = fmt.Errorf("%w: %w", errBind, err)
+		}
+		return nil, fmt.Errorf("clamav: clamd at %s (config %s): %w; its output ends:\n%s", addr, conf, err, out)
 	}
 	return d, nil
 }
