@@ -14,6 +14,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/tre-egress/egress/shared/checks"
@@ -35,9 +36,10 @@ const chunkSize = 256 << 10
 // maxReply bounds what is read of one reply: clamd's replies are a line.
 const maxReply = 4 << 10
 
-// Scanner asks clamd at Address for a verdict on each object. The zero
-// Timeout takes DefaultTimeout; Dial, when set, replaces net.Dialer (tests,
-// proxies).
+// Scanner asks clamd at Address for a verdict on each object, one
+// connection per scan; it is safe for concurrent use. Timeout bounds each
+// write and the wait for the verdict after the last byte (zero takes
+// DefaultTimeout); Dial, when set, replaces net.Dialer (proxies, tests).
 type Scanner struct {
 	Address string // clamd's TCPSocket, "host:port"
 	// MaxBytes is clamd's StreamMaxLength: larger objects are not sent
@@ -70,14 +72,25 @@ func (s *Scanner) Scan(ctx context.Context, obj egress.ObjectVersion, size int64
 		return tooLarge(), nil
 	}
 	reply, err := s.instream(ctx, body)
+	if errors.Is(err, errTooLarge) {
+		return tooLarge(), nil
+	}
 	if err != nil {
 		return checks.Verdict{}, err
 	}
-	return verdict(reply)
+	v, err := verdict(reply)
+	if err != nil {
+		return v, fmt.Errorf("clamd at %s: %w", s.Address, err)
+	}
+	return v, nil
 }
 
-// errTooLarge: the body held more than MaxBytes, whatever size said.
-var errTooLarge = errors.New("larger than MaxBytes")
+var (
+	// errTooLarge: the body held more than MaxBytes, whatever size said.
+	errTooLarge = errors.New("larger than MaxBytes")
+	// errAnswered: clamd replied before the stream's end.
+	errAnswered = errors.New("clamd answered before the end of the stream")
+)
 
 func tooLarge() checks.Verdict {
 	return checks.Verdict{Findings: []egress.Finding{{
@@ -112,7 +125,7 @@ func verdict(reply string) (checks.Verdict, error) {
 	default:
 		// "... ERROR" and anything unforeseen: clamd could not scan (out of
 		// memory, a temporary file, a reload); asking again may work.
-		return checks.Verdict{}, fmt.Errorf("clamd: %q", bound(reply))
+		return checks.Verdict{}, fmt.Errorf("could not scan: %q", bound(reply))
 	}
 }
 
@@ -127,14 +140,18 @@ func (s *Scanner) instream(ctx context.Context, body io.Reader) (string, error) 
 	defer conn.Close()
 	defer stop()
 	replies := make(chan result, 1)
+	var answered atomic.Bool
 	go func() {
 		r, err := readReply(conn)
+		// An early answer (a refusal) ends the writes: clamd reads no more.
+		answered.Store(true)
+		conn.SetWriteDeadline(time.Unix(1, 0))
 		replies <- result{r, err}
 	}()
 
-	werr := s.send(ctx, conn, body)
+	werr := s.send(ctx, conn, body, &answered)
 	if errors.Is(werr, errTooLarge) {
-		return "size limit exceeded", nil
+		return "", werr
 	}
 	var bodyErr *bodyError
 	if errors.As(werr, &bodyErr) {
@@ -166,10 +183,13 @@ type bodyError struct{ err error }
 func (e *bodyError) Error() string { return "read object: " + e.err.Error() }
 
 // send writes the INSTREAM command, body in chunks and the terminator.
-func (s *Scanner) send(ctx context.Context, conn net.Conn, body io.Reader) error {
+func (s *Scanner) send(ctx context.Context, conn net.Conn, body io.Reader, answered *atomic.Bool) error {
 	buf := make([]byte, 4+chunkSize)
 	write := func(p []byte) error {
 		s.deadline(ctx, conn.SetWriteDeadline)
+		if answered.Load() { // after the deadline: see the reader's
+			return errAnswered
+		}
 		_, err := conn.Write(p)
 		return err
 	}
