@@ -8,10 +8,14 @@
 # skip, except in CI (CI set), where they fail.
 set -euo pipefail
 
+# clamd on PATH, else where the packages put it (/usr/sbin is often not on
+# a user's PATH); as local/clamav.Find looks for it.
 find_clamd() {
-	command -v clamd && return
-	for p in /usr/sbin/clamd /usr/local/sbin/clamd /opt/homebrew/sbin/clamd; do
-		if [ -x "$p" ]; then echo "$p"; return; fi
+	for p in "$(command -v clamd || true)" /usr/sbin/clamd /usr/local/sbin/clamd /opt/homebrew/sbin/clamd; do
+		if [ -n "$p" ] && [ -f "$p" ] && [ -x "$p" ]; then
+			echo "$p"
+			return
+		fi
 	done
 	return 1
 }
