@@ -148,6 +148,7 @@ var Scenarios = []Scenario{
 	{"listing", runListing},
 	{"coldstart", runColdStart},
 	{"e2e", runEndToEnd},
+	{"checks", runChecks},
 }
 
 // Run runs every scenario whose name matches only (all when nil) and

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"path"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -39,8 +40,17 @@ func (f file) open() io.Reader {
 	case text:
 		return io.LimitReader(newCSV(f.Seed), f.Size)
 	default:
-		return io.LimitReader(rand.NewChaCha8(seedBytes(f.Seed)), f.Size)
+		// The format's magic number first, so the automated checks sniff
+		// what the extension says.
+		magic := formatMagic[path.Ext(f.Path)]
+		return io.LimitReader(io.MultiReader(strings.NewReader(magic), rand.NewChaCha8(seedBytes(f.Seed))), f.Size)
 	}
+}
+
+// formatMagic starts the random content of already compressed files.
+var formatMagic = map[string]string{
+	".gz":  "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff",
+	".png": "\x89PNG\r\n\x1a\n",
 }
 
 func seedBytes(seed uint64) (b [32]byte) {

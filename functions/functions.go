@@ -94,6 +94,15 @@ var table = []Function{
 		Handler:  "CopyToStaging", Placeholder: "CopyToStagingFunctionArn",
 	},
 	{
+		Name: "check-files", ID: "CheckFiles",
+		Description: "Automated checks of the staged files before review: file policy, content types, malware scan, disclosure control",
+		MemoryMB:    1024, Timeout: 15 * time.Minute,
+		Required: slices.Concat(tables, []string{config.EnvStagingBucket}),
+		Optional: slices.Concat(approval, []string{config.EnvChecks, config.EnvCopyConcurrency, config.EnvS3PathStyle}),
+		Services: []Service{DynamoDB, S3},
+		Handler:  "CheckFiles", Placeholder: "CheckFilesFunctionArn",
+	},
+	{
 		Name: "store-task-token", ID: "StoreTaskToken",
 		Description: "Records the stage's task token and tells its reviewers",
 		MemoryMB:    256, Timeout: time.Minute,

@@ -269,10 +269,10 @@ func TestGraphQLAdditions(t *testing.T) {
 		kinds = append(kinds, h.Kind)
 	}
 	// STARTED (intake) and STAGED (the first task) race; the rest is ordered.
-	if len(kinds) == 4 && kinds[1] == "STAGED" {
+	if len(kinds) == 5 && kinds[1] == "STAGED" {
 		kinds[1], kinds[2] = kinds[2], kinds[1]
 	}
-	if strings.Join(kinds, ",") != "CREATED,STARTED,STAGED,AWAITING_DECISION" {
+	if strings.Join(kinds, ",") != "CREATED,STARTED,STAGED,CHECKED,AWAITING_DECISION" {
 		t.Fatalf("history %v", kinds)
 	}
 	// Finish the request so the shared stack is left clean.

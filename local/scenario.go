@@ -51,8 +51,10 @@ type Report struct {
 	PreviousRequestID string      `json:"previous_request_id,omitempty"`
 	Changes           []string    `json:"changes,omitempty"`
 	Revocation        *Revocation `json:"revocation,omitempty"`
-	ExpectedResult    bool        `json:"outcome_as_expected"`
-	Problems          []string    `json:"problems,omitempty"`
+	// Findings are the automated checks' findings, "path: SEVERITY check: message".
+	Findings       []string `json:"findings,omitempty"`
+	ExpectedResult bool     `json:"outcome_as_expected"`
+	Problems       []string `json:"problems,omitempty"`
 
 	version     int    // the store's object-list version submitted
 	downloadURL string // the presigned link handed out, never printed
@@ -122,7 +124,8 @@ const DecisionSyntax = `one decision per stage, comma-separated, the request end
   approve:reject=P1+P2        approve, leaving files P1 and P2 (paths in the store) out of the zip
   reject                      reject the request
   return                      return it to the requester for changes
-  cancel                      the requester cancels it while the stage waits`
+  cancel                      the requester cancels it while the stage waits
+  blocked                     (alone) the automated checks block it before any review`
 
 // Step is one parsed scenario decision.
 type Step struct {
@@ -134,9 +137,9 @@ type Step struct {
 func ParseDecision(s string) (Step, error) {
 	word, files, hasFiles := strings.Cut(strings.TrimSpace(s), ":")
 	switch word {
-	case "approve", "reject", "return", "cancel":
+	case "approve", "reject", "return", "cancel", "blocked":
 	default:
-		return Step{}, fmt.Errorf("decision %q: want approve, reject, return, cancel or approve:reject=PATH+PATH", s)
+		return Step{}, fmt.Errorf("decision %q: want approve, reject, return, cancel, blocked or approve:reject=PATH+PATH", s)
 	}
 	st := Step{Word: word}
 	if !hasFiles {
@@ -169,6 +172,9 @@ func parseSteps(decisions []string, n int) ([]Step, error) {
 		st, err := ParseDecision(d)
 		if err != nil {
 			return nil, fmt.Errorf("decision %d: %w", i+1, err)
+		}
+		if st.Word == "blocked" && len(decisions) > 1 {
+			return nil, fmt.Errorf("decision %d: blocked means no reviewer sees the request, so it stands alone", i+1)
 		}
 		if st.Word != "approve" && i < len(decisions)-1 {
 			return nil, fmt.Errorf("decision %d: %s ends the request, yet %d more follow", i+1, st.Word, len(decisions)-1-i)
@@ -311,6 +317,10 @@ func (s *Stack) scenario(ctx context.Context, dir string, decisions []string, d 
 	rep.ExpectedStatus = chain.Stages[len(chain.Stages)-1].ApprovedStatus
 	var leftOut []string
 	for i, step := range steps {
+		if step.Word == "blocked" {
+			rep.ExpectedStatus = egress.StatusBlocked
+			break
+		}
 		r, err := s.WaitFor(ctx, sub.RequestID, func(r egress.Request) bool {
 			return (r.TaskToken != "" && chain.StageAwaiting(r.Status) == i) || chain.Final(r.Status)
 		})
@@ -350,6 +360,17 @@ func (s *Stack) scenario(ctx context.Context, dir string, decisions []string, d 
 	}
 	if rep.ZipObjects, err = s.countVersions(ctx, DatalakeBucket, workflow.ZipKey(r)); err != nil {
 		return rep, err
+	}
+	if r.StagingObjectMetadataVersion != "" {
+		m, err := s.Objects.ReadManifest(ctx, StagingBucket, r.StagingObjectMetadataVersion)
+		if err != nil {
+			return rep, err
+		}
+		for _, f := range m.Files {
+			for _, x := range f.Findings {
+				rep.Findings = append(rep.Findings, f.Path+": "+x.String())
+			}
+		}
 	}
 	if r.PreviousRequestID != "" {
 		page, err := s.API.Changes(ctx, Reviewer(chain, 0), r, 100, "")

@@ -49,6 +49,7 @@ import (
 	"github.com/tre-egress/egress/shared/apiapp"
 	"github.com/tre-egress/egress/shared/app"
 	"github.com/tre-egress/egress/shared/app/allservices"
+	"github.com/tre-egress/egress/shared/app/withs3"
 	"github.com/tre-egress/egress/shared/config"
 	"github.com/tre-egress/egress/shared/egress"
 	"github.com/tre-egress/egress/shared/lambdamain"
@@ -114,6 +115,16 @@ type Options struct {
 	// Authorizer checks every AWS call of the functions against their
 	// roles; default SharedAuthorizer(), the golden template's.
 	Authorizer *iam.Authorizer
+	// Checks are the automated checks' settings (cdk.json "checks"); nil
+	// takes the defaults. Unless they name another engine (or a clamd of
+	// their own), files are scanned by a clamd the stack starts with the
+	// machine's signature databases and its own EICAR signature; without
+	// clamd installed, every file carries a "not scanned" warning saying
+	// how to install it.
+	Checks *egress.CheckSettings
+	// ClamdOwnSignaturesOnly starts that clamd with the EICAR signature
+	// alone: well under a second instead of tens (tests).
+	ClamdOwnSignaturesOnly bool
 	// Schedules runs the scheduled functions (send-reminders) every
 	// Schedule of Clock, as the deployed stack's EventBridge rules do. Off
 	// by default, so a test's FakeClock holds only the timers it expects;
@@ -151,6 +162,9 @@ type Stack struct {
 	tempDir bool
 	closers []func() error
 	wg      sync.WaitGroup
+
+	checks     egress.CheckSettings // the functions' CHECKS
+	notScanned string               // why files are not scanned, when clamd is missing
 
 	tasks     map[string]task                // by function name: every workflow function
 	auth      *iam.Authorizer                // the functions' roles
@@ -234,6 +248,10 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	}
 	s.closers = append(s.closers, s.DynamoDB.Close)
 	if s.Outbox, err = NewSESSink(filepath.Join(s.Dir, "outbox"), opts.Clock.Now); err != nil {
+		return nil, err
+	}
+
+	if err := s.startScanner(ctx); err != nil {
 		return nil, err
 	}
 
@@ -333,6 +351,11 @@ func (s *Stack) wire() error {
 		config.EnvRevokeRetentionDays: fmt.Sprint(s.opts.RevokeRetentionDays),
 		config.EnvResearcherGroup:     ResearcherGroup,
 	}
+	checksJSON, err := json.Marshal(s.checks)
+	if err != nil {
+		return err
+	}
+	env[config.EnvChecks] = string(checksJSON)
 	if len(s.opts.Stages) > 0 {
 		stages, err := json.Marshal(s.opts.Stages)
 		if err != nil {
@@ -384,6 +407,17 @@ func (s *Stack) wire() error {
 			return err
 		}
 		h.Now = s.opts.Clock.Now
+		if fn.Reads(config.EnvChecks) {
+			// What withs3.WithChecks does in the function's main.
+			ch, err := withs3.NewChecker(fnCfg.Checks, s.clientsOf(fn).S3)
+			if err != nil {
+				return err
+			}
+			if s.notScanned != "" {
+				ch.NotScannedReason = s.notScanned
+			}
+			h.Checks = ch
+		}
 		if _, err := app.HandlerByName(h, fn); err != nil {
 			return err
 		}

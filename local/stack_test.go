@@ -51,7 +51,7 @@ func stack(t *testing.T, single bool) *Stack {
 	}
 	// The lowest multipart threshold, so a test's file of a few MiB is
 	// copied in parts; the sample store's files are far smaller.
-	s, err := Start(context.Background(), Options{Clock: clock, SingleApproval: single, StageTimeout: 48 * time.Hour, MultipartThreshold: multipartThreshold})
+	s, err := Start(context.Background(), Options{Clock: clock, SingleApproval: single, StageTimeout: 48 * time.Hour, MultipartThreshold: multipartThreshold, ClamdOwnSignaturesOnly: true})
 	if err != nil {
 		t.Fatalf("start stack: %v", err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tre-egress/egress/functions"
 	"github.com/tre-egress/egress/shared/config"
+	"github.com/tre-egress/egress/shared/egress"
 	"github.com/tre-egress/egress/shared/requests"
 )
 
@@ -108,6 +109,27 @@ func (b *builder) grants() {
 	stagingObjects := b.staging.ArnForObjects(jsii.String("*"))
 	cp.AddToPolicy(allow([]string{"s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload", "s3:GetObjectVersion"}, stagingObjects))
 	b.stagingKey(cp, true)
+
+	// The checks read the manifest and each staged version (ranged GETs
+	// naming the version), keep their progress under checks/ and write the
+	// findings into the manifest. ListBucket makes the first call's missing
+	// progress object a 404, not a 403. GuardDuty's verdicts are tags of
+	// the staged versions.
+	chk := b.fns["check-files"].role
+	manifests := b.staging.ArnForObjects(jsii.String("manifests/*"))
+	progress := b.staging.ArnForObjects(jsii.String("checks/*"))
+	chk.AddToPolicy(allow([]string{"s3:GetObject", "s3:PutObject"}, manifests, progress))
+	chk.AddToPolicy(allow([]string{"s3:GetObjectVersion"}, stagingObjects))
+	chk.AddToPolicy(allow([]string{"s3:ListBucket"}, b.staging.BucketArn()))
+	chk.AddToPolicy(allowIf([]string{"s3:ListBucketVersions"}, map[string]any{
+		"StringLike": map[string]any{"s3:prefix": "checks/*"},
+	}, b.staging.BucketArn()))
+	chk.AddToPolicy(allow([]string{"s3:ListBucketMultipartUploads"}, b.staging.BucketArn()))
+	chk.AddToPolicy(allow([]string{"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload"}, progress))
+	if b.cfg.Checks.WithDefaults().Malware.Engine == egress.EngineGuardDuty {
+		chk.AddToPolicy(allow([]string{"s3:GetObjectVersionTagging"}, stagingObjects))
+	}
+	b.stagingKey(chk, true)
 
 	// Release reads the staged versions and writes the zip under
 	// approved_egress/ in the datalake; it then deletes the staged copies.

@@ -173,6 +173,10 @@ func TestFunctionPermissions(t *testing.T) {
 		// Deletes its copies for a request that ended while they were made.
 		"copy-to-staging": concat(writeTables, []string{"s3:GetObject", "s3:GetObjectVersion",
 			"s3:GetObjectVersionTagging", "s3:ListBucket", "s3:PutObject", "s3:PutObjectTagging"}, deletePrefix),
+		// Reads the manifest and each staged version, keeps its progress
+		// under checks/ and deletes it when done; GuardDuty's verdicts are
+		// tags (Sample only: Full scans with ClamAV).
+		"check-files": concat(writeTables, []string{"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:PutObject"}, deletePrefix),
 		// Reads the manifest (file types), publishes on the stage's topic
 		// and lists the stage group's members.
 		"store-task-token": concat(writeTables, mail, []string{"sns:Publish", "cognito-idp:ListUsersInGroup"}),
@@ -206,6 +210,9 @@ func TestFunctionPermissions(t *testing.T) {
 			w := concat(common, want[name])
 			if stackName == fullStack && name == "copy-to-datalake" {
 				w = concat(w, efs)
+			}
+			if stackName == sampleStack && name == "check-files" {
+				w = concat(w, []string{"s3:GetObjectVersionTagging"})
 			}
 			sort.Strings(got)
 			if w = slices.Compact(slices.Sorted(slices.Values(w))); !slices.Equal(got, w) {
@@ -311,6 +318,19 @@ func TestS3CallsAllowed(t *testing.T) {
 			{"egress-api", "DeleteVersions of a revoked zip: DeleteObject with a version id", []string{"s3:DeleteObjectVersion"}, released},
 			{"egress-api", "HideObject of a revoked zip: DeleteObject without one", []string{"s3:DeleteObject"}, released},
 		}
+		calls = append(calls,
+			call{"check-files", "ReadManifest, ReadJSON of its progress", []string{"s3:GetObject"}, staging + "/manifests/*"},
+			call{"check-files", "ReadJSON of its progress", []string{"s3:GetObject"}, staging + "/checks/*"},
+			call{"check-files", "WriteManifest with the findings, WriteJSON of its progress", []string{"s3:PutObject"}, staging + "/manifests/*"},
+			call{"check-files", "WriteJSON of its progress", []string{"s3:PutObject"}, staging + "/checks/*"},
+			call{"check-files", "OpenRange of each staged version", []string{"s3:GetObjectVersion"}, staging + "/*"},
+			call{"check-files", "the first ReadJSON of a missing progress answers 404", []string{"s3:ListBucket"}, staging},
+			call{"check-files", "DeletePrefix of its progress: ListObjectVersions", []string{"s3:ListBucketVersions"}, staging},
+			call{"check-files", "DeletePrefix of its progress: DeleteObjects", []string{"s3:DeleteObject", "s3:DeleteObjectVersion"}, staging + "/checks/*"},
+		)
+		if stackName == sampleStack {
+			calls = append(calls, call{"check-files", "GuardDuty's verdict: GetObjectTagging of a staged version", []string{"s3:GetObjectVersionTagging"}, staging + "/*"})
+		}
 		calls = append(calls, deletePrefix("copy-to-staging", staging, staging+"/*")...)
 		calls = append(calls, deletePrefix("copy-to-datalake", staging, staging+"/*")...)
 		calls = append(calls,
@@ -366,6 +386,7 @@ func TestRequestsTableGrants(t *testing.T) {
 	want := map[string][]string{
 		"start-workflow":   concat(writer, []string{put + " " + table, query + " " + byWorkspace}),
 		"copy-to-staging":  writer,
+		"check-files":      writer,
 		"store-task-token": writer,
 		"copy-to-datalake": writer,
 		"handle-failure":   writer,

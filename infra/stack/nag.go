@@ -95,6 +95,13 @@ func (b *builder) suppress() {
 	accept(b.fns["egress-api"].role, exception{"AwsSolutions-IAM5", []string{staging},
 		"A preview reads and links the staged version of the file asked about, <workspace>/<request>/<path>; only " +
 			"s3:GetObjectVersion is granted, so nothing staged is readable without the version id the manifest records."})
+	accept(b.fns["check-files"].role,
+		exception{"AwsSolutions-IAM5", []string{staging},
+			"The checks read each staged version of the request checked, <workspace>/<request>/<path>, by the version id its manifest " +
+				"records (and GuardDuty's verdict, the version's tag); only s3:GetObjectVersion and s3:GetObjectVersionTagging are granted there."},
+		exception{"AwsSolutions-IAM5", []string{"/^Resource::<StagingBucket[0-9A-F]{8}\\.Arn>\\/(manifests|checks)\\/\\*$/"},
+			"The checks rewrite the manifest of the request checked with its findings (manifests/<workspace>/<request>.json) and keep their " +
+				"progress beside it (checks/<workspace>/<request>.json), deleted when done."})
 	accept(b.fns["store-task-token"].role, exception{"AwsSolutions-IAM5",
 		[]string{"/^Resource::<StagingBucket[0-9A-F]{8}\\.Arn>\\/manifests\\/\\*$/"},
 		"The reviewers' notice lists the file types of the request awaiting them, from its manifest, manifests/<workspace>/<request>.json; only GetObject under manifests/ is granted."})

@@ -36,6 +36,12 @@ func (r *Role) S3Policy() (doc []byte, dropped []string, err error) {
 				actions = append(actions, "s3:*")
 			case service == "s3":
 				actions = append(actions, a)
+				// MinIO authorises a versioned GetObjectTagging as
+				// s3:GetObjectTagging; Check enforces AWS's
+				// s3:GetObjectVersionTagging in process.
+				if strings.EqualFold(a, "s3:GetObjectVersionTagging") {
+					actions = append(actions, "s3:GetObjectTagging")
+				}
 			}
 		}
 		if len(actions) == 0 {

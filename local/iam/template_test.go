@@ -70,7 +70,7 @@ func TestLoadFindsEveryFunction(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []string{"CopyToDatalake", "CopyToStaging", "EgressApi", "ExecutionEnded", "HandleFailure", "HandleRejection",
+		want := []string{"CheckFiles", "CopyToDatalake", "CopyToStaging", "EgressApi", "ExecutionEnded", "HandleFailure", "HandleRejection",
 			"Notify", "PreTokenGeneration", "PurgeRevoked", "SendReminders", "StartWorkflow", "StoreTaskToken"}
 		if got := sortedKeys(p.Functions); !slices.Equal(got, want) {
 			t.Errorf("%s: functions %v, want %v", path, got, want)

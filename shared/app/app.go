@@ -17,6 +17,7 @@ import (
 	"reflect"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -24,6 +25,7 @@ import (
 	"github.com/tre-egress/egress/functions"
 	"github.com/tre-egress/egress/shared/awsclient"
 	"github.com/tre-egress/egress/shared/config"
+	"github.com/tre-egress/egress/shared/egress"
 	"github.com/tre-egress/egress/shared/lambdamain"
 	"github.com/tre-egress/egress/shared/workflow"
 )
@@ -60,9 +62,21 @@ func NewHandlers(cfg config.Config, log *slog.Logger) (*workflow.Handlers, error
 			WebAppURL:       cfg.WebAppURL,
 			SWBStoreBucket:  cfg.SWBStoreBucket,
 			SWBListBucket:   cfg.SWBListBucket,
+			Checks:          CheckSettings(cfg.Checks),
 		},
 		Log: log,
 	}, nil
+}
+
+// CheckSettings are the CheckFiles step's bounds from the checks' settings.
+func CheckSettings(s egress.CheckSettings) workflow.CheckSettings {
+	s = s.WithDefaults()
+	engine := map[string]string{egress.EngineGuardDuty: "GuardDuty", egress.EngineClamAV: "ClamAV", egress.EngineNone: "none"}[s.Malware.Engine]
+	return workflow.CheckSettings{
+		Engine:      engine,
+		ScanTimeout: time.Duration(s.Malware.TimeoutMinutes) * time.Minute,
+		PollSeconds: 15,
+	}
 }
 
 // Run is a workflow function's main, e.g.

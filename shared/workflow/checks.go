@@ -69,9 +69,13 @@ type acroResults struct {
 	Outputs []sdc.ACROOutput `json:"outputs"`
 }
 
-func checksKey(r egress.Request) string {
-	return "checks/" + r.WorkspaceID + "/" + r.ID + ".json"
+// checksPrefix holds CheckFiles' progress, outside the staged files'
+// prefix and deleted when the checks finish.
+func checksPrefix(r egress.Request) string {
+	return "checks/" + r.WorkspaceID + "/" + r.ID + "/"
 }
+
+func checksKey(r egress.Request) string { return checksPrefix(r) + "progress.json" }
 
 // checkWindow is how many files are checked side by side per concurrent
 // worker before progress is weighed.
@@ -253,7 +257,7 @@ func (h *Handlers) finishChecks(ctx context.Context, r egress.Request, m egress.
 	}); err != nil {
 		return ChecksOutput{}, err
 	}
-	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, checksKey(r)); err != nil {
+	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, checksPrefix(r)); err != nil {
 		h.log(r.ID).Warn("checks progress left behind", "key", checksKey(r), "error", err)
 	}
 	h.log(r.ID).Info("checked", "files", len(files), "blocking", summary.Blocking, "warnings", summary.Warnings, "info", summary.Info, "engine", summary.Engine)

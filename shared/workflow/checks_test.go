@@ -106,7 +106,7 @@ func TestCheckFilesResumes(t *testing.T) {
 	if r.Status != egress.StatusProcessing || r.Checks == nil || r.Checks.Warnings != 1 || r.Checks.Info != 1 || r.Checks.Files != 1 || r.Checks.Engine != "ClamAV" {
 		t.Fatalf("request %s, checks %+v", r.Status, r.Checks)
 	}
-	if _, ok := e.objs.data[staging+"/checks/"+wsID+"/"+reqID+".json"]; ok {
+	if _, ok := e.objs.data[staging+"/checks/"+wsID+"/"+reqID+"/progress.json"]; ok {
 		t.Error("the progress object is left behind")
 	}
 	if _, err := e.h.CheckFiles(ctx, workflow.RequestInput{RequestID: reqID}); egress.ErrorCode(err) != egress.ECONFLICT {

@@ -20,6 +20,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -32,6 +33,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/tre-egress/egress/local"
+	"github.com/tre-egress/egress/local/clamav"
 	"github.com/tre-egress/egress/shared/egress"
 )
 
@@ -317,7 +319,57 @@ func demoScenarios(ctx context.Context, st *local.Stack, store, changed string, 
 	}
 	rep, err := st.RevokeScenario(ctx, store, d)
 	errs = append(errs, done("approve,approve,download,revoke", rep, err))
+
+	// The automated checks: a file with the EICAR test string is blocked
+	// before any review; a table with a small count is a warning the
+	// reviewers see, and they approve it.
+	blocked, sdcStore := filepath.Join(changed, "..", filepath.Base(changed)+"-blocked"), filepath.Join(changed, "..", filepath.Base(changed)+"-sdc")
+	defer os.RemoveAll(blocked)
+	defer os.RemoveAll(sdcStore)
+	if err := writeStore(store, blocked, map[string][]byte{"results/scan-me.txt": append([]byte("results\n"), clamav.EICAR()...)}); err != nil {
+		errs = append(errs, err)
+	} else {
+		rep, err := st.Scenario(ctx, blocked, []string{"blocked"}, d)
+		if err == nil {
+			expectFinding(&rep, "results/scan-me.txt: BLOCKING malware")
+		}
+		errs = append(errs, done("blocked by the malware scan", rep, err))
+	}
+	if err := writeStore(store, sdcStore, map[string][]byte{"tables/by-region.csv": []byte("region,n\nNorth,3\nSouth,25\nEast,40\n")}); err != nil {
+		errs = append(errs, err)
+	} else {
+		rep, err := st.Scenario(ctx, sdcStore, []string{"approve", "approve"}, d)
+		if err == nil {
+			expectFinding(&rep, "tables/by-region.csv: WARNING sdc")
+		}
+		errs = append(errs, done("SDC warnings,approve,approve", rep, err))
+	}
 	return errors.Join(errs...)
+}
+
+// writeStore copies the tree at src to dst and adds files.
+func writeStore(src, dst string, files map[string][]byte) error {
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		return fmt.Errorf("copy the store: %w", err)
+	}
+	for p, b := range files {
+		full := filepath.Join(dst, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(full, b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// expectFinding records a problem unless a finding starts with prefix.
+func expectFinding(rep *local.Report, prefix string) {
+	if !slices.ContainsFunc(rep.Findings, func(f string) bool { return strings.HasPrefix(f, prefix) }) {
+		rep.Problems = append(rep.Problems, fmt.Sprintf("no finding %q among %q", prefix, rep.Findings))
+		rep.ExpectedResult = false
+	}
 }
 
 // changedCopy copies the tree at src to dst with one file changed, as a

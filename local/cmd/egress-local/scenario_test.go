@@ -112,7 +112,8 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []egress.Status{egress.StatusRITApproved, egress.StatusRejected, egress.StatusReturned, egress.StatusRITApproved, egress.StatusRevoked}
+	want := []egress.Status{egress.StatusRITApproved, egress.StatusRejected, egress.StatusReturned, egress.StatusRITApproved, egress.StatusRevoked,
+		egress.StatusBlocked, egress.StatusRITApproved}
 	if strings.Join(statusStrings(statuses), ",") != strings.Join(statusStrings(want), ",") {
 		t.Fatalf("scenarios %v ended %v, want %v", names, statuses, want)
 	}
