@@ -54,7 +54,7 @@ func TestReviewerNoticeShowsChecks(t *testing.T) {
 			[]string{"Automated checks: no warnings, 2 notes for the reviewers in the web app (malware engine GuardDuty)\n"},
 			[]string{"status pass"}},
 		{"warnings", summary(egress.EngineClamAV, nil, checkedFiles), []string{
-			"Automated checks: 3 warnings on 2 files (malware engine ClamAV):\n",
+			"Automated checks: 3 warnings, findings on 2 files (malware engine ClamAV):\n",
 			"\n  tables/a.csv: sdc: row 3 (\"London\"), column \"n\": count 3 is below the threshold of 10\n",
 			"\n  tables/b.csv: sdc: column \"count\": the total 40 reveals the suppressed cell in row 5\n",
 			"\n  tables/b.csv: malware: not scanned: larger than max_scan_bytes\n",
@@ -65,7 +65,7 @@ func TestReviewerNoticeShowsChecks(t *testing.T) {
 			"\n  the request as a whole: count: 12 files\n",
 		}, nil},
 		{"more than the notable", summary(egress.EngineClamAV, nil, manyFiles), []string{
-			"Automated checks: 14 warnings on 14 files (malware engine ClamAV):\n",
+			"Automated checks: 14 warnings, findings on 14 files (malware engine ClamAV):\n",
 			"\n  t/09.csv: sdc: cell 9 is small\n",
 			"\n  and 4 more in the web app\n",
 		}, []string{"t/10.csv"}},

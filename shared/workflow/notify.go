@@ -387,7 +387,7 @@ func checksText(s *egress.CheckSummary) string {
 	var b strings.Builder
 	b.WriteString("Automated checks: " + strings.Join(counts, " and "))
 	if s.Files > 0 {
-		b.WriteString(" on " + count(s.Files, "file"))
+		b.WriteString(", findings on " + count(s.Files, "file")) // any severity
 	}
 	fmt.Fprintf(&b, " (malware engine %s):\n", engine)
 	for _, f := range s.Notable {
