@@ -154,7 +154,7 @@ func TestFieldResolversMatchSchema(t *testing.T) {
 			}
 		}
 	}
-	roots = append(roots, "Request.files", "Request.filePage", "Request.history", "Request.reviews", "Request.previous_request", "Request.changes")
+	roots = append(roots, "Request.files", "Request.filePage", "Request.history", "Request.reviews", "Request.previous_request", "Request.changes", "Request.checks")
 	if !reflect.DeepEqual(roots, api.FieldResolvers) {
 		t.Fatalf("schema fields %v, FieldResolvers %v", roots, api.FieldResolvers)
 	}

@@ -36,7 +36,7 @@ func TestSampleEvents(t *testing.T) {
 	names, _ := filepath.Glob(filepath.Join("..", "..", "events", "egress-api-*.json"))
 	order := []string{
 		"egress-api-list-requests.json", "egress-api-get-request.json", "egress-api-requests.json",
-		"egress-api-request-files.json", "egress-api-request-file-page.json", "egress-api-request-history.json",
+		"egress-api-request-files.json", "egress-api-request-file-page.json", "egress-api-request-history.json", "egress-api-request-checks.json",
 		"egress-api-preview-file.json", "egress-api-update-request.json", "egress-api-update-request-rit.json", "egress-api-download-data.json",
 	}
 	// What each result must show.
@@ -44,6 +44,7 @@ func TestSampleEvents(t *testing.T) {
 		"egress-api-request-files.json":      `"path":"results/a.csv"`,
 		"egress-api-request-file-page.json":  `"items":[{"path":"results/a.csv"`,
 		"egress-api-request-history.json":    `"kind":"CREATED"`,
+		"egress-api-request-checks.json":     `"notable":[{"path":"results/a.csv","check":"sdc","severity":"WARNING"`,
 		"egress-api-preview-file.json":       `"rows":[["a","b"],["1","2"]]`,
 		"egress-api-update-request.json":     "IGAPPROVED",
 		"egress-api-update-request-rit.json": "RITAPPROVED",
@@ -65,6 +66,9 @@ func TestSampleEvents(t *testing.T) {
 	r.ID, r.WorkspaceID, r.TaskToken = args.ID, "4b2f8c1e-7a6d-4e3b-9f0a-1c2d3e4f5a6b", sampleToken
 	r.StagingObjectMetadataVersion = "manifests/" + r.WorkspaceID + "/" + r.ID + ".json"
 	staged := e.stage(t, r, "results/a.csv", []byte("a,b\n1,2\n"))
+	staged.Findings = []egress.Finding{{Check: egress.CheckSDC, Severity: egress.SeverityWarning, Message: `row 2, column "b": count 2 is below the threshold of 10`}}
+	checks := egress.Summarise(egress.EngineClamAV, nil, []egress.File{staged})
+	r.Checks = &checks
 	if err := e.objects.WriteManifest(ctx, e.staging, r.StagingObjectMetadataVersion, egress.Manifest{RequestID: r.ID,
 		Files: []egress.File{staged}}); err != nil {
 		t.Fatal(err)
@@ -133,6 +137,9 @@ func TestLifecycleSampleEvents(t *testing.T) {
 	r.ID, r.WorkspaceID, r.TaskToken = args.Request.ID, "4b2f8c1e-7a6d-4e3b-9f0a-1c2d3e4f5a6b", sampleToken
 	r.StagingObjectMetadataVersion = "manifests/" + r.WorkspaceID + "/" + r.ID + ".json"
 	staged := e.stage(t, r, "results/a.csv", []byte("a,b\n1,2\n"))
+	staged.Findings = []egress.Finding{{Check: egress.CheckSDC, Severity: egress.SeverityWarning, Message: `row 2, column "b": count 2 is below the threshold of 10`}}
+	checks := egress.Summarise(egress.EngineClamAV, nil, []egress.File{staged})
+	r.Checks = &checks
 	if err := e.objects.WriteManifest(ctx, e.staging, r.StagingObjectMetadataVersion, egress.Manifest{RequestID: r.ID,
 		Files: []egress.File{staged}}); err != nil {
 		t.Fatal(err)

@@ -291,6 +291,22 @@ var fixtures = []fixture{
 	{"EXPIRED", func(e *env, r *egress.Request) {
 		r.Status, r.TaskToken, r.CurrentReviewerGroup, r.FailureCause = egress.StatusExpired, "", "", "States.Timeout"
 	}},
+	{"BLOCKED", func(e *env, r *egress.Request) {
+		// As the checks step leaves it: summary stored, ended by the workflow.
+		s := egress.Summarise(egress.EngineClamAV, nil, blockedFiles)
+		blocked, _, err := egress.Block(*r, s, now.Add(-50*time.Minute))
+		if err != nil {
+			panic(err)
+		}
+		*r = blocked
+		r.Checks = &s
+	}},
+}
+
+// blockedFiles are the files of the BLOCKED fixture's findings.
+var blockedFiles = []egress.File{
+	{Path: "results/a.csv", Findings: []egress.Finding{{Check: egress.CheckMalware, Severity: egress.SeverityBlocking, Message: "clamd found Eicar-Test-Signature"}}},
+	{Path: "README.txt"},
 }
 
 // seed stores a request in the state f describes, with a staging manifest.

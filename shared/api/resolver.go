@@ -145,6 +145,7 @@ var FieldResolvers = []string{
 	"Request.reviews",
 	"Request.previous_request",
 	"Request.changes",
+	"Request.checks",
 }
 
 // Resolve answers one field: the dispatch of the direct Lambda resolver.
@@ -374,7 +375,18 @@ func (s *Service) Resolve(ctx context.Context, ev Event) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return FilePageView{Items: fileViews(p.Files), NextToken: p.NextToken}, nil
+		return newFilePageView(p), nil
+
+	case "Request.checks":
+		r, err := sourceRequest(ev.Source)
+		if err != nil {
+			return nil, err
+		}
+		c, err := s.Checks(ctx, who, r.ID)
+		if err != nil {
+			return nil, err
+		}
+		return newCheckSummaryView(c), nil
 
 	case "Request.history":
 		r, err := sourceRequest(ev.Source)

@@ -198,7 +198,33 @@ func (s *Service) Files(ctx context.Context, who egress.Identity, r egress.Reque
 	if len(files) > MaxFilesListed {
 		return nil, egress.Errorf(egress.ELIMIT, "request %s has %d files, more than files lists (%d): page them with filePage", r.ID, len(files), MaxFilesListed)
 	}
+	if n := jsonBytes(fileViews(files)); n > MaxFilesBytes {
+		return nil, egress.Errorf(egress.ELIMIT, "request %s's %d files with their findings take %d bytes, more than files returns (%d): page them with filePage", r.ID, len(files), n, MaxFilesBytes)
+	}
 	return files, nil
+}
+
+// jsonBytes is the size of v's JSON, as the resolver returns it.
+func jsonBytes(v any) int {
+	b, err := json.Marshal(v)
+	if err != nil { // views of strings and numbers: cannot fail
+		panic(err)
+	}
+	return len(b)
+}
+
+// Checks is what the automated checks found in request id, as stored on
+// it; nil until they ran.
+func (s *Service) Checks(ctx context.Context, who egress.Identity, id string) (*egress.CheckSummary, error) {
+	rd, err := s.readerOf(who)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.readable(ctx, rd, id)
+	if err != nil {
+		return nil, err
+	}
+	return r.Checks, nil
 }
 
 // Sizes of file listings.
@@ -208,6 +234,10 @@ const (
 	// SHA-256, a version id and a size take under 5 MB of the resolver's
 	// 6 MB.
 	MaxFilesListed = 4000
+	// MaxFilesBytes bounds the JSON of Request.files and of one filePage
+	// with the files' findings (each file up to egress.MaxFindingsPerFile
+	// of egress.MaxFindingMessage bytes), within the resolver's 6 MB.
+	MaxFilesBytes = 5_000_000
 	// DefaultFilePageLimit is Request.filePage's page size when no limit
 	// is sent; at most egress.MaxListLimit files are returned a page.
 	DefaultFilePageLimit = 100
@@ -242,11 +272,34 @@ func (s *Service) FilesPage(ctx context.Context, who egress.Identity, r egress.R
 		}
 	}
 	to := min(from+limit, len(files))
+	// Findings can make files large: the page ends early, never empty,
+	// rather than exceed what one response holds.
+	used := filePageOverhead
+	for i := from; i < to; i++ {
+		if used += pagedFileBytes(files[i]); i > from && used > MaxFilesBytes {
+			to = i
+			break
+		}
+	}
 	page := FilePage{Files: files[from:to]}
 	if to < len(files) {
 		page.NextToken = encodeFileToken(fileToken{Request: r.ID, Offset: to})
 	}
 	return page, nil
+}
+
+// filePageOverhead is a generous size of a page's JSON without its files:
+// braces, names and the next token.
+const filePageOverhead = 1024
+
+// pagedFileBytes is the size f takes in a page's JSON: its item and its
+// findings, each with a comma.
+func pagedFileBytes(f egress.File) int {
+	n := jsonBytes(pagedFileView(f)) + 1
+	for _, x := range f.Findings {
+		n += jsonBytes(FileFindingView{Path: f.Path, FindingView: newFindingView(x)}) + 1
+	}
+	return n
 }
 
 // manifestFiles reads every file of r's staging manifest.

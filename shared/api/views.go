@@ -123,24 +123,96 @@ func requestViews(rs []egress.Request) []RequestView {
 
 // FileView is the GraphQL RequestFile type.
 type FileView struct {
+	PagedFileView
+	Findings []FindingView `json:"findings"`
+}
+
+// PagedFileView is the GraphQL PagedFile type: a file of a page, whose
+// findings the page lists.
+type PagedFileView struct {
 	Path    string `json:"path"`
 	Size    int64  `json:"size"`
 	SHA256  string `json:"sha256"`
 	Version string `json:"version,omitempty"`
 }
 
+// FindingView is the GraphQL Finding type.
+type FindingView struct {
+	Check    string `json:"check"`
+	Severity string `json:"severity"`
+	Message  string `json:"message"`
+}
+
+// FileFindingView is the GraphQL FileFinding type; Path is empty (null)
+// for a finding on the request as a whole.
+type FileFindingView struct {
+	Path string `json:"path,omitempty"`
+	FindingView
+}
+
+func newFindingView(f egress.Finding) FindingView {
+	return FindingView{Check: f.Check, Severity: string(f.Severity), Message: f.Message}
+}
+
+func pagedFileView(f egress.File) PagedFileView {
+	return PagedFileView{Path: f.Path, Size: f.Size, SHA256: f.SHA256, Version: f.VersionID}
+}
+
+func fileView(f egress.File) FileView {
+	v := FileView{PagedFileView: pagedFileView(f), Findings: make([]FindingView, len(f.Findings))}
+	for i, x := range f.Findings {
+		v.Findings[i] = newFindingView(x)
+	}
+	return v
+}
+
 func fileViews(files []egress.File) []FileView {
 	out := make([]FileView, len(files))
 	for i, f := range files {
-		out[i] = FileView{Path: f.Path, Size: f.Size, SHA256: f.SHA256, Version: f.VersionID}
+		out[i] = fileView(f)
 	}
 	return out
 }
 
 // FilePageView is the GraphQL RequestFilePage type.
 type FilePageView struct {
-	Items     []FileView `json:"items"`
-	NextToken string     `json:"nextToken,omitempty"`
+	Items     []PagedFileView   `json:"items"`
+	NextToken string            `json:"nextToken,omitempty"`
+	Findings  []FileFindingView `json:"findings"`
+}
+
+func newFilePageView(p FilePage) FilePageView {
+	v := FilePageView{Items: make([]PagedFileView, len(p.Files)), NextToken: p.NextToken, Findings: []FileFindingView{}}
+	for i, f := range p.Files {
+		v.Items[i] = pagedFileView(f)
+		for _, x := range f.Findings {
+			v.Findings = append(v.Findings, FileFindingView{Path: f.Path, FindingView: newFindingView(x)})
+		}
+	}
+	return v
+}
+
+// CheckSummaryView is the GraphQL CheckSummary type.
+type CheckSummaryView struct {
+	Engine   string            `json:"engine"`
+	Blocking int               `json:"blocking"`
+	Warnings int               `json:"warnings"`
+	Info     int               `json:"info"`
+	Files    int               `json:"files"`
+	Notable  []FileFindingView `json:"notable"`
+}
+
+// newCheckSummaryView shows s; nil (null) when the checks have not run.
+func newCheckSummaryView(s *egress.CheckSummary) *CheckSummaryView {
+	if s == nil {
+		return nil
+	}
+	v := &CheckSummaryView{Engine: s.Engine, Blocking: s.Blocking, Warnings: s.Warnings, Info: s.Info, Files: s.Files,
+		Notable: make([]FileFindingView, len(s.Notable))}
+	for i, f := range s.Notable {
+		v.Notable[i] = FileFindingView{Path: f.Path, FindingView: newFindingView(f.Finding)}
+	}
+	return v
 }
 
 // EventView is the GraphQL RequestEvent type.

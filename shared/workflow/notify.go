@@ -86,7 +86,7 @@ func (h *Handlers) Notify(ctx context.Context, in NotifyInput) error {
 		e = egress.Email{To: []string{r.RequestedByEmail},
 			Subject: fmt.Sprintf("Egress request %s blocked by automated checks", r.ID),
 			Text: fmt.Sprintf("Your egress request %s (%s, workspace %s) was blocked by the automated checks before review. Nothing was released and no reviewer saw it.\n\n%s\nYour workspace's egress store is unlocked: remove or fix these files and submit again.\n",
-				r.ID, r.StoreName, r.WorkspaceID, blockedText(r))}
+				r.ID, r.StoreName, r.WorkspaceID, cmp.Or(blockedText(r), blockedReason(r)))}
 	default:
 		return egress.Errorf(egress.EINVALID, "kind must be approved, rejected, returned, cancelled, blocked, failed or revoked, got %q", in.Kind)
 	}
@@ -95,6 +95,15 @@ func (h *Handlers) Notify(ctx context.Context, in NotifyInput) error {
 	}
 	h.log(r.ID).Info("notified", "kind", in.Kind)
 	return nil
+}
+
+// blockedReason is why a BLOCKED request without a stored summary ended:
+// its end reason, which quotes the blocking findings.
+func blockedReason(r egress.Request) string {
+	if r.EndReason == "" {
+		return ""
+	}
+	return "  " + bounded(r.EndReason, egress.MaxReasonLength) + "\n"
 }
 
 // link is the deep link to the request in the web app.
@@ -343,6 +352,7 @@ func (h *Handlers) noticeDetails(r egress.Request, i int) string {
 	line("Workspace", r.WorkspaceID)
 	line("Store", r.StoreName)
 	fmt.Fprintf(&b, "File types: %s\n", bounded(cmp.Or(r.FileTypes, "unknown"), maxFileTypesText))
+	b.WriteString(checksText(r.Checks))
 	for j := range i {
 		if rv, ok := r.Review(j); ok {
 			line(cmp.Or(rv.Stage, "Earlier")+" reviewer", rv.Email)
@@ -350,6 +360,65 @@ func (h *Handlers) noticeDetails(r egress.Request, i int) string {
 	}
 	fmt.Fprintf(&b, "\nReview it in the web app:\n%s\n", h.link(r))
 	return b.String()
+}
+
+// checksText is what the automated checks found, for the reviewers'
+// notice: the counts and the notable findings (at most
+// egress.MaxNotableFindings), file names and reasons only, each on one
+// line: a message quotes header names from the researcher's files.
+func checksText(s *egress.CheckSummary) string {
+	if s == nil {
+		return "Automated checks: not run\n"
+	}
+	engine := engineName(s.Engine)
+	if s.Blocking == 0 && s.Warnings == 0 {
+		if s.Info > 0 {
+			return fmt.Sprintf("Automated checks: no warnings, %s for the reviewers in the web app (malware engine %s)\n", count(s.Info, "note"), engine)
+		}
+		return fmt.Sprintf("Automated checks: no findings (malware engine %s)\n", engine)
+	}
+	var counts []string
+	if s.Blocking > 0 { // never at review: a blocking finding ends the request first
+		counts = append(counts, fmt.Sprintf("%d blocking", s.Blocking))
+	}
+	if s.Warnings > 0 {
+		counts = append(counts, count(s.Warnings, "warning"))
+	}
+	var b strings.Builder
+	b.WriteString("Automated checks: " + strings.Join(counts, " and "))
+	if s.Files > 0 {
+		b.WriteString(", findings on " + count(s.Files, "file")) // any severity
+	}
+	fmt.Fprintf(&b, " (malware engine %s):\n", engine)
+	for _, f := range s.Notable {
+		where := cmp.Or(f.Path, "the request as a whole")
+		fmt.Fprintf(&b, "  %s: %s: %s\n", bounded(where, maxField), bounded(f.Check, maxField), bounded(f.Message, egress.MaxFindingMessage))
+	}
+	if more := s.Blocking + s.Warnings - len(s.Notable); more > 0 {
+		fmt.Fprintf(&b, "  and %d more in the web app\n", more)
+	}
+	return b.String()
+}
+
+// engineName is a malware engine as people know it.
+func engineName(e string) string {
+	switch e {
+	case egress.EngineGuardDuty:
+		return "GuardDuty"
+	case egress.EngineClamAV:
+		return "ClamAV"
+	case egress.EngineNone, "":
+		return "none: files not scanned"
+	}
+	return bounded(e, maxField)
+}
+
+// count is n things, in the singular for one.
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 // bounded is s on one line, without control characters, cut to n

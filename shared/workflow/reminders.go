@@ -174,17 +174,11 @@ func (h *Handlers) reminderNotice(r egress.Request, i int, st egress.Stage) (sub
 // waited says a duration in days and hours, as people count a wait.
 func waited(d time.Duration) string {
 	days, hours := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour)
-	unit := func(n int, s string) string {
-		if n == 1 {
-			return "1 " + s
-		}
-		return fmt.Sprintf("%d %ss", n, s)
-	}
 	switch {
 	case days == 0:
-		return unit(hours, "hour")
+		return count(hours, "hour")
 	case hours == 0:
-		return unit(days, "day")
+		return count(days, "day")
 	}
-	return unit(days, "day") + " " + unit(hours, "hour")
+	return count(days, "day") + " " + count(hours, "hour")
 }
