@@ -315,7 +315,35 @@ func TestChecksDisclosure(t *testing.T) {
 	if r.Checks == nil || r.Checks.Blocking != 0 || r.Checks.Warnings < 3 {
 		t.Fatalf("checks %+v", r.Checks)
 	}
+	_, notices := requestMail(s, r.ID)
+	if len(notices) == 0 || !strings.Contains(notices[0].Text, "Automated checks:") || !strings.Contains(notices[0].Text, "tables/freq.csv: sdc: row 1") {
+		t.Errorf("the reviewers' notice does not quote the findings: %+v", notices)
+	}
+	var page struct {
+		GetRequest struct {
+			Files []struct {
+				Path     string           `json:"path"`
+				Findings []egress.Finding `json:"findings"`
+			} `json:"files"`
+			Checks struct {
+				Warnings int `json:"warnings"`
+			} `json:"checks"`
+		} `json:"getRequest"`
+	}
 	d := s.GraphQLDecider().withEndpoint(graphqlEndpoint(t, s))
+	if err := d.Do(ctx(t), Reviewer(chain, 0), `query($id: String!) { getRequest(egress_request_id: $id) { files { path findings { check severity message } } checks { warnings } } }`,
+		map[string]any{"id": r.ID}, &page); err != nil {
+		t.Fatal(err)
+	}
+	var viaAPI []egress.Finding
+	for _, f := range page.GetRequest.Files {
+		if f.Path == "tables/freq.csv" {
+			viaAPI = f.Findings
+		}
+	}
+	if !has(viaAPI, egress.CheckSDC, egress.SeverityWarning, "North") || page.GetRequest.Checks.Warnings != r.Checks.Warnings {
+		t.Errorf("the API shows %+v and %d warnings", viaAPI, page.GetRequest.Checks.Warnings)
+	}
 	if err := d.Decide(ctx(t), Reviewer(chain, 0), r.ID, egress.Approved, "checked the warnings"); err != nil {
 		t.Fatal(err)
 	}

@@ -282,7 +282,7 @@ func blockedText(r egress.Request) string {
 		if where == "" {
 			where = "the request as a whole"
 		}
-		fmt.Fprintf(&b, "  %s: %s\n", bounded(where, maxField), f.Message)
+		fmt.Fprintf(&b, "  %s: %s\n", bounded(where, maxField), bounded(f.Message, egress.MaxFindingMessage))
 	}
 	if s.Blocking > n {
 		fmt.Fprintf(&b, "  and %d more (see the request in the web app)\n", s.Blocking-n)
