@@ -358,3 +358,27 @@ func TestChecksDisclosure(t *testing.T) {
 		t.Fatalf("status %s (cause %q)", r.Status, r.FailureCause)
 	}
 }
+
+// Without clamd the files are not scanned, and every file says so, with
+// how to install it, rather than passing silently.
+func TestChecksWithoutClamd(t *testing.T) {
+	s, err := Start(context.Background(), Options{WithoutClamd: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	sub := submit(t, s)
+	r := awaiting(t, s, sub.RequestID, 0)
+	found := manifestOf(t, s, r)
+	if len(found) == 0 {
+		t.Fatal("no files")
+	}
+	for p, fs := range found {
+		if !has(fs, egress.CheckMalware, egress.SeverityWarning, "not scanned", "apt-get install clamav-daemon") {
+			t.Errorf("%s: %+v", p, fs)
+		}
+	}
+	if r.Checks == nil || r.Checks.Engine != "none" || r.Checks.Warnings < len(found) {
+		t.Errorf("checks %+v", r.Checks)
+	}
+}

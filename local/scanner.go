@@ -25,8 +25,12 @@ func (s *Stack) startScanner(ctx context.Context) error {
 	if m.Engine != egress.EngineClamAV || m.ClamdAddress != "" {
 		return nil
 	}
-	d, err := clamav.StartWith(ctx, filepath.Join(s.Dir, "clamav"), s.opts.Logger, clamav.Options{
-		OwnSignaturesOnly: s.opts.ClamdOwnSignaturesOnly, MaxScanBytes: m.MaxScanBytes})
+	var d *clamav.Daemon
+	err := fmt.Errorf("clamav: %w", clamav.ErrNotInstalled)
+	if !s.opts.WithoutClamd {
+		d, err = clamav.StartWith(ctx, filepath.Join(s.Dir, "clamav"), s.opts.Logger, clamav.Options{
+			OwnSignaturesOnly: s.opts.ClamdOwnSignaturesOnly, MaxScanBytes: m.MaxScanBytes})
+	}
 	switch {
 	case errors.Is(err, clamav.ErrNotInstalled):
 		m.Engine = egress.EngineNone

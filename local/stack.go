@@ -125,6 +125,9 @@ type Options struct {
 	// ClamdOwnSignaturesOnly starts that clamd with the EICAR signature
 	// alone: well under a second instead of tens (tests).
 	ClamdOwnSignaturesOnly bool
+	// WithoutClamd acts as if clamd were not installed (to see, or test,
+	// what a machine without it reports).
+	WithoutClamd bool
 	// Schedules runs the scheduled functions (send-reminders) every
 	// Schedule of Clock, as the deployed stack's EventBridge rules do. Off
 	// by default, so a test's FakeClock holds only the timers it expects;

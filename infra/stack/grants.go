@@ -125,7 +125,9 @@ func (b *builder) grants() {
 		"StringLike": map[string]any{"s3:prefix": "checks/*"},
 	}, b.staging.BucketArn()))
 	chk.AddToPolicy(allow([]string{"s3:ListBucketMultipartUploads"}, b.staging.BucketArn()))
-	chk.AddToPolicy(allow([]string{"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload"}, progress))
+	// Its progress is written with one PutObject, so there is no upload
+	// to abort.
+	chk.AddToPolicy(allow([]string{"s3:DeleteObject", "s3:DeleteObjectVersion"}, progress))
 	if b.cfg.Checks.WithDefaults().Malware.Engine == egress.EngineGuardDuty {
 		chk.AddToPolicy(allow([]string{"s3:GetObjectVersionTagging"}, stagingObjects))
 	}

@@ -176,7 +176,8 @@ func TestFunctionPermissions(t *testing.T) {
 		// Reads the manifest and each staged version, keeps its progress
 		// under checks/ and deletes it when done; GuardDuty's verdicts are
 		// tags (Sample only: Full scans with ClamAV).
-		"check-files": concat(writeTables, []string{"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:PutObject"}, deletePrefix),
+		"check-files": concat(writeTables, []string{"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:PutObject",
+			"s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:ListBucketMultipartUploads"}),
 		// Reads the manifest (file types), publishes on the stage's topic
 		// and lists the stage group's members.
 		"store-task-token": concat(writeTables, mail, []string{"sns:Publish", "cognito-idp:ListUsersInGroup"}),

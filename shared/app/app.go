@@ -75,7 +75,10 @@ func CheckSettings(s egress.CheckSettings) workflow.CheckSettings {
 	return workflow.CheckSettings{
 		Engine:      engine,
 		ScanTimeout: time.Duration(s.Malware.TimeoutMinutes) * time.Minute,
-		PollSeconds: 15,
+		// At most about 200 polls, whatever the timeout: each is a few
+		// events of the execution's history, which Step Functions caps at
+		// 25,000.
+		PollSeconds: max(15, s.Malware.TimeoutMinutes*60/200),
 	}
 }
 

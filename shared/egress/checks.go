@@ -100,6 +100,9 @@ const (
 	MaxReleaseBytes         = ReleaseTimeLimitSeconds * ReleaseBytesPerSecond // 56.25 GiB
 )
 
+// MaxScanTimeoutMinutes bounds MalwareSettings.TimeoutMinutes.
+const MaxScanTimeoutMinutes = 24 * 60
+
 // Archive handling in CheckSettings.Archives.
 const (
 	ArchivesRefuse = "refuse" // an archive inside a request blocks it
@@ -240,6 +243,9 @@ func (s CheckSettings) Validate() error {
 	}
 	if s.Malware.MaxScanBytes < 0 || s.Malware.TimeoutMinutes < 0 {
 		bad("checks.malware max_scan_bytes and timeout_minutes must not be negative")
+	}
+	if s.Malware.TimeoutMinutes > MaxScanTimeoutMinutes {
+		bad("checks.malware.timeout_minutes %d: at most %d (a day); the request waits that long before review", s.Malware.TimeoutMinutes, MaxScanTimeoutMinutes)
 	}
 	if s.SDC.Threshold < 0 || s.SDC.MaxBytes < 0 {
 		bad("checks.sdc threshold and max_bytes must not be negative")

@@ -101,8 +101,12 @@ func (h *Handlers) CheckFiles(ctx context.Context, in RequestInput) (ChecksOutpu
 	if err != nil {
 		return ChecksOutput{}, err
 	}
-	if r.Status != egress.StatusProcessing || r.Checks != nil {
-		return ChecksOutput{}, egress.Errorf(egress.ECONFLICT, "request %s is %s and checked=%t; only PROCESSING requests not yet checked are", r.ID, r.Status, r.Checks != nil)
+	if r.Checks != nil && (r.Status == egress.StatusProcessing || r.Status == egress.StatusBlocked) {
+		// A retry of a call whose outcome is stored: it stands.
+		return ChecksOutput{Done: true, Blocked: r.Status == egress.StatusBlocked, Checked: r.FileCount}, nil
+	}
+	if r.Status != egress.StatusProcessing {
+		return ChecksOutput{}, egress.Errorf(egress.ECONFLICT, "request %s is %s; only PROCESSING requests are checked", r.ID, r.Status)
 	}
 	m, err := h.Objects.ReadManifest(ctx, h.Settings.StagingBucket, r.StagingObjectMetadataVersion)
 	if err != nil {
@@ -282,7 +286,7 @@ func blockedText(r egress.Request) string {
 		if where == "" {
 			where = "the request as a whole"
 		}
-		fmt.Fprintf(&b, "  %s: %s\n", bounded(where, maxField), bounded(f.Message, egress.MaxFindingMessage))
+		fmt.Fprintf(&b, "  %s: %s\n", bounded(where, maxField), mailable(f.Message))
 	}
 	if s.Blocking > n {
 		fmt.Fprintf(&b, "  and %d more (see the request in the web app)\n", s.Blocking-n)

@@ -55,10 +55,11 @@ func TestReviewerNoticeShowsChecks(t *testing.T) {
 			[]string{"status pass"}},
 		{"warnings", summary(egress.EngineClamAV, nil, checkedFiles), []string{
 			"Automated checks: 3 warnings, findings on 2 files (malware engine ClamAV):\n",
-			"\n  tables/a.csv: sdc: row 3 (\"London\"), column \"n\": count 3 is below the threshold of 10\n",
-			"\n  tables/b.csv: sdc: column \"count\": the total 40 reveals the suppressed cell in row 5\n",
+			// What a message quotes from the files stays in the web app.
+			"\n  tables/a.csv: sdc: row 3 (\"…\"), column \"…\": count 3 is below the threshold of 10\n",
+			"\n  tables/b.csv: sdc: column \"…\": the total 40 reveals the suppressed cell in row 5\n",
 			"\n  tables/b.csv: malware: not scanned: larger than max_scan_bytes\n",
-		}, []string{"status pass", "more in the web app"}},
+		}, []string{"status pass", "more in the web app", "London"}},
 		{"one warning on the request as a whole, no scanner", summary(egress.EngineNone, []egress.Finding{
 			{Check: egress.CheckCount, Severity: egress.SeverityWarning, Message: "12 files"}}, nil), []string{
 			"Automated checks: 1 warning (malware engine none: files not scanned):\n",
@@ -71,7 +72,7 @@ func TestReviewerNoticeShowsChecks(t *testing.T) {
 		}, []string{"t/10.csv"}},
 		{"a message cannot add lines", summary(egress.EngineClamAV, nil, []egress.File{{Path: "x.csv\nBcc: a@b", Findings: []egress.Finding{
 			{Check: egress.CheckSDC, Severity: egress.SeverityWarning, Message: "column \"n\r\nApproved: yes\": count 2"}}}}), []string{
-			"\n  x.csv Bcc: a@b: sdc: column \"n  Approved: yes\": count 2\n",
+			"\n  x.csv Bcc: a@b: sdc: column \"…\": count 2\n",
 		}, []string{"\nApproved", "\nBcc"}},
 	}
 	for _, tt := range tests {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -103,7 +104,7 @@ func blockedReason(r egress.Request) string {
 	if r.EndReason == "" {
 		return ""
 	}
-	return "  " + bounded(r.EndReason, egress.MaxReasonLength) + "\n"
+	return "  " + bounded(quoted.ReplaceAllString(r.EndReason, `"…"`), egress.MaxReasonLength) + "\n"
 }
 
 // link is the deep link to the request in the web app.
@@ -392,12 +393,23 @@ func checksText(s *egress.CheckSummary) string {
 	fmt.Fprintf(&b, " (malware engine %s):\n", engine)
 	for _, f := range s.Notable {
 		where := cmp.Or(f.Path, "the request as a whole")
-		fmt.Fprintf(&b, "  %s: %s: %s\n", bounded(where, maxField), bounded(f.Check, maxField), bounded(f.Message, egress.MaxFindingMessage))
+		fmt.Fprintf(&b, "  %s: %s: %s\n", bounded(where, maxField), bounded(f.Check, maxField), mailable(f.Message))
 	}
 	if more := s.Blocking + s.Warnings - len(s.Notable); more > 0 {
 		fmt.Fprintf(&b, "  and %d more in the web app\n", more)
 	}
 	return b.String()
+}
+
+// quoted is a double-quoted part of a finding's message: a header, row
+// label or archive entry name, read from the researcher's files.
+var quoted = regexp.MustCompile(`"[^"]*"`)
+
+// mailable is a finding's message for e-mail, which leaves the TRE: what
+// it quotes from the files is left out (the web app shows it), so a
+// request cannot carry data out in its labels; one line, bounded.
+func mailable(msg string) string {
+	return bounded(quoted.ReplaceAllString(msg, `"…"`), egress.MaxFindingMessage)
 }
 
 // engineName is a malware engine as people know it.
