@@ -241,15 +241,18 @@ func TestChecksFilePolicy(t *testing.T) {
 		}
 	})
 	t.Run("limits and a refused zip", func(t *testing.T) {
-		s := checkStack(t, egress.CheckSettings{MaxFiles: 2, MaxFileBytes: 100, Archives: egress.ArchivesRefuse}, nil)
+		s := checkStack(t, egress.CheckSettings{MaxFiles: 3, MaxFileBytes: 100, Archives: egress.ArchivesRefuse}, nil)
 		sub := submitDir(t, s, storeDir(t, map[string]string{"a.txt": strings.Repeat("x", 101), "b.txt": "b", "c.zip": zipOf(t, "inner.csv")}))
 		r := ended(t, s, sub.RequestID, egress.StatusBlocked)
 		found := manifestOf(t, s, r)
-		if !has(found["a.txt"], egress.CheckSize, egress.SeverityBlocking, "a.txt") || !has(found["c.zip"], egress.CheckArchive, egress.SeverityBlocking) {
+		if !has(found["a.txt"], egress.CheckSize, egress.SeverityBlocking, "a.txt") || !has(found["c.zip"], egress.CheckArchive, egress.SeverityBlocking) || len(found["b.txt"]) != 0 {
 			t.Fatalf("findings %+v", found)
 		}
+		// Too many files: blocked as a whole, without reading them.
+		sub = submitDir(t, s, storeDir(t, map[string]string{"1.txt": "1", "2.txt": "2", "3.txt": "3", "4.txt": "4"}))
+		r = ended(t, s, sub.RequestID, egress.StatusBlocked)
 		if !slices.ContainsFunc(r.Checks.Notable, func(f egress.FileFinding) bool {
-			return f.Path == "" && f.Check == egress.CheckCount && strings.Contains(f.Message, "3 files")
+			return f.Path == "" && f.Check == egress.CheckCount && strings.Contains(f.Message, "4 files")
 		}) {
 			t.Fatalf("no request-level count finding in %+v", r.Checks.Notable)
 		}
@@ -316,7 +319,7 @@ func TestChecksDisclosure(t *testing.T) {
 		t.Fatalf("checks %+v", r.Checks)
 	}
 	_, notices := requestMail(s, r.ID)
-	if len(notices) == 0 || !strings.Contains(notices[0].Text, "Automated checks:") || !strings.Contains(notices[0].Text, "tables/freq.csv: sdc: row 1") {
+	if len(notices) == 0 || !strings.Contains(notices[0].Text, "Automated checks:") || !strings.Contains(notices[0].Text, "tables/freq.csv: sdc: a possible disclosure risk") {
 		t.Errorf("the reviewers' notice does not quote the findings: %+v", notices)
 	}
 	var page struct {

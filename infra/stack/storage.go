@@ -152,6 +152,13 @@ func (b *builder) storage() {
 			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),
 			NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(30)),
 			ExpiredObjectDeleteMarker:           jsii.Bool(true),
+		}, {
+			Id: jsii.String("checks-progress"),
+			// CheckFiles deletes its progress when it finishes; a request
+			// that failed meanwhile leaves it, holding findings that quote
+			// the files. No execution outlives 21 days.
+			Prefix:     jsii.String("checks/"),
+			Expiration: awscdk.Duration_Days(jsii.Number(30)),
 		}},
 	})
 	if acct := b.cfg.IGWorkspacesAccount; acct != "" {

@@ -22,6 +22,9 @@ const (
 	// (a tar's bodies are decompressed to reach the next header): a
 	// decompression bomb stops there.
 	MaxExpandedBytes = 10 << 30
+	// MaxListBytes bounds the size of a tar or gzip that is listed, which
+	// reads it whole: larger ones get a warning instead.
+	MaxListBytes = 4 << 30
 	// maxZipDirectoryBytes bounds the ranged reads of a zip's central
 	// directory (about 200,000 entries).
 	maxZipDirectoryBytes = 16 << 20

@@ -166,7 +166,7 @@ func (c *Checker) File(ctx context.Context, f egress.File, obj egress.ObjectVers
 		fs = append(fs, egress.Finding{Check: egress.CheckACRO, Severity: egress.SeverityInfo,
 			Message: fmt.Sprintf("%s was not read as ACRO results: it is %s, larger than %s", f.Path, human(f.Size), human(MaxACROBytes))})
 	}
-	listStream := s.Archives == egress.ArchivesList && !containerExtensions[ext] && (ext == ".tar" || ext == ".gz" || ext == ".tgz")
+	listStream := s.Archives == egress.ArchivesList && !containerExtensions[ext] && (ext == ".tar" || ext == ".gz" || ext == ".tgz") && f.Size <= MaxListBytes
 	full := scanBody || table || acro || listStream
 
 	// Read the head, and with it, when needed, open the whole object.
@@ -244,6 +244,12 @@ func (c *Checker) File(ctx context.Context, f egress.File, obj egress.ObjectVers
 		case kind == kindOther:
 			fs = append(fs, egress.Finding{Check: egress.CheckArchive, Severity: egress.SeverityWarning,
 				Message: fmt.Sprintf("%s is an archive or compressed file whose entries cannot be listed; reviewers see it unopened", f.Path)})
+		case (kind == kindTar || kind == kindGzip) && f.Size > MaxListBytes:
+			// Listing reads the whole stream: bounded, so one file never
+			// outlasts the step's time.
+			fs = append(fs, egress.Finding{Check: egress.CheckArchive, Severity: egress.SeverityWarning,
+				Message: fmt.Sprintf("%s is a %s archive of %s, too large to list (over %s); reviewers see it unopened", f.Path, kindName(kind, ext), human(f.Size), human(MaxListBytes))})
+			listed = true
 		case kind == kindTar || kind == kindGzip:
 			if full {
 				consumers = append(consumers, func(r io.Reader) ([]egress.Finding, error) {

@@ -85,6 +85,8 @@ func TestFileArchives(t *testing.T) {
 	}{
 		{"zip refused", egress.ArchivesRefuse, "out/bundle.zip", zipBytes(t, "a.csv"), egress.SeverityBlocking,
 			[]string{"out/bundle.zip is a zip archive; archives are refused"}, ""},
+		{"a plain zip named .docx is an archive", egress.ArchivesRefuse, "report.docx", zipBytes(t, "a.csv"), egress.SeverityBlocking,
+			[]string{"report.docx is a zip archive; archives are refused"}, ""},
 		{"zip listed", egress.ArchivesList, "out/bundle.zip", zipBytes(t, "data/a.csv", "tool.exe", "inner.zip"), egress.SeverityInfo,
 			[]string{"out/bundle.zip is a zip archive of 3 entries", `"data/a.csv" (`, `"inner.zip"`}, egress.SeverityBlocking},
 		{"zip entry with a blocked extension", egress.ArchivesList, "out/bundle.zip", zipBytes(t, "data/a.csv", "tool.exe"), egress.SeverityWarning,

@@ -178,9 +178,11 @@ func (c *Checker) typeFinding(p, ext string, m *mimetype.MIME) *egress.Finding {
 // request, and which: "" when it is not one.
 func archiveKind(m *mimetype.MIME, ext string) string {
 	switch {
-	case containerExtensions[ext]:
-		return ""
+	case containerExtensions[ext] && !isA(m, "application/zip"):
+		return "" // R's saved data: compressed by design
 	case isA(m, "application/zip"):
+		// A document by its content, not just its name: a plain zip
+		// named report.docx is an archive like any other.
 		if isA(m, documentZips...) && ext != ".zip" {
 			return ""
 		}

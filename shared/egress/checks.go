@@ -100,6 +100,10 @@ const (
 	MaxReleaseBytes         = ReleaseTimeLimitSeconds * ReleaseBytesPerSecond // 56.25 GiB
 )
 
+// MaxClamdStreamBytes is the longest INSTREAM clamd accepts (its
+// StreamMaxLength is below 2 GiB).
+const MaxClamdStreamBytes = 2<<30 - 3
+
 // MaxScanTimeoutMinutes bounds MalwareSettings.TimeoutMinutes.
 const MaxScanTimeoutMinutes = 24 * 60
 
@@ -243,6 +247,9 @@ func (s CheckSettings) Validate() error {
 	}
 	if s.Malware.MaxScanBytes < 0 || s.Malware.TimeoutMinutes < 0 {
 		bad("checks.malware max_scan_bytes and timeout_minutes must not be negative")
+	}
+	if s.Malware.MaxScanBytes > MaxClamdStreamBytes {
+		bad("checks.malware.max_scan_bytes %d: at most %d, the longest stream clamd takes", s.Malware.MaxScanBytes, int64(MaxClamdStreamBytes))
 	}
 	if s.Malware.TimeoutMinutes > MaxScanTimeoutMinutes {
 		bad("checks.malware.timeout_minutes %d: at most %d (a day); the request waits that long before review", s.Malware.TimeoutMinutes, MaxScanTimeoutMinutes)

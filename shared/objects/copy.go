@@ -102,9 +102,12 @@ func (s *Client) copyObject(ctx context.Context, src egress.ObjectVersion, head 
 	return aws.ToString(out.VersionId), nil
 }
 
+// maxCopiedTags is how many of a source's tags its staged copy keeps.
+const maxCopiedTags = 9
+
 // sourceTagging reads src's tags as a copy gets them: URL-encoded, less
-// ScanStatusTag (nil when none is left). status reports whether src
-// carried ScanStatusTag.
+// ScanStatusTag and past the first maxCopiedTags (nil when none is left).
+// status reports whether it left any out, so the copy must set them.
 func (s *Client) sourceTagging(ctx context.Context, src egress.ObjectVersion) (tagging *string, status bool, err error) {
 	tags, err := s.S3.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{
 		Bucket: aws.String(src.Bucket), Key: aws.String(src.Key), VersionId: optional(src.VersionID),
@@ -113,12 +116,16 @@ func (s *Client) sourceTagging(ctx context.Context, src egress.ObjectVersion) (t
 		return nil, false, fmt.Errorf("read tags: %w", err)
 	}
 	q := url.Values{}
+	kept := 0
 	for _, t := range tags.TagSet {
-		if aws.ToString(t.Key) == ScanStatusTag {
+		// A copy keeps room for GuardDuty's verdict: S3 allows ten tags,
+		// and a source with ten would leave its copy unscanned.
+		if aws.ToString(t.Key) == ScanStatusTag || kept == maxCopiedTags {
 			status = true
 			continue
 		}
 		q.Add(aws.ToString(t.Key), aws.ToString(t.Value))
+		kept++
 	}
 	if len(q) > 0 {
 		tagging = aws.String(q.Encode())

@@ -147,11 +147,13 @@ func TestCopyVersionDropsScanStatus(t *testing.T) {
 		store *Client
 		size  int
 		tags  map[string]string
-		want  map[string]string
+		want  map[string]string // nil: any nine of tags
 	}{
 		{"copy, status only", small, 100, map[string]string{ScanStatusTag: "NO_THREATS_FOUND"}, map[string]string{}},
 		{"copy, status and others", small, 100, map[string]string{ScanStatusTag: "NO_THREATS_FOUND", "project": "p=1"}, map[string]string{"project": "p=1"}},
 		{"copy, others only", small, 100, map[string]string{"project": "p=1", "classification": "a+b"}, map[string]string{"project": "p=1", "classification": "a+b"}},
+		{"copy, ten tags: nine kept, room for GuardDuty's", small, 100, tenTags(), nil},
+		{"parts, ten tags: nine kept", parts, 6 << 20, tenTags(), nil},
 		{"parts, status only", parts, 6 << 20, map[string]string{ScanStatusTag: "NO_THREATS_FOUND"}, map[string]string{}},
 		{"parts, status and others", parts, 6 << 20, map[string]string{ScanStatusTag: "NO_THREATS_FOUND", "project": "p=1"}, map[string]string{"project": "p=1"}},
 	}
@@ -179,11 +181,31 @@ func TestCopyVersionDropsScanStatus(t *testing.T) {
 			for _, tg := range out.TagSet {
 				tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
 			}
+			if tt.want == nil {
+				for k, v := range tags {
+					if tt.tags[k] != v {
+						t.Errorf("copy's tag %s=%s is not the source's", k, v)
+					}
+				}
+				if len(tags) != maxCopiedTags {
+					t.Fatalf("copy's tags %v: %d, want %d", tags, len(tags), maxCopiedTags)
+				}
+				return
+			}
 			if fmt.Sprint(tags) != fmt.Sprint(tt.want) {
 				t.Fatalf("copy's tags %v, want %v", tags, tt.want)
 			}
 		})
 	}
+}
+
+// tenTags is as many tags as S3 allows an object.
+func tenTags() map[string]string {
+	m := map[string]string{}
+	for i := range 10 {
+		m[fmt.Sprintf("t%d", i)] = fmt.Sprint(i)
+	}
+	return m
 }
 
 func TestCopyVersionNotFound(t *testing.T) {

@@ -81,6 +81,13 @@ func checksKey(r egress.Request) string { return checksPrefix(r) + "progress.jso
 // worker before progress is weighed.
 const checkWindow = 4
 
+// checkWindowBytes bounds the bytes of a window (one file may be larger),
+// and checkSaveEvery is how often progress is saved within an invocation.
+const (
+	checkWindowBytes = 2 << 30
+	checkSaveEvery   = 2 * time.Minute
+)
+
 // CheckFiles runs the automated checks on the files CopyToStaging staged,
 // before any reviewer sees them, and puts each file's findings into the
 // manifest. Checking stops before the invocation's time runs out and
@@ -132,7 +139,12 @@ func (h *Handlers) CheckFiles(ctx context.Context, in RequestInput) (ChecksOutpu
 		p.Files = map[int][]egress.Finding{}
 	}
 
-	stop := h.checkDeadline(ctx)
+	if egress.Blocking(p.Request) {
+		// Too many files, or too many bytes, for any release: the request
+		// is blocked whatever its files hold, so they are not read.
+		p.Next, p.Ahead = len(files), nil
+	}
+	stop, saved := h.checkDeadline(ctx), time.Now()
 	cs := h.Settings.Checks
 	timedOut := cs.ScanTimeout > 0 && h.now().Sub(p.Started) >= cs.ScanTimeout
 	workers := max(1, h.Settings.CopyConcurrency)
@@ -143,10 +155,14 @@ func (h *Handlers) CheckFiles(ctx context.Context, in RequestInput) (ChecksOutpu
 		for _, i := range p.Ahead {
 			ahead[i] = true
 		}
+		// A window is bounded in files and in bytes, so that the time
+		// check between windows comes often enough whatever the sizes.
 		var window []int
-		for i := p.Next; i < len(files) && len(window) < workers*checkWindow; i++ {
+		var bytes int64
+		for i := p.Next; i < len(files) && len(window) < workers*checkWindow && (len(window) == 0 || bytes < checkWindowBytes); i++ {
 			if !ahead[i] {
 				window = append(window, i)
+				bytes += files[i].Size
 			}
 		}
 		results := make([]checks.FileResult, len(window))
@@ -194,6 +210,14 @@ func (h *Handlers) CheckFiles(ctx context.Context, in RequestInput) (ChecksOutpu
 			p.Ahead = append(p.Ahead, i)
 		}
 		slices.Sort(p.Ahead)
+		// Saved now and then, so a crash loses minutes of work, not the
+		// whole invocation's.
+		if time.Since(saved) > checkSaveEvery && p.Next < len(files) {
+			if err := h.Objects.WriteJSON(ctx, h.Settings.StagingBucket, checksKey(r), p); err != nil {
+				return ChecksOutput{}, fmt.Errorf("check files of %s: save progress: %w", r.ID, err)
+			}
+			saved = time.Now()
+		}
 	}
 	checked := p.Next + len(p.Ahead)
 	if p.Next < len(files) {
@@ -286,7 +310,7 @@ func blockedText(r egress.Request) string {
 		if where == "" {
 			where = "the request as a whole"
 		}
-		fmt.Fprintf(&b, "  %s: %s\n", bounded(where, maxField), mailable(f.Message))
+		fmt.Fprintf(&b, "  %s: %s\n", bounded(where, maxField), mailable(f.Finding))
 	}
 	if s.Blocking > n {
 		fmt.Fprintf(&b, "  and %d more (see the request in the web app)\n", s.Blocking-n)

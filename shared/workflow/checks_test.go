@@ -204,3 +204,17 @@ func TestCheckFilesRefuses(t *testing.T) {
 		t.Fatalf("no request id: %v", err)
 	}
 }
+
+// A request the listing blocks as a whole (too many files or bytes for
+// any release) is blocked without reading a file.
+func TestCheckFilesBlockedByListing(t *testing.T) {
+	e, fc, _ := checkEnv(t, 5)
+	fc.listing = []egress.Finding{{Check: egress.CheckCount, Severity: egress.SeverityBlocking, Message: "5 files, more than the 4 allowed"}}
+	out, err := e.h.CheckFiles(context.Background(), workflow.RequestInput{RequestID: reqID})
+	if err != nil || !out.Done || !out.Blocked || len(fc.calls) != 0 {
+		t.Fatalf("%+v, %v; files checked %v", out, err, fc.calls)
+	}
+	if r := e.reqs.get(t, reqID); r.Status != egress.StatusBlocked || !strings.Contains(r.EndReason, "more than the 4 allowed") {
+		t.Fatalf("status %s, end reason %q", r.Status, r.EndReason)
+	}
+}

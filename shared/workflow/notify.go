@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -104,7 +103,7 @@ func blockedReason(r egress.Request) string {
 	if r.EndReason == "" {
 		return ""
 	}
-	return "  " + bounded(quoted.ReplaceAllString(r.EndReason, `"…"`), egress.MaxReasonLength) + "\n"
+	return "  the automated checks found blocking problems; each file and reason is shown with the request in the web app\n"
 }
 
 // link is the deep link to the request in the web app.
@@ -393,7 +392,7 @@ func checksText(s *egress.CheckSummary) string {
 	fmt.Fprintf(&b, " (malware engine %s):\n", engine)
 	for _, f := range s.Notable {
 		where := cmp.Or(f.Path, "the request as a whole")
-		fmt.Fprintf(&b, "  %s: %s: %s\n", bounded(where, maxField), bounded(f.Check, maxField), mailable(f.Message))
+		fmt.Fprintf(&b, "  %s: %s: %s\n", bounded(where, maxField), bounded(f.Check, maxField), mailable(f.Finding))
 	}
 	if more := s.Blocking + s.Warnings - len(s.Notable); more > 0 {
 		fmt.Fprintf(&b, "  and %d more in the web app\n", more)
@@ -401,15 +400,24 @@ func checksText(s *egress.CheckSummary) string {
 	return b.String()
 }
 
-// quoted is a double-quoted part of a finding's message: a header, row
-// label or archive entry name, read from the researcher's files.
-var quoted = regexp.MustCompile(`"[^"]*"`)
-
-// mailable is a finding's message for e-mail, which leaves the TRE: what
-// it quotes from the files is left out (the web app shows it), so a
-// request cannot carry data out in its labels; one line, bounded.
-func mailable(msg string) string {
-	return bounded(quoted.ReplaceAllString(msg, `"…"`), egress.MaxFindingMessage)
+// mailable is a finding's reason for e-mail, which leaves the TRE. Only
+// the checks whose messages are our own words about a file's size, type
+// or scan are given; the others (SDC, ACRO, archive listings) quote row
+// labels, headers, entry names or the researcher's text, so a request
+// could carry data out in them: their e-mail line names the check and
+// sends the reader to the web app, which shows the whole finding.
+func mailable(f egress.Finding) string {
+	switch f.Check {
+	case egress.CheckMalware, egress.CheckType, egress.CheckSize, egress.CheckCount, egress.CheckExtension:
+		return bounded(f.Message, egress.MaxFindingMessage)
+	case egress.CheckSDC:
+		return "a possible disclosure risk in the table (row and column in the web app)"
+	case egress.CheckACRO:
+		return "what ACRO's results.json says of this output (in the web app)"
+	case egress.CheckArchive:
+		return "an archive inside the request (its entries in the web app)"
+	}
+	return "details in the web app"
 }
 
 // engineName is a malware engine as people know it.
