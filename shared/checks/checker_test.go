@@ -447,3 +447,24 @@ func TestFileStopsListingABomb(t *testing.T) {
 		t.Errorf("the scanner got %d bytes, not the object's %d", len(sc.got), len(data))
 	}
 }
+
+// A tar or gzip too large to list within the step's time gets a warning,
+// and only its head is read.
+func TestFileDoesNotListHugeArchives(t *testing.T) {
+	for _, p := range []string{"big.tar", "data.bin"} {
+		objs := &memObjects{}
+		c, _ := newChecker(t, egress.CheckSettings{}, nil, objs)
+		data := tarBytes(t, false, "a.csv", "b.csv", "c.csv", "d.csv", "e.csv")
+		objs.data = map[string][]byte{p: data}
+		res, err := c.File(context.Background(), egress.File{Path: p, Size: MaxListBytes + 1}, egress.ObjectVersion{Bucket: "staging", Key: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := messages(find(res.Findings, egress.CheckArchive, egress.SeverityWarning)); !strings.Contains(got, "too large to list") {
+			t.Errorf("%s: findings\n%s", p, messages(res.Findings))
+		}
+		if len(objs.opens) != 1 || !strings.HasSuffix(objs.opens[0], fmt.Sprintf(" 0 %d", headBytes)) {
+			t.Errorf("%s: reads %v, want the head only", p, objs.opens)
+		}
+	}
+}

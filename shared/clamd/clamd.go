@@ -125,9 +125,17 @@ func verdict(reply string) (checks.Verdict, error) {
 	default:
 		// "... ERROR" and anything unforeseen: clamd could not scan (out of
 		// memory, a temporary file, a reload); asking again may work.
-		return checks.Verdict{}, fmt.Errorf("could not scan: %q", bound(reply))
+		return checks.Verdict{}, &scanError{reply: bound(reply)}
 	}
 }
+
+// scanError is clamd's refusal to scan a stream. It is worth retrying:
+// the workflow retries errors that say so (RetryableError, as the AWS
+// SDK's do) rather than failing the request.
+type scanError struct{ reply string }
+
+func (e *scanError) Error() string        { return fmt.Sprintf("could not scan: %q", e.reply) }
+func (e *scanError) RetryableError() bool { return true }
 
 // instream sends body as INSTREAM chunks and returns clamd's reply. The
 // reply is read concurrently: clamd answers a stream past its limit at

@@ -1,10 +1,13 @@
 package clamd
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/tre-egress/egress/shared/egress"
+	"github.com/tre-egress/egress/shared/workflow"
 )
 
 // Replies a real clamd gives only in rare states (out of memory, a
@@ -42,5 +45,14 @@ func TestVerdict(t *testing.T) {
 		case len(v.Findings) != 1 || v.Findings[0] != (egress.Finding{Check: egress.CheckMalware, Severity: c.severity, Message: c.message}):
 			t.Errorf("%q: findings %v, want %s %q", c.reply, v.Findings, c.severity, c.message)
 		}
+	}
+}
+
+// clamd's ERROR replies are retried by the workflow, not failed at once.
+func TestScanErrorIsRetryable(t *testing.T) {
+	_, err := verdict("stream: Can't allocate memory ERROR")
+	var r interface{ RetryableError() bool }
+	if !errors.As(err, &r) || !r.RetryableError() || workflow.ErrorName(fmt.Errorf("checking a.csv: %w", err)) != workflow.ErrTransient {
+		t.Fatalf("%v is not a TransientError", err)
 	}
 }
