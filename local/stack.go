@@ -168,6 +168,7 @@ type Stack struct {
 
 	checks     egress.CheckSettings // the functions' CHECKS
 	notScanned string               // why files are not scanned, when clamd is missing
+	scanner    string               // the malware engine, for people
 
 	tasks     map[string]task                // by function name: every workflow function
 	auth      *iam.Authorizer                // the functions' roles

@@ -118,6 +118,7 @@ func run(ctx context.Context, args []string) error {
 	for _, e := range st.Endpoints() {
 		fmt.Printf("%s: %s\n", e.Name, e.URL)
 	}
+	fmt.Printf("malware scanner: %s\n", st.Scanner())
 	if *seed {
 		swb := local.SWB{S3: st.Clients.S3, DynamoDB: st.Clients.DynamoDB, Now: time.Now}
 		sub, err := swb.Submit(ctx, sampleStore(), "researcher@example.org")
