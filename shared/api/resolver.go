@@ -134,6 +134,7 @@ var FieldResolvers = []string{
 	"Query.previewFile",
 	"Query.myRequests",
 	"Query.workspaceRequests",
+	"Query.verifyRelease",
 	"Mutation.updateRequest",
 	"Mutation.downloadData",
 	"Mutation.reviewRequest",
@@ -244,6 +245,19 @@ func (s *Service) Resolve(ctx context.Context, ev Event) (any, error) {
 			return nil, err
 		}
 		return PageView{Items: requestViews(p.Requests), NextToken: p.NextToken}, nil
+
+	case "Query.verifyRelease":
+		var args struct {
+			ID string `json:"egress_request_id"`
+		}
+		if err := decodeArgs(ev.Arguments, &args); err != nil {
+			return nil, err
+		}
+		v, err := s.VerifyRelease(ctx, who, args.ID)
+		if err != nil {
+			return nil, err
+		}
+		return NewVerificationView(v), nil
 
 	case "Mutation.updateRequest":
 		var args struct {

@@ -70,6 +70,8 @@ type Service struct {
 	// versions, hidden, that long (revoke_retention_days; 0 deletes them).
 	Zips            Zips
 	RevokeRetention time.Duration
+	// ZipReader reads released zips back for verifyRelease.
+	ZipReader ZipReader
 	// Notices publishes on NoticesTopic, the stack's internal topic the
 	// notify function is subscribed to.
 	Notices        Publisher

@@ -88,6 +88,7 @@ func API(cfg config.Config, c Clients, log *slog.Logger) (*api.Service, error) {
 		DownloadExpiry:    cfg.DownloadExpiry,
 		MaxRequestAgeDays: cfg.MaxRequestAgeDays,
 		Zips:              obj,
+		ZipReader:         obj,
 		RevokeRetention:   time.Duration(cfg.RevokeRetentionDays) * 24 * time.Hour,
 		NoticesTopic:      cfg.NoticesTopic,
 		Log:               log,

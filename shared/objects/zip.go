@@ -34,11 +34,7 @@ const (
 )
 
 // zipManifest is the content of manifest.json.
-type zipManifest struct {
-	Files []egress.File `json:"files"`
-	// LeftOut lists the submitted files reviewers rejected, with why.
-	LeftOut []egress.LeftOut `json:"left_out,omitempty"`
-}
+type zipManifest = egress.ZipManifest
 
 // storedExts are extensions of already-compressed formats, which are stored
 // rather than deflated: deflate would spend time for no gain.
