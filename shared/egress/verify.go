@@ -36,7 +36,7 @@ type ZipReadback struct {
 
 // ReleaseProblem is one way a released zip differs from what was released.
 type ReleaseProblem struct {
-	Path    string // empty for the zip as a whole
+	Path    string
 	Problem string
 }
 
