@@ -143,4 +143,3 @@ func storedZip(t *testing.T, files map[string]string) []byte {
 	}
 	return b.Bytes()
 }
-
