@@ -14,8 +14,10 @@ import (
 
 // Run is the trigger's main: cognitoapp.Run("pre-token-generation").
 func Run(name string) {
-	lambdamain.Start(name, func(_ context.Context, _ functions.Function, cfg config.Config, _ *slog.Logger) (any, error) {
-		return Trigger(cfg).Handle, nil
+	lambdamain.Start(name, func(_ context.Context, _ functions.Function, cfg config.Config, log *slog.Logger) (any, error) {
+		t := Trigger(cfg)
+		t.Log = log
+		return t.Handle, nil
 	})
 }
 
