@@ -97,21 +97,21 @@ func (s *Service) Cancel(ctx context.Context, who egress.Identity, id, reason st
 		return egress.Request{}, err
 	}
 	if r.Status == egress.StatusCancelled && r.ResumeToken != "" && r.EndedBy == actorOf(who) {
-		s.log(r.ID).Info("cancellation sent again", "actor", actorOf(who))
+		s.log(ctx, r.ID).Info("cancellation sent again", "actor", actorOf(who))
 		res, err := s.resume(ctx, r, -1, "")
 		return rd.show(res), err
 	}
 	stage := chain.StageAwaiting(r.Status)
 	next, ev, err := chain.Cancel(r, who, admin, reason, s.now())
 	if err != nil {
-		s.log(r.ID).Warn("cancel refused", "actor", actorOf(who), "code", egress.ErrorCode(err), "error", egress.ErrorMessage(err))
+		s.log(ctx, r.ID).Warn("cancel refused", "actor", actorOf(who), "code", egress.ErrorCode(err), "error", egress.ErrorMessage(err))
 		return egress.Request{}, err
 	}
 	stored, err := s.Requests.Update(ctx, next, ev)
 	if err != nil {
 		return egress.Request{}, err
 	}
-	s.log(r.ID).Info("request cancelled", "stage", ev.Stage, "actor", ev.Actor, "admin", admin)
+	s.log(ctx, r.ID).Info("request cancelled", "stage", ev.Stage, "actor", ev.Actor, "admin", admin)
 	res, err := s.resume(ctx, stored, stage, ev.Stage)
 	return rd.show(res), err
 }

@@ -105,7 +105,7 @@ func (s *Service) ListRequests(ctx context.Context, who egress.Identity) ([]egre
 	}
 	out, used, left := fit(flying, oldestFirst, MaxListResponseBytes, len(flying))
 	if left > 0 {
-		s.logger().Error("listRequests left out requests awaiting a decision: they alone exceed the response limit; page them with the requests query",
+		s.logger(ctx).Error("listRequests left out requests awaiting a decision: they alone exceed the response limit; page them with the requests query",
 			"listed", len(out), "left_out", left, "bytes", used, "max_bytes", MaxListResponseBytes)
 	}
 	more, _, _ := fit(finished, newestFirst, ListResponseBudget-used+len("[]"), MaxListedFinished)

@@ -151,7 +151,7 @@ func (s *Service) Preview(ctx context.Context, who egress.Identity, id, filePath
 	if err := s.Requests.AddEvent(ctx, ev, r.Version); err != nil {
 		return FilePreview{}, fmt.Errorf("preview of %s: %w", r.ID, err)
 	}
-	s.log(r.ID).Info("file previewed", "actor", ev.Actor, "stage", stage.Name, "path", f.Path,
+	s.log(ctx, r.ID).Info("file previewed", "actor", ev.Actor, "stage", stage.Name, "path", f.Path,
 		"content_type", p.ContentType, "size", f.Size)
 	return p, nil
 }

@@ -471,11 +471,11 @@ func Handler(s *Service) func(context.Context, Event) (any, error) {
 		code := egress.ErrorCode(err)
 		field := ev.Info.ParentTypeName + "." + ev.Info.FieldName
 		if code == egress.EINTERNAL {
-			s.logger().Error(LogResolverError, "field", field, LogErrorCode, code, "error", egress.Redact(err.Error()))
+			s.logger(ctx).Error(LogResolverError, "field", field, LogErrorCode, code, "error", egress.Redact(err.Error()))
 		} else {
 			// Warn, not Info: the line must survive a WARN log level, or
 			// the alarm would take the refusal for a crash.
-			s.logger().Warn(LogResolverError, "field", field, LogErrorCode, code)
+			s.logger(ctx).Warn(LogResolverError, "field", field, LogErrorCode, code)
 		}
 		return nil, messages.InvokeResponse_Error{Type: code, Message: egress.Redact(egress.ErrorMessage(err))}
 	}

@@ -45,7 +45,7 @@ func (s *Service) RevokeRelease(ctx context.Context, who egress.Identity, id, re
 	if id == "" {
 		return egress.Request{}, egress.Errorf(egress.EINVALID, "egress_request_id is required")
 	}
-	log := s.log(id)
+	log := s.log(ctx, id)
 	r, err := s.Requests.Get(ctx, id)
 	if err != nil {
 		return egress.Request{}, err
@@ -73,7 +73,7 @@ func (s *Service) RevokeRelease(ctx context.Context, who egress.Identity, id, re
 // removeZip hides or purges the zip of the stored revocation r and records
 // the outcome; failures are logged and left ZipPending for the sweep.
 func (s *Service) removeZip(ctx context.Context, r egress.Request) egress.Request {
-	log := s.log(r.ID)
+	log := s.log(ctx, r.ID)
 	to, note := egress.ZipPurged, ""
 	var err error
 	switch {
@@ -118,7 +118,7 @@ func (s *Service) removeZip(ctx context.Context, r egress.Request) egress.Reques
 // tell people about request id; a failure is logged, never returned: what
 // it tells of is already stored.
 func (s *Service) publishNotice(ctx context.Context, id, kind string) {
-	log := s.log(id)
+	log := s.log(ctx, id)
 	if s.Notices == nil || s.NoticesTopic == "" {
 		log.Warn("no notices topic configured; no one told", "kind", kind)
 		return

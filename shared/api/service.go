@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tre-egress/egress/shared/egress"
+	"github.com/tre-egress/egress/shared/logctx"
 	"github.com/tre-egress/egress/statemachine"
 )
 
@@ -98,15 +99,13 @@ func (s *Service) now() time.Time {
 	return time.Now().UTC()
 }
 
-func (s *Service) logger() *slog.Logger {
-	if s.Log != nil {
-		return s.Log
-	}
-	return slog.Default()
+// logger is the per-call logger: the invocation's ids from ctx bound.
+func (s *Service) logger(ctx context.Context) *slog.Logger {
+	return logctx.With(ctx, s.Log)
 }
 
-func (s *Service) log(id string) *slog.Logger {
-	return s.logger().With("egress_request_id", id)
+func (s *Service) log(ctx context.Context, id string) *slog.Logger {
+	return s.logger(ctx).With("egress_request_id", id)
 }
 
 func (s *Service) chainFor(r egress.Request) (egress.Chain, error) {
@@ -529,7 +528,7 @@ func decidedMessage(stored egress.Request, who egress.Identity, d egress.Decisio
 // workflow with the stored token. Per-file decisions must name the
 // request's staged files.
 func (s *Service) decide(ctx context.Context, who egress.Identity, p pending, b egress.Ballot) (egress.Request, error) {
-	log := s.log(p.r.ID)
+	log := s.log(ctx, p.r.ID)
 	if len(b.Files) > 0 {
 		if err := s.checkPaths(ctx, who, p.r, b.Files); err != nil {
 			return egress.Request{}, err
@@ -600,7 +599,7 @@ const (
 //     it, and the caller gets an error; the same decision sent again
 //     (retryDecision) resumes with the kept token.
 func (s *Service) resume(ctx context.Context, r egress.Request, stage int, stageName string) (egress.Request, error) {
-	log := s.log(r.ID)
+	log := s.log(ctx, r.ID)
 	token := r.ResumeToken
 	err := s.Workflow.Resume(ctx, token, statemachine.DecisionOutput{Decision: egress.Outcome(r), Stage: stage})
 	if err == nil {
@@ -730,7 +729,7 @@ func (s *Service) retryDecision(ctx context.Context, who egress.Identity, r egre
 	if d != rv.Decision {
 		return egress.Request{}, egress.Errorf(egress.ECONFLICT, "the %s stage of request %s is already decided (%s); reload it", rv.Stage, r.ID, rv.Decision)
 	}
-	s.log(r.ID).Info("decision sent again", "stage", rv.Stage, "actor", actorOf(who))
+	s.log(ctx, r.ID).Info("decision sent again", "stage", rv.Stage, "actor", actorOf(who))
 	return s.resume(ctx, r, rv.StageIndex, rv.Stage)
 }
 
@@ -793,7 +792,7 @@ func (s *Service) download(ctx context.Context, who egress.Identity, id, workspa
 	if err != nil {
 		return "", fmt.Errorf("presign %s: %w", r.ZipKey, err)
 	}
-	s.log(id).Info("download granted", "actor", actorOf(who), "download_count", n, "max", s.MaxDownloads)
+	s.log(ctx, id).Info("download granted", "actor", actorOf(who), "download_count", n, "max", s.MaxDownloads)
 	return url, nil
 }
 

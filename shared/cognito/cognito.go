@@ -9,10 +9,13 @@ package cognito
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"slices"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/tre-egress/egress/shared/logctx"
 )
 
 // DefaultGroupsAttribute is the user attribute a custom identity provider
@@ -43,8 +46,9 @@ type Event = events.CognitoEventUserPoolsPreTokenGenV2_0
 // API needs. Only exact group names count: "InformationGovernanceReadOnly"
 // never grants "InformationGovernance".
 type PreTokenGeneration struct {
-	Groups    []string // the groups the attribute may grant (egress_reviewer_roles)
-	Attribute string   // default DefaultGroupsAttribute
+	Groups    []string     // the groups the attribute may grant (egress_reviewer_roles)
+	Attribute string       // default DefaultGroupsAttribute
+	Log       *slog.Logger // one line per token issued; nil logs nothing (tests minting tokens)
 }
 
 // Handle is the trigger. It runs on sign-in and on every token refresh.
@@ -104,6 +108,10 @@ func (p PreTokenGeneration) Handle(ctx context.Context, ev Event) (Event, error)
 	}
 	if fed && slices.Contains(ev.Request.Scopes, AdminScope) {
 		out.AccessTokenGeneration.ScopesToSuppress = []string{AdminScope}
+	}
+	if p.Log != nil {
+		// Group names only: no token, claim value or user attribute.
+		logctx.With(ctx, p.Log).Info("token groups set", "trigger_source", ev.TriggerSource, "federated", fed, "groups", groups)
 	}
 	return ev, nil
 }

@@ -14,9 +14,13 @@ import (
 
 // Run is the trigger's main: cognitoapp.Run("pre-token-generation").
 func Run(name string) {
-	lambdamain.Start(name, func(_ context.Context, _ functions.Function, cfg config.Config, _ *slog.Logger) (any, error) {
-		return Trigger(cfg).Handle, nil
-	})
+	lambdamain.Start(name, build)
+}
+
+func build(_ context.Context, _ functions.Function, cfg config.Config, log *slog.Logger) (any, error) {
+	t := Trigger(cfg)
+	t.Log = log
+	return t.Handle, nil
 }
 
 // Trigger builds the trigger from the configuration: reviewer groups from

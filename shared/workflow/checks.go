@@ -103,7 +103,7 @@ func (h *Handlers) CheckFiles(ctx context.Context, in RequestInput) (ChecksOutpu
 	if h.Checks == nil {
 		return ChecksOutput{}, errors.New("check files: the handler has no checker")
 	}
-	log := h.log(in.RequestID)
+	log := h.log(ctx, in.RequestID)
 	r, err := h.Requests.Get(ctx, in.RequestID)
 	if err != nil {
 		return ChecksOutput{}, err
@@ -286,9 +286,9 @@ func (h *Handlers) finishChecks(ctx context.Context, r egress.Request, m egress.
 		return ChecksOutput{}, err
 	}
 	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, checksPrefix(r)); err != nil {
-		h.log(r.ID).Warn("checks progress left behind", "key", checksKey(r), "error", err)
+		h.log(ctx, r.ID).Warn("checks progress left behind", "key", checksKey(r), "error", err)
 	}
-	h.log(r.ID).Info("checked", "files", len(files), "blocking", summary.Blocking, "warnings", summary.Warnings, "info", summary.Info, "engine", summary.Engine)
+	h.log(ctx, r.ID).Info("checked", "files", len(files), "blocking", summary.Blocking, "warnings", summary.Warnings, "info", summary.Info, "engine", summary.Engine)
 	return ChecksOutput{Done: true, Blocked: summary.Blocked(), Checked: len(files)}, nil
 }
 

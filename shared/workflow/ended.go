@@ -59,7 +59,7 @@ func (h *Handlers) ExecutionEnded(ctx context.Context, ev events.CloudWatchEvent
 	if err := json.Unmarshal(ev.Detail, &d); err != nil {
 		return egress.Errorf(egress.EINVALID, "execution status change event %s: detail: %v", ev.ID, err)
 	}
-	log := h.log(d.Name).With("execution_arn", d.ExecutionArn, "execution_status", d.Status)
+	log := h.log(ctx, d.Name).With("execution_arn", d.ExecutionArn, "execution_status", d.Status)
 	errName, cause := deref(d.Error), deref(d.Cause)
 	switch d.Status {
 	case executionFailed, executionAborted, executionTimedOut:

@@ -39,11 +39,11 @@ func (h *Handlers) Intake(ctx context.Context, ev events.SNSEvent) error {
 func (h *Handlers) intake(ctx context.Context, snsID, body string) error {
 	m, err := swb.ParseMessage([]byte(body))
 	if err != nil {
-		h.log("").Error("refused SWB message", "sns_message_id", snsID, "error", err)
+		h.log(ctx, "").Error("refused SWB message", "sns_message_id", snsID, "error", err)
 		h.tellAdmin(ctx, "", "Refused an SWB egress message", fmt.Sprintf("SNS message %s was refused:\n\n%s\n", snsID, egress.ErrorMessage(err)))
 		return nil
 	}
-	log := h.log(m.ID)
+	log := h.log(ctx, m.ID)
 	existing, err := h.Requests.Get(ctx, m.ID)
 	switch {
 	case err == nil:
@@ -122,7 +122,7 @@ func (h *Handlers) resume(ctx context.Context, r egress.Request) error {
 		return err
 	}
 	if chain.Final(r.Status) {
-		h.log(r.ID).Info("message for a finished request ignored", "status", r.Status)
+		h.log(ctx, r.ID).Info("message for a finished request ignored", "status", r.Status)
 		return nil
 	}
 	return h.startRequest(ctx, r, len(chain.Stages))
@@ -135,7 +135,7 @@ func (h *Handlers) resume(ctx context.Context, r egress.Request) error {
 // other's store. If the execution can never start, the request is marked
 // FAILED; nothing was locked.
 func (h *Handlers) startRequest(ctx context.Context, r egress.Request, stages int) error {
-	log := h.log(r.ID)
+	log := h.log(ctx, r.ID)
 	// A fast refusal only: the lock itself is the execution's first task,
 	// a conditional write that still refuses a store taken meanwhile.
 	if err := h.SWBStore.CheckLock(ctx, r.StoreID, r.ID); err != nil {
@@ -170,7 +170,7 @@ func (h *Handlers) startRequest(ctx context.Context, r egress.Request, stages in
 // abandon marks a request that cannot start FAILED and tells the admin. It
 // returns nil when that worked, so the message is not retried.
 func (h *Handlers) abandon(ctx context.Context, r egress.Request, cause error) error {
-	log := h.log(r.ID)
+	log := h.log(ctx, r.ID)
 	log.Error("request cannot start", "error", cause)
 	if _, err := h.update(ctx, r.ID, func(cur *egress.Request) (egress.Event, error) {
 		if cur.Status == egress.StatusFailed {

@@ -93,7 +93,7 @@ func (h *Handlers) Notify(ctx context.Context, in NotifyInput) error {
 	if err := h.Mailer.Send(ctx, e); err != nil {
 		return err
 	}
-	h.log(r.ID).Info("notified", "kind", in.Kind)
+	h.log(ctx, r.ID).Info("notified", "kind", in.Kind)
 	return nil
 }
 
@@ -163,11 +163,11 @@ func stageAtEnd(c egress.Chain, r egress.Request) int {
 // tellAdmin e-mails the TRE admin; failures are logged.
 func (h *Handlers) tellAdmin(ctx context.Context, id, subject, text string) {
 	if h.Mailer == nil || h.Settings.AdminEmail == "" {
-		h.log(id).Warn("no admin e-mail configured; not sent", "subject", subject)
+		h.log(ctx, id).Warn("no admin e-mail configured; not sent", "subject", subject)
 		return
 	}
 	if err := h.Mailer.Send(ctx, egress.Email{To: []string{h.Settings.AdminEmail}, Subject: subject, Text: text}); err != nil {
-		h.log(id).Error("could not e-mail the TRE admin", "error", err)
+		h.log(ctx, id).Error("could not e-mail the TRE admin", "error", err)
 	}
 }
 
@@ -196,7 +196,7 @@ func (h *Handlers) sendToRequester(ctx context.Context, r egress.Request, e egre
 // told, never returned: the workflow goes on either way.
 func (h *Handlers) tellRequester(ctx context.Context, r egress.Request, e egress.Email) {
 	if err := h.sendToRequester(ctx, r, e); err != nil {
-		h.log(r.ID).Error("could not e-mail the requester", "subject", e.Subject, "error", err)
+		h.log(ctx, r.ID).Error("could not e-mail the requester", "subject", e.Subject, "error", err)
 		h.tellAdmin(ctx, r.ID, "Requester of egress request "+r.ID+" not told",
 			fmt.Sprintf("The requester of egress request %s could not be e-mailed %q:\n\n%v\n", r.ID, e.Subject, err))
 	}
@@ -267,7 +267,7 @@ func (h *Handlers) tellReviewers(ctx context.Context, r egress.Request, i int, s
 // e-mails them to the group's members and configured addresses, within
 // noticeBudget; failures are logged and the admin told.
 func (h *Handlers) tellGroup(ctx context.Context, r egress.Request, st egress.Stage, subject, text string) {
-	log := h.log(r.ID).With("stage", st.Name, "group", st.Group)
+	log := h.log(ctx, r.ID).With("stage", st.Name, "group", st.Group)
 	var problems []error
 	told := 0
 	// The task must still answer, and tell the admin what was not sent,

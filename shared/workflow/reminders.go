@@ -1,14 +1,13 @@
 package workflow
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/tre-egress/egress/shared/egress"
+	"github.com/tre-egress/egress/shared/logctx"
 )
 
 // ReminderInput is the scheduled EventBridge event that runs
@@ -58,7 +57,7 @@ func (h *Handlers) SendReminders(ctx context.Context, in ReminderInput) (Reminde
 		out      ReminderOutput
 		problems []error
 	)
-	log := cmp.Or(h.Log, slog.Default()).With("event_id", in.ID)
+	log := logctx.With(ctx, h.Log).With("event_id", in.ID)
 statuses:
 	for _, status := range egress.AwaitingStatuses() {
 		next := ""
@@ -81,7 +80,7 @@ statuses:
 				case err != nil:
 					out.Failed++
 					problems = append(problems, fmt.Errorf("request %s: %w", r.ID, err))
-					h.log(r.ID).Error("reminder not counted", "error", err)
+					h.log(ctx, r.ID).Error("reminder not counted", "error", err)
 				case sent:
 					out.Sent++
 				}
@@ -139,7 +138,7 @@ func (h *Handlers) remind(ctx context.Context, listed egress.Request) (bool, err
 		return false, err
 	}
 	subject, text := h.reminderNotice(r, i, st)
-	h.log(r.ID).Info("reminding reviewers", "stage", st.Name, "reminder", r.RemindersSent)
+	h.log(ctx, r.ID).Info("reminding reviewers", "stage", st.Name, "reminder", r.RemindersSent)
 	h.tellGroup(ctx, r, st, subject, text)
 	return true, nil
 }

@@ -78,11 +78,11 @@ func (h *Handlers) notifyRevoked(ctx context.Context, r egress.Request) error {
 		}
 	}
 	if err := errors.Join(problems...); err != nil {
-		h.log(r.ID).Error("reviewers not all told of the revocation", "told", told, "error", err)
+		h.log(ctx, r.ID).Error("reviewers not all told of the revocation", "told", told, "error", err)
 		h.tellAdmin(ctx, r.ID, "Reviewers of egress request "+r.ID+" not all told of its revocation",
 			fmt.Sprintf("The release of egress request %s was revoked, but telling its reviewers failed (%d told):\n\n%v\n", r.ID, told, err))
 	}
-	h.log(r.ID).Info("notified", "kind", "revoked", "reviewers_told", told)
+	h.log(ctx, r.ID).Info("notified", "kind", "revoked", "reviewers_told", told)
 	return nil
 }
 
@@ -175,7 +175,7 @@ func (h *Handlers) PurgeRevoked(ctx context.Context, _ PurgeInput) (PurgeOutput,
 		q.NextToken = page.NextToken
 	}
 	if err := errors.Join(problems...); err != nil {
-		h.log("").Error("revoked zips not all removed; the next sweep retries", "failed", out.Failed, "error", egress.Redact(err.Error()))
+		h.log(ctx, "").Error("revoked zips not all removed; the next sweep retries", "failed", out.Failed, "error", egress.Redact(err.Error()))
 		if out.Purged+out.Hidden == 0 {
 			return out, fmt.Errorf("purge revoked zips: %w", err)
 		}
@@ -221,6 +221,6 @@ func (h *Handlers) purgeOne(ctx context.Context, id string) (egress.ZipRemoval, 
 	if removalErr != nil {
 		return "", fmt.Errorf("remove the zip of request %s: %w", id, removalErr)
 	}
-	h.log(id).Info("revoked zip removed", "zip_removal", to)
+	h.log(ctx, id).Info("revoked zip removed", "zip_removal", to)
 	return to, nil
 }

@@ -31,7 +31,7 @@ func (h *Handlers) CopyToStaging(ctx context.Context, in RequestInput) (_ Stagin
 	if err := in.validate(); err != nil {
 		return StagingOutput{}, err
 	}
-	log := h.log(in.RequestID)
+	log := h.log(ctx, in.RequestID)
 	r, err := h.Requests.Get(ctx, in.RequestID)
 	if err != nil {
 		return StagingOutput{}, err
@@ -101,7 +101,7 @@ func (h *Handlers) undoStagingOfEnded(ctx context.Context, r egress.Request) {
 	if err != nil || cur.Status == egress.StatusProcessing {
 		return
 	}
-	log := h.log(r.ID)
+	log := h.log(ctx, r.ID)
 	log.Warn("request ended while it was staged; undoing the staging", "status", cur.Status)
 	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, egress.StagingPrefix(r)); err != nil {
 		log.Error("staged copies of an ended request could not be deleted", "error", err)
@@ -152,7 +152,7 @@ func (h *Handlers) StoreTaskToken(ctx context.Context, in TokenInput) error {
 	if err != nil {
 		return err
 	}
-	h.log(r.ID).Info("awaiting decision", "stage", stage.Name, "group", stage.Group)
+	h.log(ctx, r.ID).Info("awaiting decision", "stage", stage.Name, "group", stage.Group)
 	h.tellReviewers(ctx, r, in.Stage, stage)
 	return nil
 }
@@ -171,7 +171,7 @@ func (h *Handlers) Release(ctx context.Context, in RequestInput) (ReleaseOutput,
 	if err := in.validate(); err != nil {
 		return ReleaseOutput{}, err
 	}
-	log := h.log(in.RequestID)
+	log := h.log(ctx, in.RequestID)
 	r, err := h.Requests.Get(ctx, in.RequestID)
 	if err != nil {
 		return ReleaseOutput{}, err
@@ -276,7 +276,7 @@ func (h *Handlers) HandleRejection(ctx context.Context, in RequestInput) error {
 	if err := h.SWBStore.SetStatus(ctx, r.StoreID, r.ID, swb.StorePending); err != nil {
 		return fmt.Errorf("unlock SWB egress store %s: %w", r.StoreID, err)
 	}
-	h.log(r.ID).Info("closed without release", "status", r.Status, "deleted_versions", n)
+	h.log(ctx, r.ID).Info("closed without release", "status", r.Status, "deleted_versions", n)
 	return nil
 }
 
@@ -371,7 +371,7 @@ func (h *Handlers) cleanUp(ctx context.Context, id, errName, rawCause string) (e
 	// A store another request locked, or SWB terminated, is not ours.
 	if err := h.SWBStore.SetStatus(ctx, r.StoreID, r.ID, swb.StorePending); err != nil {
 		if code := egress.ErrorCode(err); code == egress.ECONFLICT || code == egress.ENOTFOUND {
-			h.log(r.ID).Warn("SWB egress store not unlocked", "reason", egress.ErrorMessage(err))
+			h.log(ctx, r.ID).Warn("SWB egress store not unlocked", "reason", egress.ErrorMessage(err))
 		} else {
 			errs = append(errs, fmt.Errorf("unlock SWB egress store %s: %w", r.StoreID, err))
 		}
@@ -386,7 +386,7 @@ func (h *Handlers) cleanUp(ctx context.Context, id, errName, rawCause string) (e
 	if err := errors.Join(errs...); err != nil {
 		return r, changed, err
 	}
-	h.log(r.ID).Warn("request ended without release", "status", r.Status, "cause", r.FailureCause)
+	h.log(ctx, r.ID).Warn("request ended without release", "status", r.Status, "cause", r.FailureCause)
 	return r, changed, nil
 }
 
@@ -401,7 +401,7 @@ func (h *Handlers) cleanUp(ctx context.Context, id, errName, rawCause string) (e
 // ExecutionEnded send, says so. Staged copies are deleted as Release would
 // have.
 func (h *Handlers) keepRelease(ctx context.Context, r egress.Request, cause string) (egress.Request, bool, error) {
-	log := h.log(r.ID)
+	log := h.log(ctx, r.ID)
 	store := "the workspace's egress store is marked PROCESSED"
 	if err := h.SWBStore.SetStatus(ctx, r.StoreID, r.ID, swb.StoreProcessed); err != nil {
 		code := egress.ErrorCode(err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tre-egress/egress/shared/egress"
+	"github.com/tre-egress/egress/shared/logctx"
 	"github.com/tre-egress/egress/shared/swb"
 )
 
@@ -128,12 +129,10 @@ func (h *Handlers) now() time.Time {
 	return time.Now().UTC()
 }
 
-func (h *Handlers) log(id string) *slog.Logger {
-	l := h.Log
-	if l == nil {
-		l = slog.Default()
-	}
-	return l.With("egress_request_id", id)
+// log is the per-request logger: the invocation's ids from ctx and the
+// egress request id bound.
+func (h *Handlers) log(ctx context.Context, id string) *slog.Logger {
+	return logctx.With(ctx, h.Log).With("egress_request_id", id)
 }
 
 // chainFor returns the chain r was created under.
