@@ -39,7 +39,7 @@ func (s *Service) VerifyRelease(ctx context.Context, who egress.Identity, id str
 	if id == "" {
 		return Verification{}, egress.Errorf(egress.EINVALID, "egress_request_id is required")
 	}
-	log := s.log(id)
+	log := s.log(ctx, id)
 	r, err := s.Requests.Get(ctx, id)
 	if err != nil {
 		return Verification{}, err
