@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tre-egress/egress/local/clamav"
+	"github.com/tre-egress/egress/shared/app/withs3"
 	"github.com/tre-egress/egress/shared/checks"
 	"github.com/tre-egress/egress/shared/config"
 	"github.com/tre-egress/egress/shared/egress"
@@ -68,11 +69,8 @@ func runChecks(ctx context.Context, env *Env) ([]Row, error) {
 		engine = "ClamAV (clamd with the EICAR signature only: the machine's databases cost clamd CPU, not our read)"
 	}
 	store := objects.New(c)
-	var sc checks.Scanner
-	if settings.Malware.Engine == egress.EngineClamAV {
-		sc = d.Scanner()
-	}
-	checker, err := checks.New(settings, sc, store)
+	// Built as the check-files function builds it.
+	checker, err := withs3.NewChecker(settings, c)
 	if err != nil {
 		return nil, err
 	}

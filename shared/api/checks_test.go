@@ -91,6 +91,19 @@ func TestFileFindings(t *testing.T) {
 		}
 		return out
 	}
+	// getRequestFiles reads the findings of getRequest's files.
+	getRequestFiles := func(data json.RawMessage) []findingJSON {
+		var v struct {
+			GetRequest struct {
+				Files []struct {
+					Path     string        `json:"path"`
+					Findings []findingJSON `json:"findings"`
+				} `json:"files"`
+			} `json:"getRequest"`
+		}
+		json.Unmarshal(data, &v)
+		return fromFiles(v.GetRequest.Files)
+	}
 	tests := []struct {
 		name  string
 		who   egress.Identity
@@ -98,18 +111,7 @@ func TestFileFindings(t *testing.T) {
 		read  func(data json.RawMessage) []findingJSON
 	}{
 		{"getRequest files", igReviewer, `query($id: String!) { getRequest(egress_request_id: $id) { files { path findings { check severity message } } } }`,
-			func(data json.RawMessage) []findingJSON {
-				var v struct {
-					GetRequest struct {
-						Files []struct {
-							Path     string        `json:"path"`
-							Findings []findingJSON `json:"findings"`
-						} `json:"files"`
-					} `json:"getRequest"`
-				}
-				json.Unmarshal(data, &v)
-				return fromFiles(v.GetRequest.Files)
-			}},
+			getRequestFiles},
 		{"workspaceRequests items files, five deep", ritReviewer, `query($ws: String!) { workspaceRequests(workspace_id: $ws) { items { files { path findings { check severity message } } } } }`,
 			func(data json.RawMessage) []findingJSON {
 				var v struct {
@@ -145,18 +147,7 @@ func TestFileFindings(t *testing.T) {
 				return v.GetRequest.FilePage.Findings
 			}},
 		{"the requester's own", owner, `query($id: String!) { getRequest(egress_request_id: $id) { files { path findings { check severity message } } } }`,
-			func(data json.RawMessage) []findingJSON {
-				var v struct {
-					GetRequest struct {
-						Files []struct {
-							Path     string        `json:"path"`
-							Findings []findingJSON `json:"findings"`
-						} `json:"files"`
-					} `json:"getRequest"`
-				}
-				json.Unmarshal(data, &v)
-				return fromFiles(v.GetRequest.Files)
-			}},
+			getRequestFiles},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

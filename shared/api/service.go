@@ -217,11 +217,7 @@ func jsonBytes(v any) int {
 // Checks is what the automated checks found in request id, as stored on
 // it; nil until they ran.
 func (s *Service) Checks(ctx context.Context, who egress.Identity, id string) (*egress.CheckSummary, error) {
-	rd, err := s.readerOf(who)
-	if err != nil {
-		return nil, err
-	}
-	r, err := s.readable(ctx, rd, id)
+	r, err := s.GetRequest(ctx, who, id)
 	if err != nil {
 		return nil, err
 	}

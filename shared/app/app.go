@@ -71,9 +71,8 @@ func NewHandlers(cfg config.Config, log *slog.Logger) (*workflow.Handlers, error
 // CheckSettings are the CheckFiles step's bounds from the checks' settings.
 func CheckSettings(s egress.CheckSettings) workflow.CheckSettings {
 	s = s.WithDefaults()
-	engine := map[string]string{egress.EngineGuardDuty: "GuardDuty", egress.EngineClamAV: "ClamAV", egress.EngineNone: "none"}[s.Malware.Engine]
 	return workflow.CheckSettings{
-		Engine:      engine,
+		Engine:      egress.EngineName(s.Malware.Engine),
 		ScanTimeout: time.Duration(s.Malware.TimeoutMinutes) * time.Minute,
 		// At most about 200 polls, whatever the timeout: each is a few
 		// events of the execution's history, which Step Functions caps at

@@ -120,6 +120,18 @@ const (
 	EngineNone      = "none"      // no scanner: every file carries a "not scanned" warning
 )
 
+// engineNames are the malware engines as people know them.
+var engineNames = map[string]string{EngineGuardDuty: "GuardDuty", EngineClamAV: "ClamAV", EngineNone: "none"}
+
+// EngineName is engine (an Engine* setting) as people know it; anything
+// else is returned as it is.
+func EngineName(engine string) string {
+	if n, ok := engineNames[engine]; ok {
+		return n
+	}
+	return engine
+}
+
 // CheckSettings configure the automated checks that run between staging
 // and the first review (cdk.json "checks"); zero values take the defaults
 // WithDefaults documents.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -150,11 +151,18 @@ func (h *Handlers) CheckFiles(ctx context.Context, in RequestInput) (ChecksOutpu
 	workers := max(1, h.Settings.CopyConcurrency)
 	pending := false
 	// At least one window per invocation, so every call makes progress.
-	for first := true; p.Next < len(files) && !pending && (first || time.Now().Before(stop)); first = false {
-		ahead := map[int]bool{}
-		for _, i := range p.Ahead {
-			ahead[i] = true
+	ahead := map[int]bool{}
+	for _, i := range p.Ahead {
+		ahead[i] = true
+	}
+	save := func() error {
+		p.Ahead = slices.Sorted(maps.Keys(ahead))
+		if err := h.Objects.WriteJSON(ctx, h.Settings.StagingBucket, checksKey(r), p); err != nil {
+			return fmt.Errorf("check files of %s: save progress: %w", r.ID, err)
 		}
+		return nil
+	}
+	for first := true; p.Next < len(files) && !pending && (first || time.Now().Before(stop)); first = false {
 		// A window is bounded in files and in bytes, so that the time
 		// check between windows comes often enough whatever the sizes.
 		var window []int
@@ -205,24 +213,19 @@ func (h *Handlers) CheckFiles(ctx context.Context, in RequestInput) (ChecksOutpu
 			delete(ahead, p.Next)
 			p.Next++
 		}
-		p.Ahead = p.Ahead[:0]
-		for i := range ahead {
-			p.Ahead = append(p.Ahead, i)
-		}
-		slices.Sort(p.Ahead)
 		// Saved now and then, so a crash loses minutes of work, not the
 		// whole invocation's.
 		if time.Since(saved) > checkSaveEvery && p.Next < len(files) {
-			if err := h.Objects.WriteJSON(ctx, h.Settings.StagingBucket, checksKey(r), p); err != nil {
-				return ChecksOutput{}, fmt.Errorf("check files of %s: save progress: %w", r.ID, err)
+			if err := save(); err != nil {
+				return ChecksOutput{}, err
 			}
 			saved = time.Now()
 		}
 	}
-	checked := p.Next + len(p.Ahead)
+	checked := p.Next + len(ahead)
 	if p.Next < len(files) {
-		if err := h.Objects.WriteJSON(ctx, h.Settings.StagingBucket, checksKey(r), p); err != nil {
-			return ChecksOutput{}, fmt.Errorf("check files of %s: save progress: %w", r.ID, err)
+		if err := save(); err != nil {
+			return ChecksOutput{}, err
 		}
 		out := ChecksOutput{Checked: checked}
 		if pending {

@@ -422,15 +422,12 @@ func mailable(f egress.Finding) string {
 
 // engineName is a malware engine as people know it.
 func engineName(e string) string {
-	switch e {
-	case egress.EngineGuardDuty:
-		return "GuardDuty"
-	case egress.EngineClamAV:
-		return "ClamAV"
-	case egress.EngineNone, "":
+	switch n := egress.EngineName(e); n {
+	case egress.EngineName(egress.EngineNone), "":
 		return "none: files not scanned"
+	default:
+		return bounded(n, maxField)
 	}
-	return bounded(e, maxField)
 }
 
 // count is n things, in the singular for one.
