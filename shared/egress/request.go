@@ -235,6 +235,8 @@ func (r *Request) IsRequester(id Identity) bool {
 // request: a status change, a decision, a download.
 type Event struct {
 	RequestID string    `json:"egress_request_id"`
+	Workspace string    `json:"workspace_id"` // of the request, filled in by the store
+	Project   string    `json:"project_id"`   // of the request, filled in by the store
 	At        time.Time `json:"at"`
 	Kind      string    `json:"kind"`  // one of the Event* kinds
 	Actor     string    `json:"actor"` // email or subject of a person, or "workflow"

@@ -255,6 +255,8 @@ func decodeRequest(item map[string]types.AttributeValue) (egress.Request, error)
 type eventRecord struct {
 	RequestID string `dynamodbav:"egress_request_id"`
 	Seq       string `dynamodbav:"seq"`
+	Workspace string `dynamodbav:"workspace_id,omitempty"`
+	Project   string `dynamodbav:"project_id,omitempty"`
 	At        string `dynamodbav:"at"`
 	Kind      string `dynamodbav:"kind"`
 	Actor     string `dynamodbav:"actor"`
@@ -284,7 +286,7 @@ func repeatSeq(v int64, kind string, at time.Time, random string) string {
 
 func toEventRecord(e egress.Event, seq string) eventRecord {
 	return eventRecord{
-		RequestID: e.RequestID, Seq: seq, At: egress.FormatTime(e.At), Kind: e.Kind, Actor: e.Actor,
+		RequestID: e.RequestID, Seq: seq, Workspace: e.Workspace, Project: e.Project, At: egress.FormatTime(e.At), Kind: e.Kind, Actor: e.Actor,
 		From: string(e.From), To: string(e.To), Stage: e.Stage, Reason: e.Reason,
 	}
 }
@@ -295,7 +297,7 @@ func (rec eventRecord) event() (egress.Event, error) {
 		return egress.Event{}, fmt.Errorf("event %s/%s: at: %w", rec.RequestID, rec.Seq, err)
 	}
 	return egress.Event{
-		RequestID: rec.RequestID, At: at, Kind: rec.Kind, Actor: rec.Actor,
+		RequestID: rec.RequestID, Workspace: rec.Workspace, Project: rec.Project, At: at, Kind: rec.Kind, Actor: rec.Actor,
 		From: egress.Status(rec.From), To: egress.Status(rec.To), Stage: rec.Stage, Reason: rec.Reason,
 	}, nil
 }

@@ -66,7 +66,7 @@ func (s *Table) Create(ctx context.Context, r egress.Request) (created bool, err
 	if actor == "" {
 		actor = r.RequestedBy
 	}
-	ev := egress.Event{RequestID: r.ID, At: at, Kind: egress.EventCreated, Actor: actor, To: r.Status}
+	ev := egress.Event{RequestID: r.ID, Workspace: r.WorkspaceID, Project: r.ProjectID, At: at, Kind: egress.EventCreated, Actor: actor, To: r.Status}
 	evPut, err := s.putEvent(ev, versionSeq(r.Version))
 	if err != nil {
 		return false, fmt.Errorf("create request %s: %w", r.ID, err)
@@ -130,7 +130,7 @@ func (s *Table) Update(ctx context.Context, r egress.Request, ev egress.Event) (
 	case ev.Kind == "":
 		return egress.Request{}, egress.Errorf(egress.EINVALID, "request %s: event kind is required", r.ID)
 	}
-	ev.RequestID = r.ID
+	ev.RequestID, ev.Workspace, ev.Project = r.ID, r.WorkspaceID, r.ProjectID
 	next := r
 	next.Version = r.Version + 1
 	item, err := attributevalue.MarshalMap(toRecord(next))
@@ -256,7 +256,7 @@ func (s *Table) IncrementDownloads(ctx context.Context, id string, limit int, ac
 	// download stays counted but the error stops the caller handing out a
 	// link, so the failure errs towards fewer downloads, never more.
 	ev := egress.Event{
-		RequestID: id, At: s.now().UTC(), Kind: egress.EventDownload, Actor: actor,
+		RequestID: id, Workspace: r.WorkspaceID, Project: r.ProjectID, At: s.now().UTC(), Kind: egress.EventDownload, Actor: actor,
 		From: r.Status, To: r.Status, Reason: fmt.Sprintf("download %d of %d", r.DownloadCount, limit),
 	}
 	put, err := s.putEvent(ev, downloadSeq(r.Version, r.DownloadCount))

@@ -76,7 +76,7 @@ func TestCreateReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []egress.Event{{RequestID: "req-replay", At: first.UpdatedAt, Kind: egress.EventCreated,
+	want := []egress.Event{{RequestID: "req-replay", Workspace: first.WorkspaceID, Project: first.ProjectID, At: first.UpdatedAt, Kind: egress.EventCreated,
 		Actor: "researcher@example.org", To: egress.StatusProcessing}}
 	if !reflect.DeepEqual(events, want) {
 		t.Errorf("events = %+v, want %+v", events, want)
@@ -179,7 +179,7 @@ func TestUpdate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ev.RequestID = r.ID
+			ev.RequestID, ev.Workspace, ev.Project = r.ID, r.WorkspaceID, r.ProjectID
 			if len(events) != 2 || !reflect.DeepEqual(events[1], ev) {
 				t.Errorf("events = %+v, want CREATED then %+v", events, ev)
 			}
@@ -465,7 +465,7 @@ func TestEvents(t *testing.T) {
 			From: egress.StatusIGApproved, To: egress.StatusIGApproved, Reason: "download 1 of 3"},
 	}
 	for i := range want {
-		want[i].RequestID = r.ID
+		want[i].RequestID, want[i].Workspace, want[i].Project = r.ID, r.WorkspaceID, r.ProjectID
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("events:\n got %+v\nwant %+v", got, want)
