@@ -135,6 +135,7 @@ var FieldResolvers = []string{
 	"Query.myRequests",
 	"Query.workspaceRequests",
 	"Query.verifyRelease",
+	"Query.auditTrail",
 	"Mutation.updateRequest",
 	"Mutation.downloadData",
 	"Mutation.reviewRequest",
@@ -258,6 +259,24 @@ func (s *Service) Resolve(ctx context.Context, ev Event) (any, error) {
 			return nil, err
 		}
 		return NewVerificationView(v), nil
+
+	case "Query.auditTrail":
+		var args struct {
+			ID string `json:"egress_request_id"`
+			pageArgs
+		}
+		if err := decodeArgs(ev.Arguments, &args); err != nil {
+			return nil, err
+		}
+		limit, token, err := args.page()
+		if err != nil {
+			return nil, err
+		}
+		p, err := s.AuditTrail(ctx, who, args.ID, limit, token)
+		if err != nil {
+			return nil, err
+		}
+		return NewAuditPageView(p), nil
 
 	case "Mutation.updateRequest":
 		var args struct {

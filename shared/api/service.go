@@ -32,6 +32,7 @@ type Requests interface {
 	List(ctx context.Context, q egress.ListQuery) (egress.Page, error)
 	Events(ctx context.Context, id string) ([]egress.Event, error)
 	AddEvent(ctx context.Context, ev egress.Event, after int64) error
+	AuditTrail(ctx context.Context, id string, limit int, token string) (egress.AuditPage, error)
 }
 
 // Workflow resumes the task waiting for a decision (stepfunctions.Workflow).
