@@ -28,8 +28,10 @@ const (
 	attrAuditLength = "audit_length"
 	attrImported    = "audit_imported"
 	// maxChainAttempts bounds the retries of a write whose read head was
-	// moved by another event (a preview, a download) before it landed.
-	maxChainAttempts = 10
+	// moved by another event (a preview, a download) before it landed: each
+	// such retry means another writer succeeded, so this many allows that
+	// many writers on one request at once.
+	maxChainAttempts = 25
 )
 
 // chainHead is a request's audit head as stored; Length 0 is a request
