@@ -29,8 +29,12 @@
 // seq is the zero-padded request version the event produced
 // ("00000000000000000002"), or for downloads, which change no version,
 // "<version>#download#<zero-padded count>", or for the events written once
-// without changing the request (AddEventOnce), "<version>#<kind>", so a
-// Query returns events oldest first.
+// without changing the request (AddEventOnce), "<version>#<kind>", or
+// for repeated ones (AddEvent) "<version>#<kind>#<at>#<random>", or for
+// imported history (Import) "<version 0>#import#<zero-padded index>", so a
+// Query returns events oldest first. Each event also carries its place in
+// the request's hash chain (sequence, previous_hash, hash: audit.go), whose
+// head the request item keeps in audit_head and audit_length.
 package requests
 
 import (
