@@ -244,6 +244,13 @@ type Event struct {
 	To        Status    `json:"to_status"`
 	Stage     string    `json:"stage"`
 	Reason    string    `json:"reason"`
+	// The audit chain (audit.go), filled in by the store: the event's
+	// position in its request's trail from 1, the hash of the event before
+	// it ("" for the first) and its own hash. Events stored before the
+	// chain existed have none.
+	Sequence     int64  `json:"sequence"`
+	PreviousHash string `json:"previous_hash"`
+	Hash         string `json:"hash"`
 }
 
 // Event kinds.

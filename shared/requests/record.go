@@ -264,6 +264,10 @@ type eventRecord struct {
 	To        string `dynamodbav:"to_status"`
 	Stage     string `dynamodbav:"stage"`
 	Reason    string `dynamodbav:"reason"`
+	// The audit chain (egress.ChainHash); absent on events stored before it.
+	Sequence     int64  `dynamodbav:"sequence,omitempty"`
+	PreviousHash string `dynamodbav:"previous_hash,omitempty"`
+	Hash         string `dynamodbav:"hash,omitempty"`
 }
 
 // versionSeq is the events sort key of the event that produced version v.
@@ -288,6 +292,7 @@ func toEventRecord(e egress.Event, seq string) eventRecord {
 	return eventRecord{
 		RequestID: e.RequestID, Seq: seq, Workspace: e.Workspace, Project: e.Project, At: egress.FormatTime(e.At), Kind: e.Kind, Actor: e.Actor,
 		From: string(e.From), To: string(e.To), Stage: e.Stage, Reason: e.Reason,
+		Sequence: e.Sequence, PreviousHash: e.PreviousHash, Hash: e.Hash,
 	}
 }
 
@@ -299,5 +304,6 @@ func (rec eventRecord) event() (egress.Event, error) {
 	return egress.Event{
 		RequestID: rec.RequestID, Workspace: rec.Workspace, Project: rec.Project, At: at, Kind: rec.Kind, Actor: rec.Actor,
 		From: egress.Status(rec.From), To: egress.Status(rec.To), Stage: rec.Stage, Reason: rec.Reason,
+		Sequence: rec.Sequence, PreviousHash: rec.PreviousHash, Hash: rec.Hash,
 	}, nil
 }

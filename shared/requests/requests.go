@@ -66,7 +66,9 @@ func (s *Table) Create(ctx context.Context, r egress.Request) (created bool, err
 	if actor == "" {
 		actor = r.RequestedBy
 	}
-	ev := egress.Event{RequestID: r.ID, Workspace: r.WorkspaceID, Project: r.ProjectID, At: at, Kind: egress.EventCreated, Actor: actor, To: r.Status}
+	ev := egress.Link("", 1, egress.Event{RequestID: r.ID, Workspace: r.WorkspaceID, Project: r.ProjectID, At: at, Kind: egress.EventCreated, Actor: actor, To: r.Status})
+	item[attrAuditHead] = &types.AttributeValueMemberS{Value: ev.Hash}
+	item[attrAuditLength] = &types.AttributeValueMemberN{Value: "1"}
 	evPut, err := s.putEvent(ev, versionSeq(r.Version))
 	if err != nil {
 		return false, fmt.Errorf("create request %s: %w", r.ID, err)
@@ -153,40 +155,68 @@ func (s *Table) Update(ctx context.Context, r egress.Request, ev egress.Event) (
 		expr += n + " = " + v
 		names[n], values[v] = attr, item[attr]
 	}
-	evPut, err := s.putEvent(ev, versionSeq(next.Version))
+	// The event is chained after the head as read just now; a preview or
+	// download moving it before the write leaves the version as it was,
+	// so the head alone is read again and the write retried.
+	h, err := s.readHead(ctx, r.ID)
 	if err != nil {
-		return egress.Request{}, fmt.Errorf("update request %s: %w", r.ID, err)
+		return egress.Request{}, err
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Update: &types.Update{
-			TableName:                           aws.String(s.table),
-			Key:                                 requestKey(r.ID),
-			UpdateExpression:                    aws.String(expr),
-			ConditionExpression:                 aws.String("#version = :expected"),
-			ExpressionAttributeNames:            names,
-			ExpressionAttributeValues:           values,
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		}},
-		{Put: evPut},
-	}})
-	switch reason(err, 0) {
-	case "ConditionalCheckFailed":
-		old := cancelledItem(err, 0)
-		if len(old) == 0 {
-			return egress.Request{}, egress.Errorf(egress.ENOTFOUND, "request %s not found", r.ID)
+	for attempt := 0; ; attempt++ {
+		if attempt == maxChainAttempts {
+			return egress.Request{}, egress.Errorf(egress.ECONFLICT, "request %s is being changed concurrently; reload and retry", r.ID)
 		}
-		var stored struct {
-			Version int64 `dynamodbav:"version"`
+		e := egress.Link(h.Hash, h.Length+1, ev)
+		evPut, err := s.putEvent(e, versionSeq(next.Version))
+		if err != nil {
+			return egress.Request{}, fmt.Errorf("update request %s: %w", r.ID, err)
 		}
-		attributevalue.UnmarshalMap(old, &stored) // best effort: only used in the message
-		return egress.Request{}, egress.Errorf(egress.ECONFLICT,
-			"request %s was changed by someone else (stored version %d, update based on version %d); reload and retry",
-			r.ID, stored.Version, r.Version)
-	case "TransactionConflict":
-		return egress.Request{}, egress.Errorf(egress.ECONFLICT, "request %s is being changed concurrently; reload and retry", r.ID)
-	}
-	if err != nil {
-		return egress.Request{}, fmt.Errorf("update request %s to version %d: %w", r.ID, next.Version, err)
+		names, values := maps.Clone(names), maps.Clone(values)
+		set, cond := h.advance(e, names, values)
+		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+			{Update: &types.Update{
+				TableName:                           aws.String(s.table),
+				Key:                                 requestKey(r.ID),
+				UpdateExpression:                    aws.String(expr + ", " + set),
+				ConditionExpression:                 aws.String("#version = :expected AND " + cond),
+				ExpressionAttributeNames:            names,
+				ExpressionAttributeValues:           values,
+				ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+			}},
+			{Put: evPut},
+		}})
+		if reason(err, 0) == "ConditionalCheckFailed" {
+			old := cancelledItem(err, 0)
+			if len(old) == 0 {
+				return egress.Request{}, egress.Errorf(egress.ENOTFOUND, "request %s not found", r.ID)
+			}
+			moved, err := headOf(old)
+			if err != nil {
+				return egress.Request{}, err
+			}
+			if moved.Version != r.Version {
+				return egress.Request{}, egress.Errorf(egress.ECONFLICT,
+					"request %s was changed by someone else (stored version %d, update based on version %d); reload and retry",
+					r.ID, moved.Version, r.Version)
+			}
+			h = moved
+			continue
+		}
+		if isConflict(err) {
+			// Another transaction held the item: the conditions decide
+			// again on a fresh head.
+			if err := backoff(ctx, attempt); err != nil {
+				return egress.Request{}, err
+			}
+			if h, err = s.readHead(ctx, r.ID); err != nil {
+				return egress.Request{}, err
+			}
+			continue
+		}
+		if err != nil {
+			return egress.Request{}, fmt.Errorf("update request %s to version %d: %w", r.ID, next.Version, err)
+		}
+		break
 	}
 	return next, nil
 }
@@ -250,25 +280,20 @@ func (s *Table) IncrementDownloads(ctx context.Context, id string, limit int, ac
 		return 0, err
 	}
 
-	// The event is a separate write after the counter: the counter alone
-	// enforces the limit, and a transaction could not return the new count
-	// that the event's key and the caller need. If this write fails the
-	// download stays counted but the error stops the caller handing out a
-	// link, so the failure errs towards fewer downloads, never more.
-	ev := egress.Event{
-		RequestID: id, Workspace: r.WorkspaceID, Project: r.ProjectID, At: s.now().UTC(), Kind: egress.EventDownload, Actor: actor,
-		From: r.Status, To: r.Status, Reason: fmt.Sprintf("download %d of %d", r.DownloadCount, limit),
-	}
-	put, err := s.putEvent(ev, downloadSeq(r.Version, r.DownloadCount))
+	// The event is a separate transaction after the counter: the counter
+	// alone enforces the limit, and a transaction could not return the new
+	// count that the event's key and the caller need. If this write fails
+	// the download stays counted but the error stops the caller handing
+	// out a link, so the failure errs towards fewer downloads, never more.
+	h, err := headOf(out.Attributes)
 	if err != nil {
 		return 0, fmt.Errorf("count download of request %s: %w", id, err)
 	}
-	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                put.TableName,
-		Item:                     put.Item,
-		ConditionExpression:      put.ConditionExpression,
-		ExpressionAttributeNames: put.ExpressionAttributeNames,
-	}); err != nil {
+	ev := egress.Event{
+		RequestID: id, At: s.now().UTC(), Kind: egress.EventDownload, Actor: actor,
+		From: r.Status, To: r.Status, Reason: fmt.Sprintf("download %d of %d", r.DownloadCount, limit),
+	}
+	if err := s.appendEvent(ctx, ev, downloadSeq(r.Version, r.DownloadCount), &h); err != nil {
 		return 0, fmt.Errorf("record download %d of request %s: %w", r.DownloadCount, id, err)
 	}
 	return r.DownloadCount, nil
@@ -289,19 +314,9 @@ func (s *Table) AddEventOnce(ctx context.Context, ev egress.Event, after int64) 
 	case after < 1:
 		return false, egress.Errorf(egress.EINVALID, "request %s: version %d was never stored", ev.RequestID, after)
 	}
-	put, err := s.putEvent(ev, onceSeq(after, ev.Kind))
-	if err != nil {
-		return false, fmt.Errorf("record %s of request %s: %w", ev.Kind, ev.RequestID, err)
-	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                put.TableName,
-		Item:                     put.Item,
-		ConditionExpression:      put.ConditionExpression,
-		ExpressionAttributeNames: put.ExpressionAttributeNames,
-	})
-	var exists *types.ConditionalCheckFailedException
+	err = s.appendEvent(ctx, ev, onceSeq(after, ev.Kind), nil)
 	switch {
-	case errors.As(err, &exists):
+	case errors.Is(err, errEventExists):
 		return false, nil
 	case err != nil:
 		return false, fmt.Errorf("record %s of request %s: %w", ev.Kind, ev.RequestID, err)
@@ -328,18 +343,9 @@ func (s *Table) AddEvent(ctx context.Context, ev egress.Event, after int64) erro
 	}
 	var random [8]byte
 	rand.Read(random[:]) // never fails (crypto/rand)
-	put, err := s.putEvent(ev, repeatSeq(after, ev.Kind, ev.At, hex.EncodeToString(random[:])))
-	if err != nil {
-		return fmt.Errorf("record %s of request %s: %w", ev.Kind, ev.RequestID, err)
-	}
-	// The condition only matters if 64 random bits ever collide: history
+	// A taken key only happens if 64 random bits ever collide: history
 	// is then kept and the caller told, never overwritten.
-	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                put.TableName,
-		Item:                     put.Item,
-		ConditionExpression:      put.ConditionExpression,
-		ExpressionAttributeNames: put.ExpressionAttributeNames,
-	}); err != nil {
+	if err := s.appendEvent(ctx, ev, repeatSeq(after, ev.Kind, ev.At, hex.EncodeToString(random[:])), nil); err != nil {
 		return fmt.Errorf("record %s of request %s: %w", ev.Kind, ev.RequestID, err)
 	}
 	return nil

@@ -72,7 +72,7 @@ func TestCreateReplay(t *testing.T) {
 	if !reflect.DeepEqual(got, first) {
 		t.Errorf("replay changed the request:\n got %+v\nwant %+v", got, first)
 	}
-	events, err := s.Events(ctx, "req-replay")
+	events, err := verifiedEvents(t, s, "req-replay")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func TestUpdate(t *testing.T) {
 			if !reflect.DeepEqual(after, want) {
 				t.Errorf("Get after Update\n %+v\nwant %+v", after, want)
 			}
-			events, err := s.Events(ctx, r.ID)
+			events, err := verifiedEvents(t, s, r.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -258,7 +258,7 @@ func TestUpdateConcurrent(t *testing.T) {
 		if got.Status != outcomes[winner] || got.Version != 2 {
 			t.Errorf("round %d: stored %s version %d, want the winner's %s version 2", round, got.Status, got.Version, outcomes[winner])
 		}
-		events, err := s.Events(ctx, read.ID)
+		events, err := verifiedEvents(t, s, read.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -408,7 +408,7 @@ func TestIncrementDownloadsConcurrent(t *testing.T) {
 	if got.DownloadCount != 1 {
 		t.Errorf("stored download count %d, want 1", got.DownloadCount)
 	}
-	events, err := s.Events(ctx, r.ID)
+	events, err := verifiedEvents(t, s, r.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -451,7 +451,7 @@ func TestEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	got, err := s.Events(ctx, r.ID)
+	got, err := verifiedEvents(t, s, r.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -509,7 +509,7 @@ func TestAddEventOnce(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("%d callers added the event, want 1", n)
 	}
-	got, err := s.Events(ctx, r.ID)
+	got, err := verifiedEvents(t, s, r.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -520,8 +520,10 @@ func TestAddEventOnce(t *testing.T) {
 	if want := []string{egress.EventCreated, egress.EventStarted, egress.EventTaskToken}; !reflect.DeepEqual(kinds, want) {
 		t.Fatalf("events %v, want %v", kinds, want)
 	}
-	if got[1] != started {
-		t.Errorf("event %+v, want %+v", got[1], started)
+	want := started
+	want.Workspace, want.Project = r.WorkspaceID, r.ProjectID // filled in from the request
+	if got[1] != want {
+		t.Errorf("event %+v, want %+v", got[1], want)
 	}
 	if stored, err := s.Get(ctx, r.ID); err != nil || stored.Version != 2 {
 		t.Fatalf("request at version %d (%v), want 2", stored.Version, err)
@@ -569,10 +571,12 @@ func TestAddEvent(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if ops := db.reset(); ops["PutItem"] != 10 || len(ops) != 1 {
-		t.Errorf("operations %v, want 10 PutItem only", ops)
+	// Each preview reads the head and chains itself on in a transaction,
+	// again when another moved the head first.
+	if ops := db.reset(); ops["TransactWriteItems"] < 10 || ops["GetItem"] < 10 || len(ops) != 2 {
+		t.Errorf("operations %v, want at least 10 GetItem and TransactWriteItems only", ops)
 	}
-	got, err := s.Events(ctx, r.ID)
+	got, err := verifiedEvents(t, s, r.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -588,7 +592,9 @@ func TestAddEvent(t *testing.T) {
 	if !reflect.DeepEqual(trail, want) {
 		t.Fatalf("trail\n%v\nwant\n%v", trail, want)
 	}
-	if got[12].At != now.Add(3*time.Minute) || got[1] != preview(now.Add(time.Minute), "a.csv") {
+	wantPreview := preview(now.Add(time.Minute), "a.csv")
+	wantPreview.Workspace = r.WorkspaceID
+	if got[12].At != now.Add(3*time.Minute) || got[1] != wantPreview {
 		t.Errorf("events %+v, %+v", got[1], got[12])
 	}
 	if stored, err := s.Get(ctx, r.ID); err != nil || stored.Version != 2 {
