@@ -35,6 +35,7 @@ type Mapped struct {
 	Status   string // the old egress_status
 	Outcome  Outcome
 	Problems []string // Malformed: what is wrong, one entry per attribute
+	Note     string   // InFlight: why, when the status alone does not say
 	Request  egress.Request
 	Events   []egress.Event // oldest first; Import chains them
 }
@@ -76,6 +77,9 @@ func Map(item map[string]types.AttributeValue, index int, source string, now tim
 		// awaiting RIT. Draining it settles the question.
 		if !single {
 			m.Outcome = InFlight
+		}
+		if !singleKnown && it.get(attrSingleApproval) == "" {
+			m.Note = attrSingleApproval + " is missing, so it is taken as awaiting RIT; if it is in fact final (single approval), set the attribute to \"true\" on the old item"
 		}
 	case egress.StatusRITApproved, egress.StatusRejected:
 	case "":

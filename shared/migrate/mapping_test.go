@@ -305,6 +305,9 @@ func TestMapOutcomes(t *testing.T) {
 			if tt.problem != "" && !slices.ContainsFunc(m.Problems, func(p string) bool { return strings.Contains(p, tt.problem) }) {
 				t.Fatalf("problems %q, want one containing %q", m.Problems, tt.problem)
 			}
+			if wantNote := tt.name == "IGAPPROVED without the flag"; (m.Note != "") != wantNote || (wantNote && !strings.Contains(m.Note, "is_single_approval_enabled is missing")) {
+				t.Fatalf("note %q", m.Note)
+			}
 			if tt.outcome != Malformed && len(m.Problems) > 0 {
 				t.Fatalf("problems %q on a %s item", m.Problems, m.Outcome)
 			}

@@ -114,6 +114,9 @@ func Run(ctx context.Context, old Scanner, store Store, opts Options) (Report, e
 		switch m.Outcome {
 		case InFlight:
 			ri.Outcome, ri.Action = ReportInFlight, DrainAdvice
+			if m.Note != "" {
+				ri.Action += " (" + m.Note + ")"
+			}
 			rep.Counts.InFlight++
 		case Malformed:
 			ri.Outcome, ri.Problems = ReportMalformed, m.Problems
