@@ -257,6 +257,11 @@ func history(r egress.Request, reviews []egress.Review, lastGroup, source string
 		From: r.Status, To: r.Status,
 		Reason: "imported from the Python add-on's requests table " + source + "; the events before this one were rebuilt from its item",
 	})
+	if len(decided) > 0 && !last.Before(r.UpdatedAt) {
+		// The original's updated_* are SWB's, from the submission; the
+		// last change it made is the last decision.
+		r.UpdatedBy = decided[len(decided)-1].Email
+	}
 	r.UpdatedAt = maxTime(r.UpdatedAt, last)
 	return r, events
 }

@@ -229,8 +229,9 @@ func TestMapFixture(t *testing.T) {
 					t.Errorf("downloads event reason %q does not say their times were not kept", e.Reason)
 				}
 			}
-			if r.UpdatedAt.Before(r.RequestedAt) {
-				t.Errorf("updated %v before requested %v", r.UpdatedAt, r.RequestedAt)
+			lastReview := r.Reviews[len(r.Reviews)-1]
+			if r.UpdatedAt.Before(r.RequestedAt) || (!lastReview.At.IsZero() && (!r.UpdatedAt.Equal(lastReview.At) || r.UpdatedBy != lastReview.Email)) {
+				t.Errorf("updated %v by %s, want at the last decision %v by %s", r.UpdatedAt, r.UpdatedBy, lastReview.At, lastReview.Email)
 			}
 		})
 	}
