@@ -96,6 +96,7 @@ func (b *builder) outputs() {
 	out("AmplifyBranch", "Amplify Hosting branch to deploy the built frontend to", b.amplifyBranch.BranchName())
 	out("StagingBucketName", "Staging bucket", b.staging.BucketName())
 	out("RequestsTableName", "Requests table", b.requests.TableName())
+	out("EventsTableName", "Audit events table", b.events.TableName())
 	out("StateMachineArn", "Egress workflow", b.workflowSM.StateMachineArn())
 	out("IntakeDeadLetterQueueUrl", "Intake dead-letter queue", b.intakeDLQ.QueueUrl())
 	out("ExecutionEndedDeadLetterQueueUrl", "Dead-letter queue of ended executions not cleaned up", b.endedDLQ.QueueUrl())

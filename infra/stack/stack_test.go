@@ -518,7 +518,7 @@ func TestWebAppAndOutputs(t *testing.T) {
 	}
 	outputs := tmpl["Outputs"].(map[string]any)
 	for _, k := range []string{"GraphQLEndpoint", "Region", "UserPoolId", "UserPoolClientId", "CognitoDomain",
-		"ReviewerGroups", "MaxDownloads", "WebAppUrl", "AmplifyAppId", "AmplifyBranch"} {
+		"ReviewerGroups", "MaxDownloads", "WebAppUrl", "AmplifyAppId", "AmplifyBranch", "RequestsTableName", "EventsTableName"} {
 		if get(outputs, k, "Value") == nil {
 			t.Errorf("no output %s", k)
 		}
