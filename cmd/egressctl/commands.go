@@ -476,10 +476,12 @@ type verifyOutput struct {
 	CheckedAt      string `json:"checked_at"`
 	EntriesChecked int    `json:"entries_checked"`
 	ProblemCount   int    `json:"problem_count"`
-	Problems       []struct {
-		Path    string `json:"path"`
-		Problem string `json:"problem"`
-	} `json:"problems"`
+	Problems       []releaseProblem `json:"problems"`
+}
+
+type releaseProblem struct {
+	Path    string `json:"path"`
+	Problem string `json:"problem"`
 }
 
 const verifyQuery = `query Verify($id: String!) {
@@ -507,7 +509,7 @@ func verifyCmd(ctx context.Context, a *app, args []string) error {
 	}
 	v := res.V
 	if v.Problems == nil {
-		v.Problems = v.Problems[:0]
+		v.Problems = []releaseProblem{}
 	}
 	if a.opts.json {
 		if err := a.writeJSON(v); err != nil {
