@@ -471,11 +471,11 @@ func (a *app) printAction(action, id, status string) error {
 
 // verifyOutput is `verify --json`: verifyRelease's answer.
 type verifyOutput struct {
-	ID             string `json:"egress_request_id"`
-	OK             bool   `json:"ok"`
-	CheckedAt      string `json:"checked_at"`
-	EntriesChecked int    `json:"entries_checked"`
-	ProblemCount   int    `json:"problem_count"`
+	ID             string           `json:"egress_request_id"`
+	OK             bool             `json:"ok"`
+	CheckedAt      string           `json:"checked_at"`
+	EntriesChecked int              `json:"entries_checked"`
+	ProblemCount   int              `json:"problem_count"`
 	Problems       []releaseProblem `json:"problems"`
 }
 

@@ -255,6 +255,31 @@ func TestRejectReturnCancel(t *testing.T) {
 	}
 }
 
+// Paging: --limit 1 pages with --next-token; --all fetches every page.
+func TestListPaging(t *testing.T) {
+	s := embedded(t)
+	submit(t, s)
+	submit(t, s)
+	var all, page1, page2 listOutput
+	decodeJSON(t, mustOK(t, ctlAs(t, s, "admin", "list", "--all", "--json")), &all)
+	decodeJSON(t, mustOK(t, ctlAs(t, s, "admin", "list", "--limit", "1", "--json")), &page1)
+	if len(all.Items) < 2 || all.NextToken != nil || len(page1.Items) != 1 || page1.NextToken == nil {
+		t.Fatalf("all %d items (next %v), page 1 %d items (next %v)", len(all.Items), all.NextToken, len(page1.Items), page1.NextToken)
+	}
+	decodeJSON(t, mustOK(t, ctlAs(t, s, "admin", "list", "--limit", "1", "--next-token", *page1.NextToken, "--json")), &page2)
+	if len(page2.Items) != 1 || page2.Items[0].ID == page1.Items[0].ID {
+		t.Errorf("page 2: %+v after %+v", page2.Items, page1.Items)
+	}
+	var byOnes listOutput
+	decodeJSON(t, mustOK(t, ctlAs(t, s, "admin", "list", "--limit", "1", "--all", "--json")), &byOnes)
+	if len(byOnes.Items) != len(all.Items) {
+		t.Errorf("--limit 1 --all: %d items, want %d", len(byOnes.Items), len(all.Items))
+	}
+	if tbl := mustOK(t, ctlAs(t, s, "admin", "list", "--limit", "1")); !strings.Contains(tbl.stderr, "more: egressctl list --next-token ") {
+		t.Errorf("a partial table says nothing of the next page: %q", tbl.stderr)
+	}
+}
+
 // The API's refusals come back with their errorType and exit 3.
 func TestAPIErrors(t *testing.T) {
 	s := embedded(t)
