@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/tre-egress/egress/local/devtoken"
+	"github.com/tre-egress/egress/shared/cognito"
 	"github.com/tre-egress/egress/shared/egress"
 )
 
@@ -39,12 +40,6 @@ const (
 
 // defaultLocalURL is egress-local run's default front endpoint.
 const defaultLocalURL = "http://127.0.0.1:4566"
-
-// CLICallbackPort is the loopback port of the sign-in redirect. Cognito
-// matches callback URLs exactly, port included, so the stack registers
-// http://localhost:<CLICallbackPort>/callback on the CLI's app client
-// (infra/stack/auth.go keeps the same number; a test checks).
-const CLICallbackPort = 53682
 
 // Stack outputs egressctl reads from `cdk deploy --outputs-file`.
 const (
@@ -129,7 +124,7 @@ type deployedConfig struct {
 func (a *app) deployed() (deployedConfig, error) {
 	o := a.opts
 	var c deployedConfig
-	c.Port = CLICallbackPort
+	c.Port = cognito.CLICallbackPort
 	file := first(o.outputs, a.getenv(envOutputs))
 	if file != "" {
 		out, err := readOutputs(file, o.stack)
@@ -265,9 +260,6 @@ type pkce struct {
 	now   func() time.Time
 }
 
-// scopes the CLI asks for: what the API reads from the access token.
-var cliScopes = []string{"openid", "email", "profile"}
-
 func (p *pkce) clock() time.Time {
 	if p.now != nil {
 		return p.now()
@@ -328,7 +320,7 @@ func (p *pkce) signIn(ctx context.Context) (string, time.Time, error) {
 		"response_type":         {"code"},
 		"client_id":             {p.ClientID},
 		"redirect_uri":          {redirect},
-		"scope":                 {strings.Join(cliScopes, " ")},
+		"scope":                 {strings.Join(cognito.CLIScopes, " ")},
 		"state":                 {state},
 		"code_challenge":        {base64.RawURLEncoding.EncodeToString(sum[:])},
 		"code_challenge_method": {"S256"},

@@ -108,7 +108,7 @@ func fetch(ctx context.Context, hc *http.Client, url, path string, progress io.W
 	var w io.Writer = io.MultiWriter(tmp, h)
 	var bar *progressBar
 	if progress != nil {
-		bar = &progressBar{w: progress, total: resp.ContentLength, start: time.Now()}
+		bar = &progressBar{w: progress, total: resp.ContentLength, drawn: -1, start: time.Now()}
 		w = io.MultiWriter(w, bar)
 	}
 	n, err := io.Copy(w, resp.Body)
@@ -128,12 +128,13 @@ func fetch(ctx context.Context, hc *http.Client, url, path string, progress io.W
 	return n, hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// progressBar draws "[=====>    ]  42% 1.2/2.9 MiB" on one line,
+// progressBar draws "[=====>    ]  42% 1.2 MiB/2.9 MiB" on one line,
 // redrawn at most every 100ms.
 type progressBar struct {
 	w     io.Writer
 	total int64 // -1 when unknown
 	n     int64
+	drawn int64 // n when last drawn, -1 before
 	start time.Time
 	last  time.Time
 }
@@ -147,11 +148,24 @@ func (p *progressBar) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// size is n bytes for people.
+func size(n int64) string {
+	switch {
+	case n < 1<<10:
+		return fmt.Sprintf("%d B", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	case n < 1<<30:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+}
+
 func (p *progressBar) draw() {
 	const width = 30
-	mib := func(n int64) string { return fmt.Sprintf("%.1f", float64(n)/(1<<20)) }
+	p.drawn = p.n
 	if p.total <= 0 {
-		fmt.Fprintf(p.w, "\r%s MiB", mib(p.n))
+		fmt.Fprintf(p.w, "\r%s", size(p.n))
 		return
 	}
 	filled := int(float64(width) * float64(p.n) / float64(p.total))
@@ -167,10 +181,12 @@ func (p *progressBar) draw() {
 			bar[i] = ' '
 		}
 	}
-	fmt.Fprintf(p.w, "\r[%s] %3d%% %s/%s MiB", bar, 100*p.n/p.total, mib(p.n), mib(p.total))
+	fmt.Fprintf(p.w, "\r[%s] %3d%% %s/%s", bar, 100*p.n/p.total, size(p.n), size(p.total))
 }
 
 func (p *progressBar) done() {
-	p.draw()
+	if p.drawn != p.n {
+		p.draw()
+	}
 	fmt.Fprintln(p.w)
 }
