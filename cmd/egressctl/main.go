@@ -120,7 +120,7 @@ func (a *app) usage(w io.Writer) {
 	sort.Strings(names)
 	for _, n := range names {
 		c := commands[n]
-		fmt.Fprintf(w, "  %-8s %-60s %s\n", n, c.usage, c.help)
+		fmt.Fprintf(w, "  %s %s\n      %s\n", n, c.usage, c.help)
 	}
 	fmt.Fprintf(w, `
 sign-in (one of):
@@ -155,7 +155,7 @@ func (a *app) run(ctx context.Context, args []string) int {
 		fmt.Fprintf(a.stderr, "egressctl: %v\n", err)
 	}
 	if code == exitUsage {
-		fmt.Fprintln(a.stderr, "run egressctl help for usage")
+		fmt.Fprintln(a.stderr, "run 'egressctl help' for usage")
 	}
 	return code
 }

@@ -399,3 +399,19 @@ func TestPKCEWrongVerifier(t *testing.T) {
 		t.Errorf("wrong verifier: %v", err)
 	}
 }
+
+func TestProgressBar(t *testing.T) {
+	var w strings.Builder
+	p := &progressBar{w: &w, total: 3 << 20, drawn: -1}
+	for range 3 {
+		p.Write(make([]byte, 1<<20))
+	}
+	p.done()
+	out := w.String()
+	if !strings.HasSuffix(out, "\r[==============================] 100% 3.0 MiB/3.0 MiB\n") || strings.Count(out, "100%") != 1 {
+		t.Errorf("%q", out)
+	}
+	if got := size(512); got != "512 B" {
+		t.Errorf("size(512) = %q", got)
+	}
+}
