@@ -239,6 +239,9 @@ func localStackDir(ctx context.Context, hc *http.Client, base string) (string, e
 	return "", fmt.Errorf("the stack at %s does not list its signing key", base)
 }
 
+// signInTimeout bounds a sign-in through the browser.
+const signInTimeout = 5 * time.Minute
+
 // pkce signs in through the Cognito hosted UI: the authorization code
 // grant with PKCE (RFC 7636) on a loopback redirect (RFC 8252), as `aws sso
 // login` does. The hosted UI does the rest: MFA, the federated IdP.
@@ -307,12 +310,23 @@ func randomString(n int) string {
 }
 
 func (p *pkce) signIn(ctx context.Context) (string, time.Time, error) {
+	// The whole sign-in, browser included, within signInTimeout.
+	ctx, cancel := context.WithTimeout(ctx, signInTimeout)
+	defer cancel()
 	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p.Port))
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("listen for the sign-in redirect on port %d: %w", p.Port, err)
 	}
 	defer ln.Close()
-	redirect := fmt.Sprintf("http://localhost:%d/callback", ln.Addr().(*net.TCPAddr).Port)
+	port := ln.Addr().(*net.TCPAddr).Port
+	redirect := fmt.Sprintf("http://localhost:%d/callback", port)
+	listeners := []net.Listener{ln}
+	// A browser may resolve localhost to ::1 first: listen there too when
+	// the machine has IPv6 loopback.
+	if ln6, err := net.Listen("tcp", fmt.Sprintf("[::1]:%d", port)); err == nil {
+		defer ln6.Close()
+		listeners = append(listeners, ln6)
+	}
 	verifier := randomString(32) // 43 characters, RFC 7636's minimum
 	sum := sha256.Sum256([]byte(verifier))
 	state := randomString(16)
@@ -360,7 +374,9 @@ func (p *pkce) signIn(ctx context.Context) (string, time.Time, error) {
 		default:
 		}
 	})}
-	go srv.Serve(ln)
+	for _, l := range listeners {
+		go srv.Serve(l)
+	}
 	defer srv.Close()
 
 	fmt.Fprintf(p.Notice, "egressctl: signing in through the browser; if none opens, visit:\n  %s\n", authorize)
