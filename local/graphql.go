@@ -3,17 +3,12 @@ package local
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -21,6 +16,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/tre-egress/egress/local/appsync"
+	"github.com/tre-egress/egress/local/devtoken"
 	"github.com/tre-egress/egress/shared/api"
 	"github.com/tre-egress/egress/shared/egress"
 )
@@ -29,71 +25,21 @@ import (
 // with Cognito's claims, signed by a development key kept in the stack's
 // folder, so `egress-local token` in another process can sign one too.
 const (
-	SigningKeyFile = "dev-signing-key"
-	TokenIssuer    = "egress-local"
+	SigningKeyFile = devtoken.SigningKeyFile
+	TokenIssuer    = devtoken.Issuer
 	maxBodyBytes   = 1 << 20
 )
 
 // SigningKeyPath is where the development signing key of the stack in dir
 // is kept.
-func SigningKeyPath(dir string) string { return filepath.Join(dir, SigningKeyFile) }
+func SigningKeyPath(dir string) string { return devtoken.KeyPath(dir) }
 
-// signingKey reads the key in dir, creating it on first use. The key is
-// written to a temporary file and linked into place, so processes racing
-// to create it all end up with the one that won.
-func signingKey(dir string) ([]byte, error) {
-	path := SigningKeyPath(dir)
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		if err := createSigningKey(dir, path); err != nil {
-			return nil, fmt.Errorf("signing key: %w", err)
-		}
-		b, err = os.ReadFile(path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("signing key: %w", err)
-	}
-	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
-	if err != nil || len(key) < 32 {
-		return nil, fmt.Errorf("signing key %s is not 32 hex-encoded bytes", path)
-	}
-	return key, nil
-}
-
-// createSigningKey writes a new key to path unless one appears there first.
-func createSigningKey(dir, path string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	key := make([]byte, 32)
-	rand.Read(key)
-	tmp, err := os.CreateTemp(dir, ".dev-signing-key-*") // mode 0600
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.WriteString(hex.EncodeToString(key) + "\n")
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
-		return err
-	}
-	return nil
-}
+// signingKey reads the key in dir, creating it on first use.
+func signingKey(dir string) ([]byte, error) { return devtoken.Key(dir) }
 
 // SignToken signs claims (HS256) with the development key of the stack in
 // dir, creating the key if there is none yet.
-func SignToken(dir string, claims map[string]any) (string, error) {
-	key, err := signingKey(dir)
-	if err != nil {
-		return "", err
-	}
-	return jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims(claims)).SignedString(key)
-}
+func SignToken(dir string, claims map[string]any) (string, error) { return devtoken.Sign(dir, claims) }
 
 // verifyToken checks a token against key and returns the identity AppSync
 // would build from its claims. Only HS256 with this key, this issuer and

@@ -88,6 +88,8 @@ func (b *builder) outputs() {
 	out("UserPoolId", "Cognito user pool id (aws_user_pools_id)", b.pool.UserPoolId())
 	out("UserPoolClientId", "Cognito app client id (aws_user_pools_web_client_id)", b.poolClient.UserPoolClientId())
 	out("CognitoDomain", "Cognito hosted UI domain (oauth.domain)", domain)
+	out("CliClientId", "egressctl's Cognito app client id (egressctl --outputs)", b.cliClient.UserPoolClientId())
+	out("CliCallbackUrl", "egressctl's sign-in redirect on this machine", jsii.String(CLICallbackURL))
 	out("ReviewerGroups", "Reviewer groups in approval-stage order (egress_reviewer_roles)", jsii.String(strings.Join(b.cfg.ReviewerRoles, ",")))
 	out("SingleApproval", "Whether one approval releases a request (enable_single_approval)", jsii.String(strconv.FormatBool(b.cfg.SingleApproval)))
 	out("MaxDownloads", "Downloads allowed per released request (max_downloads_allowed)", jsii.String(strconv.Itoa(b.cfg.MaxDownloads)))

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -162,8 +163,35 @@ func (b *builder) auth() {
 			LogoutUrls:   &[]*string{b.webURL},
 		},
 	})
+	// egressctl's client: public (no secret), the code grant with PKCE on a
+	// loopback redirect, the scopes the API needs and not the self-service
+	// one. Same identity providers and writable attributes as the web
+	// client, so a federated sign-in works through it too. The refresh
+	// token lives Cognito's shortest hour: egressctl never keeps it.
+	cliScopes := make([]awscognito.OAuthScope, 0, len(cognito.CLIScopes))
+	for _, s := range cognito.CLIScopes {
+		cliScopes = append(cliScopes, awscognito.OAuthScope_Custom(jsii.String(s)))
+	}
+	b.cliClient = b.pool.AddClient(jsii.String("CliClient"), &awscognito.UserPoolClientOptions{
+		GenerateSecret:             jsii.Bool(false),
+		AuthFlows:                  &awscognito.AuthFlow{},
+		PreventUserExistenceErrors: jsii.Bool(true),
+		EnableTokenRevocation:      jsii.Bool(true),
+		AccessTokenValidity:        awscdk.Duration_Hours(jsii.Number(1)),
+		IdTokenValidity:            awscdk.Duration_Hours(jsii.Number(1)),
+		RefreshTokenValidity:       awscdk.Duration_Hours(jsii.Number(1)),
+		SupportedIdentityProviders: &providers,
+		WriteAttributes:            write,
+		OAuth: &awscognito.OAuthSettings{
+			Flows:        &awscognito.OAuthFlows{AuthorizationCodeGrant: jsii.Bool(true)},
+			Scopes:       &cliScopes,
+			CallbackUrls: &[]*string{jsii.String(CLICallbackURL)},
+			LogoutUrls:   &[]*string{jsii.String(CLICallbackURL)},
+		},
+	})
 	if idp != nil {
 		b.poolClient.Node().AddDependency(idp)
+		b.cliClient.Node().AddDependency(idp)
 	}
 	if arn := cfg.RegionalWebACLARN; arn != "" {
 		awswafv2.NewCfnWebACLAssociation(b.stack, jsii.String("UserPoolFirewall"), &awswafv2.CfnWebACLAssociationProps{
@@ -172,3 +200,6 @@ func (b *builder) auth() {
 		})
 	}
 }
+
+// CLICallbackURL is egressctl's sign-in redirect, registered on its client.
+var CLICallbackURL = fmt.Sprintf("http://localhost:%d/callback", cognito.CLICallbackPort)

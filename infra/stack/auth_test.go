@@ -27,7 +27,7 @@ func TestUserPoolIssuesAccessTokensTheAPIReads(t *testing.T) {
 		if tier := p["UserPoolTier"]; tier != "ESSENTIALS" && tier != "PLUS" {
 			t.Errorf("%s: feature plan %v cannot run a version 2 trigger", name, tier)
 		}
-		_, client := one(t, tmpl, "AWS::Cognito::UserPoolClient")
+		_, client := poolClient(t, tmpl, "WebClient")
 		scopes := list(props(client)["AllowedOAuthScopes"])
 		for _, want := range []string{"email", "openid", "profile", cognito.AdminScope} {
 			if !slices.Contains(scopes, want) {
@@ -61,7 +61,7 @@ func TestClientCannotWriteAuthorityAttributes(t *testing.T) {
 		if !slices.Contains(schema, cognito.UserIDAttribute) {
 			t.Errorf("%s: no %s attribute in %q", tt.stack, cognito.UserIDAttribute, schema)
 		}
-		_, client := one(t, tmpl, "AWS::Cognito::UserPoolClient")
+		_, client := poolClient(t, tmpl, "WebClient")
 		write := list(props(client)["WriteAttributes"])
 		if len(write) == 0 {
 			t.Fatalf("%s: no WriteAttributes: the client could write every attribute", tt.stack)
@@ -86,3 +86,55 @@ func TestClientCannotWriteAuthorityAttributes(t *testing.T) {
 		}
 	}
 }
+
+// poolClient is the user pool's app client name (WebClient, CliClient).
+func poolClient(t *testing.T, tmpl map[string]any, name string) (string, map[string]any) {
+	t.Helper()
+	for id, r := range resources(tmpl, "AWS::Cognito::UserPoolClient") {
+		md, _ := r["Metadata"].(map[string]any)
+		if p, _ := md["aws:cdk:path"].(string); strings.HasSuffix(p, "/"+name+"/Resource") {
+			return id, r
+		}
+	}
+	t.Fatalf("no app client %s", name)
+	return "", nil
+}
+
+// egressctl's client: public, the code grant only, the loopback redirect
+// egressctl listens on, the API's scopes without the self-service one,
+// the web client's identity providers and writable attributes; its id and
+// redirect are stack outputs egressctl reads.
+func TestCLIClient(t *testing.T) {
+	s := synth(t)
+	for _, name := range []string{sampleStack, fullStack} {
+		tmpl := s.templates[name]
+		id, cli := poolClient(t, tmpl, "CliClient")
+		_, web := poolClient(t, tmpl, "WebClient")
+		p, wp := props(cli), props(web)
+		if p["GenerateSecret"] != false || jsonString(p["AllowedOAuthFlows"]) != `["code"]` || p["AllowedOAuthFlowsUserPoolClient"] != true {
+			t.Errorf("%s: CLI client %s", name, jsonString(p))
+		}
+		if got := jsonString(p["CallbackURLs"]); got != `["http://localhost:53682/callback"]` {
+			t.Errorf("%s: callback %s", name, got)
+		}
+		if got := list(p["AllowedOAuthScopes"]); !slices.Equal(sorted(got), sorted(cognito.CLIScopes)) || slices.Contains(got, cognito.AdminScope) {
+			t.Errorf("%s: scopes %q", name, got)
+		}
+		if jsonString(p["SupportedIdentityProviders"]) != jsonString(wp["SupportedIdentityProviders"]) ||
+			jsonString(p["WriteAttributes"]) != jsonString(wp["WriteAttributes"]) {
+			t.Errorf("%s: CLI client providers/attributes %s, web client's %s", name, jsonString(p), jsonString(wp))
+		}
+		if len(list(p["ExplicitAuthFlows"])) > 1 { // only the refresh flow CDK always allows
+			t.Errorf("%s: explicit auth flows %q", name, list(p["ExplicitAuthFlows"]))
+		}
+		outputs := tmpl["Outputs"].(map[string]any)
+		if got := get(outputs, "CliClientId", "Value"); jsonString(got) != jsonString(ref(id)) {
+			t.Errorf("%s: CliClientId %s", name, jsonString(got))
+		}
+		if got := get(outputs, "CliCallbackUrl", "Value"); got != "http://localhost:53682/callback" {
+			t.Errorf("%s: CliCallbackUrl %v", name, got)
+		}
+	}
+}
+
+func sorted(s []string) []string { s = slices.Clone(s); slices.Sort(s); return s }

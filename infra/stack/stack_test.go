@@ -475,7 +475,7 @@ func TestUserPool(t *testing.T) {
 	if got := props(domain)["Domain"]; got != cfg.CognitoDomainPrefix() {
 		t.Errorf("domain %v", got)
 	}
-	_, client := one(t, tmpl, "AWS::Cognito::UserPoolClient")
+	_, client := poolClient(t, tmpl, "WebClient")
 	cp := props(client)
 	if cp["GenerateSecret"] != false || slices.Contains(cp["WriteAttributes"].([]any), "custom:groups") {
 		t.Errorf("client: %s", jsonString(cp))
@@ -486,7 +486,7 @@ func TestUserPool(t *testing.T) {
 	if props(idp)["ProviderType"] != "SAML" || get(props(idp), "AttributeMapping", "custom:groups") != DefaultGroupsAttribute {
 		t.Errorf("SAML provider %s", jsonString(props(idp)))
 	}
-	_, fclient := one(t, full, "AWS::Cognito::UserPoolClient")
+	_, fclient := poolClient(t, full, "WebClient")
 	if !slices.Contains(props(fclient)["SupportedIdentityProviders"].([]any), "TREIdP") {
 		t.Errorf("client does not offer the SAML provider: %s", jsonString(props(fclient)))
 	}

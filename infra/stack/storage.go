@@ -53,6 +53,7 @@ type builder struct {
 
 	pool       awscognito.UserPool
 	poolClient awscognito.UserPoolClient
+	cliClient  awscognito.UserPoolClient
 	poolDomain awscognito.UserPoolDomain
 	graphql    awsappsync.GraphqlApi
 	apiSource  awsappsync.LambdaDataSource

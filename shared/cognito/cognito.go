@@ -146,3 +146,14 @@ func trimAll(list []string) []string {
 	}
 	return out
 }
+
+// The CLI's app client (egressctl): a public client signing in through the
+// hosted UI with the authorization code grant and PKCE, redirecting to a
+// loopback port. Cognito matches callback URLs exactly, port included, so
+// the stack registers http://localhost:<CLICallbackPort>/callback and
+// egressctl listens there. CLIScopes are what the API needs: no AdminScope,
+// so a CLI token cannot change the user's attributes.
+const CLICallbackPort = 53682
+
+// CLIScopes are the CLI client's OAuth scopes.
+var CLIScopes = []string{"openid", "email", "profile"}
