@@ -1,5 +1,3 @@
-//go:build egress_audit_chain
-
 package main
 
 import (

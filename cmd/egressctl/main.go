@@ -18,6 +18,8 @@ import (
 	"os/signal"
 	"sort"
 	"strings"
+
+	"github.com/tre-egress/egress/shared/migrate"
 )
 
 func main() {
@@ -106,7 +108,7 @@ func init() {
 		"download": {"ID -o FILE [--quiet]", "download a released zip (InformationGovernance)", downloadCmd},
 		"retry":    {"ID", "retry a request stuck after an outage", retryCmd},
 		"logout":   {"", "delete cached access tokens", logoutCmd},
-		// "migrate": {"--help", "import the Python add-on's requests", migrateCmd}, // h-migrate: cmd/egressctl/migrate.go wraps migrate.Command(ctx, args, stdout, stderr)
+		"migrate":  {migrate.Usage[len("migrate "):], "import the Python add-on's finished requests and their history (AWS credentials, not sign-in)", migrateCmd},
 	}
 }
 
