@@ -65,7 +65,7 @@ func (f Function) Uses(s Service) bool { return slices.Contains(f.Services, s) }
 
 // Variables shared by rows.
 var (
-	tables   = []string{config.EnvRequestsTable, config.EnvEventsTable}
+	tables = []string{config.EnvRequestsTable, config.EnvEventsTable}
 	// Every function that reads the approval chain stores requests, and
 	// so writes metrics, whose Stack dimension STACK_NAME gives.
 	approval = []string{config.EnvReviewerGroups, config.EnvSingleApproval, config.EnvApprovalStages, config.EnvStackName}
