@@ -49,9 +49,10 @@ func TestAPIMetrics(t *testing.T) {
 		"egress_request_id": awaiting.ID, "task_token": api.TokenRef(awaiting.TaskToken), "ig_reviewer_1_decision": "APPROVED"}}, nil); err != nil {
 		t.Fatal(err)
 	}
+	id := awaiting.ID
 	want := []map[string]any{
-		{"Stack": "egress-test", "Status": "IGAPPROVED", "Requests": 1.0},
-		{"Stack": "egress-test", "Stage": "IG", "TimeToDecision": 7200.0},
+		{"Stack": "egress-test", "Status": "IGAPPROVED", "Requests": 1.0, "egress_request_id": id},
+		{"Stack": "egress-test", "Stage": "IG", "TimeToDecision": 7200.0, "egress_request_id": id},
 	}
 	if got := emfRecords(t, &buf); !reflect.DeepEqual(got, want) {
 		t.Errorf("decision recorded %v, want %v", got, want)
@@ -66,7 +67,7 @@ func TestAPIMetrics(t *testing.T) {
 			t.Fatalf("download: %v, want %q", err, wantErr)
 		}
 	}
-	if got, want := emfRecords(t, &buf), []map[string]any{{"Stack": "egress-test", "Downloads": 1.0}}; !reflect.DeepEqual(got, want) {
+	if got, want := emfRecords(t, &buf), []map[string]any{{"Stack": "egress-test", "Downloads": 1.0, "egress_request_id": released.ID}}; !reflect.DeepEqual(got, want) {
 		t.Errorf("downloads recorded %v, want %v (the refused one not counted)", got, want)
 	}
 }

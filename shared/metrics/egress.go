@@ -11,6 +11,9 @@ import (
 	"github.com/tre-egress/egress/shared/logctx"
 )
 
+// PropRequestID is the property naming the request a record is about.
+const PropRequestID = "egress_request_id"
+
 // Emitter records egress's metrics (Definitions) from the domain's
 // values: the adapter of the workflow's and the API's Metrics ports, and
 // the requests table's status observer. A nil *Emitter records nothing.
@@ -37,7 +40,14 @@ func (e *Emitter) record(ctx context.Context, id string, dims map[string]string,
 	if e == nil {
 		return
 	}
-	if err := e.rec.Record(dims, ms...); err != nil {
+	// The request id rides along as a property, not a dimension: the
+	// record can be found from the request, and the metric's cardinality
+	// stays bounded.
+	var props map[string]string
+	if id != "" {
+		props = map[string]string{PropRequestID: id}
+	}
+	if err := e.rec.RecordWith(props, dims, ms...); err != nil {
 		logctx.With(ctx, e.log).Warn("metric not recorded", "egress_request_id", id, "metric", ms[0].Name, "error", err)
 	}
 }

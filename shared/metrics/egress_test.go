@@ -46,7 +46,11 @@ func records(t *testing.T, buf *bytes.Buffer) []map[string]any {
 				t.Errorf("metric %s with dimensions %v, Definitions say %v", m.Name, got, want)
 			}
 		}
+		if rec[PropRequestID] != "r1" {
+			t.Errorf("record %s does not name its request", l)
+		}
 		delete(rec, "_aws")
+		delete(rec, PropRequestID)
 		out = append(out, rec)
 	}
 	return out
