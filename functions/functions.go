@@ -65,8 +65,10 @@ func (f Function) Uses(s Service) bool { return slices.Contains(f.Services, s) }
 
 // Variables shared by rows.
 var (
-	tables   = []string{config.EnvRequestsTable, config.EnvEventsTable}
-	approval = []string{config.EnvReviewerGroups, config.EnvSingleApproval, config.EnvApprovalStages}
+	tables = []string{config.EnvRequestsTable, config.EnvEventsTable}
+	// Every function that reads the approval chain stores requests, and
+	// so writes metrics, whose Stack dimension STACK_NAME gives.
+	approval = []string{config.EnvReviewerGroups, config.EnvSingleApproval, config.EnvApprovalStages, config.EnvStackName}
 	mail     = []string{config.EnvFromEmail, config.EnvAdminEmail, config.EnvSESConfigurationSet, config.EnvWebAppURL}
 	// swbBuckets pin the buckets an SWB message may name.
 	swbBuckets = []string{config.EnvSWBStoreBucket, config.EnvSWBListBucket}

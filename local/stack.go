@@ -354,6 +354,7 @@ func (s *Stack) wire() error {
 		config.EnvNoticesTopic:        NoticesTopicArn,
 		config.EnvRevokeRetentionDays: fmt.Sprint(s.opts.RevokeRetentionDays),
 		config.EnvResearcherGroup:     ResearcherGroup,
+		config.EnvStackName:           StackName,
 	}
 	checksJSON, err := json.Marshal(s.checks)
 	if err != nil {
@@ -411,6 +412,7 @@ func (s *Stack) wire() error {
 			return err
 		}
 		h.Now = s.opts.Clock.Now
+		s.observeMetrics(fn, fnCfg.StackName, h)
 		if fn.Reads(config.EnvChecks) {
 			// What withs3.WithChecks does in the function's main.
 			ch, err := withs3.NewChecker(fnCfg.Checks, s.clientsOf(fn).S3)
@@ -437,6 +439,14 @@ func (s *Stack) wire() error {
 		return err
 	}
 	s.API.Now = s.opts.Clock.Now
+	// The API's metrics, and its table's status changes, to its local file.
+	s.API.Metrics = nil
+	if em := s.emitter(apiFn, apiCfg.StackName); em != nil {
+		s.API.Metrics = em
+		if t, ok := s.API.Requests.(*requests.Table); ok {
+			t.Observer = em
+		}
+	}
 	s.Engine = sfn.New(sfn.Options{
 		Clock:          s.opts.Clock,
 		Invoke:         s.invoke,

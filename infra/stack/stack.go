@@ -84,6 +84,7 @@ func New(scope constructs.Construct, p Props) (awscdk.Stack, error) {
 	}
 	b.webHeaders()
 	b.alarms()
+	b.dashboard()
 	b.outputs()
 	b.suppress()
 	return st, nil

@@ -54,6 +54,18 @@ type Manifests interface {
 	ReadManifest(ctx context.Context, bucket, key string) (egress.Manifest, error)
 }
 
+// Metrics records the API's metrics (metrics.Emitter). Requests by status
+// are not here: the requests table's observer counts every status change.
+type Metrics interface {
+	Decided(ctx context.Context, id, stage string, waited time.Duration)
+	Downloaded(ctx context.Context, id string)
+}
+
+type noMetrics struct{}
+
+func (noMetrics) Decided(context.Context, string, string, time.Duration) {}
+func (noMetrics) Downloaded(context.Context, string)                     {}
+
 // Service implements the API's operations.
 type Service struct {
 	Requests  Requests
@@ -87,6 +99,7 @@ type Service struct {
 	MaxRequestAgeDays int
 	Log               *slog.Logger
 	Now               func() time.Time
+	Metrics           Metrics // nil records none
 
 	// ResearcherGroup may read its members' own requests (researcher_group);
 	// "" gives researchers no access.
@@ -98,6 +111,13 @@ func (s *Service) now() time.Time {
 		return s.Now().UTC()
 	}
 	return time.Now().UTC()
+}
+
+func (s *Service) metrics() Metrics {
+	if s.Metrics == nil {
+		return noMetrics{}
+	}
+	return s.Metrics
 }
 
 // logger is the per-call logger: the invocation's ids from ctx bound.
@@ -547,6 +567,9 @@ func (s *Service) decide(ctx context.Context, who egress.Identity, p pending, b 
 		return stored, nil
 	}
 	log.Info("decision recorded", "stage", ev.Stage, "outcome", stored.Status, "actor", ev.Actor, "files_decided", len(b.Files))
+	if !p.r.AwaitingSince.IsZero() {
+		s.metrics().Decided(ctx, p.r.ID, ev.Stage, ev.At.Sub(p.r.AwaitingSince))
+	}
 	return s.resume(ctx, stored, p.stage, ev.Stage)
 }
 
@@ -790,6 +813,7 @@ func (s *Service) download(ctx context.Context, who egress.Identity, id, workspa
 		return "", fmt.Errorf("presign %s: %w", r.ZipKey, err)
 	}
 	s.log(ctx, id).Info("download granted", "actor", actorOf(who), "download_count", n, "max", s.MaxDownloads)
+	s.metrics().Downloaded(ctx, id)
 	return url, nil
 }
 

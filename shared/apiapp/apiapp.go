@@ -21,6 +21,7 @@ import (
 	"github.com/tre-egress/egress/shared/awsclient"
 	"github.com/tre-egress/egress/shared/config"
 	"github.com/tre-egress/egress/shared/lambdamain"
+	"github.com/tre-egress/egress/shared/metrics"
 	"github.com/tre-egress/egress/shared/objects"
 	"github.com/tre-egress/egress/shared/requests"
 	"github.com/tre-egress/egress/shared/stepfunctions"
@@ -73,8 +74,9 @@ func API(cfg config.Config, c Clients, log *slog.Logger) (*api.Service, error) {
 		return nil, err
 	}
 	obj := objects.New(c.S3)
+	table := requests.NewTable(c.DynamoDB, cfg.RequestsTable, cfg.EventsTable)
 	svc := &api.Service{
-		Requests:          requests.NewTable(c.DynamoDB, cfg.RequestsTable, cfg.EventsTable),
+		Requests:          table,
 		Workflow:          stepfunctions.New(c.SFN, cfg.StateMachineArn),
 		Presigner:         obj,
 		Manifests:         obj,
@@ -97,6 +99,11 @@ func API(cfg config.Config, c Clients, log *slog.Logger) (*api.Service, error) {
 	// told.
 	if c.SNS != nil {
 		svc.Notices = topics.New(c.SNS)
+	}
+	// Only when there is an emitter (STACK_NAME set): a nil pointer in an
+	// interface field would not compare equal to nil.
+	if em := metrics.ForStack(nil, cfg.StackName, log); em != nil {
+		svc.Metrics, table.Observer = em, em
 	}
 	return svc, nil
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/tre-egress/egress/shared/config"
 	"github.com/tre-egress/egress/shared/egress"
 	"github.com/tre-egress/egress/shared/lambdamain"
+	"github.com/tre-egress/egress/shared/metrics"
 	"github.com/tre-egress/egress/shared/workflow"
 )
 
@@ -48,7 +49,7 @@ func NewHandlers(cfg config.Config, log *slog.Logger) (*workflow.Handlers, error
 	if err != nil {
 		return nil, err
 	}
-	return &workflow.Handlers{
+	h := &workflow.Handlers{
 		Settings: workflow.Settings{
 			StagingBucket:   cfg.StagingBucket,
 			DatalakeBucket:  cfg.DatalakeBucket,
@@ -65,7 +66,13 @@ func NewHandlers(cfg config.Config, log *slog.Logger) (*workflow.Handlers, error
 			Checks:          CheckSettings(cfg.Checks),
 		},
 		Log: log,
-	}, nil
+	}
+	// Only when there is an emitter: a nil pointer in an interface field
+	// would not compare equal to nil.
+	if em := metrics.ForStack(nil, cfg.StackName, log); em != nil {
+		h.Metrics = em
+	}
+	return h, nil
 }
 
 // CheckSettings are the CheckFiles step's bounds from the checks' settings.

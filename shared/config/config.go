@@ -48,6 +48,7 @@ const (
 	EnvSWBListBucket       = "SWB_NOTIFICATION_BUCKET" // the only bucket an object list may be in
 	EnvResearcherGroup     = "RESEARCHER_GROUP"        // researcher_group: may read its members' own requests; "" for none
 	EnvChecks              = "CHECKS"                  // JSON egress.CheckSettings (cdk.json checks): the automated checks
+	EnvStackName           = "STACK_NAME"              // the Stack dimension of the metrics; unset, none are written
 )
 
 // Config is every setting a function may need; each function checks the
@@ -82,6 +83,7 @@ type Config struct {
 	SWBStoreBucket      string
 	SWBListBucket       string
 	ResearcherGroup     string
+	StackName           string
 	// Checks are the automated checks' settings with every default
 	// filled in; unset, the defaults (egress.CheckSettings.WithDefaults).
 	Checks egress.CheckSettings
@@ -124,6 +126,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		UserPoolID:          getenv(EnvUserPoolID),
 		NoticesTopic:        getenv(EnvNoticesTopic),
 		ResearcherGroup:     strings.TrimSpace(getenv(EnvResearcherGroup)),
+		StackName:           getenv(EnvStackName),
 		ReviewerGroups:      []string{egress.GroupIG, egress.GroupRIT},
 	}
 	var errs []error

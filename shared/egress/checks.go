@@ -28,6 +28,14 @@ const (
 	CheckACRO      = "acro"         // what the researcher's ACRO/SACRO results.json says of an output
 )
 
+// CheckNames lists every check a finding can come from.
+func CheckNames() []string {
+	return []string{CheckExtension, CheckType, CheckSize, CheckCount, CheckArchive, CheckMalware, CheckSDC, CheckACRO}
+}
+
+// Severities lists every severity, most severe first.
+func Severities() []Severity { return []Severity{SeverityBlocking, SeverityWarning, SeverityInfo} }
+
 // Bounds that keep findings small whatever a file holds: they travel in
 // the manifest, the API and e-mails.
 const (

@@ -64,10 +64,17 @@ func New(w io.Writer, stack string) *Recorder {
 // Record writes ms as one record with dimensions dims (plus Stack). Names
 // of dims and ms must not collide; a metric without a unit is a Count.
 func (r *Recorder) Record(dims map[string]string, ms ...Metric) error {
+	return r.RecordWith(nil, dims, ms...)
+}
+
+// RecordWith is Record with props, properties of the record that are
+// neither dimensions nor metrics (such as egress_request_id): searchable
+// in CloudWatch Logs, at no cost in metrics.
+func (r *Recorder) RecordWith(props, dims map[string]string, ms ...Metric) error {
 	if r == nil || len(ms) == 0 {
 		return nil
 	}
-	line, err := Encode(r.now(), r.stack, dims, ms...)
+	line, err := EncodeWith(r.now(), r.stack, props, dims, ms...)
 	if err != nil {
 		return err
 	}
@@ -90,6 +97,12 @@ type definition struct {
 
 // Encode returns one EMF record, newline-terminated.
 func Encode(at time.Time, stack string, dims map[string]string, ms ...Metric) ([]byte, error) {
+	return EncodeWith(at, stack, nil, dims, ms...)
+}
+
+// EncodeWith is Encode with props, properties of the record that are
+// neither dimensions nor metrics.
+func EncodeWith(at time.Time, stack string, props, dims map[string]string, ms ...Metric) ([]byte, error) {
 	root := map[string]any{}
 	keys := []string{DimensionStack}
 	root[DimensionStack] = stack
@@ -114,6 +127,12 @@ func Encode(at time.Time, stack string, dims map[string]string, ms ...Metric) ([
 		}
 		d.Metrics = append(d.Metrics, definition{Name: m.Name, Unit: unit})
 		root[m.Name] = m.Value
+	}
+	for k, v := range props {
+		if _, taken := root[k]; taken || k == "_aws" {
+			return nil, fmt.Errorf("metrics: property %q is also a dimension or a metric, or reserved", k)
+		}
+		root[k] = v
 	}
 	root["_aws"] = map[string]any{
 		"Timestamp":         at.UnixMilli(),

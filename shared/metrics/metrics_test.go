@@ -77,3 +77,20 @@ func TestRecorderWritesOneLinePerRecord(t *testing.T) {
 		t.Errorf("a nil Recorder records nothing, got %v", err)
 	}
 }
+
+func TestEncodeWithProperties(t *testing.T) {
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	got, err := EncodeWith(at, "s", map[string]string{"egress_request_id": "r1"}, nil, Metric{Name: "Downloads", Value: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"Downloads":1,"Stack":"s","_aws":{"CloudWatchMetrics":[{"Namespace":"Egress","Dimensions":[["Stack"]],"Metrics":[{"Name":"Downloads","Unit":"Count"}]}],"Timestamp":1796119200000},"egress_request_id":"r1"}` + "\n"
+	if string(got) != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	for _, props := range []map[string]string{{"Stack": "x"}, {"Downloads": "x"}, {"_aws": "x"}} {
+		if _, err := EncodeWith(at, "s", props, nil, Metric{Name: "Downloads", Value: 1}); err == nil {
+			t.Errorf("property %v accepted; it collides", props)
+		}
+	}
+}

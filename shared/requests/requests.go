@@ -34,6 +34,21 @@ type Table struct {
 	table  string
 	events string
 	now    func() time.Time
+	// Observer, when set, is told of every request Create and Update
+	// stored, with its audit event: every status change passes here, so
+	// the requests-by-status metric is counted in this one place.
+	Observer Observer
+}
+
+// Observer is told of stored changes (metrics.Emitter).
+type Observer interface {
+	StatusChanged(ctx context.Context, r egress.Request, ev egress.Event)
+}
+
+func (s *Table) observe(ctx context.Context, r egress.Request, ev egress.Event) {
+	if s.Observer != nil {
+		s.Observer.StatusChanged(ctx, r, ev)
+	}
 }
 
 // NewTable returns a Table over the requests table and events table.
@@ -91,6 +106,7 @@ func (s *Table) Create(ctx context.Context, r egress.Request) (created bool, err
 	if err != nil {
 		return false, fmt.Errorf("create request %s: %w", r.ID, err)
 	}
+	s.observe(ctx, r, ev)
 	return true, nil
 }
 
@@ -218,6 +234,7 @@ func (s *Table) Update(ctx context.Context, r egress.Request, ev egress.Event) (
 		}
 		break
 	}
+	s.observe(ctx, next, ev)
 	return next, nil
 }
 

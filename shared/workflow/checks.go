@@ -261,6 +261,12 @@ func (h *Handlers) finishChecks(ctx context.Context, r egress.Request, m egress.
 	for _, a := range p.ACRO {
 		checks.ApplyACRO(files, a.Path, a.Outputs)
 	}
+	// Counted before bounding, which folds a file's surplus findings
+	// into one.
+	found := slices.Clone(p.Request)
+	for _, f := range files {
+		found = append(found, f.Findings...)
+	}
 	for i := range files {
 		files[i].Findings = egress.BoundFindings(files[i].Findings)
 		if len(files[i].Findings) == 0 {
@@ -288,6 +294,7 @@ func (h *Handlers) finishChecks(ctx context.Context, r egress.Request, m egress.
 	}); err != nil {
 		return ChecksOutput{}, err
 	}
+	h.metrics().Checked(ctx, r.ID, found)
 	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, checksPrefix(r)); err != nil {
 		h.log(ctx, r.ID).Warn("checks progress left behind", "key", checksKey(r), "error", err)
 	}

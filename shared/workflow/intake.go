@@ -194,6 +194,7 @@ func (h *Handlers) abandon(ctx context.Context, r egress.Request, cause error) e
 	} else if err != nil {
 		return fmt.Errorf("mark request %s failed after %v: %w", r.ID, cause, err)
 	}
+	h.metrics().Failed(ctx, r.ID, egress.CauseOf(ErrorName(cause)))
 	h.tellAdmin(ctx, r.ID, "Egress request "+r.ID+" could not start",
 		fmt.Sprintf("The egress request %s could not start and was marked FAILED:\n\n%s\n\nThe workspace's egress store was not changed.\n", r.ID, cause))
 	h.tellRequester(ctx, r, requesterEnded(r, egress.StatusFailed))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/tre-egress/egress/shared/egress"
 	"github.com/tre-egress/egress/shared/swb"
@@ -206,11 +207,13 @@ func (h *Handlers) Release(ctx context.Context, in RequestInput) (ReleaseOutput,
 		if len(m.Files) > 0 && len(entries) == 0 {
 			return ReleaseOutput{}, egress.Errorf(egress.ECONFLICT, "request %s: every file was rejected, nothing to release", r.ID)
 		}
+		started := time.Now() // the wall clock, whatever h.Now says
 		res, err := h.Objects.WriteZip(ctx, h.Settings.DatalakeBucket, out.ZipKey, entries, leftOut...)
 		if err != nil {
 			return ReleaseOutput{}, fmt.Errorf("release request %s: %w", r.ID, err)
 		}
 		out.ZipSize = res.Size
+		took := time.Since(started)
 		if _, err := h.update(ctx, r.ID, func(cur *egress.Request) (egress.Event, error) {
 			// A stopped or timed-out execution does not stop a running
 			// task: its clean-up may have failed the request meanwhile.
@@ -234,6 +237,7 @@ func (h *Handlers) Release(ctx context.Context, in RequestInput) (ReleaseOutput,
 		} else if err != nil {
 			return ReleaseOutput{}, err
 		}
+		h.metrics().Released(ctx, r.ID, res.Size, took)
 		log.Info("released", "files", len(entries), "zip_bytes", res.Size)
 	}
 	if err := h.SWBStore.SetStatus(ctx, r.StoreID, r.ID, swb.StoreProcessed); err != nil {
@@ -323,6 +327,7 @@ func (h *Handlers) HandleFailure(ctx context.Context, in FailureInput) (FailureO
 // callers, finds the work done.
 func (h *Handlers) cleanUp(ctx context.Context, id, errName, rawCause string) (egress.Request, bool, error) {
 	cause := failureCause(errName, rawCause)
+	category := egress.CauseOf(errName)
 	r, err := h.update(ctx, id, func(cur *egress.Request) (egress.Event, error) {
 		if cur.Released() {
 			return egress.Event{}, errReleased
@@ -359,9 +364,12 @@ func (h *Handlers) cleanUp(ctx context.Context, id, errName, rawCause string) (e
 		return ev, err
 	})
 	changed := err == nil
+	if changed {
+		h.metrics().Failed(ctx, r.ID, category)
+	}
 	switch {
 	case errors.Is(err, errReleased):
-		return h.keepRelease(ctx, r, cause)
+		return h.keepRelease(ctx, r, cause, category)
 	case errors.Is(err, errAlreadyFailed):
 	case err != nil:
 		return r, false, err
@@ -400,7 +408,7 @@ func (h *Handlers) cleanUp(ctx context.Context, id, errName, rawCause string) (e
 // look, and the cause recorded on the request, which NotifyAdmin and
 // ExecutionEnded send, says so. Staged copies are deleted as Release would
 // have.
-func (h *Handlers) keepRelease(ctx context.Context, r egress.Request, cause string) (egress.Request, bool, error) {
+func (h *Handlers) keepRelease(ctx context.Context, r egress.Request, cause string, category egress.FailureCause) (egress.Request, bool, error) {
 	log := h.log(ctx, r.ID)
 	store := "the workspace's egress store is marked PROCESSED"
 	if err := h.SWBStore.SetStatus(ctx, r.StoreID, r.ID, swb.StoreProcessed); err != nil {
@@ -427,6 +435,7 @@ func (h *Handlers) keepRelease(ctx context.Context, r egress.Request, cause stri
 		switch {
 		case err == nil:
 			r, changed = stored, true
+			h.metrics().Failed(ctx, r.ID, category)
 		case !errors.Is(err, errAlreadyFailed):
 			return r, false, err
 		}

@@ -87,6 +87,22 @@ type Directory interface {
 	GroupEmails(ctx context.Context, group string) ([]string, error)
 }
 
+// Metrics records the workflow's metrics (metrics.Emitter). Requests by
+// status are not here: the requests table's observer counts every status
+// change, whoever makes it.
+type Metrics interface {
+	Checked(ctx context.Context, id string, findings []egress.Finding)
+	Released(ctx context.Context, id string, size int64, took time.Duration)
+	Failed(ctx context.Context, id string, cause egress.FailureCause)
+}
+
+// noMetrics is the Metrics of handlers given none.
+type noMetrics struct{}
+
+func (noMetrics) Checked(context.Context, string, []egress.Finding)      {}
+func (noMetrics) Released(context.Context, string, int64, time.Duration) {}
+func (noMetrics) Failed(context.Context, string, egress.FailureCause)    {}
+
 // Settings are the handlers' configuration.
 type Settings struct {
 	StagingBucket   string
@@ -117,6 +133,7 @@ type Handlers struct {
 	Publisher  Publisher
 	Directory  Directory
 	Checks     Checker
+	Metrics    Metrics
 	Settings   Settings
 	Log        *slog.Logger
 	Now        func() time.Time
@@ -127,6 +144,13 @@ func (h *Handlers) now() time.Time {
 		return h.Now().UTC()
 	}
 	return time.Now().UTC()
+}
+
+func (h *Handlers) metrics() Metrics {
+	if h.Metrics == nil {
+		return noMetrics{}
+	}
+	return h.Metrics
 }
 
 // log is the per-request logger: the invocation's ids from ctx and the

@@ -25,6 +25,11 @@ var Plugin = app.Plugin{
 
 // Adapters sets the adapters over c on h.
 func Adapters(h *workflow.Handlers, cfg config.Config, c *dynamodb.Client) {
-	h.Requests = requests.NewTable(c, cfg.RequestsTable, cfg.EventsTable)
+	t := requests.NewTable(c, cfg.RequestsTable, cfg.EventsTable)
+	// The handlers' metrics count every status change the table stores.
+	if o, ok := h.Metrics.(requests.Observer); ok {
+		t.Observer = o
+	}
+	h.Requests = t
 	h.SWBStore = swbstore.New(c, cfg.SWBStoreTable)
 }
