@@ -11,6 +11,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue v1.21.4 // pinned before schema-based serde: README, Performance, 4. Cold start
 	github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider v1.61.0
 	github.com/aws/aws-sdk-go-v2/service/dynamodb v1.68.0 // pinned before schema-based serde: README, Performance, 4. Cold start
+	github.com/aws/aws-sdk-go-v2/service/eventbridge v1.48.7 // pinned before schema-based serde (v1.49.0): README, Performance, 4. Cold start
 	github.com/aws/aws-sdk-go-v2/service/s3 v1.114.8
 	github.com/aws/aws-sdk-go-v2/service/sesv2 v1.74.0 // pinned before schema-based serde: README, Performance, 4. Cold start
 	github.com/aws/aws-sdk-go-v2/service/sfn v1.41.2

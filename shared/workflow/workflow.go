@@ -117,6 +117,8 @@ type Handlers struct {
 	Publisher  Publisher
 	Directory  Directory
 	Checks     Checker
+	Bus        Bus
+	Audit      AuditStream
 	Settings   Settings
 	Log        *slog.Logger
 	Now        func() time.Time
