@@ -64,6 +64,7 @@ func (b *builder) functions() {
 		config.EnvMaxRequestAgeDays:   strconv.Itoa(cfg.MaxRequestAgeDays),
 		config.EnvRevokeRetentionDays: strconv.Itoa(cfg.RevokeRetentionDays),
 		config.EnvNoticesTopic:        *b.notices.TopicArn(),
+		config.EnvEventBus:            *b.bus.EventBusName(),
 		// config.EnvStateMachineArn is added by workflow, once the state
 		// machine exists, and config.EnvUserPoolID by auth, once the pool
 		// does.
