@@ -124,8 +124,13 @@ func TestPublishEvents(t *testing.T) {
 			published: ids("r", 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34, 36, 38, 40, 42, 44, 46, 48, 50),
 		},
 		{
-			name:      "modifications and removals are not events",
-			records:   func() []events.DynamoDBEventRecord { r := changes("r", 2); r[0].EventName = "MODIFY"; r[2].EventName = "REMOVE"; return r }(),
+			name: "modifications and removals are not events",
+			records: func() []events.DynamoDBEventRecord {
+				r := changes("r", 2)
+				r[0].EventName = "MODIFY"
+				r[2].EventName = "REMOVE"
+				return r
+			}(),
 			calls:     nil,
 			published: nil,
 		},
@@ -151,8 +156,12 @@ func TestPublishEvents(t *testing.T) {
 			retryFrom: "800", // entry 3 of the first call: position 8
 		},
 		{
-			name:      "a record that does not decode is skipped",
-			records:   func() []events.DynamoDBEventRecord { r := changes("r", 2); r[0].Change.NewImage["at"] = events.NewStringAttribute("yesterday"); return r }(),
+			name: "a record that does not decode is skipped",
+			records: func() []events.DynamoDBEventRecord {
+				r := changes("r", 2)
+				r[0].Change.NewImage["at"] = events.NewStringAttribute("yesterday")
+				return r
+			}(),
 			calls:     []int{1},
 			published: ids("r", 4),
 		},
