@@ -18,6 +18,9 @@ func TestEventBus(t *testing.T) {
 		tableID, table := byPath(t, tmpl, stackName, "EventsTable/Resource")
 		busID, _ := byPath(t, tmpl, stackName, "EventBus/Resource")
 		fnID, fn := byPath(t, tmpl, stackName, mustLookup(t, "publish-events").ID+"/Resource")
+		if got := get(tmpl, "Outputs", "EventBusArn", "Value"); !reflect.DeepEqual(got, getAtt(busID, "Arn")) {
+			t.Errorf("%s: output EventBusArn %s", stackName, jsonString(got))
+		}
 		if got := get(props(table), "StreamSpecification", "StreamViewType"); got != "NEW_IMAGE" {
 			t.Errorf("%s: events table stream %v, want NEW_IMAGE", stackName, got)
 		}
