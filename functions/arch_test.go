@@ -45,7 +45,7 @@ var archRules = []archRule{
 		packages: []string{mod + "/shared/workflow/...", mod + "/shared/api/...", mod + "/shared/swb/...", mod + "/statemachine/..."},
 		forbidden: []string{
 			mod + "/shared/requests/...", mod + "/shared/objects/...", mod + "/shared/notify/...",
-			mod + "/shared/stepfunctions/...", mod + "/shared/swbstore/...",
+			mod + "/shared/stepfunctions/...", mod + "/shared/swbstore/...", mod + "/shared/eventbus/...", mod + "/shared/auditstream/...",
 			mod + "/shared/app/...", mod + "/shared/apiapp/...", mod + "/shared/cognitoapp/...",
 			mod + "/shared/lambdamain/...", mod + "/shared/awsclient/...",
 			mod + "/local/...", "github.com/aws/aws-sdk-go-v2/...", "github.com/aws/smithy-go/...",

@@ -27,6 +27,7 @@ const (
 	SES           Service = "SES"
 	SNS           Service = "SNS"
 	Cognito       Service = "Cognito" // Cognito user pools (cognito-idp)
+	EventBridge   Service = "EventBridge"
 )
 
 // Function is one row of the table.
@@ -181,6 +182,15 @@ var table = []Function{
 		Optional: slices.Concat(approval, []string{config.EnvS3PathStyle}),
 		Services: []Service{DynamoDB, S3},
 		Handler:  "PurgeRevoked", Schedule: 30 * time.Minute,
+	},
+	{
+		Name: "publish-events", ID: "PublishEvents",
+		Description: "Audit events table stream target: publishes every status change of a request on the stack's EventBridge bus",
+		MemoryMB:    256, Timeout: time.Minute,
+		// It reads the stream Lambda hands it, not the tables.
+		Required: []string{config.EnvEventBus},
+		Services: []Service{EventBridge},
+		Handler:  "PublishEvents",
 	},
 	{
 		Name: "egress-api", ID: "EgressApi",

@@ -39,7 +39,7 @@ func TestRows(t *testing.T) {
 			}
 		}
 		for i, s := range f.Services {
-			if !slices.Contains([]functions.Service{functions.S3, functions.DynamoDB, functions.StepFunctions, functions.SES, functions.SNS, functions.Cognito}, s) ||
+			if !slices.Contains([]functions.Service{functions.S3, functions.DynamoDB, functions.StepFunctions, functions.SES, functions.SNS, functions.Cognito, functions.EventBridge}, s) ||
 				slices.Contains(f.Services[:i], s) {
 				t.Errorf("%s: service %q is unknown or listed twice", f.Name, s)
 			}
@@ -193,6 +193,7 @@ func TestLinkSets(t *testing.T) {
 		functions.SES:           {sdk + "/service/sesv2"},
 		functions.SNS:           {sdk + "/service/sns"},
 		functions.Cognito:       {sdk + "/service/cognitoidentityprovider"},
+		functions.EventBridge:   {sdk + "/service/eventbridge"},
 	}
 	// What config.LoadDefaultConfig links for its credential chain and
 	// shared config files; in Lambda the credentials are in the

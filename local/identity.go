@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -73,6 +75,7 @@ func Resolver() iam.Resolver {
 		names[fmt.Sprintf("ReviewerTopic%d", i)] = arn[strings.LastIndex(arn, ":")+1:]
 	}
 	names["UserPool"] = UserPoolID
+	names["EventBus"] = EventBusName
 	names["NoticesTopic"] = NoticesTopicArn[strings.LastIndex(NoticesTopicArn, ":")+1:]
 	for _, fn := range functions.All() {
 		names[fn.ID] = fn.Name
@@ -182,6 +185,11 @@ func (s *Stack) identities(ctx context.Context) error {
 		}
 		s.fnClients[fn.Name] = c
 	}
+	// Lambda reads publish-events' stream with the function's role.
+	fn, _ := functions.Lookup("publish-events")
+	cfg := s.awsConfig(s.DynamoDB.Endpoint)
+	cfg.APIOptions = []func(*middleware.Stack) error{iam.Check(s.auth, fn.ID), s.logRefusals(fn), s.failCalls(fn)}
+	s.eventSource = &eventSource{streams: dynamodbstreams.NewFromConfig(cfg), shards: map[string]*string{}}
 	return nil
 }
 
@@ -234,6 +242,8 @@ func (s *Stack) clientsAs(ctx context.Context, fn functions.Function) (allservic
 			c.SNS = sns.NewFromConfig(cfg(s.URL))
 		case functions.Cognito:
 			c.Cognito = cognitoidentityprovider.NewFromConfig(cfg(s.URL))
+		case functions.EventBridge:
+			c.Events = eventbridge.NewFromConfig(cfg(s.URL))
 		default:
 			// A new service needs its client here, acting as the function.
 			return allservices.Clients{}, fmt.Errorf("no local client for service %s", svc)

@@ -133,6 +133,11 @@ type Options struct {
 	// by default, so a test's FakeClock holds only the timers it expects;
 	// tests call Stack.SendReminders instead.
 	Schedules bool
+	// PollEvents reads the audit events table's stream every half second
+	// and publishes what it holds, as Lambda's event source does. Off by
+	// default: tests read the events with Stack.Events, which publishes
+	// what the stream holds first.
+	PollEvents bool
 }
 
 // chain is the approval chain the options configure.
@@ -150,6 +155,7 @@ type Stack struct {
 	DynamoDB        *servers.DynamoDBServer
 	Engine          *sfn.Engine
 	Outbox          *SESSink
+	Bus             *EventBus         // the stack's EventBridge bus: its events also in Bus.Path(), one JSON line each
 	Directory       *Directory        // the reviewers' user pool
 	ReviewerTopics  map[string]string // each reviewer group's topic
 	Clients         allservices.Clients
@@ -170,9 +176,10 @@ type Stack struct {
 	notScanned string               // why files are not scanned, when clamd is missing
 	scanner    string               // the malware engine, for people
 
-	tasks     map[string]task                // by function name: every workflow function
-	auth      *iam.Authorizer                // the functions' roles
-	fnClients map[string]allservices.Clients // by function name: its clients, acting as it (identity.go)
+	tasks       map[string]task                // by function name: every workflow function
+	eventSource *eventSource                   // publish-events' stream (stream.go)
+	auth        *iam.Authorizer                // the functions' roles
+	fnClients   map[string]allservices.Clients // by function name: its clients, acting as it (identity.go)
 
 	mu         sync.Mutex
 	changed    chan struct{} // closed and replaced after every task, to wake waiters
@@ -255,6 +262,10 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 		return nil, err
 	}
 
+	if s.Bus, err = NewEventBus(EventBusName, filepath.Join(s.Dir, "events.jsonl"), opts.Clock.Now); err != nil {
+		return nil, err
+	}
+
 	if err := s.startScanner(ctx); err != nil {
 		return nil, err
 	}
@@ -282,6 +293,11 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	}()
 	if err := s.provision(ctx); err != nil {
 		return nil, err
+	}
+	if opts.PollEvents {
+		stop, done := make(chan struct{}), make(chan struct{})
+		go func() { defer close(done); s.pollEvents(stop) }()
+		s.closers = append(s.closers, func() error { close(stop); <-done; return nil })
 	}
 	if opts.Schedules {
 		// Stopped first on Close, while the servers still answer.
@@ -355,6 +371,7 @@ func (s *Stack) wire() error {
 		config.EnvRevokeRetentionDays: fmt.Sprint(s.opts.RevokeRetentionDays),
 		config.EnvResearcherGroup:     ResearcherGroup,
 		config.EnvStackName:           StackName,
+		config.EnvEventBus:            EventBusName,
 	}
 	checksJSON, err := json.Marshal(s.checks)
 	if err != nil {
@@ -676,6 +693,8 @@ func (s *Stack) routes() http.Handler {
 			sfnAPI.ServeHTTP(w, r)
 		case strings.HasPrefix(r.Header.Get("X-Amz-Target"), "AWSCognitoIdentityProviderService."):
 			s.Directory.ServeHTTP(w, r)
+		case strings.HasPrefix(r.Header.Get("X-Amz-Target"), "AWSEvents."):
+			s.Bus.ServeHTTP(w, r)
 		case r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded"):
 			sns.ServeHTTP(w, r)
 		default:

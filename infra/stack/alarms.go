@@ -107,6 +107,7 @@ func (b *builder) outputs() {
 		out("ReviewerTopic"+strconv.Itoa(i)+"Arn", fmt.Sprintf("Approval stage %d: notices of requests awaiting group %s (subscribe its reviewers' e-mail addresses)", i+1, t.group), t.topic.TopicArn())
 	}
 	out("SESConfigurationSetName", "SES configuration set the functions send through", b.configSet.ConfigurationSetName())
+	out("EventBusArn", "EventBridge bus of every request status change, source egress (README, Events)", b.bus.EventBusArn())
 }
 
 // Metric filters on egress-api's log lines for the errors it returns

@@ -66,6 +66,10 @@ type Config struct {
 	// Checks is checks: the automated checks before review, every default
 	// filled in. Functions read it as config.EnvChecks.
 	Checks egress.CheckSettings
+	// EventBusTargets is event_bus_targets: EventBridge buses, in other
+	// accounts, that receive every event of the stack's bus (source
+	// egress). Each bus's policy must let this account put events.
+	EventBusTargets []string
 }
 
 // CustomDomain is custom_domain: the web app at DomainName and the Cognito
@@ -115,7 +119,7 @@ var (
 		"stack_name_prefix", "reviewer_email_addresses", "sender_email_address",
 		"create_ses_identity", "log_retention_days", "account", "region",
 		"approval_stages", "stage_timeout_days", "revoke_retention_days", "researcher_group",
-		"checks",
+		"checks", "event_bus_targets",
 	}
 )
 
@@ -210,6 +214,7 @@ func ParseConfig(env string, values map[string]any) (Config, error) {
 	}
 
 	c.Checks = p.checks("checks")
+	c.EventBusTargets = p.eventBusTargets("event_bus_targets")
 
 	for _, w := range []string{"aws", "amazon", "cognito"} {
 		if c.CognitoDomain != "" && strings.Contains(c.CognitoDomainPrefix(), w) {
@@ -402,6 +407,28 @@ func (p *contextParser) list(key string) []string {
 		p.fail(key, "want a list of strings, got %T", v)
 		return nil
 	}
+}
+
+// eventBusTargetPattern is an event bus ARN: the bus of another account
+// (or region) that receives the stack's events.
+var eventBusTargetPattern = regexp.MustCompile(`^arn:aws[a-z-]*:events:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:event-bus/[A-Za-z0-9._/-]{1,256}$`)
+
+// eventBusTargets is the list of event bus ARNs at key, each once.
+func (p *contextParser) eventBusTargets(key string) []string {
+	arns := p.list(key)
+	for i, a := range arns {
+		switch {
+		case !eventBusTargetPattern.MatchString(a):
+			p.fail(key, "item %d: want an EventBridge event bus ARN (arn:aws:events:<region>:<account>:event-bus/<name>), got %q", i, a)
+		case slices.Contains(arns[:i], a):
+			p.fail(key, "item %d: %s is listed twice", i, a)
+		}
+	}
+	// EventBridge allows at most 5 targets per rule.
+	if len(arns) > 5 {
+		p.fail(key, "at most 5 buses, got %d", len(arns))
+	}
+	return arns
 }
 
 // object returns the JSON object at key as a parser whose errors carry the

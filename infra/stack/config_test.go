@@ -208,6 +208,11 @@ func TestParseConfigErrors(t *testing.T) {
 		{"checks", map[string]any{"blocked_extensions": []any{"EXE"}}},
 		{"checks", map[string]any{"allowed_extensions": []any{strings.Repeat(".abcdefgh", 200)}}}, // too long for Lambda's environment
 		{"checks.malware", map[string]any{"malware": map[string]any{"engine": "clamd"}}},          // TestParseConfigChecksErrors has the messages
+		{"event_bus_targets", []any{"arn:aws:sns:eu-west-2:666666666666:tre-operations"}},
+		{"event_bus_targets", []any{"arn:aws:events:eu-west-2:666666666666:rule/tre"}},
+		{"event_bus_targets", "arn:aws:events:eu-west-2:6666:event-bus/tre"},
+		{"event_bus_targets", []any{"arn:aws:events:eu-west-2:666666666666:event-bus/a", "arn:aws:events:eu-west-2:666666666666:event-bus/a"}},
+		{"event_bus_targets", []any{42.0}},
 	} {
 		t.Run(tc.key, func(t *testing.T) {
 			key := tc.key

@@ -65,6 +65,7 @@ func (b *builder) functions() {
 		config.EnvRevokeRetentionDays: strconv.Itoa(cfg.RevokeRetentionDays),
 		config.EnvNoticesTopic:        *b.notices.TopicArn(),
 		config.EnvStackName:           cfg.StackName(), // the metrics' Stack dimension
+		config.EnvEventBus:            *b.bus.EventBusName(),
 		// config.EnvStateMachineArn is added by workflow, once the state
 		// machine exists, and config.EnvUserPoolID by auth, once the pool
 		// does.

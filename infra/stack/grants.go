@@ -72,6 +72,10 @@ func (b *builder) grants() {
 		}
 		b.fns[fn.Name].role.AddToPolicy(allow([]string{action}, jsii.String(b.swbTableARN())))
 	}
+	// publish-events puts the status changes on the stack's bus; Lambda
+	// reads the stream for it with the grants of its event source.
+	b.fns["publish-events"].role.AddToPolicy(allow([]string{"events:PutEvents"}, b.bus.EventBusArn()))
+
 	sm := b.workflowSM.StateMachineArn()
 	b.fns["start-workflow"].role.AddToPolicy(allow([]string{"states:StartExecution"}, sm))
 	// A decision resumes the workflow with SendTaskSuccess only: a

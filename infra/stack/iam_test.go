@@ -19,6 +19,7 @@ var resourceStar = map[string]string{
 	"xray:PutTelemetryRecords": "X-Ray actions have no resource-level permissions (active tracing)",
 	"xray:GetSamplingRules":    "X-Ray actions have no resource-level permissions (state machine tracing)",
 	"xray:GetSamplingTargets":  "X-Ray actions have no resource-level permissions (state machine tracing)",
+	"dynamodb:ListStreams":     "Lambda lists the events table's streams for publish-events' event source; ListStreams takes no resource",
 
 	"logs:CreateLogDelivery":         "Step Functions log delivery: the vended-logs actions have no resource-level permissions",
 	"logs:GetLogDelivery":            "Step Functions log delivery: the vended-logs actions have no resource-level permissions",
@@ -191,7 +192,11 @@ func TestFunctionPermissions(t *testing.T) {
 			"s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion", "sns:Publish"}),
 		"pre-token-generation": nil,
 		"send-reminders":       concat(writeTables, mail, []string{"dynamodb:Query", "sns:Publish", "cognito-idp:ListUsersInGroup"}),
-		"purge-revoked":        concat(writeTables, []string{"dynamodb:Query", "s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion"}),
+		// Lambda reads the events table's stream for it (its event
+		// source: the key decrypts the records); it puts them on the bus.
+		"publish-events": {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams",
+			"kms:Decrypt", "kms:DescribeKey", "events:PutEvents"},
+		"purge-revoked": concat(writeTables, []string{"dynamodb:Query", "s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion"}),
 	}
 	efs := []string{"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface",
 		"ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses", "elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"}

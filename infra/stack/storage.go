@@ -50,6 +50,7 @@ type builder struct {
 	intakeDLQ  awssqs.Queue
 	endedDLQ   awssqs.Queue
 	endedRule  awsevents.Rule
+	bus        awsevents.EventBus // the status changes of requests (publish-events)
 
 	pool       awscognito.UserPool
 	poolClient awscognito.UserPoolClient
@@ -114,8 +115,11 @@ func (b *builder) storage() {
 			ProjectionType: awsdynamodb.ProjectionType_ALL,
 		})
 	}
-	b.events = awsdynamodb.NewTable(b.stack, jsii.String("EventsTable"),
-		tableProps(&awsdynamodb.Attribute{Name: jsii.String(requests.AttrEventSeq), Type: str}))
+	eventsProps := tableProps(&awsdynamodb.Attribute{Name: jsii.String(requests.AttrEventSeq), Type: str})
+	// The stream feeds publish-events: every status change is published
+	// from the audit event written in its transaction.
+	eventsProps.Stream = awsdynamodb.StreamViewType_NEW_IMAGE
+	b.events = awsdynamodb.NewTable(b.stack, jsii.String("EventsTable"), eventsProps)
 
 	// S3 server access logging cannot write to an SSE-KMS bucket, so the
 	// log bucket uses S3-managed keys.

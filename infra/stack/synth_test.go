@@ -41,6 +41,7 @@ var fullOptions = map[string]any{
 	},
 	"stack_name_prefix": "full",
 	"researcher_group":  "Researcher",
+	"event_bus_targets": []any{"arn:aws:events:eu-west-2:666666666666:event-bus/tre-operations"},
 	"checks": map[string]any{
 		"malware":  map[string]any{"engine": "clamav", "clamd_address": "clamd.internal:3310"},
 		"archives": "refuse",

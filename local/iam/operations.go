@@ -12,6 +12,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
@@ -38,6 +40,8 @@ const (
 	serviceSNS      = "SNS"
 	serviceS3       = "S3"
 	serviceCognito  = "Cognito Identity Provider"
+	serviceStreams  = "DynamoDB Streams"
+	serviceEvents   = "EventBridge"
 )
 
 // ErrNotMapped is wrapped by the error for an operation Check cannot map
@@ -64,6 +68,10 @@ func (a *Authorizer) Requests(service, operation string, input any) ([]Request, 
 		out, err = a.s3(operation, input)
 	case serviceCognito:
 		out, err = a.cognito(operation, input)
+	case serviceStreams:
+		out, err = a.streams(operation, input)
+	case serviceEvents:
+		out, err = a.events(operation, input)
 	default:
 		return nil, fmt.Errorf("iam: service %s: %w", service, ErrNotMapped)
 	}
@@ -308,6 +316,82 @@ func (a *Authorizer) sns(op string, input any) ([]Request, error) {
 	case *sns.PublishBatchInput:
 		r, err := required("TopicArn", in.TopicArn)
 		return []Request{{Action: "sns:Publish", Resource: r}}, err
+	}
+	return nil, notMapped(op)
+}
+
+// --- DynamoDB Streams (what Lambda's event source calls with the
+// function's role)
+
+// stream is the ARN of a stream, in this account and region: DynamoDB
+// Local names its streams' region "ddblocal".
+func (a *Authorizer) stream(arn *string) (string, error) {
+	s, err := required("StreamArn", arn)
+	if err != nil {
+		return "", err
+	}
+	_, rest, ok := strings.Cut(s, ":table/")
+	if !ok || !strings.Contains(rest, "/stream/") {
+		return "", fmt.Errorf("StreamArn %q is not a table's stream", s)
+	}
+	return a.arn("dynamodb", "table/"+rest), nil
+}
+
+func (a *Authorizer) streams(op string, input any) ([]Request, error) {
+	one := func(action string, arn *string) ([]Request, error) {
+		r, err := a.stream(arn)
+		return []Request{{Action: "dynamodb:" + action, Resource: r}}, err
+	}
+	switch in := input.(type) {
+	case *dynamodbstreams.ListStreamsInput:
+		// ListStreams takes no resource.
+		return []Request{{Action: "dynamodb:ListStreams", Resource: "*"}}, nil
+	case *dynamodbstreams.DescribeStreamInput:
+		return one("DescribeStream", in.StreamArn)
+	case *dynamodbstreams.GetShardIteratorInput:
+		return one("GetShardIterator", in.StreamArn)
+	case *dynamodbstreams.GetRecordsInput:
+		// The iterator names its stream; the local stack's iterators
+		// carry its ARN in the clear (as DynamoDB Local's do).
+		return one("GetRecords", streamOfIterator(in.ShardIterator))
+	}
+	return nil, notMapped(op)
+}
+
+// streamOfIterator is the stream ARN a DynamoDB Local shard iterator
+// starts with ("<stream arn>|<...>"), or nil.
+func streamOfIterator(it *string) *string {
+	if it == nil {
+		return nil
+	}
+	arn, _, ok := strings.Cut(*it, "|")
+	if !ok {
+		return nil
+	}
+	return &arn
+}
+
+// --- EventBridge
+
+func (a *Authorizer) events(op string, input any) ([]Request, error) {
+	switch in := input.(type) {
+	case *eventbridge.PutEventsInput:
+		// Each entry is authorised on its bus; no name is the default bus.
+		var out []Request
+		for i, e := range in.Entries {
+			bus := "default"
+			if e.EventBusName != nil && *e.EventBusName != "" {
+				bus = *e.EventBusName
+			}
+			if !strings.HasPrefix(bus, "arn:") {
+				bus = a.arn("events", "event-bus/"+bus)
+			}
+			if e.Source == nil || e.DetailType == nil || e.Detail == nil {
+				return nil, fmt.Errorf("entry %d: Source, DetailType and Detail are required", i)
+			}
+			out = append(out, Request{Action: "events:PutEvents", Resource: bus})
+		}
+		return out, nil
 	}
 	return nil, notMapped(op)
 }

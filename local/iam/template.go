@@ -114,6 +114,7 @@ var enforced = map[string][]string{
 	"sns":         nil,
 	"cognito-idp": nil,
 	"s3":          {"s3:prefix"},
+	"events":      nil,
 }
 
 // notEnforced are services whose statements are skipped, with the reason.
@@ -644,6 +645,14 @@ func (rv *resolver) getAtt(arg any) (string, error) {
 		return "arn:" + p + ":s3:::" + name, nil
 	case key{"AWS::DynamoDB::Table", "Arn"}:
 		return arn("dynamodb", "table/"+name), nil
+	case key{"AWS::DynamoDB::Table", "StreamArn"}:
+		// Any of the table's streams: the label is the stream's creation
+		// time, which only the running server knows.
+		return arn("dynamodb", "table/"+name+"/stream/*"), nil
+	case key{"AWS::Events::EventBus", "Arn"}:
+		return arn("events", "event-bus/"+name), nil
+	case key{"AWS::Events::EventBus", "Name"}:
+		return name, nil
 	case key{"AWS::SNS::Topic", "TopicArn"}:
 		return arn("sns", name), nil
 	case key{"AWS::SNS::Topic", "TopicName"}:

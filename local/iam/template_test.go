@@ -44,6 +44,7 @@ func localResolver() Resolver {
 			"ReviewerTopic1": "egress-reviewers-TREAdmin",
 			"UserPool":       "us-east-1_egresslocal",
 			"NoticesTopic":   "egress-notices",
+			"EventBus":       "egress-events",
 		},
 		Rewrite: map[string]string{
 			"arn:aws:dynamodb:eu-west-2:111111111111:table/swb-sample-EgressStore": swbTableARN,
@@ -71,7 +72,7 @@ func TestLoadFindsEveryFunction(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := []string{"CheckFiles", "CopyToDatalake", "CopyToStaging", "EgressApi", "ExecutionEnded", "HandleFailure", "HandleRejection",
-			"Notify", "PreTokenGeneration", "PurgeRevoked", "SendReminders", "StartWorkflow", "StoreTaskToken"}
+			"Notify", "PreTokenGeneration", "PublishEvents", "PurgeRevoked", "SendReminders", "StartWorkflow", "StoreTaskToken"}
 		if got := sortedKeys(p.Functions); !slices.Equal(got, want) {
 			t.Errorf("%s: functions %v, want %v", path, got, want)
 		}

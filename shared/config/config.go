@@ -39,6 +39,7 @@ const (
 	EnvMaxRequestAgeDays   = "MAX_REQUEST_AGE_DAYS"
 	EnvRevokeRetentionDays = "REVOKE_RETENTION_DAYS" // revoke_retention_days: keep a revoked zip's versions, hidden
 	EnvNoticesTopic        = "NOTICES_TOPIC_ARN"     // the internal topic the notify function is subscribed to
+	EnvEventBus            = "EVENT_BUS_NAME"        // the stack's EventBridge bus, where publish-events puts status changes
 	EnvCopyConcurrency     = "COPY_CONCURRENCY"
 	EnvMultipartThreshold  = "MULTIPART_THRESHOLD_BYTES"
 	EnvSESConfigurationSet = "SES_CONFIGURATION_SET"
@@ -75,6 +76,7 @@ type Config struct {
 	MaxRequestAgeDays   int
 	RevokeRetentionDays int
 	NoticesTopic        string
+	EventBus            string
 	CopyConcurrency     int
 	MultipartThreshold  int64
 	SESConfigurationSet string
@@ -125,6 +127,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		SWBListBucket:       getenv(EnvSWBListBucket),
 		UserPoolID:          getenv(EnvUserPoolID),
 		NoticesTopic:        getenv(EnvNoticesTopic),
+		EventBus:            getenv(EnvEventBus),
 		ResearcherGroup:     strings.TrimSpace(getenv(EnvResearcherGroup)),
 		StackName:           getenv(EnvStackName),
 		ReviewerGroups:      []string{egress.GroupIG, egress.GroupRIT},

@@ -25,6 +25,7 @@
 //
 //	partition key  egress_request_id  S
 //	sort key       seq                S
+//	stream         NEW_IMAGE (publish-events puts the status changes on the event bus)
 //
 // seq is the zero-padded request version the event produced
 // ("00000000000000000002"), or for downloads, which change no version,
@@ -126,6 +127,8 @@ func CreateTables(ctx context.Context, db TableCreator, requestsTable, eventsTab
 				{AttributeName: aws.String(AttrRequestID), KeyType: types.KeyTypeHash},
 				{AttributeName: aws.String(AttrEventSeq), KeyType: types.KeyTypeRange},
 			},
+			// publish-events reads it (README, "Events").
+			StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewImage},
 		},
 	}
 	for _, in := range tables {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tre-egress/egress/functions"
 	"github.com/tre-egress/egress/shared/app"
+	"github.com/tre-egress/egress/shared/auditstream"
 	"github.com/tre-egress/egress/shared/egress"
 	"github.com/tre-egress/egress/shared/logctx"
 )
@@ -34,6 +35,11 @@ var logSetups = map[string]func(*testing.T) *env{
 		r := e.reqs.byID[reqID]
 		r.Stages, r.AwaitingSince, r.TaskToken = remindedStages, now.Add(-25*time.Hour), token
 		e.reqs.byID[reqID] = r
+		return e
+	},
+	"publish-events": func(t *testing.T) *env {
+		e := newEnv(t)
+		e.h.Bus, e.h.Audit = &fakeBus{}, auditstream.AuditStream{}
 		return e
 	},
 	"purge-revoked": func(t *testing.T) *env {

@@ -134,6 +134,8 @@ type Handlers struct {
 	Directory  Directory
 	Checks     Checker
 	Metrics    Metrics
+	Bus        Bus
+	Audit      AuditStream
 	Settings   Settings
 	Log        *slog.Logger
 	Now        func() time.Time

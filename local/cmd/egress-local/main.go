@@ -110,7 +110,7 @@ func run(ctx context.Context, args []string) error {
 		}
 		*dir = abs
 	}
-	st, err := local.Start(ctx, local.Options{Addr: *addr, Dir: *dir, SingleApproval: *single, Stages: stages, Schedules: true})
+	st, err := local.Start(ctx, local.Options{Addr: *addr, Dir: *dir, SingleApproval: *single, Stages: stages, Schedules: true, PollEvents: true})
 	if err != nil {
 		return err
 	}

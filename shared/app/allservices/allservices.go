@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -20,6 +21,7 @@ import (
 	"github.com/tre-egress/egress/shared/app"
 	"github.com/tre-egress/egress/shared/app/withcognito"
 	"github.com/tre-egress/egress/shared/app/withdynamodb"
+	"github.com/tre-egress/egress/shared/app/withevents"
 	"github.com/tre-egress/egress/shared/app/withs3"
 	"github.com/tre-egress/egress/shared/app/withses"
 	"github.com/tre-egress/egress/shared/app/withsns"
@@ -37,6 +39,7 @@ var Plugins = map[functions.Service]app.Plugin{
 	functions.SES:           withses.Plugin,
 	functions.SNS:           withsns.Plugin,
 	functions.Cognito:       withcognito.Plugin,
+	functions.EventBridge:   withevents.Plugin,
 }
 
 // Clients are the AWS clients of a workflow function; those of services
@@ -48,6 +51,7 @@ type Clients struct {
 	SES      *sesv2.Client
 	SNS      *sns.Client
 	Cognito  *cognitoidentityprovider.Client
+	Events   *eventbridge.Client
 }
 
 // NewClients builds, from one aws.Config, the clients of the listed
@@ -68,6 +72,8 @@ func NewClients(cfg aws.Config, s3PathStyle bool, services []functions.Service) 
 			c.SNS = sns.NewFromConfig(cfg)
 		case functions.Cognito:
 			c.Cognito = cognitoidentityprovider.NewFromConfig(cfg)
+		case functions.EventBridge:
+			c.Events = eventbridge.NewFromConfig(cfg)
 		}
 	}
 	return c
@@ -91,6 +97,8 @@ func (c Clients) Only(services []functions.Service) Clients {
 			o.SNS = c.SNS
 		case functions.Cognito:
 			o.Cognito = c.Cognito
+		case functions.EventBridge:
+			o.Events = c.Events
 		}
 	}
 	return o
@@ -122,6 +130,9 @@ func Handlers(cfg config.Config, c Clients, log *slog.Logger) (*workflow.Handler
 	}
 	if c.Cognito != nil {
 		withcognito.Adapters(h, cfg, c.Cognito)
+	}
+	if c.Events != nil {
+		withevents.Adapters(h, cfg, c.Events)
 	}
 	return h, nil
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/tre-egress/egress/shared/workflow"
 )
 
-var every = []functions.Service{functions.S3, functions.DynamoDB, functions.StepFunctions, functions.SES, functions.SNS, functions.Cognito}
+var every = []functions.Service{functions.S3, functions.DynamoDB, functions.StepFunctions, functions.SES, functions.SNS, functions.Cognito, functions.EventBridge}
 
 func row(t *testing.T, name string) functions.Function {
 	t.Helper()
@@ -25,7 +25,7 @@ func row(t *testing.T, name string) functions.Function {
 func TestClients(t *testing.T) {
 	cfg := aws.Config{Region: "eu-west-2"}
 	all := NewClients(cfg, true, every)
-	if all.S3 == nil || all.DynamoDB == nil || all.SFN == nil || all.SES == nil || all.SNS == nil || all.Cognito == nil {
+	if all.S3 == nil || all.DynamoDB == nil || all.SFN == nil || all.SES == nil || all.SNS == nil || all.Cognito == nil || all.Events == nil {
 		t.Fatalf("all: %+v", all)
 	}
 	if !all.S3.Options().UsePathStyle {
@@ -35,7 +35,7 @@ func TestClients(t *testing.T) {
 		for _, c := range []Clients{NewClients(cfg, false, fn.Services), all.Only(fn.Services)} {
 			for s, built := range map[functions.Service]bool{functions.S3: c.S3 != nil, functions.DynamoDB: c.DynamoDB != nil,
 				functions.StepFunctions: c.SFN != nil, functions.SES: c.SES != nil,
-				functions.SNS: c.SNS != nil, functions.Cognito: c.Cognito != nil} {
+				functions.SNS: c.SNS != nil, functions.Cognito: c.Cognito != nil, functions.EventBridge: c.Events != nil} {
 				if built != fn.Uses(s) {
 					t.Errorf("%s: %s client built: %v", fn.Name, s, built)
 				}
@@ -48,7 +48,7 @@ func TestClients(t *testing.T) {
 func adapters(h *workflow.Handlers) map[string]bool {
 	return map[string]bool{"Requests": h.Requests != nil, "SWBStore": h.SWBStore != nil, "Objects": h.Objects != nil,
 		"Executions": h.Executions != nil, "Mailer": h.Mailer != nil,
-		"Publisher": h.Publisher != nil, "Directory": h.Directory != nil}
+		"Publisher": h.Publisher != nil, "Directory": h.Directory != nil, "Bus": h.Bus != nil, "Audit": h.Audit != nil}
 }
 
 // Adapters exist exactly for the clients there are: a nil client leaves a
