@@ -6,6 +6,7 @@ package auditstream
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -30,6 +31,10 @@ type Record struct {
 	To        string `dynamodbav:"to_status"`
 	Stage     string `dynamodbav:"stage"`
 	Reason    string `dynamodbav:"reason"`
+	// The audit chain (egress.ChainHash); absent on events stored before it.
+	Sequence     int64  `dynamodbav:"sequence,omitempty"`
+	PreviousHash string `dynamodbav:"previous_hash,omitempty"`
+	Hash         string `dynamodbav:"hash,omitempty"`
 }
 
 // AuditStream decodes the events table's stream records (NEW_IMAGE) into
@@ -61,8 +66,17 @@ func (AuditStream) Event(image map[string]events.DynamoDBAttributeValue) (egress
 	return egress.Event{
 		RequestID: rec.RequestID, Workspace: rec.Workspace, Project: rec.Project, At: at, Kind: rec.Kind, Actor: rec.Actor,
 		From: egress.Status(rec.From), To: egress.Status(rec.To), Stage: rec.Stage, Reason: rec.Reason,
+		Sequence: rec.Sequence, PreviousHash: rec.PreviousHash, Hash: rec.Hash,
 	}, rec.Seq, nil
 }
+
+// ImportMark is in the sort key of every event requests.Table.Import
+// writes (TestImportSeqIsMarked keeps them in step).
+const ImportMark = "#import#"
+
+// Imported reports whether the event at seq was written by
+// requests.Table.Import: history of a migrated request.
+func (AuditStream) Imported(seq string) bool { return strings.Contains(seq, ImportMark) }
 
 // fromStream converts a Lambda stream event's attribute value into the
 // SDK's.

@@ -84,6 +84,12 @@ type StatusChange struct {
 	Actor       string `json:"actor"` // e-mail or subject of a person, or "workflow"
 	At          string `json:"at"`    // TimeLayout, UTC
 	Kind        string `json:"kind"`  // the audit event's kind (Event* constants)
+	// Sequence and Hash are the audit event's place in its request's
+	// hash chain (ChainHash): a copy of the chain outside the table, so a
+	// later edit of the table shows against what other accounts received.
+	// 0 and "" for events stored before the chain.
+	Sequence int64  `json:"sequence"`
+	Hash     string `json:"hash"`
 }
 
 // StatusChangeOf returns the published detail of audit event e, stored at
@@ -117,6 +123,8 @@ func StatusChangeOf(e Event, seq string) (sc StatusChange, detailType string, ok
 		Actor:       e.Actor,
 		At:          FormatTime(e.At),
 		Kind:        e.Kind,
+		Sequence:    e.Sequence,
+		Hash:        e.Hash,
 	}, detailType, true, nil
 }
 

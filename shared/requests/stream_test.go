@@ -25,3 +25,11 @@ func TestStreamRecordMatchesEventRecord(t *testing.T) {
 		t.Errorf("auditstream.Record's attributes\n %v\nthe events table's (eventRecord)\n %v", got, want)
 	}
 }
+
+// Imported history is not published: publish-events knows it by its key.
+func TestImportSeqIsMarked(t *testing.T) {
+	var a auditstream.AuditStream
+	if !a.Imported(importSeq(1)) || a.Imported(versionSeq(1)) || a.Imported(downloadSeq(2, 1)) || a.Imported(onceSeq(3, "AWAITING_DECISION")) {
+		t.Errorf("auditstream.Imported does not tell importSeq %q from the others", importSeq(1))
+	}
+}

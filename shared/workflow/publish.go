@@ -24,6 +24,9 @@ type AuditStream interface {
 	// Event decodes a record's new image: the audit event and its
 	// position in its request's trail (the table's sort key).
 	Event(image map[string]events.DynamoDBAttributeValue) (ev egress.Event, seq string, err error)
+	// Imported reports whether the event at seq is history brought over
+	// by `egressctl migrate`: past changes, not news, so not published.
+	Imported(seq string) bool
 }
 
 // PublishEvents is the target of the audit events table's stream: it
@@ -51,6 +54,9 @@ func (h *Handlers) PublishEvents(ctx context.Context, ev events.DynamoDBEvent) (
 		e, seq, err := h.Audit.Event(rec.Change.NewImage)
 		if err != nil {
 			h.log(ctx, e.RequestID).Error("audit stream record not published: it does not decode", "stream_sequence", rec.Change.SequenceNumber, "error", err)
+			continue
+		}
+		if h.Audit.Imported(seq) {
 			continue
 		}
 		sc, detailType, ok, err := egress.StatusChangeOf(e, seq)

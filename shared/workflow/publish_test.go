@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,6 +63,7 @@ func streamRecord(id string, n int, kind string, from, to egress.Status) events.
 				"egress_request_id": s(id), "seq": s(seq), "workspace_id": s("ws"), "project_id": s("p"),
 				"at": s("2026-12-01T10:00:00.000Z"), "kind": s(kind), "actor": s(egress.ActorWorkflow),
 				"from_status": s(string(from)), "to_status": s(string(to)), "stage": s(""), "reason": s("not published"),
+				"sequence": events.NewNumberAttribute(fmt.Sprint(n)), "previous_hash": s(strings.Repeat("a", 64)), "hash": s(strings.Repeat("b", 64)),
 			},
 		},
 	}
@@ -217,8 +219,23 @@ func TestPublishEventsDetail(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]any{"event_id": "r/00000000000000000003", "egress_request_id": "r", "workspace_id": "ws", "project_id": "p",
-		"from_status": "PROCESSING", "to_status": "REJECTED", "stage": "", "actor": "workflow", "at": "2026-12-01T10:00:00.000Z", "kind": "DECISION"}
+		"from_status": "PROCESSING", "to_status": "REJECTED", "stage": "", "actor": "workflow", "at": "2026-12-01T10:00:00.000Z", "kind": "DECISION",
+		"sequence": 3.0, "hash": strings.Repeat("b", 64)}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("detail\n got %v\nwant %v", got, want)
+	}
+}
+
+// History imported by `egressctl migrate` is in the trail but is not news:
+// none of it is published.
+func TestPublishEventsSkipsImportedHistory(t *testing.T) {
+	bus := &fakeBus{}
+	rec := streamRecord("r", 1, egress.EventCreated, "", egress.StatusProcessing)
+	rec.Change.NewImage["seq"] = events.NewStringAttribute("00000000000000000000" + auditstream.ImportMark + "0000000001")
+	if _, err := publishHandlers(bus).PublishEvents(context.Background(), events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{rec}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(bus.calls) != 0 {
+		t.Errorf("imported history published: %v", bus.calls)
 	}
 }
