@@ -64,6 +64,8 @@ func (b *builder) functions() {
 		config.EnvMaxRequestAgeDays:   strconv.Itoa(cfg.MaxRequestAgeDays),
 		config.EnvRevokeRetentionDays: strconv.Itoa(cfg.RevokeRetentionDays),
 		config.EnvNoticesTopic:        *b.notices.TopicArn(),
+		config.EnvStackName:           cfg.StackName(),
+		config.EnvVerifyReleaseDays:   strconv.Itoa(config.DefaultVerifyReleaseDays),
 		// config.EnvStateMachineArn is added by workflow, once the state
 		// machine exists, and config.EnvUserPoolID by auth, once the pool
 		// does.

@@ -192,6 +192,11 @@ func TestFunctionPermissions(t *testing.T) {
 		"pre-token-generation": nil,
 		"send-reminders":       concat(writeTables, mail, []string{"dynamodb:Query", "sns:Publish", "cognito-idp:ListUsersInGroup"}),
 		"purge-revoked":        concat(writeTables, []string{"dynamodb:Query", "s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion"}),
+		// Reads only: lists in-flight requests, reads their executions.
+		"check-stuck": {"dynamodb:Query", "kms:Decrypt", "kms:DescribeKey", "states:DescribeExecution"},
+		// Reads recent releases back; writes only its progress.
+		"verify-releases": {"dynamodb:Query", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey",
+			"s3:GetObject", "s3:ListBucket", "s3:PutObject"},
 	}
 	efs := []string{"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface",
 		"ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses", "elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"}
@@ -328,6 +333,10 @@ func TestS3CallsAllowed(t *testing.T) {
 			call{"check-files", "the first ReadJSON of a missing progress answers 404", []string{"s3:ListBucket"}, staging},
 			call{"check-files", "DeletePrefix of its progress: ListObjectVersions", []string{"s3:ListBucketVersions"}, staging},
 			call{"check-files", "DeletePrefix of its progress: DeleteObjects", []string{"s3:DeleteObject", "s3:DeleteObjectVersion"}, staging + "/checks/*"},
+			call{"verify-releases", "ReadZip: HeadObject and ranged GetObject of a release", []string{"s3:GetObject"}, released},
+			call{"verify-releases", "ReadManifest", []string{"s3:GetObject"}, staging + "/manifests/*"},
+			call{"verify-releases", "ReadJSON, WriteJSON of its progress", []string{"s3:GetObject", "s3:PutObject"}, staging + "/verify-releases/*"},
+			call{"verify-releases", "the first ReadJSON of a missing progress answers 404", []string{"s3:ListBucket"}, staging},
 		)
 		if stackName == sampleStack {
 			calls = append(calls, call{"check-files", "GuardDuty's verdict: GetObjectTagging of a staged version", []string{"s3:GetObjectVersionTagging"}, staging + "/*"})
@@ -397,6 +406,8 @@ func TestRequestsTableGrants(t *testing.T) {
 		"egress-api":       concat(writer, []string{query + " " + byStatus, query + " " + byWorkspace, query + " " + byRequester, query + " " + events}),
 		"send-reminders":   concat(writer, []string{query + " " + byStatus}),
 		"purge-revoked":    concat(writer, []string{query + " " + byStatus}),
+		"check-stuck":      {query + " " + byStatus},
+		"verify-releases":  {query + " " + byStatus},
 	}
 	s := synth(t)
 	for _, stackName := range []string{sampleStack, fullStack} {

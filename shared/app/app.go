@@ -27,6 +27,7 @@ import (
 	"github.com/tre-egress/egress/shared/config"
 	"github.com/tre-egress/egress/shared/egress"
 	"github.com/tre-egress/egress/shared/lambdamain"
+	"github.com/tre-egress/egress/shared/metrics"
 	"github.com/tre-egress/egress/shared/workflow"
 )
 
@@ -63,8 +64,12 @@ func NewHandlers(cfg config.Config, log *slog.Logger) (*workflow.Handlers, error
 			SWBStoreBucket:  cfg.SWBStoreBucket,
 			SWBListBucket:   cfg.SWBListBucket,
 			Checks:          CheckSettings(cfg.Checks),
+			// VerifyReleaseDays is the scheduled verification's window.
+			VerifyReleaseDays: cfg.VerifyReleaseDays,
 		},
-		Log: log,
+		// EMF records on standard output, which Lambda sends to CloudWatch.
+		Metrics: metrics.New(nil, cfg.StackName),
+		Log:     log,
 	}, nil
 }
 

@@ -11,6 +11,9 @@ const (
 	// StuckNoExecution counts requests not final (or approved but not
 	// yet released) whose workflow execution is no longer running.
 	StuckNoExecution = "StuckRequestsNoExecution"
+	// StuckUndelivered counts requests with a recorded decision the
+	// workflow has not acknowledged.
+	StuckUndelivered = "StuckRequestsUndelivered"
 	// ReleasesVerified counts released zips read back and checked.
 	ReleasesVerified = "ReleasesVerified"
 	// ReleaseDrift counts released zips that differ from what was approved.

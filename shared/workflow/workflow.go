@@ -13,6 +13,7 @@ import (
 
 	"github.com/tre-egress/egress/shared/egress"
 	"github.com/tre-egress/egress/shared/logctx"
+	"github.com/tre-egress/egress/shared/metrics"
 	"github.com/tre-egress/egress/shared/swb"
 )
 
@@ -104,6 +105,9 @@ type Settings struct {
 	SWBStoreBucket string
 	SWBListBucket  string
 	Checks         CheckSettings
+	// VerifyReleaseDays is how many days of releases VerifyReleases
+	// re-reads (verify_release_days).
+	VerifyReleaseDays int
 }
 
 // Handlers runs the workflow's steps. Fields a function does not use may be
@@ -117,9 +121,14 @@ type Handlers struct {
 	Publisher  Publisher
 	Directory  Directory
 	Checks     Checker
-	Settings   Settings
-	Log        *slog.Logger
-	Now        func() time.Time
+	// ExecutionReader and Zips serve the scheduled checks (CheckStuck,
+	// VerifyReleases), which write Metrics.
+	ExecutionReader ExecutionReader
+	Zips            ZipReader
+	Metrics         *metrics.Recorder
+	Settings        Settings
+	Log             *slog.Logger
+	Now             func() time.Time
 }
 
 func (h *Handlers) now() time.Time {
