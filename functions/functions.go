@@ -205,7 +205,9 @@ var table = []Function{
 		Required: slices.Concat(tables, []string{config.EnvStagingBucket, config.EnvDatalakeBucket}),
 		Optional: slices.Concat(approval, []string{config.EnvStateMachineArn, config.EnvMaxDownloads,
 			config.EnvDownloadExpiry, config.EnvMaxRequestAgeDays, config.EnvS3PathStyle,
-			config.EnvRevokeRetentionDays, config.EnvNoticesTopic, config.EnvResearcherGroup}),
+			config.EnvRevokeRetentionDays, config.EnvNoticesTopic, config.EnvResearcherGroup,
+			// retryRequest unlocks the SWB store of a request it settles.
+			config.EnvSWBStoreTable}),
 		// SNS: a revocation is published on the notices topic, which
 		// notify is subscribed to; the API sends no e-mail itself.
 		Services: []Service{DynamoDB, S3, StepFunctions, SNS},

@@ -83,7 +83,10 @@ func (b *builder) grants() {
 	b.fns["egress-api"].role.AddToPolicy(allow([]string{"states:SendTaskSuccess"}, sm))
 
 	// check-stuck reads the status of each in-flight request's execution.
-	b.fns["check-stuck"].role.AddToPolicy(allow([]string{"states:DescribeExecution"}, b.executionsARN()))
+	// retryRequest reads it too, before it settles a request.
+	for _, name := range []string{"check-stuck", "egress-api"} {
+		b.fns[name].role.AddToPolicy(allow([]string{"states:DescribeExecution"}, b.executionsARN()))
+	}
 
 	// The SWB object list: read by intake (to check it) and by staging.
 	notification := b.cfg.SWBNotificationBucketARN
@@ -159,7 +162,9 @@ func (b *builder) grants() {
 	// copies; the failure path also removes a partial release. Staging
 	// deletes what it copied for a request that ended meanwhile (a stopped
 	// execution does not stop its running task).
-	for _, name := range []string{"copy-to-staging", "copy-to-datalake", "handle-rejection", "handle-failure", "execution-ended"} {
+	// retryRequest (egress-api) does the failure path's clean-up of a
+	// request whose execution ended without it.
+	for _, name := range []string{"copy-to-staging", "copy-to-datalake", "handle-rejection", "handle-failure", "execution-ended", "egress-api"} {
 		r := b.fns[name].role
 		r.AddToPolicy(allow([]string{"s3:ListBucketVersions", "s3:ListBucketMultipartUploads"}, b.staging.BucketArn()))
 		r.AddToPolicy(allow([]string{"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload"}, stagingObjects))
@@ -167,7 +172,7 @@ func (b *builder) grants() {
 	// The failure path (HandleFailure, and execution-ended for executions
 	// that ended outside it) removes a partial, unrecorded release, and so
 	// does the release itself for a request that ended while it zipped.
-	for _, name := range []string{"copy-to-datalake", "handle-failure", "execution-ended"} {
+	for _, name := range []string{"copy-to-datalake", "handle-failure", "execution-ended", "egress-api"} {
 		r := b.fns[name].role
 		r.AddToPolicy(allowIf([]string{"s3:ListBucketVersions"}, map[string]any{
 			"StringLike": map[string]any{"s3:prefix": "approved_egress/*"},

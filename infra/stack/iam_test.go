@@ -186,9 +186,10 @@ func TestFunctionPermissions(t *testing.T) {
 		"handle-failure":   concat(writeTables, deletePrefix),
 		"execution-ended":  concat(writeTables, deletePrefix, mail, []string{"sqs:SendMessage"}),
 		"notify":           concat(readTables, mail, []string{"sns:Publish", "cognito-idp:ListUsersInGroup", "kms:GenerateDataKey"}),
-		// Revocation: deletes or hides the zip, publishes on the notices topic.
-		"egress-api": concat(writeTables, []string{"dynamodb:Query", "states:SendTaskSuccess", "s3:GetObject", "s3:GetObjectVersion",
-			"s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion", "sns:Publish"}),
+		// Revocation: deletes or hides the zip, publishes on the notices
+		// topic; retryRequest reads the execution and cleans up.
+		"egress-api": concat(writeTables, deletePrefix, []string{"dynamodb:Query", "states:SendTaskSuccess", "states:DescribeExecution",
+			"s3:GetObject", "s3:GetObjectVersion", "sns:Publish"}),
 		"pre-token-generation": nil,
 		"send-reminders":       concat(writeTables, mail, []string{"dynamodb:Query", "sns:Publish", "cognito-idp:ListUsersInGroup"}),
 		"purge-revoked":        concat(writeTables, []string{"dynamodb:Query", "s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion"}),
@@ -323,7 +324,10 @@ func TestS3CallsAllowed(t *testing.T) {
 			{"egress-api", "DeleteVersions of a revoked zip: ListObjectVersions (approved_egress/ only)", []string{"s3:ListBucketVersions"}, lake},
 			{"egress-api", "DeleteVersions of a revoked zip: DeleteObject with a version id", []string{"s3:DeleteObjectVersion"}, released},
 			{"egress-api", "HideObject of a revoked zip: DeleteObject without one", []string{"s3:DeleteObject"}, released},
+			{"egress-api", "retryRequest: DeletePrefix of a partial release: ListMultipartUploads", []string{"s3:ListBucketMultipartUploads"}, lake},
+			{"egress-api", "retryRequest: DeletePrefix of a partial release: AbortMultipartUpload", []string{"s3:AbortMultipartUpload"}, released},
 		}
+		calls = append(calls, deletePrefix("egress-api", staging, staging+"/*")...)
 		calls = append(calls,
 			call{"check-files", "ReadManifest, ReadJSON of its progress", []string{"s3:GetObject"}, staging + "/manifests/*"},
 			call{"check-files", "ReadJSON of its progress", []string{"s3:GetObject"}, staging + "/checks/*"},

@@ -74,6 +74,11 @@ type Service struct {
 	RevokeRetention time.Duration
 	// ZipReader reads released zips back for verifyRelease.
 	ZipReader ZipReader
+	// Executions, SWBStore and Deleter serve retryRequest: an execution's
+	// status, and the failure path's clean-up of a stuck request.
+	Executions ExecutionReader
+	SWBStore   SWBStore
+	Deleter    PrefixDeleter
 	// Notices publishes on NoticesTopic, the stack's internal topic the
 	// notify function is subscribed to.
 	Notices        Publisher

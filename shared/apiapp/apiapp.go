@@ -24,6 +24,7 @@ import (
 	"github.com/tre-egress/egress/shared/objects"
 	"github.com/tre-egress/egress/shared/requests"
 	"github.com/tre-egress/egress/shared/stepfunctions"
+	"github.com/tre-egress/egress/shared/swbstore"
 	"github.com/tre-egress/egress/shared/topics"
 )
 
@@ -73,9 +74,11 @@ func API(cfg config.Config, c Clients, log *slog.Logger) (*api.Service, error) {
 		return nil, err
 	}
 	obj := objects.New(c.S3)
+	wf := stepfunctions.New(c.SFN, cfg.StateMachineArn)
 	svc := &api.Service{
 		Requests:          requests.NewTable(c.DynamoDB, cfg.RequestsTable, cfg.EventsTable),
-		Workflow:          stepfunctions.New(c.SFN, cfg.StateMachineArn),
+		Workflow:          wf,
+		Executions:        wf,
 		Presigner:         obj,
 		Manifests:         obj,
 		VersionPresigner:  obj,
@@ -89,6 +92,7 @@ func API(cfg config.Config, c Clients, log *slog.Logger) (*api.Service, error) {
 		MaxRequestAgeDays: cfg.MaxRequestAgeDays,
 		Zips:              obj,
 		ZipReader:         obj,
+		Deleter:           obj,
 		RevokeRetention:   time.Duration(cfg.RevokeRetentionDays) * 24 * time.Hour,
 		NoticesTopic:      cfg.NoticesTopic,
 		Log:               log,
@@ -97,6 +101,10 @@ func API(cfg config.Config, c Clients, log *slog.Logger) (*api.Service, error) {
 	// told.
 	if c.SNS != nil {
 		svc.Notices = topics.New(c.SNS)
+	}
+	// retryRequest unlocks the SWB store of a request it settles.
+	if cfg.SWBStoreTable != "" {
+		svc.SWBStore = swbstore.New(c.DynamoDB, cfg.SWBStoreTable)
 	}
 	return svc, nil
 }

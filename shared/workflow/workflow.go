@@ -158,9 +158,7 @@ func manifestKey(r egress.Request) string {
 }
 
 // DatalakePrefix is where a request's release lives in the datalake.
-func DatalakePrefix(r egress.Request) string {
-	return "approved_egress/" + r.WorkspaceID + "/" + r.ID + "/"
-}
+func DatalakePrefix(r egress.Request) string { return egress.DatalakePrefix(r) }
 
 // ZipKey is where a released request's zip lives in the datalake.
 func ZipKey(r egress.Request) string { return DatalakePrefix(r) + "egress_data.zip" }
