@@ -65,7 +65,7 @@ func (b *builder) functions() {
 		config.EnvRevokeRetentionDays: strconv.Itoa(cfg.RevokeRetentionDays),
 		config.EnvNoticesTopic:        *b.notices.TopicArn(),
 		config.EnvStackName:           cfg.StackName(),
-		config.EnvVerifyReleaseDays:   strconv.Itoa(config.DefaultVerifyReleaseDays),
+		config.EnvVerifyReleaseDays:   strconv.Itoa(cfg.VerifyReleaseDays),
 		// config.EnvStateMachineArn is added by workflow, once the state
 		// machine exists, and config.EnvUserPoolID by auth, once the pool
 		// does.
