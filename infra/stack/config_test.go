@@ -51,6 +51,7 @@ func TestParseConfigSample(t *testing.T) {
 		SenderEmail:              "tre-admin@example.org",
 		CreateSESIdentity:        true,
 		LogRetentionDays:         365,
+		VerifyReleaseDays:        7,
 		StageTimeoutDays:         10,
 		Checks:                   egress.CheckSettings{}.WithDefaults(),
 	}
