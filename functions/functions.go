@@ -193,13 +193,33 @@ var table = []Function{
 		Handler:  "PublishEvents",
 	},
 	{
+		Name: "check-stuck", ID: "CheckStuck",
+		Description: "Scheduled: finds requests stuck after an outage (unreminded, execution not running, decision undelivered) and counts them as metrics",
+		MemoryMB:    256, Timeout: 5 * time.Minute,
+		Required: slices.Concat(tables, []string{config.EnvStateMachineArn}),
+		Optional: approval,
+		Services: []Service{DynamoDB, StepFunctions},
+		Handler:  "CheckStuck", Schedule: 15 * time.Minute,
+	},
+	{
+		Name: "verify-releases", ID: "VerifyReleases",
+		Description: "Scheduled: reads the zips released in the last verify_release_days back and checks them against what was approved",
+		MemoryMB:    512, Timeout: 15 * time.Minute,
+		Required: slices.Concat(tables, []string{config.EnvStagingBucket, config.EnvDatalakeBucket}),
+		Optional: slices.Concat(approval, []string{config.EnvVerifyReleaseDays, config.EnvS3PathStyle}),
+		Services: []Service{DynamoDB, S3},
+		Handler:  "VerifyReleases", Schedule: 24 * time.Hour,
+	},
+	{
 		Name: "egress-api", ID: "EgressApi",
 		Description: "AppSync direct Lambda resolver of the reviewers' GraphQL API",
 		MemoryMB:    512, Timeout: 30 * time.Second,
 		Required: slices.Concat(tables, []string{config.EnvStagingBucket, config.EnvDatalakeBucket}),
 		Optional: slices.Concat(approval, []string{config.EnvStateMachineArn, config.EnvMaxDownloads,
 			config.EnvDownloadExpiry, config.EnvMaxRequestAgeDays, config.EnvS3PathStyle,
-			config.EnvRevokeRetentionDays, config.EnvNoticesTopic, config.EnvResearcherGroup}),
+			config.EnvRevokeRetentionDays, config.EnvNoticesTopic, config.EnvResearcherGroup,
+			// retryRequest unlocks the SWB store of a request it settles.
+			config.EnvSWBStoreTable}),
 		// SNS: a revocation is published on the notices topic, which
 		// notify is subscribed to; the API sends no e-mail itself.
 		Services: []Service{DynamoDB, S3, StepFunctions, SNS},

@@ -101,14 +101,22 @@ func TestReviewerNoticeRow(t *testing.T) {
 	}
 }
 
-// Only send-reminders is scheduled, and no more often than every few
-// minutes: each run lists every awaiting request.
+// The scheduled functions, each within its bounds: each run lists every
+// awaiting (or recently released) request, so none runs every few seconds,
+// and the checks run often enough for their alarms.
 func TestSchedules(t *testing.T) {
+	bounds := map[string][2]time.Duration{
+		"send-reminders":  {time.Minute, time.Hour},
+		"purge-revoked":   {time.Minute, time.Hour},
+		"check-stuck":     {5 * time.Minute, time.Hour},
+		"verify-releases": {time.Hour, 24 * time.Hour},
+	}
 	for _, f := range functions.All() {
+		b, scheduled := bounds[f.Name]
 		switch {
-		case (f.Name == "send-reminders" || f.Name == "purge-revoked") && (f.Schedule < time.Minute || f.Schedule > time.Hour):
-			t.Errorf("%s runs every %s", f.Name, f.Schedule)
-		case f.Name != "send-reminders" && f.Name != "purge-revoked" && f.Schedule != 0:
+		case scheduled && (f.Schedule < b[0] || f.Schedule > b[1]):
+			t.Errorf("%s runs every %s, want %s to %s", f.Name, f.Schedule, b[0], b[1])
+		case !scheduled && f.Schedule != 0:
 			t.Errorf("%s is scheduled every %s", f.Name, f.Schedule)
 		case f.Schedule != 0 && (f.Handler == "" || f.Placeholder != ""):
 			t.Errorf("%s: a schedule runs a workflow handler that is not a task state", f.Name)

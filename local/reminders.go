@@ -97,3 +97,30 @@ func (s *Stack) startSchedules() (stop func()) {
 		wg.Wait()
 	}
 }
+
+// CheckStuck runs the check-stuck function once, as its schedule does.
+func (s *Stack) CheckStuck(ctx context.Context) (workflow.StuckOutput, error) {
+	var out workflow.StuckOutput
+	raw, err := s.runScheduled(ctx, "check-stuck")
+	if err != nil {
+		return out, err
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return out, fmt.Errorf("check-stuck output: %w", err)
+	}
+	return out, nil
+}
+
+// VerifyReleases runs the verify-releases function once, as its schedule
+// does.
+func (s *Stack) VerifyReleases(ctx context.Context) (workflow.VerifyOutput, error) {
+	var out workflow.VerifyOutput
+	raw, err := s.runScheduled(ctx, "verify-releases")
+	if err != nil {
+		return out, err
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return out, fmt.Errorf("verify-releases output: %w", err)
+	}
+	return out, nil
+}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tre-egress/egress/shared/api"
 	"github.com/tre-egress/egress/shared/egress"
+	"github.com/tre-egress/egress/shared/metrics"
 )
 
 // alarms tells the TRE admin, through an encrypted topic, of failed or
@@ -62,6 +63,7 @@ func (b *builder) alarms() {
 		b.intakeDLQ.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}))
 	alarm("ApiResolverErrorAlarm", "The egress-api resolver failed: internal errors or crashes, not users' refusals",
 		b.resolverFailures(sum))
+	b.operationsAlarms(alarm)
 	alarm("ApiServerErrorAlarm", "The AppSync API returned server errors",
 		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 			Namespace:     jsii.String("AWS/AppSync"),
@@ -70,6 +72,34 @@ func (b *builder) alarms() {
 			Period:        five,
 			Statistic:     jsii.String("Sum"),
 		}))
+}
+
+// operationsAlarms are the alarms on the scheduled checks' metrics (EMF,
+// shared/metrics): stuck requests (check-stuck, every 15 minutes) and
+// release drift (verify-releases, daily). Each fires on one request found;
+// a run that wrote nothing (the function failed) is missing data, not a
+// breach, as the function's errors have their own signal.
+func (b *builder) operationsAlarms(alarm func(id, description string, m awscloudwatch.IMetric)) {
+	emf := func(name string, period awscdk.Duration) awscloudwatch.IMetric {
+		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace:     jsii.String(metrics.Namespace),
+			MetricName:    jsii.String(name),
+			DimensionsMap: &map[string]*string{metrics.DimensionStack: jsii.String(b.cfg.StackName())},
+			Period:        period,
+			Statistic:     jsii.String("Maximum"),
+		})
+	}
+	// One period holds one run's count: Maximum, not Sum, so two runs
+	// finding the same request count it once.
+	stuck := awscdk.Duration_Minutes(jsii.Number(15))
+	alarm("StuckUnremindedAlarm", "Requests await a decision past their reminder window with no reminder sent: check send-reminders (README, Operations)",
+		emf(metrics.StuckUnreminded, stuck))
+	alarm("StuckNoExecutionAlarm", "Requests in flight have no running workflow execution (their SWB stores may stay PROCESSING): retryRequest settles them (README, Operations)",
+		emf(metrics.StuckNoExecution, stuck))
+	alarm("StuckUndeliveredAlarm", "Recorded decisions have not reached the workflow: retryRequest delivers them (README, Operations)",
+		emf(metrics.StuckUndelivered, stuck))
+	alarm("ReleaseDriftAlarm", "A released zip differs from what was approved: see verify-releases' log and verifyRelease (README, Operations)",
+		emf(metrics.ReleaseDrift, awscdk.Duration_Hours(jsii.Number(24))))
 }
 
 // outputs are every value the frontend's configuration needs, and the

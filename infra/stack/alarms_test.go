@@ -12,6 +12,7 @@ import (
 
 	"github.com/tre-egress/egress/shared/api"
 	"github.com/tre-egress/egress/shared/egress"
+	"github.com/tre-egress/egress/shared/metrics"
 )
 
 var (
@@ -128,6 +129,41 @@ func TestResolverErrorAlarm(t *testing.T) {
 		const wantExpression = "FILL(internal, 0) + IF(FILL(errors, 0) > FILL(returned, 0), FILL(errors, 0) - FILL(returned, 0), 0)"
 		if !reflect.DeepEqual(bound, want) || expression != wantExpression {
 			t.Errorf("%s resolver alarm: %q over %v, want %q over %v", stackName, expression, bound, wantExpression, want)
+		}
+	}
+}
+
+// The operations alarms read the scheduled checks' EMF metrics of this
+// stack and fire on one request found, told to the alarm topic; a run
+// that wrote nothing does not fire them.
+func TestOperationsAlarms(t *testing.T) {
+	s := synth(t)
+	for _, stackName := range []string{sampleStack, fullStack} {
+		tmpl, cfg := s.templates[stackName], s.configs[stackName]
+		topicID, _ := byPath(t, tmpl, stackName, "AlarmTopic/Resource")
+		for id, want := range map[string]struct {
+			metric string
+			period float64
+		}{
+			"StuckUnremindedAlarm":  {metrics.StuckUnreminded, 900},
+			"StuckNoExecutionAlarm": {metrics.StuckNoExecution, 900},
+			"StuckUndeliveredAlarm": {metrics.StuckUndelivered, 900},
+			"ReleaseDriftAlarm":     {metrics.ReleaseDrift, 86400},
+		} {
+			_, a := byPath(t, tmpl, stackName, id+"/Resource")
+			p := props(a)
+			dims := []any{map[string]any{"Name": metrics.DimensionStack, "Value": cfg.StackName()}}
+			if p["Namespace"] != metrics.Namespace || p["MetricName"] != want.metric || !reflect.DeepEqual(p["Dimensions"], dims) ||
+				p["Period"] != want.period || p["Statistic"] != "Maximum" {
+				t.Errorf("%s %s: metric %v %v %v every %v (%v)", stackName, id, p["Namespace"], p["MetricName"], p["Dimensions"], p["Period"], p["Statistic"])
+			}
+			if p["Threshold"] != 1.0 || p["ComparisonOperator"] != "GreaterThanOrEqualToThreshold" || p["EvaluationPeriods"] != 1.0 ||
+				p["TreatMissingData"] != "notBreaching" {
+				t.Errorf("%s %s: fires %v %v over %v periods, missing data %v", stackName, id, p["ComparisonOperator"], p["Threshold"], p["EvaluationPeriods"], p["TreatMissingData"])
+			}
+			if !reflect.DeepEqual(p["AlarmActions"], []any{ref(topicID)}) {
+				t.Errorf("%s %s: actions %v", stackName, id, p["AlarmActions"])
+			}
 		}
 	}
 }

@@ -45,6 +45,7 @@ type Config struct {
 	UseS3AccessPoints        bool     // use_s3_access_points: SWB serves the egress store through S3 access points
 	MaxRequestAgeDays        int      // max_request_age_days (0 lists all)
 	RevokeRetentionDays      int      // revoke_retention_days: keep a revoked zip's versions, hidden (0 deletes them)
+	VerifyReleaseDays        int      // verify_release_days: verify-releases re-reads the releases of that many days (default 7)
 	GlobalWebACLARN          string   // global_web_acl_arn: WAF for the web app
 	RegionalWebACLARN        string   // regional_web_acl_arn: WAF for AppSync and Cognito
 	CustomDomain             CustomDomain
@@ -118,7 +119,7 @@ var (
 		"custom_idp", "resource_tags",
 		"stack_name_prefix", "reviewer_email_addresses", "sender_email_address",
 		"create_ses_identity", "log_retention_days", "account", "region",
-		"approval_stages", "stage_timeout_days", "revoke_retention_days", "researcher_group",
+		"approval_stages", "stage_timeout_days", "revoke_retention_days", "verify_release_days", "researcher_group",
 		"checks", "event_bus_targets",
 	}
 )
@@ -180,6 +181,7 @@ func ParseConfig(env string, values map[string]any) (Config, error) {
 	c.DownloadExpirySeconds = p.integer("download_expiry_seconds", 0, 1, int(config.MaxDownloadExpiry/time.Second))
 	c.MaxRequestAgeDays = p.integer("max_request_age_days", 0, 0, 36500)
 	c.RevokeRetentionDays = p.integer("revoke_retention_days", 0, 0, egress.MaxRetentionDays)
+	c.VerifyReleaseDays = p.integer("verify_release_days", config.DefaultVerifyReleaseDays, 1, 90)
 	c.LogRetentionDays = p.integer("log_retention_days", 365, 1, 3653)
 	if !slices.Contains(logRetentionDays, c.LogRetentionDays) {
 		p.fail("log_retention_days", "want one of CloudWatch's retention periods %v, got %d", logRetentionDays, c.LogRetentionDays)

@@ -51,6 +51,7 @@ func TestParseConfigSample(t *testing.T) {
 		SenderEmail:              "tre-admin@example.org",
 		CreateSESIdentity:        true,
 		LogRetentionDays:         365,
+		VerifyReleaseDays:        7,
 		StageTimeoutDays:         10,
 		Checks:                   egress.CheckSettings{}.WithDefaults(),
 	}
@@ -181,6 +182,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"max_request_age_days", -1.0},
 		{"revoke_retention_days", -1.0},
 		{"revoke_retention_days", "3651"},
+		{"verify_release_days", "0"},
 		{"global_web_acl_arn", "arn:aws:wafv2:eu-west-2:444444444444:regional/webacl/egress/0a1b"},
 		{"regional_web_acl_arn", "arn:aws:wafv2:us-east-1:444444444444:global/webacl/egress/0a1b"},
 		{"custom_domain.cert_arn", map[string]any{"is_enabled": "True", "domain_name": "egress.example.org", "hosted_zone_name": "example.org",

@@ -66,6 +66,7 @@ func (b *builder) functions() {
 		config.EnvNoticesTopic:        *b.notices.TopicArn(),
 		config.EnvStackName:           cfg.StackName(), // the metrics' Stack dimension
 		config.EnvEventBus:            *b.bus.EventBusName(),
+		config.EnvVerifyReleaseDays:   strconv.Itoa(cfg.VerifyReleaseDays),
 		// config.EnvStateMachineArn is added by workflow, once the state
 		// machine exists, and config.EnvUserPoolID by auth, once the pool
 		// does.

@@ -3,6 +3,7 @@ package stack
 import (
 	"strings"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/jsii-runtime-go"
 
@@ -48,6 +49,9 @@ func (b *builder) grants() {
 			r.AddToPolicy(allow([]string{"dynamodb:PutItem"}, events))
 			// A resubmission is linked to its store's returned request.
 			r.AddToPolicy(allow([]string{"dynamodb:Query"}, byWorkspace))
+		case "check-stuck", "verify-releases":
+			// Only list the in-flight (or released) statuses: no writes.
+			r.AddToPolicy(allow([]string{"dynamodb:Query"}, byStatus))
 		case "send-reminders", "purge-revoked":
 			// Lists the awaiting statuses, then counts each reminder.
 			r.AddToPolicy(allow([]string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, requestsTable))
@@ -57,7 +61,7 @@ func (b *builder) grants() {
 			r.AddToPolicy(allow([]string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, requestsTable))
 			r.AddToPolicy(allow([]string{"dynamodb:PutItem"}, events))
 		}
-		b.tableKey(r, name != "handle-rejection" && name != "notify")
+		b.tableKey(r, name != "handle-rejection" && name != "notify" && name != "check-stuck" && name != "verify-releases")
 	}
 
 	// SWB's egress store table: intake only reads it (is the store free?);
@@ -81,6 +85,12 @@ func (b *builder) grants() {
 	// A decision resumes the workflow with SendTaskSuccess only: a
 	// rejection is an output the definition branches on, not a failure.
 	b.fns["egress-api"].role.AddToPolicy(allow([]string{"states:SendTaskSuccess"}, sm))
+
+	// check-stuck reads the status of each in-flight request's execution.
+	// retryRequest reads it too, before it settles a request.
+	for _, name := range []string{"check-stuck", "egress-api"} {
+		b.fns[name].role.AddToPolicy(allow([]string{"states:DescribeExecution"}, b.executionsARN()))
+	}
 
 	// The SWB object list: read by intake (to check it) and by staging.
 	notification := b.cfg.SWBNotificationBucketARN
@@ -156,7 +166,9 @@ func (b *builder) grants() {
 	// copies; the failure path also removes a partial release. Staging
 	// deletes what it copied for a request that ended meanwhile (a stopped
 	// execution does not stop its running task).
-	for _, name := range []string{"copy-to-staging", "copy-to-datalake", "handle-rejection", "handle-failure", "execution-ended"} {
+	// retryRequest (egress-api) does the failure path's clean-up of a
+	// request whose execution ended without it.
+	for _, name := range []string{"copy-to-staging", "copy-to-datalake", "handle-rejection", "handle-failure", "execution-ended", "egress-api"} {
 		r := b.fns[name].role
 		r.AddToPolicy(allow([]string{"s3:ListBucketVersions", "s3:ListBucketMultipartUploads"}, b.staging.BucketArn()))
 		r.AddToPolicy(allow([]string{"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload"}, stagingObjects))
@@ -164,7 +176,7 @@ func (b *builder) grants() {
 	// The failure path (HandleFailure, and execution-ended for executions
 	// that ended outside it) removes a partial, unrecorded release, and so
 	// does the release itself for a request that ended while it zipped.
-	for _, name := range []string{"copy-to-datalake", "handle-failure", "execution-ended"} {
+	for _, name := range []string{"copy-to-datalake", "handle-failure", "execution-ended", "egress-api"} {
 		r := b.fns[name].role
 		r.AddToPolicy(allowIf([]string{"s3:ListBucketVersions"}, map[string]any{
 			"StringLike": map[string]any{"s3:prefix": "approved_egress/*"},
@@ -202,6 +214,19 @@ func (b *builder) grants() {
 	purge.AddToPolicy(allow([]string{"s3:DeleteObject", "s3:DeleteObjectVersion"}, released))
 	b.datalakeKey(purge, false)
 
+	// The scheduled verification reads back recent releases (HeadObject
+	// and ranged GETs of the zip, authorised as GetObject) and the staging
+	// manifests they are checked against, and keeps its place between runs
+	// under verify-releases/ (ListBucket makes the first run's missing
+	// progress a 404, not a 403).
+	ver := b.fns["verify-releases"].role
+	verifyProgress := b.staging.ArnForObjects(jsii.String("verify-releases/*"))
+	ver.AddToPolicy(allow([]string{"s3:GetObject"}, released, b.staging.ArnForObjects(jsii.String("manifests/*"))))
+	ver.AddToPolicy(allow([]string{"s3:GetObject", "s3:PutObject"}, verifyProgress))
+	ver.AddToPolicy(allow([]string{"s3:ListBucket"}, b.staging.BucketArn()))
+	b.stagingKey(ver, true)
+	b.datalakeKey(ver, false)
+
 	for _, fn := range functions.All() {
 		if fn.Uses(functions.SES) {
 			b.fns[fn.Name].role.AddToPolicy(b.sendEmail())
@@ -229,6 +254,16 @@ func (b *builder) grants() {
 			"StringEquals": map[string]any{"kms:ViaService": "sns." + b.region() + ".amazonaws.com"},
 		}, b.stateKey.KeyArn()))
 	}
+}
+
+// executionsARN matches the executions of the workflow's state machine.
+func (b *builder) executionsARN() *string {
+	return awscdk.Arn_Format(&awscdk.ArnComponents{
+		Service:      jsii.String("states"),
+		Resource:     jsii.String("execution"),
+		ResourceName: jsii.String(*b.workflowSM.StateMachineName() + ":*"),
+		ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
+	}, b.stack)
 }
 
 // directoryGrants lets the functions that e-mail a group's members list

@@ -187,9 +187,10 @@ func TestFunctionPermissions(t *testing.T) {
 		"handle-failure":   concat(writeTables, deletePrefix),
 		"execution-ended":  concat(writeTables, deletePrefix, mail, []string{"sqs:SendMessage"}),
 		"notify":           concat(readTables, mail, []string{"sns:Publish", "cognito-idp:ListUsersInGroup", "kms:GenerateDataKey"}),
-		// Revocation: deletes or hides the zip, publishes on the notices topic.
-		"egress-api": concat(writeTables, []string{"dynamodb:Query", "states:SendTaskSuccess", "s3:GetObject", "s3:GetObjectVersion",
-			"s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion", "sns:Publish"}),
+		// Revocation: deletes or hides the zip, publishes on the notices
+		// topic; retryRequest reads the execution and cleans up.
+		"egress-api": concat(writeTables, deletePrefix, []string{"dynamodb:Query", "states:SendTaskSuccess", "states:DescribeExecution",
+			"s3:GetObject", "s3:GetObjectVersion", "sns:Publish"}),
 		"pre-token-generation": nil,
 		"send-reminders":       concat(writeTables, mail, []string{"dynamodb:Query", "sns:Publish", "cognito-idp:ListUsersInGroup"}),
 		// Lambda reads the events table's stream for it (its event
@@ -197,6 +198,11 @@ func TestFunctionPermissions(t *testing.T) {
 		"publish-events": {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams",
 			"kms:Decrypt", "kms:DescribeKey", "events:PutEvents"},
 		"purge-revoked": concat(writeTables, []string{"dynamodb:Query", "s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion"}),
+				// Reads only: lists in-flight requests, reads their executions.
+		"check-stuck": {"dynamodb:Query", "kms:Decrypt", "kms:DescribeKey", "states:DescribeExecution"},
+		// Reads recent releases back; writes only its progress.
+		"verify-releases": {"dynamodb:Query", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey",
+			"s3:GetObject", "s3:ListBucket", "s3:PutObject"},
 	}
 	efs := []string{"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface",
 		"ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses", "elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"}
@@ -323,7 +329,10 @@ func TestS3CallsAllowed(t *testing.T) {
 			{"egress-api", "DeleteVersions of a revoked zip: ListObjectVersions (approved_egress/ only)", []string{"s3:ListBucketVersions"}, lake},
 			{"egress-api", "DeleteVersions of a revoked zip: DeleteObject with a version id", []string{"s3:DeleteObjectVersion"}, released},
 			{"egress-api", "HideObject of a revoked zip: DeleteObject without one", []string{"s3:DeleteObject"}, released},
+			{"egress-api", "retryRequest: DeletePrefix of a partial release: ListMultipartUploads", []string{"s3:ListBucketMultipartUploads"}, lake},
+			{"egress-api", "retryRequest: DeletePrefix of a partial release: AbortMultipartUpload", []string{"s3:AbortMultipartUpload"}, released},
 		}
+		calls = append(calls, deletePrefix("egress-api", staging, staging+"/*")...)
 		calls = append(calls,
 			call{"check-files", "ReadManifest, ReadJSON of its progress", []string{"s3:GetObject"}, staging + "/manifests/*"},
 			call{"check-files", "ReadJSON of its progress", []string{"s3:GetObject"}, staging + "/checks/*"},
@@ -333,6 +342,10 @@ func TestS3CallsAllowed(t *testing.T) {
 			call{"check-files", "the first ReadJSON of a missing progress answers 404", []string{"s3:ListBucket"}, staging},
 			call{"check-files", "DeletePrefix of its progress: ListObjectVersions", []string{"s3:ListBucketVersions"}, staging},
 			call{"check-files", "DeletePrefix of its progress: DeleteObjects", []string{"s3:DeleteObject", "s3:DeleteObjectVersion"}, staging + "/checks/*"},
+			call{"verify-releases", "ReadZip: HeadObject and ranged GetObject of a release", []string{"s3:GetObject"}, released},
+			call{"verify-releases", "ReadManifest", []string{"s3:GetObject"}, staging + "/manifests/*"},
+			call{"verify-releases", "ReadJSON, WriteJSON of its progress", []string{"s3:GetObject", "s3:PutObject"}, staging + "/verify-releases/*"},
+			call{"verify-releases", "the first ReadJSON of a missing progress answers 404", []string{"s3:ListBucket"}, staging},
 		)
 		if stackName == sampleStack {
 			calls = append(calls, call{"check-files", "GuardDuty's verdict: GetObjectTagging of a staged version", []string{"s3:GetObjectVersionTagging"}, staging + "/*"})
@@ -402,6 +415,8 @@ func TestRequestsTableGrants(t *testing.T) {
 		"egress-api":       concat(writer, []string{query + " " + byStatus, query + " " + byWorkspace, query + " " + byRequester, query + " " + events}),
 		"send-reminders":   concat(writer, []string{query + " " + byStatus}),
 		"purge-revoked":    concat(writer, []string{query + " " + byStatus}),
+		"check-stuck":      {query + " " + byStatus},
+		"verify-releases":  {query + " " + byStatus},
 	}
 	s := synth(t)
 	for _, stackName := range []string{sampleStack, fullStack} {

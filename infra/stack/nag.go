@@ -111,6 +111,18 @@ func (b *builder) suppress() {
 	accept(b.fns["store-task-token"].role, exception{"AwsSolutions-IAM5",
 		[]string{"/^Resource::<StagingBucket[0-9A-F]{8}\\.Arn>\\/manifests\\/\\*$/"},
 		"The reviewers' notice lists the file types of the request awaiting them, from its manifest, manifests/<workspace>/<request>.json; only GetObject under manifests/ is granted."})
+	for _, name := range []string{"check-stuck", "egress-api"} {
+		accept(b.fns[name].role, exception{"AwsSolutions-IAM5",
+			[]string{"/^Resource::arn:(<AWS::Partition>|aws[a-z-]*):states:.+:execution:<Workflow[0-9A-F]{8}\\.Name>:\\*$/"},
+			"The stuck-request check and retryRequest read the status of a request's execution, named after the request; only " +
+				"states:DescribeExecution on the workflow's own executions is granted."})
+	}
+	accept(b.fns["verify-releases"].role,
+		exception{"AwsSolutions-IAM5", []string{released}, "The scheduled verification reads back each recent release, " +
+			"approved_egress/<workspace>/<request>/egress_data.zip; only s3:GetObject is granted there."},
+		exception{"AwsSolutions-IAM5", []string{"/^Resource::<StagingBucket[0-9A-F]{8}\\.Arn>\\/(manifests|verify-releases)\\/\\*$/"},
+			"The scheduled verification reads the manifest each release is checked against (manifests/<workspace>/<request>.json, " +
+				"GetObject only) and keeps its place between runs in verify-releases/progress.json."})
 	if b.scratch != nil {
 		accept(b.fns["copy-to-datalake"].role, exception{"AwsSolutions-IAM5", []string{"Resource::*"},
 			"Resource * also for the VPC network-interface actions Lambda performs with the function's role " +

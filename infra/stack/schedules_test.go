@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/tre-egress/egress/functions"
 )
@@ -24,7 +25,11 @@ func TestSchedules(t *testing.T) {
 			ruleID, rule := byPath(t, tmpl, stackName, fn.ID+"Schedule/Resource")
 			fnID, _ := byPath(t, tmpl, stackName, fn.ID+"/Resource")
 			p := props(rule)
-			if want := fmt.Sprintf("rate(%d minutes)", int(fn.Schedule.Minutes())); p["ScheduleExpression"] != want || p["State"] != "ENABLED" {
+			want := fmt.Sprintf("rate(%d minutes)", int(fn.Schedule.Minutes()))
+			if fn.Schedule%(24*time.Hour) == 0 { // CDK writes whole days as days
+				want = fmt.Sprintf("rate(%d day%s)", int(fn.Schedule.Hours()/24), map[bool]string{true: "s"}[fn.Schedule > 24*time.Hour])
+			}
+			if p["ScheduleExpression"] != want || p["State"] != "ENABLED" {
 				t.Errorf("%s: %s schedule %v (%v), want %s", stackName, fn.Name, p["ScheduleExpression"], p["State"], want)
 			}
 			targets, _ := p["Targets"].([]any)

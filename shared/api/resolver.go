@@ -141,6 +141,7 @@ var FieldResolvers = []string{
 	"Mutation.reviewRequest",
 	"Mutation.cancelRequest",
 	"Mutation.revokeRelease",
+	"Mutation.retryRequest",
 	"Request.files",
 	"Request.filePage",
 	"Request.history",
@@ -326,6 +327,19 @@ func (s *Service) Resolve(ctx context.Context, ev Event) (any, error) {
 			end = s.RevokeRelease
 		}
 		r, err := end(ctx, who, args.ID, args.Reason)
+		if err != nil {
+			return nil, err
+		}
+		return NewRequestView(r), nil
+
+	case "Mutation.retryRequest":
+		var args struct {
+			ID string `json:"egress_request_id"`
+		}
+		if err := decodeArgs(ev.Arguments, &args); err != nil {
+			return nil, err
+		}
+		r, err := s.RetryRequest(ctx, who, args.ID)
 		if err != nil {
 			return nil, err
 		}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tre-egress/egress/shared/egress"
 	"github.com/tre-egress/egress/shared/logctx"
+	"github.com/tre-egress/egress/shared/verify"
 	"github.com/tre-egress/egress/statemachine"
 )
 
@@ -86,6 +87,11 @@ type Service struct {
 	RevokeRetention time.Duration
 	// ZipReader reads released zips back for verifyRelease.
 	ZipReader ZipReader
+	// Executions, SWBStore and Deleter serve retryRequest: an execution's
+	// status, and the failure path's clean-up of a stuck request.
+	Executions ExecutionReader
+	SWBStore   SWBStore
+	Deleter    PrefixDeleter
 	// Notices publishes on NoticesTopic, the stack's internal topic the
 	// notify function is subscribed to.
 	Notices        Publisher
@@ -340,17 +346,7 @@ func (s *Service) readManifest(ctx context.Context, r egress.Request) ([]egress.
 	if s.Manifests == nil {
 		return nil, fmt.Errorf("files of %s: the service has no manifest reader", r.ID)
 	}
-	m, err := s.Manifests.ReadManifest(ctx, s.StagingBucket, r.StagingObjectMetadataVersion)
-	if err != nil {
-		return nil, err
-	}
-	if m.RequestID != "" && m.RequestID != r.ID {
-		return nil, fmt.Errorf("manifest %s belongs to request %s, not %s", r.StagingObjectMetadataVersion, m.RequestID, r.ID)
-	}
-	if m.Files == nil {
-		m.Files = []egress.File{}
-	}
-	return m.Files, nil
+	return verify.Manifest(ctx, s.Manifests, s.StagingBucket, r)
 }
 
 // fileToken is where a file listing stopped: the request and the index of

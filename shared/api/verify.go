@@ -6,11 +6,18 @@ import (
 	"time"
 
 	"github.com/tre-egress/egress/shared/egress"
+	"github.com/tre-egress/egress/shared/verify"
 )
 
 // ZipReader reads a released zip back, hashing every entry (objects.Client).
 type ZipReader interface {
 	ReadZip(ctx context.Context, bucket, key string) (egress.ZipReadback, error)
+}
+
+// releaseReader joins the service's two readers into verify's.
+type releaseReader struct {
+	Manifests
+	ZipReader
 }
 
 // MaxVerifyProblems bounds the problems a verification lists; the rest
@@ -44,30 +51,15 @@ func (s *Service) VerifyRelease(ctx context.Context, who egress.Identity, id str
 	if err != nil {
 		return Verification{}, err
 	}
-	switch {
-	case r.Status == egress.StatusRevoked:
-		return Verification{}, egress.Errorf(egress.ECONFLICT, "request %s is REVOKED: its release was withdrawn and its zip removed, so there is nothing to verify", r.ID)
-	case !r.Released():
-		return Verification{}, egress.Errorf(egress.ECONFLICT, "request %s is %s and has not been released: there is no zip to verify", r.ID, r.Status)
-	case r.StagingObjectMetadataVersion == "":
-		return Verification{}, egress.Errorf(egress.ECONFLICT, "request %s records no staging manifest to verify its zip against", r.ID)
+	if s.Manifests == nil || s.ZipReader == nil {
+		return Verification{}, fmt.Errorf("verify %s: the service has no manifest or zip reader", r.ID)
 	}
-	if s.ZipReader == nil {
-		return Verification{}, fmt.Errorf("verify %s: the service has no zip reader", r.ID)
-	}
-	staged, err := s.readManifest(ctx, r)
+	res, err := verify.Release(ctx, releaseReader{s.Manifests, s.ZipReader}, s.StagingBucket, s.DatalakeBucket, r)
 	if err != nil {
-		return Verification{}, fmt.Errorf("verify %s: staging manifest: %w", r.ID, err)
+		return Verification{}, err
 	}
-	z, err := s.ZipReader.ReadZip(ctx, s.DatalakeBucket, r.ZipKey)
-	if err != nil {
-		if egress.ErrorCode(err) == egress.ENOTFOUND {
-			return Verification{}, egress.Errorf(egress.ENOTFOUND, "request %s's released zip is not in the datalake", r.ID)
-		}
-		return Verification{}, fmt.Errorf("verify %s: %w", r.ID, err)
-	}
-	ps := egress.CheckRelease(z, staged, r.LeftOut())
-	v := Verification{RequestID: r.ID, OK: len(ps) == 0, CheckedAt: s.now(), EntriesChecked: len(z.Entries), ProblemCount: len(ps)}
+	ps := res.Problems
+	v := Verification{RequestID: r.ID, OK: len(ps) == 0, CheckedAt: s.now(), EntriesChecked: res.EntriesChecked, ProblemCount: len(ps)}
 	v.Problems = ps[:min(len(ps), MaxVerifyProblems)]
 	if v.OK {
 		log.Info("release verified", "actor", actorOf(who), "entries", v.EntriesChecked)

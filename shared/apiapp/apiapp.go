@@ -25,6 +25,7 @@ import (
 	"github.com/tre-egress/egress/shared/objects"
 	"github.com/tre-egress/egress/shared/requests"
 	"github.com/tre-egress/egress/shared/stepfunctions"
+	"github.com/tre-egress/egress/shared/swbstore"
 	"github.com/tre-egress/egress/shared/topics"
 )
 
@@ -75,9 +76,11 @@ func API(cfg config.Config, c Clients, log *slog.Logger) (*api.Service, error) {
 	}
 	obj := objects.New(c.S3)
 	table := requests.NewTable(c.DynamoDB, cfg.RequestsTable, cfg.EventsTable)
+	wf := stepfunctions.New(c.SFN, cfg.StateMachineArn)
 	svc := &api.Service{
 		Requests:          table,
-		Workflow:          stepfunctions.New(c.SFN, cfg.StateMachineArn),
+		Workflow:          wf,
+		Executions:        wf,
 		Presigner:         obj,
 		Manifests:         obj,
 		VersionPresigner:  obj,
@@ -91,6 +94,7 @@ func API(cfg config.Config, c Clients, log *slog.Logger) (*api.Service, error) {
 		MaxRequestAgeDays: cfg.MaxRequestAgeDays,
 		Zips:              obj,
 		ZipReader:         obj,
+		Deleter:           obj,
 		RevokeRetention:   time.Duration(cfg.RevokeRetentionDays) * 24 * time.Hour,
 		NoticesTopic:      cfg.NoticesTopic,
 		Log:               log,
@@ -104,6 +108,10 @@ func API(cfg config.Config, c Clients, log *slog.Logger) (*api.Service, error) {
 	// interface field would not compare equal to nil.
 	if em := metrics.ForStack(nil, cfg.StackName, log); em != nil {
 		svc.Metrics, table.Observer = em, em
+	}
+	// retryRequest unlocks the SWB store of a request it settles.
+	if cfg.SWBStoreTable != "" {
+		svc.SWBStore = swbstore.New(c.DynamoDB, cfg.SWBStoreTable)
 	}
 	return svc, nil
 }

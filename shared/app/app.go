@@ -64,6 +64,8 @@ func NewHandlers(cfg config.Config, log *slog.Logger) (*workflow.Handlers, error
 			SWBStoreBucket:  cfg.SWBStoreBucket,
 			SWBListBucket:   cfg.SWBListBucket,
 			Checks:          CheckSettings(cfg.Checks),
+			// VerifyReleaseDays is the scheduled verification's window.
+			VerifyReleaseDays: cfg.VerifyReleaseDays,
 		},
 		Log: log,
 	}

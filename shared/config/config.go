@@ -49,7 +49,8 @@ const (
 	EnvSWBListBucket       = "SWB_NOTIFICATION_BUCKET" // the only bucket an object list may be in
 	EnvResearcherGroup     = "RESEARCHER_GROUP"        // researcher_group: may read its members' own requests; "" for none
 	EnvChecks              = "CHECKS"                  // JSON egress.CheckSettings (cdk.json checks): the automated checks
-	EnvStackName           = "STACK_NAME"              // the Stack dimension of the metrics; unset, none are written
+	EnvStackName           = "STACK_NAME"              // the metrics' Stack dimension
+	EnvVerifyReleaseDays   = "VERIFY_RELEASE_DAYS"     // verify_release_days: verify-releases re-reads the releases of that many days
 )
 
 // Config is every setting a function may need; each function checks the
@@ -86,6 +87,7 @@ type Config struct {
 	SWBListBucket       string
 	ResearcherGroup     string
 	StackName           string
+	VerifyReleaseDays   int
 	// Checks are the automated checks' settings with every default
 	// filled in; unset, the defaults (egress.CheckSettings.WithDefaults).
 	Checks egress.CheckSettings
@@ -104,6 +106,7 @@ const (
 	DefaultDownloadExpiry     = 5 * time.Minute
 	DefaultCopyConcurrency    = 16
 	DefaultMultipartThreshold = 5 << 30 // CopyObject's one-call limit
+	DefaultVerifyReleaseDays  = 7
 	// MaxDownloadExpiry bounds a download link's life: whoever holds a
 	// link can download until it expires, past the download limit too.
 	MaxDownloadExpiry = time.Hour
@@ -122,6 +125,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		AdminEmail:          getenv(EnvAdminEmail),
 		WebAppURL:           strings.TrimRight(getenv(EnvWebAppURL), "/"),
 		SESConfigurationSet: getenv(EnvSESConfigurationSet),
+		StackName:           getenv(EnvStackName),
 		EFSMountPath:        getenv(EnvEFSMountPath),
 		SWBStoreBucket:      getenv(EnvSWBStoreBucket),
 		SWBListBucket:       getenv(EnvSWBListBucket),
@@ -129,7 +133,6 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		NoticesTopic:        getenv(EnvNoticesTopic),
 		EventBus:            getenv(EnvEventBus),
 		ResearcherGroup:     strings.TrimSpace(getenv(EnvResearcherGroup)),
-		StackName:           getenv(EnvStackName),
 		ReviewerGroups:      []string{egress.GroupIG, egress.GroupRIT},
 	}
 	var errs []error
@@ -182,6 +185,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	c.MaxDownloads = integer(EnvMaxDownloads, DefaultMaxDownloads, 1)
 	c.MaxRequestAgeDays = integer(EnvMaxRequestAgeDays, 0, 0)
+	c.VerifyReleaseDays = integer(EnvVerifyReleaseDays, DefaultVerifyReleaseDays, 1)
 	if c.RevokeRetentionDays = integer(EnvRevokeRetentionDays, 0, 0); c.RevokeRetentionDays > egress.MaxRetentionDays {
 		errs = append(errs, fmt.Errorf("%s: at most %d days, got %d", EnvRevokeRetentionDays, egress.MaxRetentionDays, c.RevokeRetentionDays))
 	}

@@ -242,3 +242,25 @@ func (s Stage) NextReminder(since time.Time, sent int) (at time.Time, ok bool) {
 	}
 	return since.Add(time.Duration(sent+1) * s.ReminderAfter), true
 }
+
+// InFlight reports whether the workflow still owes r work under chain c:
+// a stage awaits a decision, or the last stage approved and the release is
+// not recorded yet. Its execution should be running.
+func (c Chain) InFlight(r Request) bool {
+	if !c.Final(r.Status) {
+		return true
+	}
+	return len(c.Stages) > 0 && r.Status == c.Stages[len(c.Stages)-1].ApprovedStatus && !r.Released()
+}
+
+// InFlightStatuses are the statuses a request in flight may have under
+// some chain: every status but the terminal ones.
+func InFlightStatuses() []Status {
+	var out []Status
+	for _, s := range Statuses {
+		if !(Chain{}).Final(s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}

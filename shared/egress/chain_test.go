@@ -34,3 +34,45 @@ func TestChainFor(t *testing.T) {
 		t.Errorf("duplicate groups: error %v, want ValidationError", err)
 	}
 }
+
+// A request is in flight while a stage awaits, and once approved until its
+// release is recorded; the terminal statuses never are.
+func TestInFlight(t *testing.T) {
+	two, single := egress.DefaultChain(false), egress.DefaultChain(true)
+	tests := []struct {
+		chain    egress.Chain
+		status   egress.Status
+		released bool
+		want     bool
+	}{
+		{two, egress.StatusProcessing, false, true},
+		{two, egress.StatusIGApproved, false, true},
+		{two, egress.StatusRITApproved, false, true},
+		{two, egress.StatusRITApproved, true, false},
+		{single, egress.StatusIGApproved, false, true},
+		{single, egress.StatusIGApproved, true, false},
+		{two, egress.StatusFailed, false, false},
+		{two, egress.StatusRejected, false, false},
+		{two, egress.StatusRevoked, true, false},
+	}
+	for _, tt := range tests {
+		r := egress.Request{Status: tt.status}
+		if tt.released {
+			r.ZipKey = "approved_egress/w/r/egress_data.zip"
+		}
+		if got := tt.chain.InFlight(r); got != tt.want {
+			t.Errorf("%s (%d stages), released %v: in flight %v, want %v", tt.status, len(tt.chain.Stages), tt.released, got, tt.want)
+		}
+	}
+	statuses := egress.InFlightStatuses()
+	for _, s := range []egress.Status{egress.StatusProcessing, egress.StatusIGApproved, egress.StatusRITApproved} {
+		if !slices.Contains(statuses, s) {
+			t.Errorf("InFlightStatuses %v lacks %s", statuses, s)
+		}
+	}
+	for _, s := range []egress.Status{egress.StatusFailed, egress.StatusExpired, egress.StatusRejected, egress.StatusRevoked, egress.StatusCancelled} {
+		if slices.Contains(statuses, s) {
+			t.Errorf("InFlightStatuses %v has %s", statuses, s)
+		}
+	}
+}

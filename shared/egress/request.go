@@ -277,6 +277,9 @@ const (
 	EventVote      = "VOTE"
 	EventCancelled = "CANCELLED"
 	EventReminder  = "REMINDER"
+	// EventRetry records a TRE admin's retryRequest of a request stuck
+	// after an outage; what it did follows as its own events.
+	EventRetry = "RETRY"
 )
 
 // ActorWorkflow is the actor of changes the workflow makes on its own.

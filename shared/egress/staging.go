@@ -10,3 +10,8 @@ func StagingPrefix(r Request) string { return r.WorkspaceID + "/" + r.ID + "/" }
 
 // StagedKey is the staging key of r's file at path (File.Path).
 func StagedKey(r Request, path string) string { return StagingPrefix(r) + path }
+
+// DatalakePrefix is where a request's release lives in the datalake.
+func DatalakePrefix(r Request) string {
+	return "approved_egress/" + r.WorkspaceID + "/" + r.ID + "/"
+}

@@ -125,3 +125,19 @@ func ForStack(w io.Writer, stack string, log *slog.Logger) *Emitter {
 	}
 	return NewEmitter(New(w, stack), log)
 }
+
+// StuckChecked records one run of check-stuck: how many requests of each
+// kind it found (0 included, so the alarms see data every period).
+func (e *Emitter) StuckChecked(ctx context.Context, unreminded, noExecution, undelivered int) {
+	e.record(ctx, "", nil,
+		Metric{Name: StuckUnreminded, Unit: Count, Value: float64(unreminded)},
+		Metric{Name: StuckNoExecution, Unit: Count, Value: float64(noExecution)},
+		Metric{Name: StuckUndelivered, Unit: Count, Value: float64(undelivered)})
+}
+
+// ReleasesChecked records one run of verify-releases.
+func (e *Emitter) ReleasesChecked(ctx context.Context, checked, drift int) {
+	e.record(ctx, "", nil,
+		Metric{Name: ReleasesVerified, Unit: Count, Value: float64(checked)},
+		Metric{Name: ReleaseDrift, Unit: Count, Value: float64(drift)})
+}

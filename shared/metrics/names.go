@@ -31,6 +31,24 @@ const (
 	Failures = "Failures"
 )
 
+// Stuck requests and release drift (the check-stuck and verify-releases
+// scheduled functions).
+const (
+	// StuckUnreminded counts requests awaiting a decision longer than
+	// their stage's reminder window with no reminder sent.
+	StuckUnreminded = "StuckRequestsUnreminded"
+	// StuckNoExecution counts requests not final (or approved but not
+	// yet released) whose workflow execution is no longer running.
+	StuckNoExecution = "StuckRequestsNoExecution"
+	// StuckUndelivered counts requests with a recorded decision the
+	// workflow has not acknowledged.
+	StuckUndelivered = "StuckRequestsUndelivered"
+	// ReleasesVerified counts released zips read back and checked.
+	ReleasesVerified = "ReleasesVerified"
+	// ReleaseDrift counts released zips that differ from what was approved.
+	ReleaseDrift = "ReleaseDrift"
+)
+
 // Definition is one metric: its name, unit and dimensions (besides Stack,
 // which every record has).
 type Definition struct {
@@ -49,6 +67,11 @@ var Definitions = []Definition{
 	{Name: ReleaseSeconds, Unit: Seconds, Description: "seconds copy-to-datalake took to write a release zip"},
 	{Name: Downloads, Unit: Count, Description: "downloads granted (counted download links handed out)"},
 	{Name: Failures, Unit: Count, Dimensions: []string{DimCause}, Description: "requests ended FAILED or EXPIRED, or released and then failed, by cause category"},
+	{Name: StuckUnreminded, Unit: Count, Description: "requests awaiting a decision past their stage's reminder window with no reminder sent (check-stuck, every 15 minutes)"},
+	{Name: StuckNoExecution, Unit: Count, Description: "requests in flight whose workflow execution is no longer running (check-stuck)"},
+	{Name: StuckUndelivered, Unit: Count, Description: "requests with a recorded decision the workflow has not acknowledged (check-stuck)"},
+	{Name: ReleasesVerified, Unit: Count, Description: "released zips read back and checked by verify-releases (daily)"},
+	{Name: ReleaseDrift, Unit: Count, Description: "released zips that differ from what was approved (verify-releases)"},
 }
 
 // Lookup returns the definition of metric name.

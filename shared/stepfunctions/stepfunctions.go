@@ -21,6 +21,7 @@ import (
 type API interface {
 	StartExecution(ctx context.Context, in *sfn.StartExecutionInput, opts ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
 	SendTaskSuccess(ctx context.Context, in *sfn.SendTaskSuccessInput, opts ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error)
+	DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, opts ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error)
 }
 
 // Workflow starts and resumes executions of the egress state machine.
@@ -69,6 +70,21 @@ func ExecutionArn(stateMachineArn, name string) string {
 		}
 	}
 	return ""
+}
+
+// ExecutionStatus returns the status of the execution arn (RUNNING,
+// SUCCEEDED, FAILED, TIMED_OUT, ABORTED, ...); an execution that does not
+// exist is ENOTFOUND.
+func (w *Workflow) ExecutionStatus(ctx context.Context, arn string) (string, error) {
+	out, err := w.api.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
+	var missing *types.ExecutionDoesNotExist
+	switch {
+	case errors.As(err, &missing):
+		return "", egress.Errorf(egress.ENOTFOUND, "execution %s does not exist", arn)
+	case err != nil:
+		return "", fmt.Errorf("describe execution %s: %w", arn, err)
+	}
+	return string(out.Status), nil
 }
 
 // Resume sends a stage's decision to the task waiting on token. A token that

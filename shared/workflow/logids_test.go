@@ -16,6 +16,7 @@ import (
 	"github.com/tre-egress/egress/shared/auditstream"
 	"github.com/tre-egress/egress/shared/egress"
 	"github.com/tre-egress/egress/shared/logctx"
+	"github.com/tre-egress/egress/shared/workflow"
 )
 
 // logSetups put in the fakes what a function's sample event needs for it
@@ -40,6 +41,23 @@ var logSetups = map[string]func(*testing.T) *env{
 	"publish-events": func(t *testing.T) *env {
 		e := newEnv(t)
 		e.h.Bus, e.h.Audit = &fakeBus{}, auditstream.AuditStream{}
+		return e
+	},
+	// A request awaiting past its reminder window, none sent: the check
+	// logs it.
+	"check-stuck": func(t *testing.T) *env {
+		e := newEnv(t)
+		r := request()
+		r.Stages, r.AwaitingSince, r.TaskToken = remindedStages, now.Add(-25*time.Hour), token
+		e.put(t, r)
+		return e
+	},
+	// A release whose zip cannot be read back: the run logs the request.
+	"verify-releases": func(t *testing.T) *env {
+		e := newEnv(t)
+		r := request()
+		r.Status, r.ZipKey, r.ReleasedAt, r.StagingObjectMetadataVersion = egress.StatusRITApproved, workflow.ZipKey(r), now.Add(-time.Hour), "manifests/m.json"
+		e.put(t, r)
 		return e
 	},
 	"purge-revoked": func(t *testing.T) *env {

@@ -144,3 +144,11 @@ func TestWorkflowMetrics(t *testing.T) {
 		})
 	}
 }
+
+func (f *fakeMetrics) StuckChecked(_ context.Context, unreminded, noExecution, undelivered int) {
+	f.add(fmt.Sprintf("stuck %d %d %d", unreminded, noExecution, undelivered))
+}
+
+func (f *fakeMetrics) ReleasesChecked(_ context.Context, checked, drift int) {
+	f.add(fmt.Sprintf("releases %d %d", checked, drift))
+}

@@ -94,6 +94,9 @@ type Metrics interface {
 	Checked(ctx context.Context, id string, findings []egress.Finding)
 	Released(ctx context.Context, id string, size int64, took time.Duration)
 	Failed(ctx context.Context, id string, cause egress.FailureCause)
+	// StuckChecked and ReleasesChecked are the scheduled checks' counts.
+	StuckChecked(ctx context.Context, unreminded, noExecution, undelivered int)
+	ReleasesChecked(ctx context.Context, checked, drift int)
 }
 
 // noMetrics is the Metrics of handlers given none.
@@ -102,6 +105,8 @@ type noMetrics struct{}
 func (noMetrics) Checked(context.Context, string, []egress.Finding)      {}
 func (noMetrics) Released(context.Context, string, int64, time.Duration) {}
 func (noMetrics) Failed(context.Context, string, egress.FailureCause)    {}
+func (noMetrics) StuckChecked(context.Context, int, int, int)            {}
+func (noMetrics) ReleasesChecked(context.Context, int, int)              {}
 
 // Settings are the handlers' configuration.
 type Settings struct {
@@ -120,6 +125,9 @@ type Settings struct {
 	SWBStoreBucket string
 	SWBListBucket  string
 	Checks         CheckSettings
+	// VerifyReleaseDays is how many days of releases VerifyReleases
+	// re-reads (verify_release_days).
+	VerifyReleaseDays int
 }
 
 // Handlers runs the workflow's steps. Fields a function does not use may be
@@ -133,12 +141,16 @@ type Handlers struct {
 	Publisher  Publisher
 	Directory  Directory
 	Checks     Checker
-	Metrics    Metrics
-	Bus        Bus
-	Audit      AuditStream
-	Settings   Settings
-	Log        *slog.Logger
-	Now        func() time.Time
+	// ExecutionReader and Zips serve the scheduled checks (CheckStuck,
+	// VerifyReleases).
+	ExecutionReader ExecutionReader
+	Zips            ZipReader
+	Metrics         Metrics
+	Bus             Bus
+	Audit           AuditStream
+	Settings        Settings
+	Log             *slog.Logger
+	Now             func() time.Time
 }
 
 func (h *Handlers) now() time.Time {
@@ -175,9 +187,7 @@ func manifestKey(r egress.Request) string {
 }
 
 // DatalakePrefix is where a request's release lives in the datalake.
-func DatalakePrefix(r egress.Request) string {
-	return "approved_egress/" + r.WorkspaceID + "/" + r.ID + "/"
-}
+func DatalakePrefix(r egress.Request) string { return egress.DatalakePrefix(r) }
 
 // ZipKey is where a released request's zip lives in the datalake.
 func ZipKey(r egress.Request) string { return DatalakePrefix(r) + "egress_data.zip" }

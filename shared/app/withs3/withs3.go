@@ -27,4 +27,5 @@ func Adapters(h *workflow.Handlers, cfg config.Config, c *s3.Client) {
 	obj.MultipartThreshold = cfg.MultipartThreshold
 	obj.ScratchDir = cfg.EFSMountPath
 	h.Objects = obj
+	h.Zips = obj
 }

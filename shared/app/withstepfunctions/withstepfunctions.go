@@ -24,5 +24,6 @@ var Plugin = app.Plugin{
 
 // Adapters sets the adapters over c on h.
 func Adapters(h *workflow.Handlers, cfg config.Config, c *sfn.Client) {
-	h.Executions = stepfunctions.New(c, cfg.StateMachineArn)
+	w := stepfunctions.New(c, cfg.StateMachineArn)
+	h.Executions, h.ExecutionReader = w, w
 }
