@@ -124,6 +124,14 @@ func (b *builder) dashboard() {
 				graph("Function throttles", 8, throttles),
 				graph("Function duration (p90, ms)", 8, durations),
 			},
+			{
+				graph("Stuck requests (check-stuck, every 15 minutes; alarms at 1)", 12, one(
+					b.egressMetric(metrics.StuckUnreminded, "Maximum", nil),
+					b.egressMetric(metrics.StuckNoExecution, "Maximum", nil),
+					b.egressMetric(metrics.StuckUndelivered, "Maximum", nil))),
+				graph("Releases verified (left) and drifted (right; alarms at 1), daily", 12,
+					one(b.egressMetric(metrics.ReleasesVerified, sum, nil)), b.egressMetric(metrics.ReleaseDrift, "Maximum", nil)),
+			},
 			{graph("DynamoDB throttled requests", 24, tableThrottles)},
 		},
 	})
