@@ -198,7 +198,7 @@ func TestFunctionPermissions(t *testing.T) {
 		"publish-events": {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams",
 			"kms:Decrypt", "kms:DescribeKey", "events:PutEvents"},
 		"purge-revoked": concat(writeTables, []string{"dynamodb:Query", "s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion"}),
-				// Reads only: lists in-flight requests, reads their executions.
+		// Reads only: lists in-flight requests, reads their executions.
 		"check-stuck": {"dynamodb:Query", "kms:Decrypt", "kms:DescribeKey", "states:DescribeExecution"},
 		// Reads recent releases back; writes only its progress.
 		"verify-releases": {"dynamodb:Query", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey",
