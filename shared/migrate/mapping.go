@@ -106,10 +106,13 @@ func Map(item map[string]types.AttributeValue, index int, source string, now tim
 		StoreBucketPath:              it.get(attrBucketPath),
 		ObjectListLocation:           it.get(attrObjectList),
 		SWBObjectMetadataVersion:     it.get(attrSWBVersion),
-		StagingObjectMetadataVersion: it.get(attrStagingVersion),
 		SingleApproval:               single,
 		// TaskToken is left behind: it belonged to the old stack's
 		// execution, which is over, and is a secret.
+		// StagingObjectMetadataVersion too: it named the old stack's
+		// staging copy, gone once the request ended, and the API would
+		// read it as this stack's staging manifest (a request without one
+		// shows no files).
 	}
 	if r.WorkspaceID == "" {
 		// SWB's egress store id is the workspace id (Contract 1).
