@@ -95,18 +95,18 @@ func Map(item map[string]types.AttributeValue, index int, source string, now tim
 	}
 
 	r := egress.Request{
-		ID:                           m.ID,
-		StoreName:                    it.get(attrStoreName),
-		StoreID:                      it.get(attrStoreID),
-		ProjectID:                    it.get(attrProject),
-		WorkspaceID:                  it.get(attrWorkspace),
-		UpdatedBy:                    it.get(attrUpdatedBy),
-		Status:                       egress.Status(m.Status),
-		StoreBucket:                  it.get(attrBucket),
-		StoreBucketPath:              it.get(attrBucketPath),
-		ObjectListLocation:           it.get(attrObjectList),
-		SWBObjectMetadataVersion:     it.get(attrSWBVersion),
-		SingleApproval:               single,
+		ID:                       m.ID,
+		StoreName:                it.get(attrStoreName),
+		StoreID:                  it.get(attrStoreID),
+		ProjectID:                it.get(attrProject),
+		WorkspaceID:              it.get(attrWorkspace),
+		UpdatedBy:                it.get(attrUpdatedBy),
+		Status:                   egress.Status(m.Status),
+		StoreBucket:              it.get(attrBucket),
+		StoreBucketPath:          it.get(attrBucketPath),
+		ObjectListLocation:       it.get(attrObjectList),
+		SWBObjectMetadataVersion: it.get(attrSWBVersion),
+		SingleApproval:           single,
 		// TaskToken is left behind: it belonged to the old stack's
 		// execution, which is over, and is a secret.
 		// StagingObjectMetadataVersion too: it named the old stack's
