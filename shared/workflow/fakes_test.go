@@ -341,16 +341,16 @@ func (f *fakeObjects) DeletePrefix(_ context.Context, bucket, prefix string) (in
 	return 1, nil
 }
 
-func (f *fakeObjects) WriteZip(_ context.Context, bucket, key string, entries []egress.ZipEntry, leftOut ...egress.LeftOut) (egress.ZipResult, error) {
+func (f *fakeObjects) WriteZipJob(_ context.Context, job egress.ZipJob) (egress.ZipResult, bool, error) {
 	if f.onWriteZip != nil {
 		f.onWriteZip()
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.zipped = append(f.zipped, entries...)
-	f.leftOut = append(f.leftOut, leftOut...)
-	f.data[bucket+"/"+key] = []byte("zip")
-	return egress.ZipResult{Bucket: bucket, Key: key, Size: 100}, nil
+	f.zipped = append(f.zipped, job.Entries...)
+	f.leftOut = append(f.leftOut, job.LeftOut...)
+	f.data[job.Bucket+"/"+job.Key] = []byte("zip")
+	return egress.ZipResult{Bucket: job.Bucket, Key: job.Key, Size: 100}, true, nil
 }
 
 // fakeExecutions starts executions, or fails with err.

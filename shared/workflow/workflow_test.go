@@ -138,7 +138,7 @@ func TestHandleFailureStatus(t *testing.T) {
 				}
 			}
 			// Cleanup runs whether or not the status moved: a retry must finish it.
-			wantDeleted := []string{staging + "/" + egress.StagingPrefix(r), datalake + "/" + workflow.DatalakePrefix(r)}
+			wantDeleted := []string{staging + "/" + egress.StagingPrefix(r), staging + "/releases/" + r.WorkspaceID + "/" + r.ID + "/", datalake + "/" + workflow.DatalakePrefix(r)}
 			if !slices.Equal(e.objs.deleted, wantDeleted) {
 				t.Errorf("deleted %v, want %v", e.objs.deleted, wantDeleted)
 			}
