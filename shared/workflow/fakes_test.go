@@ -279,6 +279,8 @@ type fakeObjects struct {
 
 	readErr, deleteErr error
 	onWriteZip         func() // run as a zip is written
+	zipCallsLeft       int    // WriteZipJob calls that return unfinished before one finishes
+	zipJobs            []egress.ZipJob
 	onCopyAll          func() // run as files are copied
 }
 
@@ -347,6 +349,11 @@ func (f *fakeObjects) WriteZipJob(_ context.Context, job egress.ZipJob) (egress.
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.zipJobs = append(f.zipJobs, job)
+	if f.zipCallsLeft > 0 {
+		f.zipCallsLeft--
+		return egress.ZipResult{Bucket: job.Bucket, Key: job.Key, Size: 50}, false, nil
+	}
 	f.zipped = append(f.zipped, job.Entries...)
 	f.leftOut = append(f.leftOut, job.LeftOut...)
 	f.data[job.Bucket+"/"+job.Key] = []byte("zip")
