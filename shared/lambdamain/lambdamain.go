@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/debug"
+	"strconv"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -31,12 +33,36 @@ type Build func(ctx context.Context, fn functions.Function, cfg config.Config, l
 // first event.
 func Start(name string, build Build) {
 	log := Logger()
+	SetMemoryLimit(os.Getenv)
 	h, err := handler(context.Background(), name, os.Getenv, build, log)
 	if err != nil {
 		log.Error("configuration", "error", err)
 		os.Exit(1)
 	}
 	lambda.Start(h)
+}
+
+// memoryHeadroom is the share of a function's memory its Go heap may
+// use before the collector works harder to stay below: the rest is the
+// runtime's, the stacks', and what the SDK's connections hold.
+const memoryHeadroom = 0.85
+
+// SetMemoryLimit sets the Go runtime's soft memory limit from the Lambda
+// function's memory (AWS_LAMBDA_FUNCTION_MEMORY_SIZE, MB), unless
+// GOMEMLIMIT sets one: a function then collects more often as it nears
+// its memory instead of being killed, however late the collector would
+// otherwise have run. It returns the limit set, 0 if none.
+func SetMemoryLimit(getenv func(string) string) int64 {
+	if getenv("GOMEMLIMIT") != "" {
+		return 0
+	}
+	mb, err := strconv.Atoi(getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"))
+	if err != nil || mb <= 0 {
+		return 0
+	}
+	limit := int64(float64(int64(mb)<<20) * memoryHeadroom)
+	debug.SetMemoryLimit(limit)
+	return limit
 }
 
 func handler(ctx context.Context, name string, getenv func(string) string, build Build, log *slog.Logger) (any, error) {
