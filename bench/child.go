@@ -21,7 +21,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/klauspost/compress/flate"
 
+	"github.com/tre-egress/egress/functions"
 	"github.com/tre-egress/egress/shared/egress"
+	"github.com/tre-egress/egress/shared/lambdamain"
 	"github.com/tre-egress/egress/shared/objects"
 )
 
@@ -84,6 +86,11 @@ func runChild(specPath string) error {
 	if err := json.Unmarshal(b, &spec); err != nil {
 		return fmt.Errorf("spec %s: %w", specPath, err)
 	}
+	// Every side runs with the release function's memory limit, as its
+	// main sets it, so that peak RSS is the working set rather than when
+	// the collector happened to run.
+	release, _ := functions.Lookup("copy-to-datalake")
+	lambdamain.SetMemoryLimit(release, os.Getenv)
 	ctx := context.Background()
 	c := spec.Conn.client()
 	if spec.CPUProfile != "" {

@@ -151,7 +151,8 @@ func (e *Env) releaseChild(ctx context.Context, spec releaseSpec, name string) (
 	}
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, exe)
-	cmd.Env = append(os.Environ(), childEnv+"="+specPath)
+	// The child sets the release function's memory limit (runChild).
+	cmd.Env = append(os.Environ(), childEnv+"="+specPath, "GOMEMLIMIT=")
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		return releaseResult{}, fmt.Errorf("%s child: %w: %s", spec.Mode, err, strings.TrimSpace(stderr.String()))

@@ -33,7 +33,9 @@ type Build func(ctx context.Context, fn functions.Function, cfg config.Config, l
 // first event.
 func Start(name string, build Build) {
 	log := Logger()
-	SetMemoryLimit(os.Getenv)
+	if fn, ok := functions.Lookup(name); ok {
+		SetMemoryLimit(fn, os.Getenv)
+	}
 	h, err := handler(context.Background(), name, os.Getenv, build, log)
 	if err != nil {
 		log.Error("configuration", "error", err)
@@ -42,25 +44,29 @@ func Start(name string, build Build) {
 	lambda.Start(h)
 }
 
-// memoryHeadroom is the share of a function's memory its Go heap may
+// memoryHeadroom is the share of a function's memory its Go runtime may
 // use before the collector works harder to stay below: the rest is the
-// runtime's, the stacks', and what the SDK's connections hold.
+// binary's pages and what lives outside the Go heap.
 const memoryHeadroom = 0.85
 
-// SetMemoryLimit sets the Go runtime's soft memory limit from the Lambda
-// function's memory (AWS_LAMBDA_FUNCTION_MEMORY_SIZE, MB), unless
-// GOMEMLIMIT sets one: a function then collects more often as it nears
-// its memory instead of being killed, however late the collector would
-// otherwise have run. It returns the limit set, 0 if none.
-func SetMemoryLimit(getenv func(string) string) int64 {
+// SetMemoryLimit sets the Go runtime's soft memory limit of function fn:
+// GOMEMLIMIT when set (the runtime has read it), else fn.GoMemoryLimitMB,
+// else 85% of the Lambda function's memory (AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+// MB). A function then collects more often as it nears the limit instead
+// of growing until the collector happens to run, or being killed. It
+// returns the limit set, 0 if none.
+func SetMemoryLimit(fn functions.Function, getenv func(string) string) int64 {
 	if getenv("GOMEMLIMIT") != "" {
 		return 0
 	}
-	mb, err := strconv.Atoi(getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"))
-	if err != nil || mb <= 0 {
+	var limit int64
+	if fn.GoMemoryLimitMB > 0 {
+		limit = int64(fn.GoMemoryLimitMB) << 20
+	} else if mb, err := strconv.Atoi(getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")); err == nil && mb > 0 {
+		limit = int64(float64(int64(mb)<<20) * memoryHeadroom)
+	} else {
 		return 0
 	}
-	limit := int64(float64(int64(mb)<<20) * memoryHeadroom)
 	debug.SetMemoryLimit(limit)
 	return limit
 }

@@ -125,11 +125,18 @@ func (s *Client) WriteZipJob(ctx context.Context, job egress.ZipJob) (res egress
 	w.resume(ck.completedParts(), ck.pending, z.size)
 	ck.pending = nil
 	defer func() {
-		if err != nil {
-			w.stop()
-			if !resumable {
-				err = errors.Join(err, s.abort(ctx, job.Bucket, job.Key, uploadID))
-			}
+		if err == nil {
+			return
+		}
+		w.stop()
+		switch {
+		case !resumable:
+			err = errors.Join(err, s.abort(ctx, job.Bucket, job.Key, uploadID))
+		case egress.ErrorCode(err) != egress.EINTERNAL:
+			// What the data says (a file missing or not what the manifest
+			// says) no retry changes: the upload goes now, and its
+			// checkpoint with it, as without one.
+			err = errors.Join(err, s.abort(ctx, job.Bucket, job.Key, uploadID), s.dropZipCheckpoint(ctx, job))
 		}
 	}()
 

@@ -177,6 +177,18 @@ func (s *Client) saveZipCheckpoint(ctx context.Context, job egress.ZipJob, ck *z
 	return nil
 }
 
+// dropZipCheckpoint deletes the job's checkpoint (its current version:
+// earlier ones go with the caller's clean-up of the prefix).
+func (s *Client) dropZipCheckpoint(ctx context.Context, job egress.ZipJob) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
+	defer cancel()
+	_, err := s.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(job.CheckpointBucket), Key: aws.String(job.CheckpointKey)})
+	if err != nil {
+		return fmt.Errorf("delete checkpoint s3://%s/%s: %w", job.CheckpointBucket, job.CheckpointKey, err)
+	}
+	return nil
+}
+
 // maxCheckpointJSON bounds the gzipped JSON of a checkpoint read back.
 const maxCheckpointJSON = 256 << 20
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -223,5 +224,37 @@ func unzipTest(t *testing.T, b []byte) {
 	}
 	if out, err := exec.Command("unzip", "-t", path).CombinedOutput(); err != nil {
 		t.Fatalf("unzip -t: %v\n%s", err, out)
+	}
+}
+
+// TestWriteZipJobConflictDropsCheckpoint: a file that is not what the
+// manifest says fails the zip for good, checkpoint or not: the upload is
+// aborted and the checkpoint deleted, so nothing is left for a retry to
+// resume.
+func TestWriteZipJobConflictDropsCheckpoint(t *testing.T) {
+	_, c := newStore(t)
+	ctx := context.Background()
+	f := newZipFixture(t, c)
+	datalake := testenv.NewBucket(t, c, true)
+	entries := slices.Clone(f.entries)
+	entries[3].SHA256 = sum([]byte("something else"))
+	job := egress.ZipJob{Bucket: datalake, Key: "approved_egress/ws1/req1/egress_data.zip", Entries: entries,
+		CheckpointBucket: f.staging, CheckpointKey: "releases/ws1/req1/checkpoint", Stop: time.Now().Add(-time.Hour)}
+	s := &Client{S3: c, ZipPartSize: 5 << 20}
+	var err error
+	for done, calls := false, 0; !done && err == nil; calls++ {
+		if calls > 20 {
+			t.Fatal("no end after 20 calls")
+		}
+		_, done, err = s.WriteZipJob(ctx, job)
+	}
+	if egress.ErrorCode(err) != egress.ECONFLICT {
+		t.Fatalf("error %v, want a conflict", err)
+	}
+	if n := openUploads(t, c, datalake, job.Key); n != 0 {
+		t.Errorf("%d multipart uploads left open", n)
+	}
+	if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(f.staging), Key: aws.String(job.CheckpointKey)}); !isNotFound(err) {
+		t.Errorf("checkpoint still there: %v", err)
 	}
 }
