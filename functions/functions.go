@@ -122,11 +122,11 @@ var table = []Function{
 		Name: "copy-to-datalake", ID: "CopyToDatalake",
 		Description: "Releases the approved files as one zip into the datalake",
 		MemoryMB:    2048, Timeout: 15 * time.Minute,
-		// The zip holds two 16 MiB parts, the blocks being deflated and up
-		// to 16 MiB read ahead, about 60 MiB: a limit just above makes the
-		// collector run before garbage piles up, so its peak memory is the
-		// same for a 256 MiB zip and a 2 GiB one (README, Performance).
-		GoMemoryLimitMB: 80,
+		// The zip holds two 16 MiB parts, the blocks being deflated and
+		// what is read ahead, about 55 MiB live: a limit just above makes
+		// the collector run before garbage piles up, so its peak memory is
+		// the same for a 256 MiB zip and a 2 GiB one (README, Performance).
+		GoMemoryLimitMB: 72,
 		Required:        slices.Concat(tables, []string{config.EnvSWBStoreTable, config.EnvStagingBucket, config.EnvDatalakeBucket}),
 		Optional:        slices.Concat(approval, []string{config.EnvEFSMountPath, config.EnvS3PathStyle}),
 		Services:        []Service{DynamoDB, S3},

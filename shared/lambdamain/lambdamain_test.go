@@ -68,7 +68,7 @@ func TestSetMemoryLimit(t *testing.T) {
 		want int64
 	}{
 		{"from the function's memory", notify, map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256"}, int64(256 << 20 * 85 / 100)},
-		{"the function's own", release, map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "2048"}, 80 << 20},
+		{"the function's own", release, map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "2048"}, 72 << 20},
 		{"GOMEMLIMIT wins", release, map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "2048", "GOMEMLIMIT": "1GiB"}, 0},
 		{"not in Lambda", notify, nil, 0},
 	}
