@@ -232,12 +232,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		if row.Speedup {
 			ratio += " faster"
 		}
-		base := fmt.Sprintf("%s %s (%s)", num(row.Baseline), row.Unit, row.BaseName)
-		if row.BaseName == "" && row.Baseline == 0 {
-			base, ratio = "—", "—" // a figure of ours alone
-		}
-		fmt.Fprintf(&b, "| %s | %s | %s %s | %s | %s | %s | %s |\n",
-			row.Scenario, row.Name, num(row.Ours), row.Unit, base, ratio, goal, row.Result)
+		fmt.Fprintf(&b, "| %s | %s | %s %s | %s %s (%s) | %s | %s | %s |\n",
+			row.Scenario, row.Name, num(row.Ours), row.Unit, num(row.Baseline), row.Unit, row.BaseName,
+			ratio, goal, row.Result)
 		if row.Note != "" {
 			notes = append(notes, fmt.Sprintf("%s / %s: %s", row.Scenario, row.Name, row.Note))
 		}
