@@ -171,6 +171,12 @@ func (s *Client) WriteZipJob(ctx context.Context, job egress.ZipJob) (res egress
 	if err != nil {
 		return egress.ZipResult{}, false, fmt.Errorf("%s: complete multipart upload: %w", where, err)
 	}
+	if resumable {
+		// At once, so that a retry of a call that dies now writes the
+		// zip afresh rather than resuming an upload that is complete. A
+		// failure is left for the caller's clean-up of the prefix.
+		_ = s.dropZipCheckpoint(ctx, job)
+	}
 	return egress.ZipResult{Bucket: job.Bucket, Key: job.Key, VersionID: aws.ToString(out.VersionId), Size: w.size, Entries: files}, true, nil
 }
 

@@ -194,6 +194,9 @@ func TestWriteZipJobResumes(t *testing.T) {
 	if n := openUploads(t, c, datalake, job.Key); n != 0 {
 		t.Errorf("%d multipart uploads left open", n)
 	}
+	if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(f.staging), Key: aws.String(job.CheckpointKey)}); !isNotFound(err) {
+		t.Errorf("checkpoint still there once the zip is complete: %v", err)
+	}
 	unzipTest(t, got)
 	t.Logf("%d calls, one crashed; zip of %d bytes identical", calls, len(got))
 
