@@ -91,3 +91,5 @@ require (
 	golang.org/x/tools v0.52.0 // indirect
 	google.golang.org/protobuf v1.36.6 // indirect
 )
+
+require github.com/klauspost/compress v1.20.4 // indirect

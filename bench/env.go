@@ -30,12 +30,15 @@ type Env struct {
 	ProfileDir string    // if set, release children write CPU profiles here
 	Functions  []string  // functions the cold-start scenario builds; nil means all
 
-	s3Once  sync.Once
-	s3      *servers.S3Server
-	s3Err   error
-	ddbOnce sync.Once
-	ddb     *servers.DynamoDBServer
-	ddbErr  error
+	s3Once    sync.Once
+	s3        *servers.S3Server
+	s3Err     error
+	s3TLSOnce sync.Once
+	s3TLS     *servers.S3Server
+	s3TLSErr  error
+	ddbOnce   sync.Once
+	ddb       *servers.DynamoDBServer
+	ddbErr    error
 
 	compression []Compression // set by the release scenario
 }
@@ -65,6 +68,16 @@ func (e *Env) S3(ctx context.Context) (*servers.S3Server, error) {
 	return e.s3, e.s3Err
 }
 
+// S3TLS returns a second MinIO server, serving HTTPS with a certificate
+// made at its start, starting it on first use: the release scenarios
+// talk to S3 as the functions do, over TLS, where the SDK sends uploads
+// with an unsigned payload and a trailing checksum rather than hashing
+// each part for SigV4 before sending it.
+func (e *Env) S3TLS(ctx context.Context) (*servers.S3Server, error) {
+	e.s3TLSOnce.Do(func() { e.s3TLS, e.s3TLSErr = servers.StartS3TLS(ctx, filepath.Join(e.Dir, "minio-tls")) })
+	return e.s3TLS, e.s3TLSErr
+}
+
 // DynamoDB returns a DynamoDB Local server, starting it on first use.
 func (e *Env) DynamoDB(ctx context.Context) (*dynamodb.Client, error) {
 	e.ddbOnce.Do(func() { e.ddb, e.ddbErr = servers.StartDynamoDB(ctx) })
@@ -78,6 +91,9 @@ func (e *Env) DynamoDB(ctx context.Context) (*dynamodb.Client, error) {
 func (e *Env) Close() error {
 	if e.s3 != nil {
 		e.s3.Close()
+	}
+	if e.s3TLS != nil {
+		e.s3TLS.Close()
 	}
 	if e.ddb != nil {
 		e.ddb.Close()
@@ -96,10 +112,11 @@ type s3Conn struct {
 	AccessKey string `json:"access_key"`
 	SecretKey string `json:"secret_key"`
 	Region    string `json:"region"`
+	CACert    []byte `json:"ca_cert,omitempty"` // the server's certificate, when it serves HTTPS
 }
 
 func connOf(s *servers.S3Server) s3Conn {
-	return s3Conn{Endpoint: s.Endpoint, AccessKey: s.AccessKey, SecretKey: s.SecretKey, Region: s.Region}
+	return s3Conn{Endpoint: s.Endpoint, AccessKey: s.AccessKey, SecretKey: s.SecretKey, Region: s.Region, CACert: s.CACert}
 }
 
 // client builds the S3 client the way the functions build theirs
@@ -110,6 +127,9 @@ func (c s3Conn) client() *s3.Client {
 		Region:       c.Region,
 		Credentials:  credentials.NewStaticCredentialsProvider(c.AccessKey, c.SecretKey, ""),
 		BaseEndpoint: aws.String(c.Endpoint),
+	}
+	if c.CACert != nil {
+		cfg.HTTPClient = servers.TrustingClient(c.CACert)
 	}
 	return objects.NewS3(cfg, true)
 }

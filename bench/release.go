@@ -34,7 +34,7 @@ const (
 // that reports its time and peak RSS; the parent verifies what it
 // uploaded.
 func runRelease(ctx context.Context, env *Env) ([]Row, error) {
-	srv, err := env.S3(ctx)
+	srv, err := env.S3TLS(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -88,8 +88,11 @@ func releaseRows(inputs []int64, runs []map[string]releaseResult) []Row {
 	last := len(inputs) - 1
 	big := runs[last]
 	rate := func(r releaseResult) float64 { return float64(inputs[last]) / (1 << 20) / r.Seconds }
-	zipNote := fmt.Sprintf("zip %s for %s in; each side checks every object's SHA-256 as it streams it, S3 every part's CRC32, and the zip's directory is checked against every source's size and CRC32",
-		mib(big[modeZip].OutSize), mib(inputs[last]))
+	cpu := func(mode string) string {
+		return fmt.Sprintf("%.1f s CPU (%.0f MiB/s per CPU second)", big[mode].CPUSeconds, float64(inputs[last])/(1<<20)/big[mode].CPUSeconds)
+	}
+	zipNote := fmt.Sprintf("zip %s for %s in, over HTTPS (uploads with an unsigned payload and a trailing checksum); each side checks every object's SHA-256 as it streams it, S3 every part's CRC32, and the zip's directory is checked against every source's size and CRC32; the release's child used %s, the raw copy's %s",
+		mib(big[modeZip].OutSize), mib(inputs[last]), cpu(modeZip), cpu(modeRaw))
 	rows := []Row{
 		newRow(Row{Scenario: s1, Name: fmt.Sprintf("%s mix: streaming zip vs raw copy", mib(inputs[last])),
 			Ours: rate(big[modeZip]), Baseline: rate(big[modeRaw]), Unit: "MiB/s",
@@ -99,7 +102,15 @@ func releaseRows(inputs []int64, runs []map[string]releaseResult) []Row {
 			Ours: rate(big[modeZip]), Baseline: rate(big[modeDisk]), Unit: "MiB/s",
 			BaseName: "download all to disk, zip the folder, upload the file",
 			Goal:     ratioAtLeast(2),
-			Note:     fmt.Sprintf("the original design also used %s of local disk", mib(big[modeDisk].DiskBytes))}),
+			Note:     fmt.Sprintf("the original design also used %s of local disk; its child used %s", mib(big[modeDisk].DiskBytes), cpu(modeDisk))}),
+		// A release is written over as many invocations as it takes; this
+		// is what one writes at the measured speed before it stops with
+		// the margin workflow.Handlers.releaseStop keeps (2 minutes of 15).
+		newRow(Row{Scenario: s1, Name: "largest release one 15-minute invocation writes at this speed",
+			Ours: rate(big[modeZip]) * (15*60 - releaseMargin) / 1024, Baseline: rate(big[modeDisk]) * 15 * 60 / 1024, Unit: "GiB",
+			BaseName: "the original design at its speed, 900 s, and no further",
+			Note: fmt.Sprintf("%.0f MiB/s × (900 s − %d s margin); a bigger release continues in the next invocation from its checkpoint, "+
+				"while the original design fails past its 900 s (and past Lambda's 10 GiB of /tmp for the files and the zip)", rate(big[modeZip]), releaseMargin)}),
 	}
 	for i := range inputs {
 		rows = append(rows, newRow(Row{Scenario: s2, Name: fmt.Sprintf("peak RSS, %s input", mib(inputs[i])),
@@ -115,6 +126,10 @@ func releaseRows(inputs []int64, runs []map[string]releaseResult) []Row {
 		Goal: &Goal{Of: "ours", Op: "<", Value: 1.1, Unit: "×"}}))
 	return rows
 }
+
+// releaseMargin is the seconds a 15-minute Release invocation keeps
+// before its deadline to save its checkpoint (workflow.Handlers.releaseStop).
+const releaseMargin = 120
 
 func mibf(n int64) float64 { return float64(n) / (1 << 20) }
 
@@ -138,7 +153,8 @@ func (e *Env) releaseChild(ctx context.Context, spec releaseSpec, name string) (
 	}
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, exe)
-	cmd.Env = append(os.Environ(), childEnv+"="+specPath)
+	// The child sets the release function's memory limit (runChild).
+	cmd.Env = append(os.Environ(), childEnv+"="+specPath, "GOMEMLIMIT=")
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		return releaseResult{}, fmt.Errorf("%s child: %w: %s", spec.Mode, err, strings.TrimSpace(stderr.String()))
@@ -150,6 +166,7 @@ func (e *Env) releaseChild(ctx context.Context, spec releaseSpec, name string) (
 	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
 		return releaseResult{}, fmt.Errorf("%s child output %q: %w", spec.Mode, stdout.String(), err)
 	}
+	r.CPUSeconds = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
 	return r, nil
 }
 

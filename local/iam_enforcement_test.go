@@ -93,16 +93,22 @@ func startWithout(t *testing.T, function, action, resource string) *Stack {
 // a function refused as bad input.
 func startWithoutLogged(t *testing.T, functions []string, action, resource string) (*Stack, *logBuffer) {
 	t.Helper()
+	return startWithoutOpts(t, functions, action, resource, Options{})
+}
+
+// startWithoutOpts is startWithoutLogged with options of the test's (its
+// roles, clock and logger are set here).
+func startWithoutOpts(t *testing.T, functions []string, action, resource string, opts Options) (*Stack, *logBuffer) {
+	t.Helper()
 	p, err := iam.Load(withoutGrant(t, functions, action, resource), Resolver())
 	if err != nil {
 		t.Fatal(err)
 	}
 	logs := &logBuffer{}
-	s, err := Start(context.Background(), Options{
-		Clock:      sfn.NewFakeClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)),
-		Authorizer: NewAuthorizer(p),
-		Logger:     slog.New(slog.NewJSONHandler(io.MultiWriter(os.Stderr, logs), &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+	opts.Clock = sfn.NewFakeClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
+	opts.Authorizer = NewAuthorizer(p)
+	opts.Logger = slog.New(slog.NewJSONHandler(io.MultiWriter(os.Stderr, logs), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	s, err := Start(context.Background(), opts)
 	if err != nil {
 		t.Fatalf("start stack: %v", err)
 	}

@@ -128,6 +128,11 @@ type Options struct {
 	// WithoutClamd acts as if clamd were not installed (to see, or test,
 	// what a machine without it reports).
 	WithoutClamd bool
+	// ReleaseBudget, when set, is how long one copy-to-datalake invocation
+	// writes the zip before it saves its progress and the state machine
+	// calls it again (workflow.Settings.ReleaseBudget): a nanosecond makes
+	// every invocation write one block, one small file.
+	ReleaseBudget time.Duration
 	// Schedules runs the scheduled functions (send-reminders) every
 	// Schedule of Clock, as the deployed stack's EventBridge rules do. Off
 	// by default, so a test's FakeClock holds only the timers it expects;
@@ -430,6 +435,7 @@ func (s *Stack) wire() error {
 		}
 		h.Now = s.opts.Clock.Now
 		s.observeMetrics(fn, fnCfg.StackName, h)
+		h.Settings.ReleaseBudget = s.opts.ReleaseBudget
 		if fn.Reads(config.EnvChecks) {
 			// What withs3.WithChecks does in the function's main.
 			ch, err := withs3.NewChecker(fnCfg.Checks, s.clientsOf(fn).S3)

@@ -154,10 +154,16 @@ func (b *builder) grants() {
 	rel := b.fns["copy-to-datalake"].role
 	rel.AddToPolicy(allow([]string{"s3:GetObject", "s3:GetObjectVersion"}, stagingObjects))
 	rel.AddToPolicy(allow([]string{"s3:PutObject", "s3:AbortMultipartUpload"}, released))
+	// A zip written over several invocations keeps its checkpoint (the
+	// upload's parts, the entries so far, the bytes of the next part)
+	// under releases/ in the staging bucket; it reads it back with the
+	// GetObject above and deletes it with DeletePrefix's grants below.
+	rel.AddToPolicy(allow([]string{"s3:PutObject"}, b.staging.ArnForObjects(jsii.String("releases/*"))))
 	// ListBucket makes a staged version that vanished a 404, so the failure
-	// names the missing file instead of an AccessDenied.
+	// names the missing file instead of an AccessDenied (and makes the
+	// first invocation's missing checkpoint a 404).
 	rel.AddToPolicy(allow([]string{"s3:ListBucket"}, b.staging.BucketArn()))
-	b.stagingKey(rel, false)
+	b.stagingKey(rel, true)
 	b.datalakeKey(rel, true)
 
 	// objects.DeletePrefix lists a prefix's versions and unfinished

@@ -319,6 +319,8 @@ func TestS3CallsAllowed(t *testing.T) {
 			{"copy-to-datalake", "GetObject of a vanished staged version answers 404", []string{"s3:ListBucket"}, staging},
 			{"copy-to-datalake", "WriteZip: CreateMultipartUpload, UploadPart, CompleteMultipartUpload", []string{"s3:PutObject"}, released},
 			{"copy-to-datalake", "WriteZip: abort on failure", []string{"s3:AbortMultipartUpload"}, released},
+			{"copy-to-datalake", "WriteZipJob: PutObject of the release checkpoint", []string{"s3:PutObject"}, staging + "/releases/*"},
+			{"copy-to-datalake", "the first invocation's missing checkpoint answers 404", []string{"s3:ListBucket"}, staging},
 			{"handle-failure", "DeletePrefix: ListObjectVersions (approved_egress/ only)", []string{"s3:ListBucketVersions"}, lake},
 			{"handle-failure", "DeletePrefix: ListMultipartUploads", []string{"s3:ListBucketMultipartUploads"}, lake},
 			{"handle-failure", "DeletePrefix: DeleteObjects with version ids", []string{"s3:DeleteObject", "s3:DeleteObjectVersion"}, released},

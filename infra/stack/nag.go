@@ -108,6 +108,10 @@ func (b *builder) suppress() {
 		exception{"AwsSolutions-IAM5", []string{"/^Resource::<StagingBucket[0-9A-F]{8}\\.Arn>\\/(manifests|checks)\\/\\*$/"},
 			"The checks rewrite the manifest of the request checked with its findings (manifests/<workspace>/<request>.json) and keep their " +
 				"progress beside it (checks/<workspace>/<request>.json), deleted when done."})
+	accept(b.fns["copy-to-datalake"].role, exception{"AwsSolutions-IAM5",
+		[]string{"/^Resource::<StagingBucket[0-9A-F]{8}\\.Arn>\\/releases\\/\\*$/"},
+		"A release written over several invocations keeps its checkpoint at releases/<workspace>/<request>/checkpoint, ids known only " +
+			"at run time, deleted once the release is recorded; only PutObject is granted under releases/."})
 	accept(b.fns["store-task-token"].role, exception{"AwsSolutions-IAM5",
 		[]string{"/^Resource::<StagingBucket[0-9A-F]{8}\\.Arn>\\/manifests\\/\\*$/"},
 		"The reviewers' notice lists the file types of the request awaiting them, from its manifest, manifests/<workspace>/<request>.json; only GetObject under manifests/ is granted."})

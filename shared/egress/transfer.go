@@ -9,6 +9,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -55,6 +56,26 @@ type ZipResult struct {
 	VersionID string // empty in an unversioned bucket
 	Size      int64  // bytes of the zip
 	Entries   []File // the entries in order, with their size and SHA-256
+}
+
+// ZipJob is a release zip to write: in one call or, with a checkpoint,
+// over as many as it takes (see objects.Client.WriteZipJob).
+type ZipJob struct {
+	Bucket  string // where the zip goes
+	Key     string
+	Entries []ZipEntry
+	LeftOut []LeftOut // listed in manifest.json
+	// Modified is the time SHA256SUMS and manifest.json carry; zero means
+	// the first call's. A resumed zip keeps its first call's.
+	Modified time.Time
+	// CheckpointBucket and CheckpointKey, when set, are where the zip's
+	// progress is kept between calls.
+	CheckpointBucket string
+	CheckpointKey    string
+	// Stop, with a checkpoint, is when a call stops writing (at the next
+	// block boundary, after at least one block), saves its progress and
+	// returns unfinished.
+	Stop time.Time
 }
 
 // Names of the files a release zip carries after the entries. No entry may

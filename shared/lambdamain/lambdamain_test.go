@@ -3,6 +3,8 @@ package lambdamain
 import (
 	"context"
 	"log/slog"
+	"math"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -50,6 +52,35 @@ func TestHandler(t *testing.T) {
 			}
 			if got.Name != tt.fn || gotCfg.StagingBucket != "staging" || strings.Join(gotCfg.ReviewerGroups, ",") != "IG,RIT" {
 				t.Fatalf("built with %+v, %+v", got, gotCfg)
+			}
+		})
+	}
+}
+
+func TestSetMemoryLimit(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	release, _ := functions.Lookup("copy-to-datalake")
+	notify, _ := functions.Lookup("notify")
+	tests := []struct {
+		name string
+		fn   functions.Function
+		env  map[string]string
+		want int64
+	}{
+		{"from the function's memory", notify, map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256"}, int64(256 << 20 * 85 / 100)},
+		{"the function's own", release, map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "2048"}, 72 << 20},
+		{"GOMEMLIMIT wins", release, map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "2048", "GOMEMLIMIT": "1GiB"}, 0},
+		{"not in Lambda", notify, nil, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			debug.SetMemoryLimit(math.MaxInt64)
+			got := SetMemoryLimit(tt.fn, func(k string) string { return tt.env[k] })
+			if got != tt.want {
+				t.Fatalf("limit %d, want %d", got, tt.want)
+			}
+			if set := debug.SetMemoryLimit(-1); (tt.want == 0) != (set == math.MaxInt64) || tt.want != 0 && set != tt.want {
+				t.Fatalf("runtime limit %d, want %d", set, tt.want)
 			}
 		})
 	}

@@ -64,6 +64,10 @@ type Client struct {
 	// ZipPartSize is the part size of the zip upload (at least 5 MiB). Two
 	// parts are held in memory: one filling while the other uploads.
 	ZipPartSize int64
+	// ZipBlockSize is the size of the blocks the zip's entries are
+	// deflated in, side by side (DefaultZipBlockSize when 0). A release
+	// resumed from a checkpoint needs the size it started with.
+	ZipBlockSize int
 
 	// ScratchDir, when set, makes WriteZip build each zip in a directory
 	// of its own under it (an EFS mount) before uploading, instead of

@@ -128,3 +128,23 @@ func (w *partWriter) finish() ([]types.CompletedPart, error) {
 
 // stop waits for the upload in flight so no goroutine outlives the writer.
 func (w *partWriter) stop() { w.wait() }
+
+// resume starts the writer where a checkpoint left it: parts uploaded,
+// pending bytes of the next part not yet uploaded, and size bytes written
+// in all.
+func (w *partWriter) resume(parts []types.CompletedPart, pending []byte, size int64) {
+	w.parts = parts
+	w.started = len(parts)
+	w.size = size
+	if len(pending) > 0 {
+		w.buf = make([]byte, len(pending), max(w.partLen(w.started+1), int64(len(pending))))
+		copy(w.buf, pending)
+	}
+}
+
+// pause waits for the upload in flight and returns the parts uploaded and
+// the bytes written since, which are not: a checkpoint keeps both.
+func (w *partWriter) pause() ([]types.CompletedPart, []byte, error) {
+	w.wait()
+	return w.parts, w.buf, w.err
+}

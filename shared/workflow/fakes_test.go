@@ -279,6 +279,8 @@ type fakeObjects struct {
 
 	readErr, deleteErr error
 	onWriteZip         func() // run as a zip is written
+	zipCallsLeft       int    // WriteZipJob calls that return unfinished before one finishes
+	zipJobs            []egress.ZipJob
 	onCopyAll          func() // run as files are copied
 }
 
@@ -341,16 +343,21 @@ func (f *fakeObjects) DeletePrefix(_ context.Context, bucket, prefix string) (in
 	return 1, nil
 }
 
-func (f *fakeObjects) WriteZip(_ context.Context, bucket, key string, entries []egress.ZipEntry, leftOut ...egress.LeftOut) (egress.ZipResult, error) {
+func (f *fakeObjects) WriteZipJob(_ context.Context, job egress.ZipJob) (egress.ZipResult, bool, error) {
 	if f.onWriteZip != nil {
 		f.onWriteZip()
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.zipped = append(f.zipped, entries...)
-	f.leftOut = append(f.leftOut, leftOut...)
-	f.data[bucket+"/"+key] = []byte("zip")
-	return egress.ZipResult{Bucket: bucket, Key: key, Size: 100}, nil
+	f.zipJobs = append(f.zipJobs, job)
+	if f.zipCallsLeft > 0 {
+		f.zipCallsLeft--
+		return egress.ZipResult{Bucket: job.Bucket, Key: job.Key, Size: 50}, false, nil
+	}
+	f.zipped = append(f.zipped, job.Entries...)
+	f.leftOut = append(f.leftOut, job.LeftOut...)
+	f.data[job.Bucket+"/"+job.Key] = []byte("zip")
+	return egress.ZipResult{Bucket: job.Bucket, Key: job.Key, Size: 100}, true, nil
 }
 
 // fakeExecutions starts executions, or fails with err.

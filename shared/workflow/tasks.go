@@ -158,16 +158,68 @@ func (h *Handlers) StoreTaskToken(ctx context.Context, in TokenInput) error {
 	return nil
 }
 
-// ReleaseOutput is Release's result.
+// ReleaseOutput is Release's result: the state machine calls it again
+// until Done.
 type ReleaseOutput struct {
+	Done    bool   `json:"done"`
 	ZipKey  string `json:"zip_key"`
-	ZipSize int64  `json:"zip_size"`
+	ZipSize int64  `json:"zip_size"` // so far, while not done
+}
+
+// releasePrefix holds the release's checkpoint in the staging bucket,
+// outside the staged files' prefix; it goes once the release is recorded
+// (and with the failure path's clean-up).
+func releasePrefix(r egress.Request) string {
+	return "releases/" + r.WorkspaceID + "/" + r.ID + "/"
+}
+
+func releaseCheckpointKey(r egress.Request) string { return releasePrefix(r) + "checkpoint" }
+
+// ReleaseEntries are the files of r's zip, read from its staging manifest
+// m in staging: every file approved at every stage; and the files left
+// out, with the rejecting stage's comment, for manifest.json.
+func ReleaseEntries(r egress.Request, m egress.Manifest, staging string) ([]egress.ZipEntry, []egress.LeftOut) {
+	leftOut := r.LeftOut()
+	excluded := make(map[string]bool, len(leftOut))
+	for _, f := range leftOut {
+		excluded[f.Path] = true
+	}
+	entries := make([]egress.ZipEntry, 0, len(m.Files))
+	for _, f := range m.Files {
+		if !excluded[f.Path] {
+			entries = append(entries, egress.ZipEntry{Path: f.Path, Bucket: staging, Key: egress.StagedKey(r, f.Path), VersionID: f.StagedVersionID, SHA256: f.SHA256, SourceKey: f.SourceKey, SourceVersionID: f.VersionID})
+		}
+	}
+	return entries, leftOut
+}
+
+// releaseStop is when an invocation stops writing the zip and saves its
+// progress: with a margin before its Lambda's deadline for the part in
+// flight and the checkpoint (up to a part's bytes), or after the
+// configured budget.
+func (h *Handlers) releaseStop(ctx context.Context) time.Time {
+	stop := time.Now().Add(10 * time.Minute)
+	if dl, ok := ctx.Deadline(); ok {
+		left := time.Until(dl)
+		stop = time.Now().Add(left - max(left/10, min(2*time.Minute, left/2)))
+	}
+	if b := h.Settings.ReleaseBudget; b > 0 {
+		if budget := time.Now().Add(b); budget.Before(stop) {
+			stop = budget
+		}
+	}
+	return stop
 }
 
 // Release streams the staged files into one zip in the datalake, checking
 // each file's SHA-256 against the manifest, marks the SWB store PROCESSED
-// and deletes the staged copies. It refuses unless the stored request passed
-// every stage of its chain, whatever the workflow's input says.
+// and deletes the staged copies. A zip that takes longer than an
+// invocation has is written over several: each stops before its deadline,
+// saves where the zip stands in the staging bucket, and returns Done
+// false for the state machine to call it again; a retried invocation
+// resumes from the last saved checkpoint. It refuses unless the stored
+// request passed every stage of its chain, whatever the workflow's input
+// says.
 func (h *Handlers) Release(ctx context.Context, in RequestInput) (ReleaseOutput, error) {
 	if err := in.validate(); err != nil {
 		return ReleaseOutput{}, err
@@ -185,7 +237,7 @@ func (h *Handlers) Release(ctx context.Context, in RequestInput) (ReleaseOutput,
 	if r.Status != final {
 		return ReleaseOutput{}, egress.Errorf(egress.ECONFLICT, "request %s is %s; only %s requests are released", r.ID, r.Status, final)
 	}
-	out := ReleaseOutput{ZipKey: ZipKey(r)}
+	out := ReleaseOutput{Done: true, ZipKey: ZipKey(r)}
 	if !r.Released() {
 		m, err := h.Objects.ReadManifest(ctx, h.Settings.StagingBucket, r.StagingObjectMetadataVersion)
 		if err != nil {
@@ -193,24 +245,25 @@ func (h *Handlers) Release(ctx context.Context, in RequestInput) (ReleaseOutput,
 		}
 		// Only files approved at every stage are released; manifest.json
 		// names the others with the rejecting stage's comment.
-		leftOut := r.LeftOut()
-		excluded := make(map[string]bool, len(leftOut))
-		for _, f := range leftOut {
-			excluded[f.Path] = true
-		}
-		entries := make([]egress.ZipEntry, 0, len(m.Files))
-		for _, f := range m.Files {
-			if !excluded[f.Path] {
-				entries = append(entries, egress.ZipEntry{Path: f.Path, Bucket: h.Settings.StagingBucket, Key: egress.StagedKey(r, f.Path), VersionID: f.StagedVersionID, SHA256: f.SHA256, SourceKey: f.SourceKey, SourceVersionID: f.VersionID})
-			}
-		}
+		entries, leftOut := ReleaseEntries(r, m, h.Settings.StagingBucket)
 		if len(m.Files) > 0 && len(entries) == 0 {
 			return ReleaseOutput{}, egress.Errorf(egress.ECONFLICT, "request %s: every file was rejected, nothing to release", r.ID)
 		}
-		started := time.Now() // the wall clock, whatever h.Now says
-		res, err := h.Objects.WriteZip(ctx, h.Settings.DatalakeBucket, out.ZipKey, entries, leftOut...)
+		// The wall clock, whatever h.Now says: of this invocation only, when
+		// the release spans several.
+		started := time.Now()
+		res, done, err := h.Objects.WriteZipJob(ctx, egress.ZipJob{
+			Bucket: h.Settings.DatalakeBucket, Key: out.ZipKey, Entries: entries, LeftOut: leftOut,
+			Modified:         h.now(),
+			CheckpointBucket: h.Settings.StagingBucket, CheckpointKey: releaseCheckpointKey(r),
+			Stop: h.releaseStop(ctx),
+		})
 		if err != nil {
 			return ReleaseOutput{}, fmt.Errorf("release request %s: %w", r.ID, err)
+		}
+		if !done {
+			log.Info("release continues in the next invocation", "files_zipped", len(res.Entries), "files", len(entries), "zip_bytes", res.Size)
+			return ReleaseOutput{ZipKey: out.ZipKey, ZipSize: res.Size}, nil
 		}
 		out.ZipSize = res.Size
 		took := time.Since(started)
@@ -242,6 +295,9 @@ func (h *Handlers) Release(ctx context.Context, in RequestInput) (ReleaseOutput,
 	}
 	if err := h.SWBStore.SetStatus(ctx, r.StoreID, r.ID, swb.StoreProcessed); err != nil {
 		return ReleaseOutput{}, fmt.Errorf("mark SWB egress store %s processed: %w", r.StoreID, err)
+	}
+	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, releasePrefix(r)); err != nil {
+		log.Warn("release checkpoint left behind", "prefix", releasePrefix(r), "error", err)
 	}
 	// The release is complete; failing it now would delete a zip that may
 	// already be downloaded. Staged copies that cannot be deleted are left
@@ -386,6 +442,10 @@ func (h *Handlers) cleanUp(ctx context.Context, id, errName, rawCause string) (e
 	}
 	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, egress.StagingPrefix(r)); err != nil {
 		errs = append(errs, fmt.Errorf("delete staged copies of %s: %w", r.ID, err))
+	}
+	// A release written over several invocations left its checkpoint.
+	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, releasePrefix(r)); err != nil {
+		errs = append(errs, fmt.Errorf("delete release checkpoint of %s: %w", r.ID, err))
 	}
 	// Not recorded, so never announced: no link to it exists.
 	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.DatalakeBucket, DatalakePrefix(r)); err != nil {

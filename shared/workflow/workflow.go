@@ -56,7 +56,9 @@ type Objects interface {
 	// (CheckFiles' progress); a missing object is ENOTFOUND.
 	ReadJSON(ctx context.Context, bucket, key string, v any) error
 	WriteJSON(ctx context.Context, bucket, key string, v any) error
-	WriteZip(ctx context.Context, bucket, key string, entries []egress.ZipEntry, leftOut ...egress.LeftOut) (egress.ZipResult, error)
+	// WriteZipJob writes a release zip, over as many calls as it takes
+	// when the job has a checkpoint (false: call again).
+	WriteZipJob(ctx context.Context, job egress.ZipJob) (egress.ZipResult, bool, error)
 	// HideObject puts a delete marker on key; DeleteVersions deletes
 	// every version of exactly key (a revoked zip, PurgeRevoked).
 	HideObject(ctx context.Context, bucket, key string) error
@@ -128,6 +130,10 @@ type Settings struct {
 	// VerifyReleaseDays is how many days of releases VerifyReleases
 	// re-reads (verify_release_days).
 	VerifyReleaseDays int
+	// ReleaseBudget, when set, is how long one Release invocation writes
+	// the zip before it saves its progress and hands over to the next
+	// (tests; a Lambda stops before its own deadline anyway).
+	ReleaseBudget time.Duration
 }
 
 // Handlers runs the workflow's steps. Fields a function does not use may be

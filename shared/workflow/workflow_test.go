@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tre-egress/egress/shared/egress"
 	"github.com/tre-egress/egress/shared/swb"
@@ -138,7 +139,7 @@ func TestHandleFailureStatus(t *testing.T) {
 				}
 			}
 			// Cleanup runs whether or not the status moved: a retry must finish it.
-			wantDeleted := []string{staging + "/" + egress.StagingPrefix(r), datalake + "/" + workflow.DatalakePrefix(r)}
+			wantDeleted := []string{staging + "/" + egress.StagingPrefix(r), staging + "/releases/" + r.WorkspaceID + "/" + r.ID + "/", datalake + "/" + workflow.DatalakePrefix(r)}
 			if !slices.Equal(e.objs.deleted, wantDeleted) {
 				t.Errorf("deleted %v, want %v", e.objs.deleted, wantDeleted)
 			}
@@ -390,6 +391,41 @@ func TestReleaseOfARequestFailedMeanwhile(t *testing.T) {
 	}
 	if _, ok := e.objs.data[datalake+"/"+workflow.ZipKey(got)]; ok {
 		t.Fatal("the zip of a failed request is still in the datalake")
+	}
+}
+
+// TestReleaseOverInvocations: a zip that needs more than one invocation
+// returns done false, records nothing and deletes nothing until the call
+// that finishes it; every call names the checkpoint under releases/ and
+// stops within the budget.
+func TestReleaseOverInvocations(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.h.Settings.ReleaseBudget = time.Minute
+	r := request()
+	r.Status = egress.StatusRITApproved
+	r.StagingObjectMetadataVersion = "manifests/" + wsID + "/" + reqID + ".json"
+	r = e.put(t, r)
+	e.objs.manifests[staging+"/"+r.StagingObjectMetadataVersion] = egress.Manifest{RequestID: reqID, Files: []egress.File{{Path: "a.csv", StagedVersionID: "v1"}}}
+	e.objs.zipCallsLeft = 2
+	for call := 1; call <= 3; call++ {
+		start := time.Now()
+		out, err := e.h.Release(ctx, workflow.RequestInput{RequestID: reqID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := e.reqs.get(t, reqID)
+		if out.Done != (call == 3) || got.Released() != (call == 3) || (call < 3 && len(e.objs.deleted) != 0) {
+			t.Fatalf("call %d: done %t, released %t, deleted %v", call, out.Done, got.Released(), e.objs.deleted)
+		}
+		job := e.objs.zipJobs[call-1]
+		if job.CheckpointBucket != staging || job.CheckpointKey != "releases/"+wsID+"/"+reqID+"/checkpoint" ||
+			job.Stop.Before(start) || job.Stop.After(time.Now().Add(time.Minute)) {
+			t.Fatalf("call %d: checkpoint %s/%s, stop in %v", call, job.CheckpointBucket, job.CheckpointKey, time.Until(job.Stop))
+		}
+	}
+	if !slices.Contains(e.objs.deleted, staging+"/releases/"+wsID+"/"+reqID+"/") {
+		t.Fatalf("checkpoint not deleted: %v", e.objs.deleted)
 	}
 }
 
