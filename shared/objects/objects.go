@@ -61,6 +61,10 @@ type Client struct {
 	// CopyPartSize is the part size of multipart copies (at least 5 MiB;
 	// grown when a file would need more than 10,000 parts).
 	CopyPartSize int64
+	// ReadBackCopies makes CopyVersion read every copy back and hash it,
+	// as it did before S3 computed the copy's SHA-256: the bench's
+	// baseline, and a way out for a store that computes none.
+	ReadBackCopies bool
 	// ZipPartSize is the part size of the zip upload (at least 5 MiB). Two
 	// parts are held in memory: one filling while the other uploads.
 	ZipPartSize int64
