@@ -208,3 +208,39 @@ func TestCopyAllDigestsVerifiedAtRelease(t *testing.T) {
 	_, err = store.WriteZip(ctx, staging, "release/bad.zip", entries(bad))
 	wantCode(t, err, egress.ECONFLICT, bad[1].Path, bad[1].SHA256)
 }
+
+// overwriteAfterHead replaces the object after its HEAD answered, as a
+// writer racing the copy of an unversioned key would.
+type overwriteAfterHead struct {
+	S3
+	c    *s3.Client
+	body []byte
+}
+
+func (o overwriteAfterHead) HeadObject(ctx context.Context, in *s3.HeadObjectInput, opts ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
+	out, err := o.S3.HeadObject(ctx, in, opts...)
+	if err == nil {
+		_, err = o.c.PutObject(ctx, &s3.PutObjectInput{Bucket: in.Bucket, Key: in.Key, Body: bytes.NewReader(o.body)})
+	}
+	return out, err
+}
+
+// Without a version to pin, the copy is of the object the HEAD saw or
+// fails: the size recorded is the HEAD's, and S3's digest is of what it
+// copied, so a copy of a replaced object would pair one file's size with
+// another's digest.
+func TestCopyVersionUnversionedSourceReplacedAfterHead(t *testing.T) {
+	_, c := newStore(t)
+	ctx := context.Background()
+	src := testenv.NewBucket(t, c, false)
+	dst := testenv.NewBucket(t, c, true)
+	put(t, c, src, "ws/a.csv", []byte("first content"))
+	store := &Client{S3: overwriteAfterHead{S3: c, c: c, body: []byte("replaced with longer content")}}
+	got, err := store.CopyVersion(ctx, egress.ObjectVersion{Bucket: src, Key: "ws/a.csv"}, dst, "staged/a.csv")
+	if err == nil {
+		t.Fatalf("copy of a replaced object succeeded: %+v", got)
+	}
+	if exists(t, c, dst, "staged/a.csv") {
+		t.Fatal("a failed copy left an object")
+	}
+}
