@@ -2,11 +2,15 @@ package local
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/tre-egress/egress/local/sfn"
 )
 
 // TestStagingDigests: copy-to-staging records each file's SHA-256 in the
@@ -25,7 +29,13 @@ func TestStagingDigests(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s := stack(t, false)
+	// A stack of its own: the request is left awaiting its first stage.
+	s, err := Start(context.Background(), Options{Clock: sfn.NewFakeClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)),
+		MultipartThreshold: multipartThreshold, ClamdOwnSignaturesOnly: true})
+	if err != nil {
+		t.Fatalf("start stack: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
 	sub := submitDir(t, s, dir)
 	r := awaiting(t, s, sub.RequestID, 0)
 	m, err := s.Objects.ReadManifest(ctx(t), StagingBucket, r.StagingObjectMetadataVersion)
