@@ -134,6 +134,18 @@ func (c s3Conn) client() *s3.Client {
 	return objects.NewS3(cfg, true)
 }
 
+// clientBefore builds the S3 client as objects.NewS3 built it before it
+// kept objects.IdleConnsPerHost idle connections (the SDK's 10 per host):
+// the copy bench's CPU baseline.
+func (c s3Conn) clientBefore() *s3.Client {
+	cfg := aws.Config{
+		Region:       c.Region,
+		Credentials:  credentials.NewStaticCredentialsProvider(c.AccessKey, c.SecretKey, ""),
+		BaseEndpoint: aws.String(c.Endpoint),
+	}
+	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+}
+
 // newBucket creates a bucket, versioned if asked.
 func newBucket(ctx context.Context, c *s3.Client, name string, versioned bool) error {
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {

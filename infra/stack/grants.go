@@ -107,8 +107,9 @@ func (b *builder) grants() {
 	// object list must name a version for every key (swb.ReleasePaths), so
 	// every HeadObject and copy source names one, which S3 authorises as
 	// GetObjectVersion and GetObjectVersionTagging, through an access point
-	// as well. The copy's checksum reads the version the copy made in the
-	// (versioned) staging bucket.
+	// as well. S3 computes a single copy's SHA-256 as it copies (no extra
+	// action); a multipart copy's is read back from the version the copy
+	// made in the (versioned) staging bucket.
 	swbStore := b.cfg.SWBEgressStoreBucketARN
 	storeObjects := []*string{jsii.String(swbStore + "/*")}
 	storeBuckets := []*string{jsii.String(swbStore)}

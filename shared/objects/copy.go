@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -13,8 +14,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/tre-egress/egress/shared/egress"
 )
@@ -32,12 +35,30 @@ type Copied struct {
 	VersionID string // of the copy; empty in an unversioned bucket
 	Size      int64
 	SHA256    string // lower-case hex of the copy's bytes
+	// ReadBack says the SHA-256 was read back from the copy rather than
+	// computed by S3 as it copied (see CopyVersion).
+	ReadBack bool
 }
 
 // CopyVersion copies exactly the version src to dstBucket/dstKey, server
-// side, and returns the copy's size and SHA-256, read back from S3. Sources
-// above MultipartThreshold are copied in parts. A missing key or version is
-// an egress.ENOTFOUND error naming both.
+// side, and returns the copy's size and SHA-256. Sources above
+// MultipartThreshold are copied in parts. A missing key or version is an
+// egress.ENOTFOUND error naming both.
+//
+// The SHA-256 is S3's: CopyObject with ChecksumAlgorithm SHA256 makes S3
+// hash the copy as it writes it and return the full-object digest, so no
+// byte is read back. The copy is read back and hashed only where S3 gives
+// no full-object SHA-256:
+//   - multipart copies (UploadPartCopy, above MultipartThreshold): S3's
+//     SHA-256 of a multipart object is COMPOSITE, a digest of the parts'
+//     digests (only the CRCs have a FULL_OBJECT type), which no reader of
+//     the bytes can check;
+//   - a response without a well-formed full-object SHA-256 (a store that
+//     ignores x-amz-checksum-algorithm);
+//   - ReadBackCopies.
+//
+// The release hashes every entry as it zips it and fails on a difference
+// from the manifest, so a wrong digest cannot pass unnoticed either way.
 func (s *Client) CopyVersion(ctx context.Context, src egress.ObjectVersion, dstBucket, dstKey string) (Copied, error) {
 	head, err := s.S3.HeadObject(ctx, &s3.HeadObjectInput{
 		Bucket: aws.String(src.Bucket), Key: aws.String(src.Key), VersionId: optional(src.VersionID),
@@ -49,17 +70,20 @@ func (s *Client) CopyVersion(ctx context.Context, src egress.ObjectVersion, dstB
 		return Copied{}, fmt.Errorf("copy %q (version %s): head: %w", src.Key, versionLabel(src.VersionID), err)
 	}
 	size := aws.ToInt64(head.ContentLength)
-	var version string
+	var version, sum string
 	if size > s.multipartThreshold() {
 		version, err = s.copyParts(ctx, src, head, dstBucket, dstKey)
 	} else {
-		version, err = s.copyObject(ctx, src, head, dstBucket, dstKey)
+		version, sum, err = s.copyObject(ctx, src, head, dstBucket, dstKey)
 	}
 	if err != nil {
 		if isNotFound(err) {
 			return Copied{}, notFound(src.Bucket, src.Key, src.VersionID)
 		}
 		return Copied{}, fmt.Errorf("copy %q (version %s) to %s/%s: %w", src.Key, versionLabel(src.VersionID), dstBucket, dstKey, err)
+	}
+	if sum != "" {
+		return Copied{VersionID: version, Size: size, SHA256: sum}, nil
 	}
 	sum, n, err := s.sha256(ctx, dstBucket, dstKey, version)
 	if err != nil {
@@ -68,7 +92,7 @@ func (s *Client) CopyVersion(ctx context.Context, src egress.ObjectVersion, dstB
 	if n != size {
 		return Copied{}, fmt.Errorf("copy %q (version %s): copy has %d bytes, source %d", src.Key, versionLabel(src.VersionID), n, size)
 	}
-	return Copied{VersionID: version, Size: size, SHA256: sum}, nil
+	return Copied{VersionID: version, Size: size, SHA256: sum, ReadBack: true}, nil
 }
 
 // ScanStatusTag is the tag GuardDuty Malware Protection writes its verdict
@@ -77,18 +101,26 @@ func (s *Client) CopyVersion(ctx context.Context, src egress.ObjectVersion, dstB
 // submitter could have set on the original.
 const ScanStatusTag = "GuardDutyMalwareScanStatus"
 
-func (s *Client) copyObject(ctx context.Context, src egress.ObjectVersion, head *s3.HeadObjectOutput, dstBucket, dstKey string) (string, error) {
+// copyObject copies src with one CopyObject and returns the copy's version
+// and its hex SHA-256 as S3 computed it ("" if S3 gave none).
+func (s *Client) copyObject(ctx context.Context, src egress.ObjectVersion, head *s3.HeadObjectOutput, dstBucket, dstKey string) (version, sum string, err error) {
 	in := &s3.CopyObjectInput{
 		Bucket:     aws.String(dstBucket),
 		Key:        aws.String(dstKey),
 		CopySource: aws.String(copySource(src.Bucket, src.Key, src.VersionID)),
+		// The size is the head's: without a version to pin, the ETag
+		// makes sure the copy is of the object the head saw.
+		CopySourceIfMatch: head.ETag,
+	}
+	if !s.ReadBackCopies {
+		in.ChecksumAlgorithm = types.ChecksumAlgorithmSha256
 	}
 	// CopyObject copies the source's tags; only a source carrying the scan
 	// status needs them read and replaced.
 	if aws.ToInt32(head.TagCount) > 0 {
 		tagging, status, err := s.sourceTagging(ctx, src)
 		if err != nil {
-			return "", err
+			return "", "", err
 		}
 		if status {
 			in.TaggingDirective = types.TaggingDirectiveReplace
@@ -97,9 +129,40 @@ func (s *Client) copyObject(ctx context.Context, src egress.ObjectVersion, head 
 	}
 	out, err := s.S3.CopyObject(ctx, in)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	return aws.ToString(out.VersionId), nil
+	if !s.ReadBackCopies {
+		sum = copiedSHA256(out)
+	}
+	return aws.ToString(out.VersionId), sum, nil
+}
+
+// copiedSHA256 returns, in hex, the full-object SHA-256 S3 computed of a
+// copy made with ChecksumAlgorithm SHA256, or "" if the response has none.
+// AWS S3 returns it in the CopyObjectResult body; MinIO returns the same
+// digest only as x-amz-checksum-sha256 and x-amz-checksum-type headers,
+// which the SDK does not parse for CopyObject. A COMPOSITE value (a digest
+// of part digests) is not the bytes' SHA-256, so it counts as none.
+func copiedSHA256(out *s3.CopyObjectOutput) string {
+	var b64 string
+	var typ types.ChecksumType
+	if r := out.CopyObjectResult; r != nil {
+		b64, typ = aws.ToString(r.ChecksumSHA256), r.ChecksumType
+	}
+	if b64 == "" {
+		if raw, ok := awsmiddleware.GetRawResponse(out.ResultMetadata).(*smithyhttp.Response); ok {
+			b64 = raw.Header.Get("X-Amz-Checksum-Sha256")
+			typ = types.ChecksumType(raw.Header.Get("X-Amz-Checksum-Type"))
+		}
+	}
+	if typ == types.ChecksumTypeComposite {
+		return ""
+	}
+	sum, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || len(sum) != sha256.Size {
+		return ""
+	}
+	return hex.EncodeToString(sum)
 }
 
 // maxCopiedTags is how many of a source's tags its staged copy keeps.

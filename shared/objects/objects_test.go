@@ -8,10 +8,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/tre-egress/egress/shared/egress"
@@ -125,5 +127,32 @@ func TestIsNotFoundIgnoresOtherErrors(t *testing.T) {
 		if isNotFound(err) {
 			t.Errorf("isNotFound(%v) = true", err)
 		}
+	}
+}
+
+// NewS3's clients keep a connection per concurrent call: the SDK's 10 per
+// host would make every 16-way round of copies dial (and on AWS, TLS
+// handshake) again for the calls above 10.
+func TestNewS3KeepsIdleConnections(t *testing.T) {
+	tests := []struct {
+		name string
+		http aws.HTTPClient
+		want int
+	}{
+		{"SDK's client", nil, IdleConnsPerHost},
+		{"configured client", awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) { t.MaxIdleConnsPerHost = 2 }), IdleConnsPerHost},
+		{"larger pool kept", awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) { t.MaxIdleConnsPerHost = 500 }), 500},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := NewS3(aws.Config{Region: "eu-west-2", HTTPClient: tt.http}, true)
+			hc, ok := c.Options().HTTPClient.(*awshttp.BuildableClient)
+			if !ok {
+				t.Fatalf("HTTP client is %T", c.Options().HTTPClient)
+			}
+			if got := hc.GetTransport().MaxIdleConnsPerHost; got != tt.want {
+				t.Fatalf("MaxIdleConnsPerHost = %d, want %d", got, tt.want)
+			}
+		})
 	}
 }
