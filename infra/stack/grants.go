@@ -206,11 +206,9 @@ func (b *builder) grants() {
 	api.AddToPolicy(allow([]string{"s3:GetObject"}, released))
 	// A revocation deletes the zip's versions (revoke_retention_days 0:
 	// ListObjectVersions on the key, DeleteObject with a version id) or
-	// hides it behind a delete marker (DeleteObject without one).
-	api.AddToPolicy(allowIf([]string{"s3:ListBucketVersions"}, map[string]any{
-		"StringLike": map[string]any{"s3:prefix": "approved_egress/*"},
-	}, jsii.String(datalake)))
-	api.AddToPolicy(allow([]string{"s3:DeleteObject", "s3:DeleteObjectVersion"}, released))
+	// hides it behind a delete marker (DeleteObject without one): the
+	// datalake grants of the failure path's loop above, which the API has
+	// for retryRequest, cover it; granting them twice would hide a removal.
 	b.stagingKey(api, false)
 	b.datalakeKey(api, false)
 	// The hourly purge finishes what revocations left: the same removal.

@@ -71,8 +71,8 @@ func TestLoadFindsEveryFunction(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []string{"CheckFiles", "CopyToDatalake", "CopyToStaging", "EgressApi", "ExecutionEnded", "HandleFailure", "HandleRejection",
-			"Notify", "PreTokenGeneration", "PublishEvents", "PurgeRevoked", "SendReminders", "StartWorkflow", "StoreTaskToken"}
+		want := []string{"CheckFiles", "CheckStuck", "CopyToDatalake", "CopyToStaging", "EgressApi", "ExecutionEnded", "HandleFailure", "HandleRejection",
+			"Notify", "PreTokenGeneration", "PublishEvents", "PurgeRevoked", "SendReminders", "StartWorkflow", "StoreTaskToken", "VerifyReleases"}
 		if got := sortedKeys(p.Functions); !slices.Equal(got, want) {
 			t.Errorf("%s: functions %v, want %v", path, got, want)
 		}
