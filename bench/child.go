@@ -145,7 +145,7 @@ func vmHWM() (int64, error) {
 func releaseZip(ctx context.Context, c *s3.Client, spec releaseSpec) (releaseResult, error) {
 	entries := make([]egress.ZipEntry, len(spec.Objects))
 	for i, o := range spec.Objects {
-		entries[i] = egress.ZipEntry{Path: o.Path, Bucket: o.Bucket, Key: o.Key, VersionID: o.VersionID, SHA256: o.SHA256}
+		entries[i] = egress.ZipEntry{Path: o.Path, Bucket: o.Bucket, Key: o.Key, VersionID: o.VersionID, SHA256: o.SHA256, Size: o.Size}
 	}
 	res, err := objects.New(c).WriteZip(ctx, spec.DstBucket, spec.DstKey, entries)
 	if err != nil {

@@ -108,10 +108,11 @@ func latencySet(small int) int {
 
 // copyCPU measures the CPU (user+sys of this process) CopyAll spends per
 // copied object on loopback, 16 at a time: ours (objects.NewS3's client,
-// S3 computing each copy's SHA-256) against today's code path before it
-// (each copy read back with a GET and hashed here, ReadBackCopies, by the
-// client objects.NewS3 built then), and the read-back alone on our client
-// for the note; interleaved rounds, the least of each.
+// one CopyObject per listed object, S3 computing its SHA-256) against the
+// code path before it (a HEAD, the copy, then the copy read back with a
+// GET and hashed here, ReadBackCopies, by the client objects.NewS3 built
+// then), and the read-back alone on our client
+// for the note (the path before on our client); interleaved rounds, the least of each.
 func copyCPU(ctx context.Context, env *Env, conn s3Conn, objs []object) (Row, error) {
 	gets := &getCounter{S3: conn.client()}
 	ours := objects.New(conn.client())
@@ -128,12 +129,16 @@ func copyCPU(ctx context.Context, env *Env, conn s3Conn, objs []object) (Row, er
 	for round := range copyRounds + 1 {
 		for _, s := range stores {
 			gets.n.Store(0)
+			gets.heads.Store(0)
 			m, err := timeCopy(ctx, s.store, objs, fmt.Sprintf("cpu/round-%d/%s/", round, s.name), config.DefaultCopyConcurrency)
 			if err != nil {
 				return Row{}, err
 			}
 			if n := gets.n.Load(); n != 0 {
 				return Row{}, fmt.Errorf("copy: %d of %d copies were read back: the S3 server returned no SHA-256 of the copy", n, len(objs))
+			}
+			if n := gets.heads.Load(); n != 0 {
+				return Row{}, fmt.Errorf("copy: %d HEADs for %d copies of listed sizes, want none", n, len(objs))
 			}
 			env.Logf("copy: CPU, %s: %s for %d objects", s.name, m.cpu, len(objs))
 			if l, ok := least[s.name]; !ok || m.cpu < l {
@@ -145,10 +150,10 @@ func copyCPU(ctx context.Context, env *Env, conn s3Conn, objs []object) (Row, er
 	return newRow(Row{Scenario: "3 Copy to staging",
 		Name: fmt.Sprintf("CPU per copied object, %d small objects, %d at a time", len(objs), config.DefaultCopyConcurrency),
 		Ours: perObject("ours"), Baseline: perObject("before"), Unit: "µs CPU/object",
-		BaseName: "the path before: each copy read back with a GET and hashed, by a client keeping the SDK's 10 idle connections",
+		BaseName: "the path before: a HEAD, the copy, and the copy read back with a GET and hashed, by a client keeping the SDK's 10 idle connections",
 		Goal:     ratioAtMost(0.5),
 		Note: fmt.Sprintf("user+sys CPU of the bench process (getrusage) during CopyAll, least of %d interleaved rounds (MinIO's CPU is its own process's); "+
-			"the read-back alone, on our client, costs %.0f µs/object", copyRounds+1, perObject("read back")),
+			"the path before on our client (64 idle connections) costs %.0f µs/object", copyRounds+1, perObject("read back")),
 	}), nil
 }
 
@@ -193,11 +198,16 @@ func (l latencyS3) GetObject(ctx context.Context, in *s3.GetObjectInput, opts ..
 	return l.S3.GetObject(ctx, in, opts...)
 }
 
-// getCounter counts GetObject calls: CopyAll makes none unless it reads
-// a copy back.
+// getCounter counts GetObject calls, and HeadObject calls: CopyAll makes
+// none unless it reads a copy back, or the size is not listed.
 type getCounter struct {
 	objects.S3
-	n atomic.Int64
+	n, heads atomic.Int64
+}
+
+func (g *getCounter) HeadObject(ctx context.Context, in *s3.HeadObjectInput, opts ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
+	g.heads.Add(1)
+	return g.S3.HeadObject(ctx, in, opts...)
 }
 
 func (g *getCounter) GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
@@ -213,8 +223,9 @@ type copyRun struct{ wall, cpu time.Duration }
 func timeCopy(ctx context.Context, store *objects.Client, objs []object, prefix string, conc int) (copyRun, error) {
 	jobs := make([]egress.CopyJob, len(objs))
 	for i, o := range objs {
+		// Sizes as SWB's object list gives them, as the workflow copies.
 		jobs[i] = egress.CopyJob{Path: o.Path, Source: egress.ObjectVersion{Bucket: o.Bucket, Key: o.Key, VersionID: o.VersionID},
-			DstBucket: copyDst, DstKey: prefix + o.Path}
+			DstBucket: copyDst, DstKey: prefix + o.Path, Size: o.Size, Listed: true}
 	}
 	cpu0 := processCPU()
 	start := time.Now()

@@ -147,7 +147,7 @@ func dataPlane(ctx context.Context, st *local.Stack, dir string) error {
 	}
 	entries := make([]egress.ZipEntry, len(files))
 	for i, f := range files {
-		entries[i] = egress.ZipEntry{Path: f.Path, Bucket: local.StagingBucket, Key: staged + f.Path, SHA256: f.SHA256}
+		entries[i] = egress.ZipEntry{Path: f.Path, Bucket: local.StagingBucket, Key: staged + f.Path, SHA256: f.SHA256, Size: f.Size}
 	}
 	zipKey := "bench/" + prefix + sub.RequestID + "/egress_data.zip"
 	if _, err := st.Objects.WriteZip(ctx, local.DatalakeBucket, zipKey, entries); err != nil {

@@ -103,13 +103,14 @@ func (b *builder) grants() {
 		b.swbKey(r)
 	}
 
-	// Staging copies exactly the submitted versions, with their tags: the
-	// object list must name a version for every key (swb.ReleasePaths), so
-	// every HeadObject and copy source names one, which S3 authorises as
-	// GetObjectVersion and GetObjectVersionTagging, through an access point
-	// as well. S3 computes a single copy's SHA-256 as it copies (no extra
-	// action); a multipart copy's is read back from the version the copy
-	// made in the (versioned) staging bucket.
+	// Staging copies exactly the submitted versions, without their tags
+	// (REPLACE with none: no tagging action on either side): the object
+	// list must name a version for every key (swb.ReleasePaths), so every
+	// HeadObject and copy source names one, which S3 authorises as
+	// GetObjectVersion, through an access point as well. S3 computes a
+	// single copy's SHA-256 as it copies (no extra action); a multipart
+	// copy's is read back from the version the copy made in the
+	// (versioned) staging bucket.
 	swbStore := b.cfg.SWBEgressStoreBucketARN
 	storeObjects := []*string{jsii.String(swbStore + "/*")}
 	storeBuckets := []*string{jsii.String(swbStore)}
@@ -119,10 +120,10 @@ func (b *builder) grants() {
 		storeBuckets = append(storeBuckets, jsii.String(ap))
 	}
 	cp := b.fns["copy-to-staging"].role
-	cp.AddToPolicy(allow([]string{"s3:GetObjectVersion", "s3:GetObjectVersionTagging"}, storeObjects...))
+	cp.AddToPolicy(allow([]string{"s3:GetObjectVersion"}, storeObjects...))
 	cp.AddToPolicy(allow([]string{"s3:ListBucket"}, storeBuckets...))
 	stagingObjects := b.staging.ArnForObjects(jsii.String("*"))
-	cp.AddToPolicy(allow([]string{"s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload", "s3:GetObjectVersion"}, stagingObjects))
+	cp.AddToPolicy(allow([]string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:GetObjectVersion"}, stagingObjects))
 	b.stagingKey(cp, true)
 
 	// The checks read the manifest and each staged version (ranged GETs

@@ -172,8 +172,9 @@ func TestFunctionPermissions(t *testing.T) {
 		// s3:GetObject only on the object list: the store and staging are
 		// read by version.
 		// Deletes its copies for a request that ended while they were made.
+		// No tagging action: copies carry no tags.
 		"copy-to-staging": concat(writeTables, []string{"s3:GetObject", "s3:GetObjectVersion",
-			"s3:GetObjectVersionTagging", "s3:ListBucket", "s3:PutObject", "s3:PutObjectTagging"}, deletePrefix),
+			"s3:ListBucket", "s3:PutObject"}, deletePrefix),
 		// Reads the manifest and each staged version, keeps its progress
 		// under checks/ and deletes it when done; GuardDuty's verdicts are
 		// tags (Sample only: Full scans with ClamAV).
@@ -309,9 +310,9 @@ func TestS3CallsAllowed(t *testing.T) {
 		calls := []call{
 			{"start-workflow", "Read the object list", []string{"s3:GetObject"}, cfg.SWBNotificationBucketARN + "/*"},
 			{"copy-to-staging", "Read the object list", []string{"s3:GetObject"}, cfg.SWBNotificationBucketARN + "/*"},
-			{"copy-to-staging", "HeadObject, CopyObject, UploadPartCopy of a version (tags copied)", []string{"s3:GetObjectVersion", "s3:GetObjectVersionTagging"}, store + "/*"},
+			{"copy-to-staging", "HeadObject, CopyObject, UploadPartCopy of a version", []string{"s3:GetObjectVersion"}, store + "/*"},
 			{"copy-to-staging", "HeadObject of a missing key answers 404", []string{"s3:ListBucket"}, store},
-			{"copy-to-staging", "CopyObject, multipart copy, WriteManifest", []string{"s3:PutObject", "s3:PutObjectTagging"}, staging + "/*"},
+			{"copy-to-staging", "CopyObject, multipart copy, WriteManifest", []string{"s3:PutObject"}, staging + "/*"},
 			{"copy-to-staging", "abort of a failed multipart copy", []string{"s3:AbortMultipartUpload"}, staging + "/*"},
 			{"copy-to-staging", "GetObject of the copy's version (checksum)", []string{"s3:GetObjectVersion"}, staging + "/*"},
 			{"copy-to-datalake", "ReadManifest", []string{"s3:GetObject"}, staging + "/*"},

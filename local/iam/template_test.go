@@ -142,7 +142,7 @@ func TestAuthorizeSample(t *testing.T) {
 		{"CopyToStaging", "s3:GetObject", "arn:aws:s3:::swb-egress-store/ws/a.txt", nil, false}, // the copy reads listed versions only
 		{"CopyToStaging", "s3:GetObjectTagging", "arn:aws:s3:::swb-egress-store/ws/a.txt", nil, false},
 		{"CopyToStaging", "s3:GetObjectVersion", "arn:aws:s3:::swb-egress-store/ws/a.txt", nil, true},
-		{"CopyToStaging", "s3:GetObjectVersionTagging", "arn:aws:s3:::swb-egress-store/ws/a.txt", nil, true},
+		{"CopyToStaging", "s3:GetObjectVersionTagging", "arn:aws:s3:::swb-egress-store/ws/a.txt", nil, false}, // copies carry no tags
 		{"CopyToStaging", "s3:GetObject", "arn:aws:s3:::swb-egress-notification/s1/list.json", nil, true},
 		{"CopyToStaging", "s3:PutObject", "arn:aws:s3:::swb-egress-store/ws/a.txt", nil, false},
 		{"CopyToStaging", "s3:PutObject", "arn:aws:s3:::egress-staging/r1/a.txt", nil, true},

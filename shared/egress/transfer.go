@@ -33,6 +33,11 @@ type CopyJob struct {
 	Source    ObjectVersion
 	DstBucket string
 	DstKey    string
+	// Size is the source's size as listed, if Listed. A listed size of a
+	// pinned version spares asking S3 for it before the copy: a version's
+	// bytes never change. The release checks it against the bytes.
+	Size   int64
+	Listed bool
 }
 
 // ZipEntry is one file of a release zip: where to read it and its path in
@@ -43,6 +48,7 @@ type ZipEntry struct {
 	Key       string
 	VersionID string // empty reads the latest version
 	SHA256    string // expected hex SHA-256 (from the staging manifest); checked if set
+	Size      int64  // expected bytes (from the staging manifest); checked with SHA256
 	// SourceKey and SourceVersionID name the submitted object the entry was
 	// staged from, for manifest.json; they default to Key and VersionID.
 	SourceKey       string

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"sync"
 	"time"
 
@@ -43,7 +42,8 @@ type Copied struct {
 // CopyVersion copies exactly the version src to dstBucket/dstKey, server
 // side, and returns the copy's size and SHA-256. Sources above
 // MultipartThreshold are copied in parts. A missing key or version is an
-// egress.ENOTFOUND error naming both.
+// egress.ENOTFOUND error naming both. It asks S3 for the source's size
+// first; CopyAll spares that call for listed sizes of pinned versions.
 //
 // The SHA-256 is S3's: CopyObject with ChecksumAlgorithm SHA256 makes S3
 // hash the copy as it writes it and return the full-object digest, so no
@@ -59,33 +59,44 @@ type Copied struct {
 //
 // The release hashes every entry as it zips it and fails on a difference
 // from the manifest, so a wrong digest cannot pass unnoticed either way.
+//
+// A copy carries none of the source's tags: nothing reads a submitter's
+// tags, and one could pose as GuardDuty's verdict (ScanStatusTag) on a
+// copy that was never scanned.
 func (s *Client) CopyVersion(ctx context.Context, src egress.ObjectVersion, dstBucket, dstKey string) (Copied, error) {
-	head, err := s.S3.HeadObject(ctx, &s3.HeadObjectInput{
-		Bucket: aws.String(src.Bucket), Key: aws.String(src.Key), VersionId: optional(src.VersionID),
-	})
-	if err != nil {
-		if isNotFound(err) {
-			return Copied{}, notFound(src.Bucket, src.Key, src.VersionID)
+	return s.copy(ctx, egress.CopyJob{Source: src, DstBucket: dstBucket, DstKey: dstKey})
+}
+
+// copy is CopyVersion of j, without a HeadObject when j lists the size of
+// a pinned version small enough for one CopyObject.
+func (s *Client) copy(ctx context.Context, j egress.CopyJob) (Copied, error) {
+	src := j.Source
+	var head *s3.HeadObjectOutput
+	size := j.Size
+	if !j.Listed || src.VersionID == "" || s.ReadBackCopies || size > s.multipartThreshold() {
+		var err error
+		if head, err = s.head(ctx, src); err != nil {
+			return Copied{}, err
 		}
-		return Copied{}, fmt.Errorf("copy %q (version %s): head: %w", src.Key, versionLabel(src.VersionID), err)
+		size = aws.ToInt64(head.ContentLength)
 	}
-	size := aws.ToInt64(head.ContentLength)
 	var version, sum string
+	var err error
 	if size > s.multipartThreshold() {
-		version, err = s.copyParts(ctx, src, head, dstBucket, dstKey)
+		version, err = s.copyParts(ctx, src, head, j.DstBucket, j.DstKey)
 	} else {
-		version, sum, err = s.copyObject(ctx, src, head, dstBucket, dstKey)
+		version, sum, err = s.copyObject(ctx, src, head, j.DstBucket, j.DstKey)
 	}
 	if err != nil {
 		if isNotFound(err) {
 			return Copied{}, notFound(src.Bucket, src.Key, src.VersionID)
 		}
-		return Copied{}, fmt.Errorf("copy %q (version %s) to %s/%s: %w", src.Key, versionLabel(src.VersionID), dstBucket, dstKey, err)
+		return Copied{}, fmt.Errorf("copy %q (version %s) to %s/%s: %w", src.Key, versionLabel(src.VersionID), j.DstBucket, j.DstKey, err)
 	}
 	if sum != "" {
 		return Copied{VersionID: version, Size: size, SHA256: sum}, nil
 	}
-	sum, n, err := s.sha256(ctx, dstBucket, dstKey, version)
+	sum, n, err := s.sha256(ctx, j.DstBucket, j.DstKey, version)
 	if err != nil {
 		return Copied{}, fmt.Errorf("copy %q: checksum the copy: %w", src.Key, err)
 	}
@@ -95,6 +106,20 @@ func (s *Client) CopyVersion(ctx context.Context, src egress.ObjectVersion, dstB
 	return Copied{VersionID: version, Size: size, SHA256: sum, ReadBack: true}, nil
 }
 
+// head is HeadObject of src; a missing key or version is ENOTFOUND.
+func (s *Client) head(ctx context.Context, src egress.ObjectVersion) (*s3.HeadObjectOutput, error) {
+	head, err := s.S3.HeadObject(ctx, &s3.HeadObjectInput{
+		Bucket: aws.String(src.Bucket), Key: aws.String(src.Key), VersionId: optional(src.VersionID),
+	})
+	if err != nil {
+		if isNotFound(err) {
+			return nil, notFound(src.Bucket, src.Key, src.VersionID)
+		}
+		return nil, fmt.Errorf("copy %q (version %s): head: %w", src.Key, versionLabel(src.VersionID), err)
+	}
+	return head, nil
+}
+
 // ScanStatusTag is the tag GuardDuty Malware Protection writes its verdict
 // to (guardduty.StatusTag). A copy never takes it from its source: the
 // staged copy's verdict must be GuardDuty's scan of the copy, not a tag a
@@ -102,30 +127,23 @@ func (s *Client) CopyVersion(ctx context.Context, src egress.ObjectVersion, dstB
 const ScanStatusTag = "GuardDutyMalwareScanStatus"
 
 // copyObject copies src with one CopyObject and returns the copy's version
-// and its hex SHA-256 as S3 computed it ("" if S3 gave none).
+// and its hex SHA-256 as S3 computed it ("" if S3 gave none). head, if
+// not nil, is what HeadObject said of src.
 func (s *Client) copyObject(ctx context.Context, src egress.ObjectVersion, head *s3.HeadObjectOutput, dstBucket, dstKey string) (version, sum string, err error) {
 	in := &s3.CopyObjectInput{
 		Bucket:     aws.String(dstBucket),
 		Key:        aws.String(dstKey),
 		CopySource: aws.String(copySource(src.Bucket, src.Key, src.VersionID)),
+		// No tags: REPLACE with none, which needs no tagging action.
+		TaggingDirective: types.TaggingDirectiveReplace,
+	}
+	if head != nil {
 		// The size is the head's: without a version to pin, the ETag
 		// makes sure the copy is of the object the head saw.
-		CopySourceIfMatch: head.ETag,
+		in.CopySourceIfMatch = head.ETag
 	}
 	if !s.ReadBackCopies {
 		in.ChecksumAlgorithm = types.ChecksumAlgorithmSha256
-	}
-	// CopyObject copies the source's tags; only a source carrying the scan
-	// status needs them read and replaced.
-	if aws.ToInt32(head.TagCount) > 0 {
-		tagging, status, err := s.sourceTagging(ctx, src)
-		if err != nil {
-			return "", "", err
-		}
-		if status {
-			in.TaggingDirective = types.TaggingDirectiveReplace
-			in.Tagging = tagging
-		}
 	}
 	out, err := s.S3.CopyObject(ctx, in)
 	if err != nil {
@@ -165,54 +183,14 @@ func copiedSHA256(out *s3.CopyObjectOutput) string {
 	return hex.EncodeToString(sum)
 }
 
-// maxCopiedTags is how many of a source's tags its staged copy keeps.
-const maxCopiedTags = 9
-
-// sourceTagging reads src's tags as a copy gets them: URL-encoded, less
-// ScanStatusTag and past the first maxCopiedTags (nil when none is left).
-// status reports whether it left any out, so the copy must set them.
-func (s *Client) sourceTagging(ctx context.Context, src egress.ObjectVersion) (tagging *string, status bool, err error) {
-	tags, err := s.S3.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{
-		Bucket: aws.String(src.Bucket), Key: aws.String(src.Key), VersionId: optional(src.VersionID),
-	})
-	if err != nil {
-		return nil, false, fmt.Errorf("read tags: %w", err)
-	}
-	q := url.Values{}
-	kept := 0
-	for _, t := range tags.TagSet {
-		// A copy keeps room for GuardDuty's verdict: S3 allows ten tags,
-		// and a source with ten would leave its copy unscanned.
-		if aws.ToString(t.Key) == ScanStatusTag || kept == maxCopiedTags {
-			status = true
-			continue
-		}
-		q.Add(aws.ToString(t.Key), aws.ToString(t.Value))
-		kept++
-	}
-	if len(q) > 0 {
-		tagging = aws.String(q.Encode())
-	}
-	return tagging, status, nil
-}
-
 // copyParts copies src with UploadPartCopy, a few parts at a time. The upload
 // is aborted on any error so no partial copy or open upload remains.
 func (s *Client) copyParts(ctx context.Context, src egress.ObjectVersion, head *s3.HeadObjectOutput, dstBucket, dstKey string) (version string, err error) {
-	// CopyObject copies the source's tags; a multipart copy must set them
-	// itself, or large files would lose what small ones keep.
-	var tagging *string
-	if aws.ToInt32(head.TagCount) > 0 {
-		if tagging, _, err = s.sourceTagging(ctx, src); err != nil {
-			return "", err
-		}
-	}
 	created, err := s.S3.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
 		Bucket:      aws.String(dstBucket),
 		Key:         aws.String(dstKey),
 		ContentType: head.ContentType,
 		Metadata:    head.Metadata,
-		Tagging:     tagging,
 	})
 	if err != nil {
 		return "", fmt.Errorf("create multipart upload: %w", err)
@@ -297,7 +275,7 @@ func (s *Client) sha256(ctx context.Context, bucket, key, versionID string) (str
 // which must stay far below 256 KiB whatever the number of files.
 const maxCopyErrors = 10
 
-// CopyAll runs CopyVersion for every job, at most concurrency at a time, and
+// CopyAll copies every job as CopyVersion does, at most concurrency at a time, and
 // returns the staged files in the order of jobs. Failures do not stop the
 // other copies, so the error names the first failed files in job order and
 // counts the rest (egress.JoinBounded; egress.ErrorCode finds ENOTFOUND in
@@ -315,7 +293,7 @@ func (s *Client) CopyAll(ctx context.Context, jobs []egress.CopyJob, concurrency
 	files := make([]egress.File, len(jobs))
 	errs := forEach(ctx, len(jobs), concurrency, func(i int) error {
 		j := jobs[i]
-		c, err := s.CopyVersion(ctx, j.Source, j.DstBucket, j.DstKey)
+		c, err := s.copy(ctx, j)
 		if err != nil {
 			return err
 		}

@@ -76,12 +76,6 @@ func TestCopyVersionMultipart(t *testing.T) {
 	body := randomBytes(12<<20 + 12345)
 	key := "ws/big data/scan+1.bin"
 	version := put(t, c, src, key, body)
-	// Tags of the submitted version, which every copy keeps.
-	wantTags := []types.Tag{{Key: aws.String("classification"), Value: aws.String("a+b = c/d")}, {Key: aws.String("project"), Value: aws.String("p=1")}}
-	if _, err := c.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: aws.String(src), Key: aws.String(key), VersionId: aws.String(version),
-		Tagging: &types.Tagging{TagSet: wantTags}}); err != nil {
-		t.Fatal(err)
-	}
 	put(t, c, src, key, []byte("overwritten"))
 
 	tests := []struct {
@@ -116,25 +110,15 @@ func TestCopyVersionMultipart(t *testing.T) {
 			if n := openUploads(t, c, dst, dstKey); n != 0 {
 				t.Fatalf("%d multipart uploads left open", n)
 			}
-			tags, err := c.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String(dst), Key: aws.String(dstKey)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got2 := map[string]string{}
-			for _, tg := range tags.TagSet {
-				got2[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
-			}
-			if len(got2) != len(wantTags) || got2["classification"] != "a+b = c/d" || got2["project"] != "p=1" {
-				t.Fatalf("copy's tags %v, want the source version's", got2)
-			}
 		})
 	}
 }
 
-// A source's GuardDuty scan status is not copied: the staged copy's must
-// come from GuardDuty's scan of the copy, not from a tag the submitter
-// set on the original. Its other tags are kept, by either copy path.
-func TestCopyVersionDropsScanStatus(t *testing.T) {
+// A copy carries none of its source's tags, by either copy path, whether
+// CopyAll knows the size or asks: above all not a GuardDuty scan status,
+// which must come from GuardDuty's scan of the copy, not from a tag the
+// submitter set on the original.
+func TestCopyCarriesNoTags(t *testing.T) {
 	_, c := newStore(t)
 	ctx := context.Background()
 	src := testenv.NewBucket(t, c, true)
@@ -143,19 +127,18 @@ func TestCopyVersionDropsScanStatus(t *testing.T) {
 	parts := &Client{S3: c, MultipartThreshold: 5 << 20, CopyPartSize: 5 << 20}
 
 	tests := []struct {
-		name  string
-		store *Client
-		size  int
-		tags  map[string]string
-		want  map[string]string // nil: any nine of tags
+		name   string
+		store  *Client
+		size   int
+		listed bool
+		tags   map[string]string
 	}{
-		{"copy, status only", small, 100, map[string]string{ScanStatusTag: "NO_THREATS_FOUND"}, map[string]string{}},
-		{"copy, status and others", small, 100, map[string]string{ScanStatusTag: "NO_THREATS_FOUND", "project": "p=1"}, map[string]string{"project": "p=1"}},
-		{"copy, others only", small, 100, map[string]string{"project": "p=1", "classification": "a+b"}, map[string]string{"project": "p=1", "classification": "a+b"}},
-		{"copy, ten tags: nine kept, room for GuardDuty's", small, 100, tenTags(), nil},
-		{"parts, ten tags: nine kept", parts, 6 << 20, tenTags(), nil},
-		{"parts, status only", parts, 6 << 20, map[string]string{ScanStatusTag: "NO_THREATS_FOUND"}, map[string]string{}},
-		{"parts, status and others", parts, 6 << 20, map[string]string{ScanStatusTag: "NO_THREATS_FOUND", "project": "p=1"}, map[string]string{"project": "p=1"}},
+		{"copy, status only", small, 100, false, map[string]string{ScanStatusTag: "NO_THREATS_FOUND"}},
+		{"copy, status and others", small, 100, false, map[string]string{ScanStatusTag: "NO_THREATS_FOUND", "project": "p=1"}},
+		{"copy, listed size, status and others", small, 100, true, map[string]string{ScanStatusTag: "NO_THREATS_FOUND", "project": "p=1"}},
+		{"copy, ten tags", small, 100, true, tenTags()},
+		{"parts, ten tags", parts, 6 << 20, false, tenTags()},
+		{"parts, listed size, status and others", parts, 6 << 20, true, map[string]string{ScanStatusTag: "NO_THREATS_FOUND", "project": "p=1"}},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -169,31 +152,18 @@ func TestCopyVersionDropsScanStatus(t *testing.T) {
 				Tagging: &types.Tagging{TagSet: set}}); err != nil {
 				t.Fatal(err)
 			}
-			got, err := tt.store.CopyVersion(ctx, egress.ObjectVersion{Bucket: src, Key: key, VersionID: version}, dst, "staged/"+key)
+			job := egress.CopyJob{Path: key, Source: egress.ObjectVersion{Bucket: src, Key: key, VersionID: version}, DstBucket: dst, DstKey: "staged/" + key,
+				Size: int64(tt.size), Listed: tt.listed}
+			files, err := tt.store.CopyAll(ctx, []egress.CopyJob{job}, 1)
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, err := c.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String(dst), Key: aws.String("staged/" + key), VersionId: aws.String(got.VersionID)})
+			out, err := c.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String(dst), Key: aws.String("staged/" + key), VersionId: aws.String(files[0].StagedVersionID)})
 			if err != nil {
 				t.Fatal(err)
 			}
-			tags := map[string]string{}
-			for _, tg := range out.TagSet {
-				tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
-			}
-			if tt.want == nil {
-				for k, v := range tags {
-					if tt.tags[k] != v {
-						t.Errorf("copy's tag %s=%s is not the source's", k, v)
-					}
-				}
-				if len(tags) != maxCopiedTags {
-					t.Fatalf("copy's tags %v: %d, want %d", tags, len(tags), maxCopiedTags)
-				}
-				return
-			}
-			if fmt.Sprint(tags) != fmt.Sprint(tt.want) {
-				t.Fatalf("copy's tags %v, want %v", tags, tt.want)
+			if len(out.TagSet) != 0 {
+				t.Fatalf("copy's tags %v, want none", out.TagSet)
 			}
 		})
 	}
@@ -297,10 +267,16 @@ func TestCopyAll(t *testing.T) {
 		bad[4].DstKey = "ws1/req2/deleted/one.csv"
 		bad[9].Source.Key = "ws1/deleted/two.csv"
 		bad[9].DstKey = "ws1/req2/deleted/two.csv"
-		files, err := store.CopyAll(ctx, bad, 4)
-		wantCode(t, err, egress.ENOTFOUND, "ws1/deleted/one.csv", "ws1/deleted/two.csv", bad[4].Source.VersionID)
-		if files != nil {
-			t.Fatalf("got files %v with an error", files)
+		// Asked of S3 by a HEAD, or met by the CopyObject of a listed size.
+		for _, listed := range []bool{false, true} {
+			for i := range bad {
+				bad[i].Size, bad[i].Listed = int64(len("content of "+bad[i].Path)), listed
+			}
+			files, err := store.CopyAll(ctx, bad, 4)
+			wantCode(t, err, egress.ENOTFOUND, "ws1/deleted/one.csv", "ws1/deleted/two.csv", bad[4].Source.VersionID)
+			if files != nil {
+				t.Fatalf("got files %v with an error", files)
+			}
 		}
 	})
 

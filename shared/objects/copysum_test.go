@@ -174,9 +174,11 @@ func TestCopiedSHA256(t *testing.T) {
 	}
 }
 
-// The digests CopyAll records are the ones the release checks each entry
-// against: a release of the staged versions passes, and a staged version
-// whose bytes differ from its recorded digest fails it, naming the file.
+// The digests and sizes CopyAll records are the ones the release checks
+// each entry against: a release of the staged versions passes; a staged
+// version whose bytes differ from its recorded digest fails it, naming the
+// file, and so does a listed size that is not the version's. With listed
+// sizes of pinned versions a copy is one CopyObject: no HEAD, no GET.
 func TestCopyAllDigestsVerifiedAtRelease(t *testing.T) {
 	store, c := newStore(t)
 	ctx := context.Background()
@@ -186,16 +188,21 @@ func TestCopyAllDigestsVerifiedAtRelease(t *testing.T) {
 	for i, size := range []int{0, 10, 64 << 10} {
 		p := fmt.Sprintf("out/file-%d.csv", i)
 		v := put(t, c, src, "ws/"+p, randomBytes(size))
-		jobs = append(jobs, egress.CopyJob{Path: p, Source: egress.ObjectVersion{Bucket: src, Key: "ws/" + p, VersionID: v}, DstBucket: staging, DstKey: "req/" + p})
+		jobs = append(jobs, egress.CopyJob{Path: p, Source: egress.ObjectVersion{Bucket: src, Key: "ws/" + p, VersionID: v}, DstBucket: staging, DstKey: "req/" + p,
+			Size: int64(size), Listed: true})
 	}
-	files, err := store.CopyAll(ctx, jobs, 2)
+	calls := &copyCalls{S3: c}
+	files, err := (&Client{S3: calls}).CopyAll(ctx, jobs, 2)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if h, g := calls.heads.Load(), calls.gets.Load(); h != 0 || g != 0 {
+		t.Errorf("copies of listed sizes made %d HEADs and %d GETs, want none", h, g)
 	}
 	entries := func(files []egress.File) []egress.ZipEntry {
 		var e []egress.ZipEntry
 		for _, f := range files {
-			e = append(e, egress.ZipEntry{Path: f.Path, Bucket: staging, Key: "req/" + f.Path, VersionID: f.StagedVersionID, SHA256: f.SHA256})
+			e = append(e, egress.ZipEntry{Path: f.Path, Bucket: staging, Key: "req/" + f.Path, VersionID: f.StagedVersionID, SHA256: f.SHA256, Size: f.Size})
 		}
 		return e
 	}
@@ -207,6 +214,18 @@ func TestCopyAllDigestsVerifiedAtRelease(t *testing.T) {
 	bad[1].StagedVersionID = put(t, c, staging, "req/"+bad[1].Path, []byte("not what was copied"))
 	_, err = store.WriteZip(ctx, staging, "release/bad.zip", entries(bad))
 	wantCode(t, err, egress.ECONFLICT, bad[1].Path, bad[1].SHA256)
+
+	// A list that gave a wrong size: the copy records it, the release
+	// refuses it.
+	wrong := jobs[2]
+	wrong.Size, wrong.DstKey = 1000, "req/wrong.csv"
+	files, err = store.CopyAll(ctx, []egress.CopyJob{wrong}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = store.WriteZip(ctx, staging, "release/wrong.zip", []egress.ZipEntry{{Path: "out/wrong.csv", Bucket: staging, Key: wrong.DstKey,
+		VersionID: files[0].StagedVersionID, SHA256: files[0].SHA256, Size: files[0].Size}})
+	wantCode(t, err, egress.ECONFLICT, "out/wrong.csv", "65536 bytes", "says 1000")
 }
 
 // overwriteAfterHead replaces the object after its HEAD answered, as a

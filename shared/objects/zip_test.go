@@ -107,7 +107,7 @@ func newZipFixture(t *testing.T, c *s3.Client) *zipFixture {
 		v := put(t, c, f.staging, key, file.body)
 		f.content[file.path] = file.body
 		f.entries = append(f.entries, egress.ZipEntry{
-			Path: file.path, Bucket: f.staging, Key: key, VersionID: v, SHA256: sum(file.body),
+			Path: file.path, Bucket: f.staging, Key: key, VersionID: v, SHA256: sum(file.body), Size: int64(len(file.body)),
 			SourceKey: "ws1/" + file.path, SourceVersionID: "swb-" + v,
 		})
 	}
@@ -318,7 +318,7 @@ func TestWriteZipManyEntries(t *testing.T) {
 	for i := range entries {
 		// Stored (.gz) entries: deflate is not what this test is about, and
 		// it is slow under the race detector.
-		entries[i] = egress.ZipEntry{Path: fmt.Sprintf("d%03d/%05d.gz", i/1000, i), Bucket: "staging", Key: "tiny", SHA256: sum(body)}
+		entries[i] = egress.ZipEntry{Path: fmt.Sprintf("d%03d/%05d.gz", i/1000, i), Bucket: "staging", Key: "tiny", SHA256: sum(body), Size: int64(len(body))}
 	}
 	res, err := store.WriteZip(context.Background(), datalake, "many.zip", entries)
 	if err != nil {

@@ -191,6 +191,9 @@ func (z *zipStream) writeBlock(b *zipBlock, e egress.ZipEntry, hdr *zipFile, sha
 	if e.SHA256 != "" && !strings.EqualFold(b.sum, e.SHA256) {
 		return egress.Errorf(egress.ECONFLICT, "entry %q: SHA-256 is %s, the staging manifest says %s", e.Path, b.sum, e.SHA256)
 	}
+	if e.SHA256 != "" && hdr.USize != e.Size {
+		return egress.Errorf(egress.ECONFLICT, "entry %q: %d bytes, the staging manifest says %d", e.Path, hdr.USize, e.Size)
+	}
 	z.scratch = appendDataDescriptor(z.scratch[:0], *hdr)
 	if err := z.write(z.scratch); err != nil {
 		return fmt.Errorf("entry %q: %w", e.Path, err)

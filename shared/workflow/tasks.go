@@ -63,6 +63,8 @@ func (h *Handlers) CopyToStaging(ctx context.Context, in RequestInput) (_ Stagin
 			Path:      e.RelPath,
 			DstBucket: h.Settings.StagingBucket,
 			DstKey:    egress.StagedKey(r, e.RelPath),
+			Size:      e.Size,
+			Listed:    true,
 		}
 	}
 	files, err := h.Objects.CopyAll(ctx, jobs, h.Settings.CopyConcurrency)
@@ -187,7 +189,7 @@ func ReleaseEntries(r egress.Request, m egress.Manifest, staging string) ([]egre
 	entries := make([]egress.ZipEntry, 0, len(m.Files))
 	for _, f := range m.Files {
 		if !excluded[f.Path] {
-			entries = append(entries, egress.ZipEntry{Path: f.Path, Bucket: staging, Key: egress.StagedKey(r, f.Path), VersionID: f.StagedVersionID, SHA256: f.SHA256, SourceKey: f.SourceKey, SourceVersionID: f.VersionID})
+			entries = append(entries, egress.ZipEntry{Path: f.Path, Bucket: staging, Key: egress.StagedKey(r, f.Path), VersionID: f.StagedVersionID, SHA256: f.SHA256, Size: f.Size, SourceKey: f.SourceKey, SourceVersionID: f.VersionID})
 		}
 	}
 	return entries, leftOut
