@@ -56,6 +56,30 @@ func withoutGrant(t *testing.T, functions []string, action, resource string) []b
 			case []any:
 				actions = a
 			}
+			// CDK merges grants of the same actions into one statement
+			// of several resources: take the action from the matching
+			// resources only.
+			if list, ok := st["Resource"].([]any); ok && len(list) > 1 && slices.Contains(actions, any(action)) {
+				var hit, others []any
+				for _, r := range list {
+					b, _ := json.Marshal(r)
+					if strings.Contains(string(b), resource) {
+						hit = append(hit, r)
+					} else {
+						others = append(others, r)
+					}
+				}
+				if len(hit) > 0 && len(others) > 0 {
+					removed[function]++
+					rest := slices.DeleteFunc(slices.Clone(actions), func(a any) bool { return a == action })
+					st["Resource"] = others
+					kept = append(kept, st)
+					if len(rest) > 0 {
+						kept = append(kept, map[string]any{"Effect": st["Effect"], "Action": rest, "Resource": hit})
+					}
+					continue
+				}
+			}
 			if strings.Contains(string(where), resource) && slices.Contains(actions, any(action)) {
 				actions = slices.DeleteFunc(actions, func(a any) bool { return a == action })
 				removed[function]++

@@ -133,6 +133,12 @@ type Options struct {
 	// calls it again (workflow.Settings.ReleaseBudget): a nanosecond makes
 	// every invocation write one block, one small file.
 	ReleaseBudget time.Duration
+	// CopyBudget, when set, is how long one copy-to-staging invocation
+	// starts copies before it saves the files copied so far and the state
+	// machine calls it again (workflow.Settings.CopyBudget); each
+	// invocation then copies one file at a time, so a nanosecond makes
+	// every invocation copy one file.
+	CopyBudget time.Duration
 	// Schedules runs the scheduled functions (send-reminders) every
 	// Schedule of Clock, as the deployed stack's EventBridge rules do. Off
 	// by default, so a test's FakeClock holds only the timers it expects;
@@ -436,6 +442,9 @@ func (s *Stack) wire() error {
 		h.Now = s.opts.Clock.Now
 		s.observeMetrics(fn, fnCfg.StackName, h)
 		h.Settings.ReleaseBudget = s.opts.ReleaseBudget
+		if s.opts.CopyBudget > 0 {
+			h.Settings.CopyBudget, h.Settings.CopyChunkFiles = s.opts.CopyBudget, 1
+		}
 		if fn.Reads(config.EnvChecks) {
 			// What withs3.WithChecks does in the function's main.
 			ch, err := withs3.NewChecker(fnCfg.Checks, s.clientsOf(fn).S3)

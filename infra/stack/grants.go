@@ -124,6 +124,12 @@ func (b *builder) grants() {
 	cp.AddToPolicy(allow([]string{"s3:ListBucket"}, storeBuckets...))
 	stagingObjects := b.staging.ArnForObjects(jsii.String("*"))
 	cp.AddToPolicy(allow([]string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:GetObjectVersion"}, stagingObjects))
+	// Copies that take more than one invocation keep the files copied so
+	// far under copies/ in staging (read back with GetObject, deleted with
+	// DeletePrefix's grants below); ListBucket makes the first
+	// invocation's missing checkpoint a 404, not a 403.
+	cp.AddToPolicy(allow([]string{"s3:GetObject"}, b.staging.ArnForObjects(jsii.String("copies/*"))))
+	cp.AddToPolicy(allow([]string{"s3:ListBucket"}, b.staging.BucketArn()))
 	b.stagingKey(cp, true)
 
 	// The checks read the manifest and each staged version (ranged GETs

@@ -315,6 +315,8 @@ func TestS3CallsAllowed(t *testing.T) {
 			{"copy-to-staging", "CopyObject, multipart copy, WriteManifest", []string{"s3:PutObject"}, staging + "/*"},
 			{"copy-to-staging", "abort of a failed multipart copy", []string{"s3:AbortMultipartUpload"}, staging + "/*"},
 			{"copy-to-staging", "GetObject of the copy's version (checksum)", []string{"s3:GetObjectVersion"}, staging + "/*"},
+			{"copy-to-staging", "ReadManifest of its checkpoint", []string{"s3:GetObject"}, staging + "/copies/*"},
+			{"copy-to-staging", "its missing checkpoint answers 404", []string{"s3:ListBucket"}, staging},
 			{"copy-to-datalake", "ReadManifest", []string{"s3:GetObject"}, staging + "/*"},
 			{"copy-to-datalake", "GetObject of each staged version", []string{"s3:GetObjectVersion"}, staging + "/*"},
 			{"copy-to-datalake", "GetObject of a vanished staged version answers 404", []string{"s3:ListBucket"}, staging},

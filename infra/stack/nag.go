@@ -85,6 +85,9 @@ func (b *builder) suppress() {
 		exception{"AwsSolutions-IAM5", []string{notification}, reasonNotification},
 		exception{"AwsSolutions-IAM5", []string{"Resource::" + b.cfg.SWBEgressStoreBucketARN + "/*"}, reasonSWBStore},
 		exception{"AwsSolutions-IAM5", []string{staging}, reasonStagingObjects},
+		exception{"AwsSolutions-IAM5", []string{"/^Resource::<StagingBucket[0-9A-F]{8}\\.Arn>\\/copies\\/\\*$/"},
+			"Staging that takes several invocations keeps the files copied so far at copies/<workspace>/<request>/checkpoint.json, ids known " +
+				"only at run time, deleted once the manifest is written; only GetObject is granted under copies/ (PutObject is the staging grant)."},
 	)
 	if b.cfg.UseS3AccessPoints {
 		accept(b.fns["copy-to-staging"].role, exception{"AwsSolutions-IAM5", []string{accessPoints}, reasonAccessPoints})

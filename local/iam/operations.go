@@ -482,11 +482,13 @@ func (a *Authorizer) s3(op string, input any) ([]Request, error) {
 	}
 	switch in := input.(type) {
 	case *s3.GetObjectInput:
-		action, server := versioned("s3:GetObject", "s3:GetObjectVersion", in.VersionId)
-		return object(in.Bucket, in.Key, action, server)
+		// MinIO lets s3:GetObjectVersion read the latest version as well;
+		// AWS wants s3:GetObject without a version id: checked here.
+		action, _ := versioned("s3:GetObject", "s3:GetObjectVersion", in.VersionId)
+		return object(in.Bucket, in.Key, action, false)
 	case *s3.HeadObjectInput:
-		action, server := versioned("s3:GetObject", "s3:GetObjectVersion", in.VersionId)
-		return object(in.Bucket, in.Key, action, server)
+		action, _ := versioned("s3:GetObject", "s3:GetObjectVersion", in.VersionId)
+		return object(in.Bucket, in.Key, action, false)
 	case *s3.GetObjectTaggingInput:
 		action, server := versioned("s3:GetObjectTagging", "s3:GetObjectVersionTagging", in.VersionId)
 		return object(in.Bucket, in.Key, action, server)

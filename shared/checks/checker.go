@@ -90,8 +90,8 @@ func (c *Checker) Listing(files []egress.File) (request []egress.Finding, perFil
 	}
 	if total > s.MaxTotalBytes {
 		request = append(request, egress.Finding{Check: egress.CheckSize, Severity: egress.SeverityBlocking,
-			Message: fmt.Sprintf("the request's %d files total %s; the limit is %s (checks.max_total_bytes), which keeps a release within what the release step can zip before its %d s time limit at %d MiB/s",
-				len(files), human(total), human(s.MaxTotalBytes), egress.ReleaseTimeLimitSeconds, egress.ReleaseBytesPerSecond>>20)})
+			Message: fmt.Sprintf("the request's %d files total %s; the limit is %s (checks.max_total_bytes)",
+				len(files), human(total), human(s.MaxTotalBytes))})
 	}
 	for i, fs := range perFile {
 		perFile[i] = egress.BoundFindings(fs)

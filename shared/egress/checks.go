@@ -98,14 +98,20 @@ func truncate(s string, n int) string {
 	return s + "…"
 }
 
-// The release step writes the approved files as one zip within its Lambda
-// time limit; ReleaseBytesPerSecond is the rate it is planned for (a
-// 2048 MB function streams S3 to S3 faster than that; see README's bench).
-// MaxReleaseBytes is what fits: no total limit may exceed it.
+// ReleaseBytesPerSecond is the rate one invocation is planned to zip or
+// read back at (a 2048 MB function streams S3 to S3 faster than that; see
+// README's bench), and MaxReleaseBytes what one 900 s invocation gets
+// through at it: the default of max_total_bytes (a policy: a bigger
+// release continues in further invocations) and the ceiling of
+// max_file_bytes, since staging hashes a file copied in parts (above
+// MaxCopyObjectBytes) by reading it back in one invocation.
 const (
 	ReleaseTimeLimitSeconds = 900
 	ReleaseBytesPerSecond   = 64 << 20
 	MaxReleaseBytes         = ReleaseTimeLimitSeconds * ReleaseBytesPerSecond // 56.25 GiB
+	// MaxCopyObjectBytes is the largest source S3 copies with one
+	// CopyObject, hashing it as it copies; larger ones go in parts.
+	MaxCopyObjectBytes = 5 << 30
 )
 
 // MaxClamdStreamBytes is the longest INSTREAM clamd accepts (its
@@ -243,12 +249,12 @@ func (s CheckSettings) Validate() error {
 			bad("checks extension %q: want a lower-case extension with its dot, like \".csv\"", e)
 		}
 	}
-	if s.MaxFileBytes < 0 {
-		bad("checks.max_file_bytes %d is negative", s.MaxFileBytes)
+	if s.MaxFileBytes < 0 || s.MaxFileBytes > MaxReleaseBytes {
+		bad("checks.max_file_bytes %d: must be between 1 and %d, what staging reads back to hash a file within its %d s limit at %d MiB/s",
+			s.MaxFileBytes, int64(MaxReleaseBytes), ReleaseTimeLimitSeconds, ReleaseBytesPerSecond>>20)
 	}
-	if s.MaxTotalBytes < 0 || s.MaxTotalBytes > MaxReleaseBytes {
-		bad("checks.max_total_bytes %d: must be between 1 and %d, what the release step can zip within its %d s limit at %d MiB/s",
-			s.MaxTotalBytes, int64(MaxReleaseBytes), ReleaseTimeLimitSeconds, ReleaseBytesPerSecond>>20)
+	if s.MaxTotalBytes < 0 {
+		bad("checks.max_total_bytes %d is negative", s.MaxTotalBytes)
 	}
 	if s.MaxFiles < 0 {
 		bad("checks.max_files %d is negative", s.MaxFiles)

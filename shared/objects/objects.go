@@ -45,8 +45,8 @@ const (
 
 // Defaults of the Store's tuning fields.
 const (
-	DefaultMultipartThreshold = 5 << 30   // CopyObject refuses larger sources
-	DefaultCopyPartSize       = 512 << 20 // 10 UploadPartCopy calls for a 5 GiB file
+	DefaultMultipartThreshold = egress.MaxCopyObjectBytes // CopyObject refuses larger sources
+	DefaultCopyPartSize       = 512 << 20                 // 10 UploadPartCopy calls for a 5 GiB file
 	DefaultZipPartSize        = 16 << 20
 )
 

@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,7 +15,10 @@ import (
 
 // StagingOutput is CopyToStaging's result.
 type StagingOutput struct {
-	FileCount   int    `json:"file_count"`
+	// Done is false when the copies continue in the next invocation; the
+	// state machine calls CopyToStaging again until it is true.
+	Done        bool   `json:"done"`
+	FileCount   int    `json:"file_count"` // copied so far, while not done
 	TotalBytes  int64  `json:"total_bytes"`
 	ManifestKey string `json:"manifest_key"`
 }
@@ -23,6 +27,10 @@ type StagingOutput struct {
 // copies exactly the submitted versions to <ws>/<req>/<relative path> in
 // the staging bucket and writes a manifest with each file's size and
 // SHA-256. Re-running it takes the same lock and overwrites the same keys.
+// Copies that take longer than an invocation has continue in the next:
+// each invocation stops starting copies before its deadline, saves the
+// files copied so far (a partial manifest under copies/ in staging) and
+// returns Done false; the next resumes after them.
 //
 // The lock is the workflow's first step, not intake's, so a store is only
 // ever locked by a running execution, and every execution that ends
@@ -67,13 +75,20 @@ func (h *Handlers) CopyToStaging(ctx context.Context, in RequestInput) (_ Stagin
 			Listed:    true,
 		}
 	}
-	files, err := h.Objects.CopyAll(ctx, jobs, h.Settings.CopyConcurrency)
-	if err != nil {
-		return StagingOutput{}, fmt.Errorf("stage request %s: %w", r.ID, err)
+	if err := checkCopySizes(jobs); err != nil {
+		return StagingOutput{}, err
 	}
-	out := StagingOutput{FileCount: len(files), ManifestKey: manifestKey(r)}
+	files, done, err := h.copyUntil(ctx, r, jobs)
+	if err != nil {
+		return StagingOutput{}, err
+	}
+	out := StagingOutput{Done: done, FileCount: len(files), ManifestKey: manifestKey(r)}
 	for _, f := range files {
 		out.TotalBytes += f.Size
+	}
+	if !done {
+		log.Info("staging continues in the next invocation", "files", out.FileCount, "of", len(jobs), "bytes", out.TotalBytes)
+		return out, nil
 	}
 	m := egress.Manifest{RequestID: r.ID, WorkspaceID: r.WorkspaceID, Files: files}
 	if err := h.Objects.WriteManifest(ctx, h.Settings.StagingBucket, out.ManifestKey, m); err != nil {
@@ -92,8 +107,115 @@ func (h *Handlers) CopyToStaging(ctx context.Context, in RequestInput) (_ Stagin
 	}); err != nil {
 		return StagingOutput{}, err
 	}
+	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, copiesPrefix(r)); err != nil {
+		log.Warn("staging checkpoint left behind", "prefix", copiesPrefix(r), "error", err)
+	}
 	log.Info("staged", "files", out.FileCount, "bytes", out.TotalBytes)
 	return out, nil
+}
+
+// copiesPrefix holds the staging checkpoint of r in the staging bucket,
+// outside the staged files' prefix; it goes once the manifest is written
+// (and with the failure path's clean-up).
+func copiesPrefix(r egress.Request) string {
+	return "copies/" + r.WorkspaceID + "/" + r.ID + "/"
+}
+
+func copiesCheckpointKey(r egress.Request) string { return copiesPrefix(r) + "checkpoint.json" }
+
+const (
+	// copyChunkFiles and copyChunkBytes bound the copies started between
+	// two looks at the clock: a thousand small copies take seconds on S3,
+	// 5 GiB of single CopyObjects (no read-back) about a minute.
+	copyChunkFiles = 1000
+	copyChunkBytes = 5 << 30
+)
+
+// copyUntil copies jobs from where the last invocation's checkpoint left
+// off until they are all copied (done) or the invocation's time is up: it
+// then saves the files copied so far and returns done false. Copies go in
+// chunks; a chunk is started only if its read-back (files above 5 GiB,
+// which S3 cannot hash as it copies them, read at the planned rate) ends
+// before the invocation must stop, unless it is the invocation's first.
+func (h *Handlers) copyUntil(ctx context.Context, r egress.Request, jobs []egress.CopyJob) (files []egress.File, done bool, err error) {
+	stop := invocationStop(ctx, h.Settings.CopyBudget)
+	key := copiesCheckpointKey(r)
+	ck, err := h.Objects.ReadManifest(ctx, h.Settings.StagingBucket, key)
+	switch {
+	case egress.ErrorCode(err) == egress.ENOTFOUND:
+	case err != nil:
+		return nil, false, fmt.Errorf("read staging checkpoint: %w", err)
+	case resumable(ck.Files, jobs):
+		files = ck.Files
+	default:
+		h.log(ctx, r.ID).Warn("staging checkpoint does not match the object list; copying again from the start", "checkpoint_files", len(ck.Files))
+	}
+	for first := true; len(files) < len(jobs); first = false {
+		chunk, readBack := nextCopyChunk(jobs[len(files):], cmp.Or(h.Settings.CopyChunkFiles, copyChunkFiles))
+		if !first && time.Now().Add(readBack).After(stop) {
+			m := egress.Manifest{RequestID: r.ID, WorkspaceID: r.WorkspaceID, Files: files}
+			if err := h.Objects.WriteManifest(ctx, h.Settings.StagingBucket, key, m); err != nil {
+				return nil, false, fmt.Errorf("save staging checkpoint: %w", err)
+			}
+			return files, false, nil
+		}
+		copied, err := h.Objects.CopyAll(ctx, chunk, h.Settings.CopyConcurrency)
+		if err != nil {
+			return nil, false, fmt.Errorf("stage request %s: %w", r.ID, err)
+		}
+		files = append(files, copied...)
+	}
+	return files, true, nil
+}
+
+// checkCopySizes refuses files staging cannot copy and hash within one
+// invocation: one copied in parts is read back whole to hash it.
+func checkCopySizes(jobs []egress.CopyJob) error {
+	var problems []error
+	for _, j := range jobs {
+		if j.Size > egress.MaxReleaseBytes {
+			problems = append(problems, fmt.Errorf("%s is %d bytes; staging copies and hashes files of up to %d bytes (%d s at %d MiB/s)",
+				j.Path, j.Size, int64(egress.MaxReleaseBytes), egress.ReleaseTimeLimitSeconds, egress.ReleaseBytesPerSecond>>20))
+		}
+	}
+	if err := egress.JoinBounded(maxListed, problems...); err != nil {
+		return egress.Errorf(egress.EINVALID, "object list refused: %s", errorTexts(err))
+	}
+	return nil
+}
+
+// resumable says whether the files of a checkpoint are the first of jobs.
+func resumable(files []egress.File, jobs []egress.CopyJob) bool {
+	if len(files) > len(jobs) {
+		return false
+	}
+	for i, f := range files {
+		j := jobs[i]
+		if f.Path != j.Path || f.SourceKey != j.Source.Key || f.VersionID != j.Source.VersionID {
+			return false
+		}
+	}
+	return true
+}
+
+// nextCopyChunk is the first maxFiles jobs of at most copyChunkBytes (at
+// least one), and how long reading back its copies above
+// egress.MaxCopyObjectBytes would take at the planned rate.
+func nextCopyChunk(jobs []egress.CopyJob, maxFiles int) ([]egress.CopyJob, time.Duration) {
+	var n int
+	var bytes, readBack int64
+	for n < len(jobs) && n < maxFiles {
+		size := jobs[n].Size
+		if n > 0 && bytes+size > copyChunkBytes {
+			break
+		}
+		bytes += size
+		if size > egress.MaxCopyObjectBytes {
+			readBack += size
+		}
+		n++
+	}
+	return jobs[:n], time.Duration(readBack / egress.ReleaseBytesPerSecond * int64(time.Second))
 }
 
 // undoStagingOfEnded deletes r's staged copies and unlocks its SWB store
@@ -108,6 +230,9 @@ func (h *Handlers) undoStagingOfEnded(ctx context.Context, r egress.Request) {
 	log.Warn("request ended while it was staged; undoing the staging", "status", cur.Status)
 	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, egress.StagingPrefix(r)); err != nil {
 		log.Error("staged copies of an ended request could not be deleted", "error", err)
+	}
+	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, copiesPrefix(r)); err != nil {
+		log.Error("staging checkpoint of an ended request could not be deleted", "error", err)
 	}
 	if err := h.SWBStore.SetStatus(ctx, r.StoreID, r.ID, swb.StorePending); err != nil {
 		log.Error("SWB egress store of an ended request could not be unlocked", "store_id", r.StoreID, "error", err)
@@ -195,19 +320,18 @@ func ReleaseEntries(r egress.Request, m egress.Manifest, staging string) ([]egre
 	return entries, leftOut
 }
 
-// releaseStop is when an invocation stops writing the zip and saves its
-// progress: with a margin before its Lambda's deadline for the part in
-// flight and the checkpoint (up to a part's bytes), or after the
-// configured budget.
-func (h *Handlers) releaseStop(ctx context.Context) time.Time {
+// invocationStop is when an invocation stops its work and saves its
+// progress: with a margin before its Lambda's deadline for the work in
+// flight and the checkpoint, or after budget if that is sooner.
+func invocationStop(ctx context.Context, budget time.Duration) time.Time {
 	stop := time.Now().Add(10 * time.Minute)
 	if dl, ok := ctx.Deadline(); ok {
 		left := time.Until(dl)
 		stop = time.Now().Add(left - max(left/10, min(2*time.Minute, left/2)))
 	}
-	if b := h.Settings.ReleaseBudget; b > 0 {
-		if budget := time.Now().Add(b); budget.Before(stop) {
-			stop = budget
+	if budget > 0 {
+		if b := time.Now().Add(budget); b.Before(stop) {
+			stop = b
 		}
 	}
 	return stop
@@ -258,7 +382,7 @@ func (h *Handlers) Release(ctx context.Context, in RequestInput) (ReleaseOutput,
 			Bucket: h.Settings.DatalakeBucket, Key: out.ZipKey, Entries: entries, LeftOut: leftOut,
 			Modified:         h.now(),
 			CheckpointBucket: h.Settings.StagingBucket, CheckpointKey: releaseCheckpointKey(r),
-			Stop: h.releaseStop(ctx),
+			Stop: invocationStop(ctx, h.Settings.ReleaseBudget),
 		})
 		if err != nil {
 			return ReleaseOutput{}, fmt.Errorf("release request %s: %w", r.ID, err)
@@ -445,7 +569,11 @@ func (h *Handlers) cleanUp(ctx context.Context, id, errName, rawCause string) (e
 	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, egress.StagingPrefix(r)); err != nil {
 		errs = append(errs, fmt.Errorf("delete staged copies of %s: %w", r.ID, err))
 	}
-	// A release written over several invocations left its checkpoint.
+	// Staging or a release written over several invocations left its
+	// checkpoint.
+	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, copiesPrefix(r)); err != nil {
+		errs = append(errs, fmt.Errorf("delete staging checkpoint of %s: %w", r.ID, err))
+	}
 	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, releasePrefix(r)); err != nil {
 		errs = append(errs, fmt.Errorf("delete release checkpoint of %s: %w", r.ID, err))
 	}

@@ -134,6 +134,13 @@ type Settings struct {
 	// the zip before it saves its progress and hands over to the next
 	// (tests; a Lambda stops before its own deadline anyway).
 	ReleaseBudget time.Duration
+	// CopyBudget, when set, is how long one CopyToStaging invocation
+	// starts copies before it saves its progress and hands over to the
+	// next (tests, like ReleaseBudget).
+	CopyBudget time.Duration
+	// CopyChunkFiles, when set, is how many copies start between two looks
+	// at the clock (default 1,000; tests set 1).
+	CopyChunkFiles int
 }
 
 // Handlers runs the workflow's steps. Fields a function does not use may be

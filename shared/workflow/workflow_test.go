@@ -139,7 +139,7 @@ func TestHandleFailureStatus(t *testing.T) {
 				}
 			}
 			// Cleanup runs whether or not the status moved: a retry must finish it.
-			wantDeleted := []string{staging + "/" + egress.StagingPrefix(r), staging + "/releases/" + r.WorkspaceID + "/" + r.ID + "/", datalake + "/" + workflow.DatalakePrefix(r)}
+			wantDeleted := []string{staging + "/" + egress.StagingPrefix(r), staging + "/copies/" + r.WorkspaceID + "/" + r.ID + "/", staging + "/releases/" + r.WorkspaceID + "/" + r.ID + "/", datalake + "/" + workflow.DatalakePrefix(r)}
 			if !slices.Equal(e.objs.deleted, wantDeleted) {
 				t.Errorf("deleted %v, want %v", e.objs.deleted, wantDeleted)
 			}
@@ -473,4 +473,68 @@ func TestStagingOfARequestEndedMeanwhile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestStagingOverInvocations: copies that need more than one invocation
+// return done false with the files copied so far saved under copies/,
+// record nothing until the call that copies the last file, and each call
+// copies only what the checkpoint lacks. A checkpoint of another list is
+// ignored, and a file staging cannot hash within one invocation is
+// refused before anything is copied.
+func TestStagingOverInvocations(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.h.Settings.CopyBudget, e.h.Settings.CopyChunkFiles = time.Nanosecond, 1
+	r := e.put(t, request())
+	e.objs.data[listBucket+"/"+listKey] = objectList(t, file("a.csv"), file("b/c.csv"), file("d.csv"))
+	checkpoint := staging + "/copies/" + wsID + "/" + reqID + "/checkpoint.json"
+	for call := 1; call <= 3; call++ {
+		out, err := e.h.CopyToStaging(ctx, workflow.RequestInput{RequestID: reqID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := e.reqs.get(t, reqID)
+		if out.Done != (call == 3) || out.FileCount != call || (got.StagingObjectMetadataVersion != "") != (call == 3) || len(e.objs.copied) != call {
+			t.Fatalf("call %d: %+v, manifest %q, %d copies", call, out, got.StagingObjectMetadataVersion, len(e.objs.copied))
+		}
+		if call < 3 && len(e.objs.manifests[checkpoint].Files) != call {
+			t.Fatalf("call %d: checkpoint holds %d files", call, len(e.objs.manifests[checkpoint].Files))
+		}
+	}
+	m := e.objs.manifests[staging+"/"+manifestKeyOf(r)]
+	if len(m.Files) != 3 || m.Files[0].Path != "a.csv" || m.Files[1].Path != "b/c.csv" || m.Files[2].Path != "d.csv" {
+		t.Fatalf("manifest files %+v", m.Files)
+	}
+	if !slices.Contains(e.objs.deleted, staging+"/copies/"+wsID+"/"+reqID+"/") {
+		t.Fatalf("checkpoint not deleted: %v", e.objs.deleted)
+	}
+
+	t.Run("checkpoint of another list", func(t *testing.T) {
+		e := newEnv(t)
+		e.h.Settings.CopyBudget, e.h.Settings.CopyChunkFiles = time.Nanosecond, 1
+		e.put(t, request())
+		e.objs.data[listBucket+"/"+listKey] = objectList(t, file("a.csv"), file("d.csv"))
+		e.objs.manifests[checkpoint] = egress.Manifest{Files: []egress.File{{Path: "other.csv", SourceKey: wsID + "/other.csv", VersionID: "v-other.csv"}}}
+		out, err := e.h.CopyToStaging(ctx, workflow.RequestInput{RequestID: reqID})
+		if err != nil || out.Done || len(e.objs.copied) != 1 || e.objs.copied[0].Path != "a.csv" {
+			t.Fatalf("%+v, %v; copied %+v, want a.csv copied afresh", out, err, e.objs.copied)
+		}
+	})
+
+	t.Run("file too big to hash in one invocation", func(t *testing.T) {
+		e := newEnv(t)
+		e.put(t, request())
+		big := file("huge.bin")
+		big.Size = egress.MaxReleaseBytes + 1
+		e.objs.data[listBucket+"/"+listKey] = objectList(t, file("a.csv"), big)
+		_, err := e.h.CopyToStaging(ctx, workflow.RequestInput{RequestID: reqID})
+		wantCode(t, err, egress.EINVALID)
+		if !strings.Contains(err.Error(), "huge.bin") || len(e.objs.copied) != 0 {
+			t.Fatalf("error %v after %d copies; want huge.bin named before any copy", err, len(e.objs.copied))
+		}
+	})
+}
+
+func manifestKeyOf(r egress.Request) string {
+	return "manifests/" + r.WorkspaceID + "/" + r.ID + ".json"
 }
