@@ -180,20 +180,29 @@ func tooLarge(size int64) appsync.Response {
 
 // execute runs req within AppSync's time limit. Once the limit passes the
 // caller gets AppSync's timeout error at once; resolvers still running see
-// their context end, and what they return is dropped.
+// their context end, and what they return is dropped. A request whose
+// client went away ends when its execution does.
 func (h *graphQLHandler) execute(ctx context.Context, req appsync.GraphQLRequest, id *api.Identity) appsync.Response {
 	ctx, cancel := h.deadline(ctx)
 	defer cancel()
 	done := make(chan appsync.Response, 1)
 	go func() { done <- h.exec.Execute(ctx, req, id) }()
 	var resp appsync.Response
+	finished := false
 	select {
 	case resp = <-done:
+		finished = true
 	case <-ctx.Done():
 	}
 	if errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
 		h.log.Warn("graphql request timed out", "after", AppSyncTimeout)
 		return timeoutResponse()
+	}
+	if !finished {
+		// The client went away: the executor calls no further resolver,
+		// so this waits only for the one in flight, and the handler ends
+		// with the work it started rather than leaving it running.
+		resp = <-done
 	}
 	return resp
 }
