@@ -19,6 +19,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/parser"
 	"github.com/vektah/gqlparser/v2/validator"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"github.com/tre-egress/egress/local/sfn"
 	"github.com/tre-egress/egress/shared/api"
@@ -43,6 +44,7 @@ type Executor struct {
 	// them may call nothing, and is refused before the document is read.
 	// nil when some root field names no group.
 	callers []string
+	rules   *rules.Rules
 }
 
 // NewExecutor parses schema (api.Schema or api.SchemaFor's output) with
@@ -56,7 +58,7 @@ func NewExecutor(schema string, resolve func(context.Context, api.Event) (any, e
 	for _, f := range api.FieldResolvers {
 		resolved[f] = true
 	}
-	return &Executor{schema: s, resolve: resolve, resolved: resolved, callers: rootGroups(s),
+	return &Executor{schema: s, resolve: resolve, resolved: resolved, callers: rootGroups(s), rules: validationRules(s),
 		maxDepth: api.MaxQueryDepth, maxResolvers: api.MaxResolverCount,
 		maxFields: MaxFields, maxAliases: MaxAliases, maxResponse: MaxResponseBytes}, nil
 }
@@ -184,7 +186,7 @@ func (e *Executor) Execute(ctx context.Context, req GraphQLRequest, id *api.Iden
 	if msg := e.limitError(costOf(doc)); msg != "" {
 		return limitResponse(msg)
 	}
-	if errs := validator.ValidateWithRules(e.schema, doc, validationRules); len(errs) > 0 {
+	if errs := validator.ValidateWithRules(e.schema, doc, e.rules); len(errs) > 0 {
 		return Response{Errors: validationErrors(errs)}
 	}
 	op, err := operation(doc, req.OperationName)

@@ -337,3 +337,24 @@ func TestExecutorQueryBytes(t *testing.T) {
 		t.Errorf("errors %+v", resp.Errors)
 	}
 }
+
+// A schema with an interface keeps gqlparser's own overlap rule, which
+// knows that one response key may name different fields on different
+// types; the linear rule assumes it may not.
+func TestExecutorOverlapWithInterfaces(t *testing.T) {
+	const schema = `
+schema { query: Query }
+type Query { node: Node }
+interface Node { id: String }
+type A implements Node { id: String name: String }
+type B implements Node { id: String other: String }
+`
+	exec, err := appsync.NewExecutor(schema, func(context.Context, api.Event) (any, error) { return nil, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := exec.Execute(context.Background(), appsync.GraphQLRequest{Query: "{ node { ... on A { x: name } ... on B { x: other } } }"}, igReviewer)
+	if len(resp.Errors) > 0 {
+		t.Fatalf("errors %+v", resp.Errors)
+	}
+}
