@@ -27,7 +27,9 @@ import (
 const (
 	SigningKeyFile = devtoken.SigningKeyFile
 	TokenIssuer    = devtoken.Issuer
-	maxBodyBytes   = 1 << 20
+	// maxBodyBytes bounds a request's body: the query (appsync's
+	// MaxRequestBytes) and its variables, with room for JSON's escaping.
+	maxBodyBytes = appsync.MaxRequestBytes + 64<<10
 )
 
 // SigningKeyPath is where the development signing key of the stack in dir
@@ -144,31 +146,63 @@ func (h *graphQLHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, errorBody("UnauthorizedException", "Unable to verify the JWT: "+err.Error()))
 		return
 	}
+	// A caller who may call nothing costs no reading of the body.
+	if gerr := h.exec.Admit(id); gerr != nil {
+		writeJSON(w, http.StatusOK, appsync.Response{Errors: []appsync.GraphQLError{*gerr}})
+		return
+	}
+	if r.ContentLength > maxBodyBytes {
+		writeJSON(w, http.StatusRequestEntityTooLarge, tooLarge(r.ContentLength))
+		return
+	}
 	var req appsync.GraphQLRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	if err := dec.Decode(&req); err != nil || strings.TrimSpace(req.Query) == "" {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			writeJSON(w, http.StatusRequestEntityTooLarge, tooLarge(-1))
+			return
+		}
 		writeJSON(w, http.StatusBadRequest, errorBody("MalformedHttpRequestException", "the body must be JSON with a query"))
 		return
 	}
 	writeJSON(w, http.StatusOK, h.execute(r.Context(), req, id))
 }
 
+// tooLarge refuses a body over maxBodyBytes (size -1: unknown, it was
+// sent without a length).
+func tooLarge(size int64) appsync.Response {
+	msg := fmt.Sprintf("Request body exceeds the limit of %d bytes", maxBodyBytes)
+	if size >= 0 {
+		msg = fmt.Sprintf("Request body is %d bytes; the limit is %d", size, maxBodyBytes)
+	}
+	return errorBody("RequestEntityTooLargeException", msg)
+}
+
 // execute runs req within AppSync's time limit. Once the limit passes the
 // caller gets AppSync's timeout error at once; resolvers still running see
-// their context end, and what they return is dropped.
+// their context end, and what they return is dropped. A request whose
+// client went away ends when its execution does.
 func (h *graphQLHandler) execute(ctx context.Context, req appsync.GraphQLRequest, id *api.Identity) appsync.Response {
 	ctx, cancel := h.deadline(ctx)
 	defer cancel()
 	done := make(chan appsync.Response, 1)
 	go func() { done <- h.exec.Execute(ctx, req, id) }()
 	var resp appsync.Response
+	finished := false
 	select {
 	case resp = <-done:
+		finished = true
 	case <-ctx.Done():
 	}
 	if errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
 		h.log.Warn("graphql request timed out", "after", AppSyncTimeout)
 		return timeoutResponse()
+	}
+	if !finished {
+		// The client went away: the executor calls no further resolver,
+		// so this waits only for the one in flight, and the handler ends
+		// with the work it started rather than leaving it running.
+		resp = <-done
 	}
 	return resp
 }

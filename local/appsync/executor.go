@@ -15,10 +15,11 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
-	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/parser"
 	"github.com/vektah/gqlparser/v2/validator"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"github.com/tre-egress/egress/local/sfn"
 	"github.com/tre-egress/egress/shared/api"
@@ -36,8 +37,14 @@ type Executor struct {
 	resolve  func(context.Context, api.Event) (any, error)
 	resolved map[string]bool
 	// maxDepth and maxResolvers are the API's QueryDepthLimit and
-	// ResolverCountLimit (api.MaxQueryDepth, api.MaxResolverCount).
-	maxDepth, maxResolvers int
+	// ResolverCountLimit (api.MaxQueryDepth, api.MaxResolverCount); the
+	// others are this executor's (limits.go).
+	maxDepth, maxResolvers, maxFields, maxAliases, maxResponse int
+	// callers are the groups named on root fields: a caller in none of
+	// them may call nothing, and is refused before the document is read.
+	// nil when some root field names no group.
+	callers []string
+	rules   *rules.Rules
 }
 
 // NewExecutor parses schema (api.Schema or api.SchemaFor's output) with
@@ -51,7 +58,72 @@ func NewExecutor(schema string, resolve func(context.Context, api.Event) (any, e
 	for _, f := range api.FieldResolvers {
 		resolved[f] = true
 	}
-	return &Executor{schema: s, resolve: resolve, resolved: resolved, maxDepth: api.MaxQueryDepth, maxResolvers: api.MaxResolverCount}, nil
+	return &Executor{schema: s, resolve: resolve, resolved: resolved, callers: rootGroups(s), rules: validationRules(s),
+		maxDepth: api.MaxQueryDepth, maxResolvers: api.MaxResolverCount,
+		maxFields: MaxFields, maxAliases: MaxAliases, maxResponse: MaxResponseBytes}, nil
+}
+
+// rootGroups is every group named by a root field's group directives, or
+// nil if some root field admits any signed-in caller.
+func rootGroups(s *ast.Schema) []string {
+	var out []string
+	for _, root := range []*ast.Definition{s.Query, s.Mutation} {
+		if root == nil {
+			continue
+		}
+		for _, f := range root.Fields {
+			if strings.HasPrefix(f.Name, "__") {
+				continue
+			}
+			groups := fieldGroups(f)
+			if groups == nil {
+				return nil
+			}
+			for _, g := range groups {
+				if !slices.Contains(out, g) {
+					out = append(out, g)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// fieldGroups is the union of a field's cognito_groups, nil if it names
+// none.
+func fieldGroups(def *ast.FieldDefinition) []string {
+	var out []string
+	for _, name := range []string{"aws_auth", "aws_cognito_user_pools"} {
+		if d := def.Directives.ForName(name); d != nil {
+			groups, _ := d.ArgumentMap(nil)["cognito_groups"].([]any)
+			for _, g := range groups {
+				if s, ok := g.(string); ok {
+					out = append(out, s)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Admit refuses a caller who may call no field at all: no identity, or in
+// none of the groups the schema's root fields name. It runs before the
+// document is read, so a stranger's request costs no parsing or
+// validation (AppSync, too, checks the token before the document).
+func (e *Executor) Admit(id *api.Identity) *GraphQLError {
+	if e.callers == nil {
+		return nil
+	}
+	if id != nil {
+		if who, err := id.Caller(); err == nil {
+			for _, g := range e.callers {
+				if who.InGroup(g) {
+					return nil
+				}
+			}
+		}
+	}
+	return &GraphQLError{ErrorType: ErrorTypeUnauthorized, Message: "Not Authorized: the caller is in no group that may call this API"}
 }
 
 // GraphQLRequest is the body of a GraphQL POST.
@@ -88,31 +160,33 @@ const (
 	ErrorTypeResolverLimit = "ResolverCountLimitExceeded"
 )
 
-// depth is the deepest field nesting of set, the root fields being level
-// 1, with fragments expanded; __typename counts like any field.
-func depth(set ast.SelectionSet, level int) int {
-	deepest := level
-	for _, sel := range set {
-		var d int
-		switch s := sel.(type) {
-		case *ast.Field:
-			d = depth(s.SelectionSet, level+1)
-		case *ast.InlineFragment:
-			d = depth(s.SelectionSet, level)
-		case *ast.FragmentSpread:
-			if s.Definition != nil {
-				d = depth(s.Definition.SelectionSet, level)
-			}
-		}
-		deepest = max(deepest, d)
-	}
-	return deepest
+// limitResponse refuses a document over a limit (AppSync's QueryDepthLimit
+// refuses one too deep the same way) before any resolver runs.
+func limitResponse(msg string) Response {
+	return Response{Errors: []GraphQLError{{ErrorType: ErrorTypeValidation, Message: msg}}}
 }
 
-// Execute runs req for the caller id.
+// Execute runs req for the caller id. The cheap checks come first: the
+// caller (Admit), the document's size, its tokens, then its fields,
+// aliases and depth in one linear pass, all before validation.
 func (e *Executor) Execute(ctx context.Context, req GraphQLRequest, id *api.Identity) Response {
-	doc, errs := gqlparser.LoadQueryWithRules(e.schema, req.Query, nil)
-	if len(errs) > 0 {
+	if err := e.Admit(id); err != nil {
+		return Response{Errors: []GraphQLError{*err}}
+	}
+	if len(req.Query) > MaxRequestBytes {
+		return limitResponse(fmt.Sprintf("Query is %d bytes; the limit is %d", len(req.Query), MaxRequestBytes))
+	}
+	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: req.Query}, MaxTokens)
+	if err != nil {
+		if ge := asGQLError(err); strings.Contains(ge.Message, "token limit") {
+			return limitResponse(fmt.Sprintf("Query has more than %d tokens; the limit is %d", MaxTokens, MaxTokens))
+		}
+		return Response{Errors: validationErrors(gqlerror.List{asGQLError(err)})}
+	}
+	if msg := e.limitError(costOf(doc)); msg != "" {
+		return limitResponse(msg)
+	}
+	if errs := validator.ValidateWithRules(e.schema, doc, e.rules); len(errs) > 0 {
 		return Response{Errors: validationErrors(errs)}
 	}
 	op, err := operation(doc, req.OperationName)
@@ -133,15 +207,13 @@ func (e *Executor) Execute(ctx context.Context, req GraphQLRequest, id *api.Iden
 	default:
 		return Response{Errors: []GraphQLError{{ErrorType: ErrorTypeValidation, Message: "subscriptions are not served here"}}}
 	}
-	// AppSync's QueryDepthLimit refuses a document nested deeper than the
-	// API allows before any resolver runs.
-	if d := depth(op.SelectionSet, 0); d > e.maxDepth {
-		return Response{Errors: []GraphQLError{{ErrorType: ErrorTypeValidation,
-			Message: fmt.Sprintf("Query depth %d exceeds the API's limit of %d", d, e.maxDepth)}}}
-	}
 	x := &execution{Executor: e, ctx: ctx, id: id, vars: vars}
 	// Root fields run one after another, as mutations must.
 	data, _ := x.object(root, []*ast.Field{{SelectionSet: op.SelectionSet}}, nil, nil)
+	if x.halt != nil {
+		// Partial data would be misleading, and the caller may be gone.
+		return Response{Errors: []GraphQLError{*x.halt}}
+	}
 	return Response{Data: data, Errors: x.errors}
 }
 
@@ -205,9 +277,34 @@ type execution struct {
 	errors []GraphQLError
 	// calls counts resolver invocations against maxResolvers.
 	calls int
+	// size estimates the response's bytes so far against maxResponse.
+	size int
+	// halt, once set, ends the execution: no further field is resolved
+	// and the response is this one error.
+	halt *GraphQLError
+}
+
+// halted reports whether the execution must stop: the response grew past
+// its limit, or the request was cancelled (the client went away, or the
+// 30 s passed). One error records why, however many fields remain.
+func (x *execution) halted() bool {
+	if x.halt != nil {
+		return true
+	}
+	if err := x.ctx.Err(); err != nil {
+		x.halt = &GraphQLError{ErrorType: ErrorTypeCancelled, Message: "Request cancelled: " + err.Error()}
+		return true
+	}
+	if x.size > x.maxResponse {
+		x.halt = &GraphQLError{ErrorType: ErrorTypeResponseTooLarge,
+			Message: fmt.Sprintf("Response exceeds the limit of %d bytes", x.maxResponse)}
+		return true
+	}
+	return false
 }
 
 func (x *execution) fail(path []any, f *ast.Field, typ, msg string) {
+	x.size += len(msg) + 64
 	e := GraphQLError{Path: slices.Clone(path), ErrorType: typ, Message: msg}
 	if f.Position != nil {
 		e.Locations = []Location{{Line: f.Position.Line, Column: f.Position.Column}}
@@ -222,6 +319,10 @@ func (x *execution) object(def *ast.Definition, fields []*ast.Field, source map[
 	keys, byKey := x.collect(def, fields)
 	out := make(orderedObject, 0, len(keys))
 	for _, key := range keys {
+		if x.halted() {
+			return nil, false
+		}
+		x.size += len(key) + 4
 		v, ok := x.field(def, byKey[key], source, append(path, key))
 		if !ok {
 			return nil, false
@@ -353,6 +454,9 @@ func (x *execution) complete(t *ast.Type, fields []*ast.Field, v any, path []any
 		}
 		out := make([]any, len(list))
 		for i, item := range list {
+			if x.halted() {
+				return nil, false
+			}
 			var ok bool
 			if out[i], ok = x.complete(t.Elem, fields, item, append(path, i)); !ok {
 				return nil, !t.NonNull
@@ -375,6 +479,11 @@ func (x *execution) complete(t *ast.Type, fields []*ast.Field, v any, path []any
 		return out, true
 	default:
 		s, err := scalar(def.Name, v)
+		if str, ok := s.(string); ok {
+			x.size += len(str) + 2
+		} else {
+			x.size += 8
+		}
 		if err != nil {
 			x.fail(path, f, "", fmt.Sprintf("Can't serialize value (%s): %v", f.Name, err))
 			return nil, !t.NonNull

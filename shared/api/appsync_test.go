@@ -165,8 +165,17 @@ func TestExecutor(t *testing.T) {
 			wantData: `{"getRequest":{"history":[{"kind":"CREATED","actor":"researcher@example.org","to_status":"RITAPPROVED"}]}}`,
 		},
 		{
-			name:     "schema group directive refuses before the resolver",
+			// Before the document is even parsed: an invalid one gets the
+			// same answer, and costs a stranger's request nothing.
+			name:     "a caller in no group is refused before the document is read",
 			who:      noGroup,
+			query:    `{ listRequests { nope } `,
+			wantData: `null`,
+			wantErrs: []appsync.GraphQLError{{ErrorType: "Unauthorized", Message: "the caller is in no group that may call this API"}},
+		},
+		{
+			name:     "schema group directive refuses before the resolver",
+			who:      egress.Identity{Subject: "sub-res", Email: "res@example.org", Groups: []string{api.SchemaResearcherGroup}},
 			query:    `{ listRequests { egress_request_id } }`,
 			wantData: `{"listRequests":null}`,
 			wantErrs: []appsync.GraphQLError{{Path: []any{"listRequests"}, ErrorType: "Unauthorized", Message: "Not Authorized to access listRequests on type Query"}},
