@@ -196,12 +196,12 @@ func measureRequest(ctx context.Context, env *Env, st *local.Stack, name string,
 
 // extrapolation says how a measured one-file request was scaled.
 type extrapolation struct {
-	Measured, Target         int64
-	CopyParts, ZipParts      [2]int64 // at the measured size, at the target
-	ReleaseMiBps             float64  // measured
-	ReleaseSeconds           float64  // at the target
-	Invocations              int64    // Release invocations at the target
-	CopySeconds, CopyMiBps   float64
+	Measured, Target       int64
+	CopyParts, ZipParts    [2]int64 // at the measured size, at the target
+	ReleaseMiBps           float64  // measured
+	ReleaseSeconds         float64  // at the target
+	Invocations            int64    // Release invocations at the target
+	CopySeconds, CopyMiBps float64
 }
 
 func (x extrapolation) String() string {
@@ -247,7 +247,9 @@ func extrapolate(m costMeasure, target int64) (costMeasure, extrapolation, error
 	x.ZipParts = [2]int64{zipParts(m.ZipBytes), zipParts(zipTarget)}
 	// The model holds only if the measured request took the paths the
 	// target takes: a multipart copy, and the part counts predicted.
-	got := func(fn, op string) int64 { return u.Calls[local.CallKey{Function: fn, Service: "S3", Operation: op}].Calls }
+	got := func(fn, op string) int64 {
+		return u.Calls[local.CallKey{Function: fn, Service: "S3", Operation: op}].Calls
+	}
 	if n := got("copy-to-staging", "UploadPartCopy"); n != x.CopyParts[0] {
 		return m, x, fmt.Errorf("extrapolate: %d UploadPartCopy calls measured for %s, the model predicts %d", n, mib(m.Bytes), x.CopyParts[0])
 	}
