@@ -149,6 +149,7 @@ var Scenarios = []Scenario{
 	{"coldstart", runColdStart},
 	{"e2e", runEndToEnd},
 	{"checks", runChecks},
+	{"cost", runCost},
 }
 
 // Run runs every scenario whose name matches only (all when nil) and

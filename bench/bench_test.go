@@ -101,7 +101,7 @@ func TestRun(t *testing.T) {
 			t.Errorf("row %q: result %s does not follow from its figures", r.Name, r.Result)
 		}
 	}
-	for _, s := range []string{"1", "2", "3", "4", "5", "6", "7"} {
+	for _, s := range []string{"1", "2", "3", "4", "5", "6", "7", "8"} {
 		if scenarios[s] == 0 {
 			t.Errorf("no row for scenario %s", s)
 		}

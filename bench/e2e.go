@@ -101,12 +101,17 @@ func writeTree(dir string, files []file) error {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return err
 		}
-		b, err := io.ReadAll(f.open())
+		// Streamed: the cost scenario's file is hundreds of MiB.
+		out, err := os.Create(p)
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			return err
+		_, err = io.Copy(out, f.open())
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("write %s: %w", p, err)
 		}
 	}
 	return nil

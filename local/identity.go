@@ -202,7 +202,7 @@ func (s *Stack) clientsAs(ctx context.Context, fn functions.Function) (allservic
 	if !ok {
 		return allservices.Clients{}, fmt.Errorf("the template has no function %s (run `make golden`?)", fn.ID)
 	}
-	check := []func(*middleware.Stack) error{iam.Check(s.auth, fn.ID), s.logRefusals(fn), s.failCalls(fn)}
+	check := []func(*middleware.Stack) error{iam.Check(s.auth, fn.ID), s.logRefusals(fn), s.failCalls(fn), s.countCalls(fn)}
 	cfg := func(endpoint string) aws.Config {
 		c := s.awsConfig(endpoint)
 		c.APIOptions = check

@@ -198,6 +198,8 @@ type Stack struct {
 	failCall   func(ctx context.Context, c Call) error
 	deliveries int
 	ended      map[string]chan struct{} // by execution ARN: closed once its final status is handled
+
+	usage ledger // what the functions spent (usage.go)
 }
 
 // task is a workflow function as its Lambda main builds it: its row, and
@@ -530,7 +532,8 @@ func (s *Stack) invoke(ctx context.Context, function string, payload json.RawMes
 	if err != nil {
 		return nil, err
 	}
-	out, err := h.Invoke(ctx, payload)
+	var out []byte
+	err = s.metered(function, func() (err error) { out, err = h.Invoke(ctx, payload); return err })
 	s.broadcast()
 	return out, taskFailure(err)
 }
@@ -585,7 +588,7 @@ func (s *Stack) statusChanged(ctx context.Context, event json.RawMessage) {
 		if h, err = app.HandlerByName(t.handlers, t.fn); err != nil {
 			break
 		}
-		if _, err = h.Invoke(ctx, event); err == nil {
+		if err = s.metered(function, func() error { _, err := h.Invoke(ctx, event); return err }); err == nil {
 			break
 		}
 	}
@@ -688,7 +691,10 @@ func (s *Stack) routes() http.Handler {
 		s.mu.Lock()
 		n := s.deliveries
 		s.mu.Unlock()
-		topics := SNSTopics{{Arn: TopicArn, Deliver: s.tasks["start-workflow"].handlers.Intake, Now: s.opts.Clock.Now, Deliveries: n}}
+		intake := func(ctx context.Context, ev events.SNSEvent) error {
+			return s.metered("start-workflow", func() error { return s.tasks["start-workflow"].handlers.Intake(ctx, ev) })
+		}
+		topics := SNSTopics{{Arn: TopicArn, Deliver: intake, Now: s.opts.Clock.Now, Deliveries: n}}
 		for _, g := range slices.Sorted(maps.Keys(s.ReviewerTopics)) {
 			topics = append(topics, &SNSTopic{Arn: s.ReviewerTopics[g], Deliver: s.Outbox.Notify, Now: s.opts.Clock.Now})
 		}
@@ -736,8 +742,7 @@ func (s *Stack) deliverNotice(ctx context.Context, ev events.SNSEvent) error {
 	if err != nil {
 		return err
 	}
-	_, err = h.Invoke(ctx, payload)
-	return err
+	return s.metered(t.fn.Name, func() error { _, err := h.Invoke(ctx, payload); return err })
 }
 
 // provision creates the buckets and tables (SWB's too: locally we are SWB).

@@ -192,8 +192,8 @@ func (s *Stack) invokePublishEvents(ctx context.Context, streamArn string, recs 
 	if err != nil {
 		return "", err
 	}
-	out, err := h.Invoke(ctx, payload)
-	if err != nil {
+	var out []byte
+	if err := s.metered(t.fn.Name, func() (err error) { out, err = h.Invoke(ctx, payload); return err }); err != nil {
 		return "", err
 	}
 	var resp events.DynamoDBEventResponse

@@ -323,6 +323,17 @@ func (e *Engine) Describe(executionArn string) (ExecutionDescription, error) {
 	return x.describe(), nil
 }
 
+// StateTransitions is how many state transitions the execution has made
+// so far, as Standard Workflows bill them: every state entered, inner
+// states of Map and Parallel included, and every retry.
+func (e *Engine) StateTransitions(executionArn string) (int64, error) {
+	x, err := e.execution(executionArn)
+	if err != nil {
+		return 0, err
+	}
+	return x.transitions.Load(), nil
+}
+
 // History returns a copy of the execution's events, oldest first.
 func (e *Engine) History(executionArn string) ([]HistoryEvent, error) {
 	x, err := e.execution(executionArn)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -35,6 +36,10 @@ type execution struct {
 	// notified is closed once the latest status change has been delivered
 	// to OnStatusChange; the next delivery waits for it.
 	notified chan struct{}
+	// transitions counts what Standard Workflows bill as state
+	// transitions: every state entered (a Map's or a Parallel's inner
+	// states too) and every retry of one.
+	transitions atomic.Int64
 }
 
 // errFinished cancels an execution's remaining work once its outcome is decided.
@@ -202,6 +207,7 @@ func (t *thread) run(ctx context.Context, input any) (any, error) {
 // name ("" when the flow ends).
 func (t *thread) runState(ctx context.Context, st *state, input any) (any, string, error) {
 	entered := t.x.e.clock.Now()
+	t.x.transitions.Add(1)
 	t.record(HistoryEvent{Type: enteredEvent(st.typ), StateName: st.name, Input: encodeJSON(input)})
 	t.x.e.log.Debug("state entered", "execution", t.x.arn, "state", st.name, "type", st.typ)
 	s := &stateRun{t: t, st: st, raw: input, entered: entered}
@@ -384,6 +390,7 @@ func (s *stateRun) guarded(ctx context.Context, attempt attemptFunc) (any, strin
 		d := s.st.retry[i].delay(counts[i], s.t.x.e.random)
 		counts[i]++
 		retries++
+		s.t.x.transitions.Add(1) // AWS bills a retry as a transition
 		s.t.x.e.log.Debug("retrying state", "execution", s.t.x.arn, "state", s.st.name, "error", se.name, "delay", d)
 		if err := sleep(ctx, s.t.x.e.clock, d); err != nil {
 			return nil, "", err
