@@ -144,3 +144,15 @@ func startLogged(t *testing.T, ctx context.Context, opts Options) (*Stack, error
 	})
 	return s, nil
 }
+
+// The scan reads the stack's outputs: a secret in any of them is found,
+// and the shared stacks' outputs hold none so far.
+func TestLeakScanReadsTheStack(t *testing.T) {
+	s := stack(t, false)
+	if found := stackLeaks(s, `{"level":"INFO","msg":"row `+Canary+`"}`); len(found) == 0 || !strings.Contains(found[0], "the stack's log holds file contents") {
+		t.Fatalf("a canary in the log: %v", found)
+	}
+	if found := stackLeaks(s, stackLogs[false].String()); len(found) > 0 {
+		t.Fatalf("leaked:\n%s", strings.Join(found, "\n"))
+	}
+}
