@@ -27,11 +27,10 @@ func checkStack(t *testing.T, cs egress.CheckSettings, clock *sfn.FakeClock) *St
 	if clock != nil {
 		opts.Clock = clock
 	}
-	s, err := Start(context.Background(), opts)
+	s, err := startLogged(t, context.Background(), opts)
 	if err != nil {
 		t.Fatalf("start stack: %v", err)
 	}
-	t.Cleanup(func() { s.Close() })
 	return s
 }
 
@@ -197,12 +196,11 @@ func TestChecksGuardDutyNeedsTagGrant(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := Start(context.Background(), Options{Authorizer: NewAuthorizer(p),
+	s, err := startLogged(t, context.Background(), Options{Authorizer: NewAuthorizer(p),
 		Checks: &egress.CheckSettings{Malware: egress.MalwareSettings{Engine: egress.EngineGuardDuty}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
 	sub := submit(t, s)
 	r := ended(t, s, sub.RequestID, egress.StatusFailed)
 	if !strings.Contains(r.FailureCause, "not authorized to perform: s3:GetObjectVersionTagging") {
@@ -365,11 +363,10 @@ func TestChecksDisclosure(t *testing.T) {
 // Without clamd the files are not scanned, and every file says so, with
 // how to install it, rather than passing silently.
 func TestChecksWithoutClamd(t *testing.T) {
-	s, err := Start(context.Background(), Options{WithoutClamd: true})
+	s, err := startLogged(t, context.Background(), Options{WithoutClamd: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
 	sub := submit(t, s)
 	r := awaiting(t, s, sub.RequestID, 0)
 	found := manifestOf(t, s, r)

@@ -76,7 +76,7 @@ func verifyToken(key []byte, raw string) (*api.Identity, error) {
 // resolver the Lambda runs. Identity comes from the Authorization header
 // ("<JWT>" or "Bearer <JWT>") signed by the stack's development key.
 func (s *Stack) GraphQLHandler() http.Handler {
-	return s.meterGraphQL(newGraphQLHandler(s.API, s.Dir, s.opts.Logger))
+	return s.meterGraphQL(s.responses.recordErrors(newGraphQLHandler(s.API, s.Dir, s.opts.Logger)))
 }
 
 type graphQLHandler struct {

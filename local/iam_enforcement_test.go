@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"os"
 	"slices"
@@ -131,13 +130,24 @@ func startWithoutOpts(t *testing.T, functions []string, action, resource string,
 	logs := &logBuffer{}
 	opts.Clock = sfn.NewFakeClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
 	opts.Authorizer = NewAuthorizer(p)
-	opts.Logger = slog.New(slog.NewJSONHandler(io.MultiWriter(os.Stderr, logs), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	opts.Logger = capturedLogger(logs)
 	s, err := Start(context.Background(), opts)
 	if err != nil {
 		t.Fatalf("start stack: %v", err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() {
+		checkLeaks(t, s, logs)
+		s.Close()
+	})
 	return s, logs
+}
+
+// capturedLogger logs every level into logs, for tests to read and for
+// the leak scan, and warnings and errors to stderr too, for people.
+func capturedLogger(logs *logBuffer) *slog.Logger {
+	return slog.New(slog.NewMultiHandler(
+		slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}),
+		slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 }
 
 // logBuffer is a log written by the stack's goroutines and read by a test.

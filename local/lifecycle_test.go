@@ -293,11 +293,10 @@ func TestChainOfThreeWithBlindedStage(t *testing.T) {
 		{Name: "RIT", Group: egress.GroupRIT, Reviewers: 1},
 		{Name: "Owner", Group: "DataOwner", Reviewers: 1},
 	}
-	s, err := Start(ctx(t), Options{Clock: clock, Stages: stages, StageTimeout: 48 * 3600e9})
+	s, err := startLogged(t, ctx(t), Options{Clock: clock, Stages: stages, StageTimeout: 48 * 3600e9})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
 	chain, _ := s.Config.Chain()
 	d := s.GraphQLDecider().withEndpoint(graphqlEndpoint(t, s))
 	first, second := Voter(chain, 0, 0), Voter(chain, 0, 1)

@@ -45,10 +45,9 @@ func TestReleaseOverManyInvocations(t *testing.T) {
 			} else {
 				opts.Clock = clock
 				var err error
-				if s, err = Start(context.Background(), opts); err != nil {
+				if s, err = startLogged(t, context.Background(), opts); err != nil {
 					t.Fatalf("start stack: %v", err)
 				}
-				t.Cleanup(func() { s.Close() })
 			}
 			var (
 				mu       sync.Mutex

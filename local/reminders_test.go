@@ -25,11 +25,10 @@ func TestRemindersAndExpiry(t *testing.T) {
 	}
 	// The stage times out after 5 days: past the last reminder check.
 	const timeout = 5 * 24 * time.Hour
-	s, err := Start(context.Background(), Options{Clock: fake, Stages: stages, StageTimeout: timeout, Schedules: true})
+	s, err := startLogged(t, context.Background(), Options{Clock: fake, Stages: stages, StageTimeout: timeout, Schedules: true})
 	if err != nil {
 		t.Fatalf("start stack: %v", err)
 	}
-	t.Cleanup(func() { s.Close() })
 	swb := SWB{S3: s.Clients.S3, DynamoDB: s.Clients.DynamoDB, Now: fake.Now}
 	submitNow := func() Submission {
 		t.Helper()

@@ -128,6 +128,13 @@ func (t *SNSTopic) deliver(ctx context.Context, ev events.SNSEvent) error {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
+			// A panicking subscriber is a failed invocation, as in Lambda,
+			// not a crash of the whole stack.
+			defer func() {
+				if r := recover(); r != nil {
+					errs[i] = fmt.Errorf("the subscriber panicked: %v", r)
+				}
+			}()
 			errs[i] = t.Deliver(ctx, events.SNSEvent{Records: slices.Clone(ev.Records)})
 		})
 	}

@@ -199,7 +199,8 @@ type Stack struct {
 	deliveries int
 	ended      map[string]chan struct{} // by execution ARN: closed once its final status is handled
 
-	usage ledger // what the functions spent (usage.go)
+	usage     ledger      // what the functions spent (usage.go)
+	responses responseLog // the front endpoint's error answers (APIErrors)
 }
 
 // task is a workflow function as its Lambda main builds it: its row, and
@@ -702,13 +703,13 @@ func (s *Stack) routes() http.Handler {
 		topics.ServeHTTP(w, r)
 	})
 	mux := http.NewServeMux()
-	mux.Handle("/v2/email/", ses)
+	mux.Handle("/v2/email/", s.responses.recordErrors(ses))
 	mux.HandleFunc("/local/endpoints", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(s.Connection())
 	})
 	mux.Handle("/graphql", s.GraphQLHandler())
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/", s.responses.recordErrors(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case strings.HasPrefix(r.Header.Get("X-Amz-Target"), "AWSStepFunctions."):
 			sfnAPI.ServeHTTP(w, r)
@@ -721,7 +722,7 @@ func (s *Stack) routes() http.Handler {
 		default:
 			http.NotFound(w, r)
 		}
-	})
+	})))
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(s.URL, "http://"))
 	return sameMachineOnly(port, mux)
 }

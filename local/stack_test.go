@@ -32,7 +32,10 @@ import (
 var (
 	stacksMu sync.Mutex
 	stacks   = map[bool]*Stack{}
-	clock    = sfn.NewFakeClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
+	// stackLogs are the shared stacks' logs, every level, scanned for
+	// secrets once all tests ran (TestMain).
+	stackLogs = map[bool]*logBuffer{}
+	clock     = sfn.NewFakeClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
 )
 
 // multipartThreshold is the shared stacks' Options.MultipartThreshold.
@@ -51,17 +54,24 @@ func stack(t *testing.T, single bool) *Stack {
 	}
 	// The lowest multipart threshold, so a test's file of a few MiB is
 	// copied in parts; the sample store's files are far smaller.
-	s, err := Start(context.Background(), Options{Clock: clock, SingleApproval: single, StageTimeout: 48 * time.Hour, MultipartThreshold: multipartThreshold, ClamdOwnSignaturesOnly: true})
+	logs := &logBuffer{}
+	s, err := Start(context.Background(), Options{Clock: clock, SingleApproval: single, StageTimeout: 48 * time.Hour, MultipartThreshold: multipartThreshold, ClamdOwnSignaturesOnly: true,
+		Logger: capturedLogger(logs)})
 	if err != nil {
 		t.Fatalf("start stack: %v", err)
 	}
-	stacks[single] = s
+	stacks[single], stackLogs[single] = s, logs
 	return s
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	for _, s := range stacks {
+	for single, s := range stacks {
+		// Every test that used a shared stack: nothing secret got out.
+		if found := stackLeaks(s, stackLogs[single].String()); len(found) > 0 {
+			fmt.Fprintf(os.Stderr, "FAIL: secrets leaked by the shared stack (single approval %v):\n%s\n", single, strings.Join(found, "\n"))
+			code = max(code, 1)
+		}
 		s.Close()
 	}
 	os.Exit(checkIAMCoverage(code))
@@ -1019,11 +1029,10 @@ func TestScenarioStages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := Start(ctx(t), Options{Clock: clock, Stages: stages, StageTimeout: 48 * time.Hour})
+	s, err := startLogged(t, ctx(t), Options{Clock: clock, Stages: stages, StageTimeout: 48 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
 	tests := []struct {
 		decisions []string
 		want      egress.Status

@@ -30,12 +30,11 @@ func TestStagingDigests(t *testing.T) {
 		}
 	}
 	// A stack of its own: the request is left awaiting its first stage.
-	s, err := Start(context.Background(), Options{Clock: sfn.NewFakeClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)),
+	s, err := startLogged(t, context.Background(), Options{Clock: sfn.NewFakeClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)),
 		MultipartThreshold: multipartThreshold, ClamdOwnSignaturesOnly: true})
 	if err != nil {
 		t.Fatalf("start stack: %v", err)
 	}
-	t.Cleanup(func() { s.Close() })
 	sub := submitDir(t, s, dir)
 	r := awaiting(t, s, sub.RequestID, 0)
 	m, err := s.Objects.ReadManifest(ctx(t), StagingBucket, r.StagingObjectMetadataVersion)

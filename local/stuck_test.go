@@ -49,11 +49,10 @@ func TestStuckRequestsFoundAndRetried(t *testing.T) {
 		{Name: "IG", Group: egress.GroupIG, ReminderAfterHours: 24, MaxReminders: 1},
 		{Name: "RIT", Group: egress.GroupRIT, ReminderAfterHours: 24, MaxReminders: 1},
 	}
-	s, err := Start(context.Background(), Options{Clock: fake, Stages: stages, StageTimeout: 5 * 24 * time.Hour, ClamdOwnSignaturesOnly: true})
+	s, err := startLogged(t, context.Background(), Options{Clock: fake, Stages: stages, StageTimeout: 5 * 24 * time.Hour, ClamdOwnSignaturesOnly: true})
 	if err != nil {
 		t.Fatalf("start stack: %v", err)
 	}
-	t.Cleanup(func() { s.Close() })
 	chain, _ := s.Config.Chain()
 	admin := Reviewer(chain, 1) // the RIT stage's group is TREAdmin
 	d := s.GraphQLDecider().withEndpoint(graphqlEndpoint(t, s))

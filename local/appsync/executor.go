@@ -260,12 +260,22 @@ func asGQLError(err error) *gqlerror.Error {
 func validationErrors(list gqlerror.List) []GraphQLError {
 	out := make([]GraphQLError, len(list))
 	for i, ge := range list {
-		out[i] = GraphQLError{ErrorType: ErrorTypeValidation, Message: ge.Message}
+		out[i] = GraphQLError{ErrorType: ErrorTypeValidation, Message: withVariable(ge)}
 		for _, l := range ge.Locations {
 			out[i].Locations = append(out[i].Locations, Location{Line: l.Line, Column: l.Column})
 		}
 	}
 	return out
+}
+
+// withVariable names the variable a coercion error is about ("must be
+// defined" alone does not say which): gqlparser puts it in the path only.
+func withVariable(ge *gqlerror.Error) string {
+	if len(ge.Path) < 2 || ge.Path[0] != ast.PathName("variable") {
+		return ge.Message
+	}
+	name := strings.TrimPrefix(ge.Path[1:].String(), ".")
+	return fmt.Sprintf("Variable '%s': %s", name, ge.Message)
 }
 
 // execution is one Execute call.

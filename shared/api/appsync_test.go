@@ -206,7 +206,7 @@ func TestExecutor(t *testing.T) {
 			who:      igReviewer,
 			query:    `mutation M($request: UpdateRequestInput!) { updateRequest(request: $request) }`,
 			wantData: `null`,
-			wantErrs: []appsync.GraphQLError{{ErrorType: appsync.ErrorTypeValidation, Message: "must be defined"}},
+			wantErrs: []appsync.GraphQLError{{ErrorType: appsync.ErrorTypeValidation, Message: "Variable 'request': must be defined"}},
 		},
 		{
 			name:     "a decision on a finished request is refused",

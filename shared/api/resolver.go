@@ -158,6 +158,9 @@ func (s *Service) Resolve(ctx context.Context, ev Event) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkIDArgs(ev.Arguments); err != nil {
+		return nil, err
+	}
 	switch field := ev.Info.ParentTypeName + "." + ev.Info.FieldName; field {
 	case "Query.listRequests":
 		rs, err := s.ListRequests(ctx, who)

@@ -27,6 +27,12 @@ import (
 // Lambda does not retry what cannot succeed; only transient errors are
 // returned, and every step is idempotent so the retry is safe.
 func (h *Handlers) Intake(ctx context.Context, ev events.SNSEvent) error {
+	// SNS always sends one record; an event without any was not sent by
+	// SNS (an invocation by hand, or a misrouted event) and must not pass
+	// as handled.
+	if len(ev.Records) == 0 {
+		return egress.Errorf(egress.EINVALID, "the SNS event has no Records: start-workflow takes SWB's SNS notifications, one record per message")
+	}
 	var errs []error
 	for _, rec := range ev.Records {
 		if err := h.intake(ctx, rec.SNS.MessageID, rec.SNS.Message); err != nil {
