@@ -45,11 +45,12 @@ FUZZ_TARGETS := ./shared/swb:FuzzParseMessage ./shared/swb:FuzzParseObjectList .
 	./local/sfn:FuzzPath ./local/sfn:FuzzIntrinsic ./local/appsync:FuzzExecute ./shared/api:FuzzInputDecoding \
 	./shared/sdc:FuzzTable ./shared/sdc:FuzzParseACRO
 FUZZTIME ?= 60s
+FUZZFLAGS ?=
 
 fuzz: ## run every fuzz target for FUZZTIME each (default 60s); a failing input lands in its testdata/fuzz/
-	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+	@set -eo pipefail; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
 		echo "== $$name ($$pkg, $(FUZZTIME))"; \
-		go test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) 2>&1 | grep -E '^(fuzz: elapsed|---|ok|FAIL|PASS)' | tail -3; \
+		go test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) 2>&1 | grep -E '^(fuzz: elapsed|---|ok|FAIL|PASS)' | tail -3; \
 	done
 
 SOAK_REQUESTS ?= 200
