@@ -13,7 +13,7 @@ FUNCTIONS    := $(notdir $(patsubst %/,%,$(dir $(wildcard functions/*/main.go)))
 GOTEST_FLAGS ?= -race -count=1 -timeout 30m
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 
-.PHONY: help tools clamd test vet build run demo bench synth deploy golden clean
+.PHONY: help tools clamd test vet build run demo bench synth deploy golden clean fuzz soak
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -37,6 +37,25 @@ vet:
 
 test: tools vet ## go vet + go test -race against real S3/DynamoDB endpoints
 	EGRESS_TOOLS_DIR=$(TOOLS) go test $(GOTEST_FLAGS) ./...
+
+# Every fuzz target as package:Name. `go test` (and so `make test`) runs
+# each one's seed corpus, testdata/fuzz/<Name>/ plus its f.Add seeds.
+FUZZ_TARGETS := ./shared/swb:FuzzParseMessage ./shared/swb:FuzzParseObjectList ./shared/swb:FuzzReleasePaths \
+	./shared/swb:FuzzReleasePathsZip ./shared/egress:FuzzCheckZipPath ./shared/objects:FuzzZipNames \
+	./local/sfn:FuzzPath ./local/sfn:FuzzIntrinsic ./local/appsync:FuzzExecute ./shared/api:FuzzInputDecoding \
+	./shared/sdc:FuzzTable ./shared/sdc:FuzzParseACRO
+FUZZTIME ?= 60s
+FUZZFLAGS ?=
+
+fuzz: ## run every fuzz target for FUZZTIME each (default 60s); a failing input lands in its testdata/fuzz/
+	@set -eo pipefail; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "== $$name ($$pkg, $(FUZZTIME))"; \
+		go test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) 2>&1 | grep -E '^(fuzz: elapsed|---|ok|FAIL|PASS)' | tail -3; \
+	done
+
+SOAK_REQUESTS ?= 200
+soak: tools ## SOAK_REQUESTS (default 200) requests with random decisions, cancels, returns and revokes at once on the embedded stack
+	set -o pipefail; EGRESS_TOOLS_DIR=$(TOOLS) EGRESS_SOAK_REQUESTS=$(SOAK_REQUESTS) go test ./local -run '^TestSoak$$' -count=1 -v -timeout 30m | grep -E '^(=== RUN|--- |\s+soak_test|ok|FAIL|PASS)|soak:'
 
 build: ## build every function as bin/<name>/bootstrap (linux/arm64, provided.al2023; the CDK app's recipe)
 	@rm -rf $(BIN)

@@ -286,7 +286,9 @@ func (p *path) canonical() string {
 		case segNames:
 			quoted := make([]string, len(s.names))
 			for i, n := range s.names {
-				quoted[i] = "'" + n + "'"
+				// Escaped, so that the form compiles back to the same
+				// path (FuzzPath found a name with a quote that did not).
+				quoted[i] = "'" + nameEscaper.Replace(n) + "'"
 			}
 			b.WriteString("[" + strings.Join(quoted, ",") + "]")
 		case segIndexes:
@@ -304,6 +306,9 @@ func (p *path) canonical() string {
 	return b.String()
 }
 
+// nameEscaper escapes what unquote unescapes inside a quoted name.
+var nameEscaper = strings.NewReplacer(`\`, `\\`, "'", `\'`)
+
 // lookup evaluates the path against the state's data or, for "$$" paths, the
 // context object. A definite path returns the single node it addresses or
 // errPathNotFound; any other path returns a (possibly empty) array of matches.
@@ -312,7 +317,10 @@ func (p *path) lookup(data, contextObj any) (any, error) {
 	if p.context {
 		root = contextObj
 	}
-	nodes := p.eval(root)
+	nodes, err := p.evalBounded(root)
+	if err != nil {
+		return nil, err
+	}
 	if !p.definite() {
 		if nodes == nil {
 			nodes = []any{}
@@ -326,21 +334,43 @@ func (p *path) lookup(data, contextObj any) (any, error) {
 }
 
 func (p *path) eval(root any) []any {
+	nodes, _ := p.evalBounded(root)
+	return nodes
+}
+
+// maxPathNodes bounds the nodes one evaluation may visit: repeated
+// recursive descent ("$..a..a..a") on a deep document otherwise visits
+// exponentially many and exhausts memory (found by FuzzPath). State data
+// is at most 256 KiB, so no real path comes near it.
+const maxPathNodes = 1 << 20
+
+var errPathTooBig = fmt.Errorf("the path visits more than %d nodes", maxPathNodes)
+
+// evalBounded is eval, failing with errPathTooBig beyond maxPathNodes.
+func (p *path) evalBounded(root any) ([]any, error) {
 	nodes := []any{root}
+	visited := 0
 	for _, seg := range p.segs {
 		var next []any
 		for _, n := range nodes {
 			if seg.descend {
-				for _, d := range descendants(n, nil) {
+				ds := descendants(n, nil)
+				if visited += len(ds); visited > maxPathNodes {
+					return nil, errPathTooBig
+				}
+				for _, d := range ds {
 					next = seg.apply(d, root, next)
 				}
 			} else {
 				next = seg.apply(n, root, next)
 			}
+			if visited++; len(next) > maxPathNodes || visited > maxPathNodes {
+				return nil, errPathTooBig
+			}
 		}
 		nodes = next
 	}
-	return nodes
+	return nodes, nil
 }
 
 // descendants returns n and every value nested in it, depth first, with

@@ -93,10 +93,15 @@ const (
 
 // CheckZipPath returns an EINVALID error unless p can be a file's path in a
 // release zip that extracts safely everywhere: relative, forward slashes, no
-// "." or ".." or empty elements, no backslash, not a reserved name, and no
-// element Windows cannot create (see NonPortable).
+// "." or ".." or empty elements, no backslash, not a reserved name, no
+// element Windows cannot create (see NonPortable), and short enough for a
+// zip header.
 func CheckZipPath(p string) error {
 	switch {
+	case len(p) > MaxZipPathBytes:
+		// Longer, the header's 16-bit name length would wrap and the zip
+		// would be corrupt (found by FuzzCheckZipPath).
+		return Errorf(EINVALID, "path %.100q... is %d bytes long, over the zip format's %d", p, len(p), MaxZipPathBytes)
 	case !fs.ValidPath(p) || p == "." || strings.Contains(p, `\`):
 		return Errorf(EINVALID, "path %q is not a relative file path with forward slashes", p)
 	case p == ZipSumsName || p == ZipManifestName:
@@ -107,6 +112,9 @@ func CheckZipPath(p string) error {
 	}
 	return nil
 }
+
+// MaxZipPathBytes is the longest name a zip header can hold.
+const MaxZipPathBytes = 0xFFFF
 
 // windowsForbidden are the printable characters Windows refuses in a file
 // or folder name.
