@@ -64,6 +64,9 @@ func TestMain(m *testing.M) {
 	for _, s := range stacks {
 		s.Close()
 	}
+	for _, s := range closeAtExit {
+		s.Close()
+	}
 	os.Exit(checkIAMCoverage(code))
 }
 
