@@ -2,9 +2,9 @@ package local
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"encoding/binary"
 	"fmt"
 	"hash/fnv"
 	"io"
