@@ -56,6 +56,8 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 60s); a failing input 
 SOAK_REQUESTS ?= 200
 soak: tools ## SOAK_REQUESTS (default 200) requests with random decisions, cancels, returns and revokes at once on the embedded stack
 	set -o pipefail; EGRESS_TOOLS_DIR=$(TOOLS) EGRESS_SOAK_REQUESTS=$(SOAK_REQUESTS) go test ./local -run '^TestSoak$$' -count=1 -v -timeout 30m | grep -E '^(=== RUN|--- |\s+soak_test|ok|FAIL|PASS)|soak:'
+	# the long variants of the fault, crash and race tests
+	set -o pipefail; EGRESS_TOOLS_DIR=$(TOOLS) EGRESS_SOAK=1 go test ./local -run '^(TestFaultInjection|TestCrashAtEveryStep|TestRaces)$$' -count=1 -v -timeout 60m | grep -E '^(--- |ok|FAIL|PASS)|faults|crash|races'
 
 build: ## build every function as bin/<name>/bootstrap (linux/arm64, provided.al2023; the CDK app's recipe)
 	@rm -rf $(BIN)

@@ -7,8 +7,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -202,10 +204,11 @@ func (s *Stack) clientsAs(ctx context.Context, fn functions.Function) (allservic
 	if !ok {
 		return allservices.Clients{}, fmt.Errorf("the template has no function %s (run `make golden`?)", fn.ID)
 	}
-	check := []func(*middleware.Stack) error{iam.Check(s.auth, fn.ID), s.logRefusals(fn), s.failCalls(fn), s.countCalls(fn)}
+	check := []func(*middleware.Stack) error{iam.Check(s.auth, fn.ID), s.logRefusals(fn), s.failCalls(fn), s.countCalls(fn), s.injectFaults(fn)}
 	cfg := func(endpoint string) aws.Config {
 		c := s.awsConfig(endpoint)
 		c.APIOptions = check
+		c.Retryer = s.retryer()
 		return c
 	}
 	var c allservices.Clients
@@ -231,6 +234,7 @@ func (s *Stack) clientsAs(ctx context.Context, fn functions.Function) (allservic
 				RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
 				ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
 				APIOptions:                 append(slices.Clip(check), servers.ListUploadsByPrefix),
+				Retryer:                    s.retryer()(),
 			})
 		case functions.DynamoDB:
 			c.DynamoDB = dynamodb.NewFromConfig(cfg(s.DynamoDB.Endpoint))
@@ -250,6 +254,19 @@ func (s *Stack) clientsAs(ctx context.Context, fn functions.Function) (allservic
 		}
 	}
 	return c, nil
+}
+
+// retryer is the functions' SDK retryer: the SDK's standard one, with
+// Options.RetryBackoff between attempts when set.
+func (s *Stack) retryer() func() aws.Retryer {
+	return func() aws.Retryer {
+		if s.opts.RetryBackoff <= 0 {
+			return retry.NewStandard()
+		}
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return s.opts.RetryBackoff, nil })
+		})
+	}
 }
 
 // refusalLogID is the id of logRefusals' middleware.
@@ -277,6 +294,9 @@ type Call struct {
 	Service   string // the SDK's service id: "S3", "DynamoDB", ...
 	Operation string // "UploadPartCopy", ...
 	Params    any    // the operation's input, such as *s3.UploadPartCopyInput
+	// Invocation is the workflow task invocation making the call (nil for
+	// the API and for functions SNS, EventBridge or streams invoke).
+	Invocation *Invocation
 }
 
 // failCallID is the id of failCalls' middleware.
@@ -290,8 +310,17 @@ func (s *Stack) failCalls(fn functions.Function) func(*middleware.Stack) error {
 			s.mu.Lock()
 			fail := s.failCall
 			s.mu.Unlock()
+			inv := invocationOf(ctx)
+			if inv != nil {
+				if killed, _ := inv.state(); killed {
+					return middleware.InitializeOutput{}, middleware.Metadata{}, errKilled
+				}
+				inv.mu.Lock()
+				inv.calls++
+				inv.mu.Unlock()
+			}
 			if fail != nil {
-				c := Call{Function: fn.Name, Service: middleware.GetServiceID(ctx), Operation: middleware.GetOperationName(ctx), Params: in.Parameters}
+				c := Call{Function: fn.Name, Service: middleware.GetServiceID(ctx), Operation: middleware.GetOperationName(ctx), Params: in.Parameters, Invocation: inv}
 				// Without the call's stack values, so the hook may make calls of its own.
 				if err := fail(middleware.ClearStackValues(ctx), c); err != nil {
 					return middleware.InitializeOutput{}, middleware.Metadata{}, err

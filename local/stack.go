@@ -104,6 +104,12 @@ type Options struct {
 	// act meanwhile as another party would, say delete the version the
 	// call is about to copy (fault injection for tests, within a task).
 	FailCall func(ctx context.Context, c Call) error
+	// RetryBackoff, when set, is the functions' SDK retryers' wait
+	// between attempts instead of the SDK's exponential jitter (up to
+	// 20s), and the state machine's retries (FULL jitter) wait none, so
+	// fault-injection tests run in seconds; the attempts and what is
+	// retried stay the SDK's and the definition's.
+	RetryBackoff time.Duration
 	// MultipartThreshold is the size above which the functions copy an
 	// object in parts (config.EnvMultipartThreshold, at least 5 MiB);
 	// 0 means the default, 5 GiB.
@@ -196,6 +202,7 @@ type Stack struct {
 	changed    chan struct{} // closed and replaced after every task, to wake waiters
 	fail       func(function string, payload json.RawMessage) error
 	failCall   func(ctx context.Context, c Call) error
+	faults     *faultInjector // SetFaults (faults.go)
 	deliveries int
 	ended      map[string]chan struct{} // by execution ARN: closed once its final status is handled
 
@@ -491,6 +498,7 @@ func (s *Stack) wire() error {
 		OnStatusChange: s.statusChanged,
 		// Each function's configured timeout, as Lambda enforces it.
 		FunctionTimeout: functionTimeout,
+		Rand:            s.retryJitter(),
 	})
 	s.closers = append(s.closers, func() error { s.Engine.Close(); return nil })
 	subs := statemachine.FunctionSubstitutions(func(fn string) string {
@@ -533,9 +541,15 @@ func (s *Stack) invoke(ctx context.Context, function string, payload json.RawMes
 	if err != nil {
 		return nil, err
 	}
+	ctx, inv := withInvocation(ctx, function, payload)
+	defer inv.cancel()
 	var out []byte
 	err = s.metered(function, func() (err error) { out, err = h.Invoke(ctx, payload); return err })
 	s.broadcast()
+	if _, crashed := inv.state(); crashed != "" {
+		// What the engine sees of a sandbox that died mid-invocation.
+		return nil, &sfn.TaskFailure{ErrorName: "Lambda.ServiceException", Cause: "local: " + function + " " + crashed}
+	}
 	return out, taskFailure(err)
 }
 
@@ -852,6 +866,15 @@ func ReviewerTopicArn(group string) string {
 // ExecutionArn returns the execution of request id.
 func (s *Stack) ExecutionArn(id string) string {
 	return stepfunctions.ExecutionArn(s.StateMachineArn, id)
+}
+
+// retryJitter is the engine's source of FULL jitter: none with
+// Options.RetryBackoff (retries at once), else the engine's default.
+func (s *Stack) retryJitter() func() float64 {
+	if s.opts.RetryBackoff <= 0 {
+		return nil
+	}
+	return func() float64 { return 0 }
 }
 
 // functionTimeout is the configured timeout of a function of the table.

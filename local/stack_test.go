@@ -74,6 +74,13 @@ func TestMain(m *testing.M) {
 		}
 		s.Close()
 	}
+	for _, s := range closeAtExit {
+		s.Close()
+	}
+	if r := &reliability; r.attempts+r.crashPoints+r.races > 0 {
+		fmt.Printf("reliability: %d faults injected in %d attempts over %d requests, %d crash points, %d races\n",
+			r.faults, r.attempts, r.requests, r.crashPoints, r.races)
+	}
 	os.Exit(checkIAMCoverage(code))
 }
 

@@ -33,9 +33,21 @@ func FuzzInputDecoding(f *testing.F) {
 		f.Add([]byte(s.args), s.token, s.n)
 	}
 	targets := []func() any{
-		func() any { return &struct{ Request UpdateInput `json:"request"` }{} },
-		func() any { return &struct{ Request DownloadInput `json:"request"` }{} },
-		func() any { return &struct{ Request ReviewInput `json:"request"` }{} },
+		func() any {
+			return &struct {
+				Request UpdateInput `json:"request"`
+			}{}
+		},
+		func() any {
+			return &struct {
+				Request DownloadInput `json:"request"`
+			}{}
+		},
+		func() any {
+			return &struct {
+				Request ReviewInput `json:"request"`
+			}{}
+		},
 		func() any {
 			return &struct {
 				Filter *RequestFilter `json:"filter"`

@@ -703,7 +703,11 @@ func (s *Service) settleResume(ctx context.Context, r egress.Request, token stri
 		if stored, err = s.Requests.Update(ctx, r, ev); err == nil {
 			return stored, nil
 		}
-		if egress.ErrorCode(err) != egress.ECONFLICT {
+		// A conflict, or a write that may or may not have landed (throttled
+		// past the SDK's attempts, a lost response): read the request again;
+		// a landed write shows as the token gone (errSettled). Only an error
+		// of the domain's own (a refusal) is final.
+		if code := egress.ErrorCode(err); code != egress.ECONFLICT && code != egress.EINTERNAL {
 			return r, err
 		}
 		if r, err = s.Requests.Get(ctx, r.ID); err != nil {

@@ -71,6 +71,15 @@ func (s *Client) DeletePrefix(ctx context.Context, bucket, prefix string) (int, 
 	return deleted, nil
 }
 
+// AbortUploads aborts the multipart uploads open under prefix: what a
+// crashed writer left behind.
+func (s *Client) AbortUploads(ctx context.Context, bucket, prefix string) error {
+	if err := s.abortUploads(ctx, bucket, prefix); err != nil {
+		return fmt.Errorf("abort uploads under %s/%s: %w", bucket, prefix, err)
+	}
+	return nil
+}
+
 // abortUploads aborts the multipart uploads open under prefix. (MinIO lists
 // uploads by exact key only; the local servers' clients list them by prefix
 // as S3 does, servers.ListUploadsByPrefix. The buckets'

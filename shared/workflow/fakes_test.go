@@ -328,6 +328,8 @@ func (f *fakeObjects) ReadManifest(_ context.Context, bucket, key string) (egres
 	return m, nil
 }
 
+func (f *fakeObjects) AbortUploads(_ context.Context, bucket, prefix string) error { return nil }
+
 func (f *fakeObjects) DeletePrefix(_ context.Context, bucket, prefix string) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

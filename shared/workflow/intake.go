@@ -163,6 +163,10 @@ func (h *Handlers) startRequest(ctx context.Context, r egress.Request, stages in
 	added, err := h.Requests.AddEventOnce(ctx, egress.Event{RequestID: r.ID, At: h.now(), Kind: egress.EventStarted,
 		Actor: egress.ActorWorkflow, From: egress.StatusProcessing, To: egress.StatusProcessing, Reason: "execution " + arn}, 1)
 	switch {
+	case err != nil && Transient(err):
+		// Redelivered, Start returns the same execution and the event is
+		// added once: the trail must not miss it (TestFaultInjection).
+		return fmt.Errorf("record the start of request %s: %w", r.ID, err)
 	case err != nil:
 		// The execution runs either way; the event is for people.
 		log.Warn("could not record the start of the execution", "error", err)

@@ -258,7 +258,27 @@ func (h *Handlers) StoreTaskToken(ctx context.Context, in TokenInput) error {
 	if in.TaskToken == "" {
 		return egress.Errorf(egress.EINVALID, "task_token is required")
 	}
-	var stage egress.Stage
+	// The reviewers are told before the token is stored: once a decision
+	// can be made with the token, this attempt has no call left that can
+	// fail, so a retried attempt (with a new token) never races a decision
+	// made with the token of an attempt that failed, which the workflow
+	// would refuse (TestCrashAtEveryStep). A retry tells them again.
+	cur, err := h.Requests.Get(ctx, in.RequestID)
+	if err != nil {
+		return err
+	}
+	chain, err := h.chainFor(cur)
+	if err != nil {
+		return err
+	}
+	stage, err := chain.Stage(in.Stage)
+	if err != nil {
+		return err
+	}
+	if cur.Status != stage.AwaitingStatus {
+		return egress.Errorf(egress.ECONFLICT, "request %s is %s, not awaiting the %s stage", cur.ID, cur.Status, stage.Name)
+	}
+	h.tellReviewers(ctx, cur, in.Stage, stage)
 	r, err := h.update(ctx, in.RequestID, func(cur *egress.Request) (egress.Event, error) {
 		chain, err := h.chainFor(*cur)
 		if err != nil {
@@ -281,7 +301,6 @@ func (h *Handlers) StoreTaskToken(ctx context.Context, in TokenInput) error {
 		return err
 	}
 	h.log(ctx, r.ID).Info("awaiting decision", "stage", stage.Name, "group", stage.Group)
-	h.tellReviewers(ctx, r, in.Stage, stage)
 	return nil
 }
 
@@ -419,22 +438,46 @@ func (h *Handlers) Release(ctx context.Context, in RequestInput) (ReleaseOutput,
 		h.metrics().Released(ctx, r.ID, res.Size, took)
 		log.Info("released", "files", len(entries), "zip_bytes", res.Size)
 	}
+	// An attempt that crashed while writing the zip left its multipart
+	// upload open (the datalake is not ours to give a lifecycle rule):
+	// the zip is complete and recorded, so any upload left is such an
+	// orphan (TestCrashAtEveryStep).
+	if err := h.Objects.AbortUploads(ctx, h.Settings.DatalakeBucket, DatalakePrefix(r)); err != nil {
+		return ReleaseOutput{}, fmt.Errorf("release request %s: %w", r.ID, err)
+	}
 	if err := h.SWBStore.SetStatus(ctx, r.StoreID, r.ID, swb.StoreProcessed); err != nil {
 		return ReleaseOutput{}, fmt.Errorf("mark SWB egress store %s processed: %w", r.StoreID, err)
 	}
-	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, releasePrefix(r)); err != nil {
+	if err := h.deleteRetried(ctx, h.Settings.StagingBucket, releasePrefix(r)); err != nil {
 		log.Warn("release checkpoint left behind", "prefix", releasePrefix(r), "error", err)
 	}
 	// The release is complete; failing it now would delete a zip that may
 	// already be downloaded. Staged copies that cannot be deleted are left
 	// for the admin (and the bucket's lifecycle), not rolled back.
-	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, egress.StagingPrefix(r)); err != nil {
+	if err := h.deleteRetried(ctx, h.Settings.StagingBucket, egress.StagingPrefix(r)); err != nil {
 		log.Error("released, but the staged copies could not be deleted", "error", err)
 		h.tellAdmin(ctx, r.ID, "Staged copies of egress request "+r.ID+" left behind",
 			fmt.Sprintf("Egress request %s was released, but deleting its staged copies under s3://%s/%s failed:\n\n%v\n\nPlease delete them.\n",
 				r.ID, h.Settings.StagingBucket, egress.StagingPrefix(r), err))
 	}
 	return out, nil
+}
+
+// deleteAttempts is how often deleteRetried tries.
+const deleteAttempts = 3
+
+// deleteRetried deletes every version under prefix, trying again after a
+// transient error (past the SDK's own attempts): for a clean-up that
+// cannot fail its task, one connection reset must not leave files behind
+// (TestCrashAtEveryStep).
+func (h *Handlers) deleteRetried(ctx context.Context, bucket, prefix string) error {
+	var err error
+	for range deleteAttempts {
+		if _, err = h.Objects.DeletePrefix(ctx, bucket, prefix); err == nil || !Transient(err) {
+			return err
+		}
+	}
+	return err
 }
 
 // HandleRejection deletes every staged version of a request that ended

@@ -52,6 +52,8 @@ type Objects interface {
 	WriteManifest(ctx context.Context, bucket, key string, m egress.Manifest) error
 	ReadManifest(ctx context.Context, bucket, key string) (egress.Manifest, error)
 	DeletePrefix(ctx context.Context, bucket, prefix string) (int, error)
+	// AbortUploads aborts the multipart uploads open under prefix.
+	AbortUploads(ctx context.Context, bucket, prefix string) error
 	// ReadJSON and WriteJSON keep a step's state between invocations
 	// (CheckFiles' progress); a missing object is ENOTFOUND.
 	ReadJSON(ctx context.Context, bucket, key string, v any) error
