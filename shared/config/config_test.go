@@ -169,7 +169,7 @@ func TestParseChecks(t *testing.T) {
 		{"unknown field", `{"malware":{"engine":"guardduty","timeout":5}}`, nil, `unknown field "timeout"`},
 		{"wrong type", `{"max_files":"10"}`, nil, "max_files"},
 		{"a scan timeout over a day", `{"malware":{"timeout_minutes":1441}}`, nil, "timeout_minutes 1441: at most 1440"},
-		{"a total the release cannot zip in time", `{"max_total_bytes":60397977601}`, nil, "what the release step can zip within its 900 s limit"},
+		{"a file staging cannot hash in time", `{"max_file_bytes":60397977601}`, nil, "what staging reads back to hash a file within its 900 s limit"},
 		{"not an object", `["guardduty"]`, nil, "want a JSON object of check settings"},
 		{"two objects", `{} {}`, nil, "got more"},
 		{"out of range", `{"max_total_bytes":-1,"archives":"zip"}`, nil, `checks.max_total_bytes -1`},

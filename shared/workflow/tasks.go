@@ -94,6 +94,11 @@ func (h *Handlers) CopyToStaging(ctx context.Context, in RequestInput) (_ Stagin
 	if err := h.Objects.WriteManifest(ctx, h.Settings.StagingBucket, out.ManifestKey, m); err != nil {
 		return StagingOutput{}, err
 	}
+	// Before the request records the staging, so that no call follows
+	// that record: a retry after it would stage and record it again.
+	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, copiesPrefix(r)); err != nil {
+		log.Warn("staging checkpoint left behind", "prefix", copiesPrefix(r), "error", err)
+	}
 	if _, err := h.update(ctx, r.ID, func(cur *egress.Request) (egress.Event, error) {
 		if cur.Status != egress.StatusProcessing {
 			return egress.Event{}, fmt.Errorf("request %s became %s while it was staged: %w", cur.ID, cur.Status, errMovedOn)
@@ -106,9 +111,6 @@ func (h *Handlers) CopyToStaging(ctx context.Context, in RequestInput) (_ Stagin
 			From: cur.Status, To: cur.Status, Reason: fmt.Sprintf("%d files, %d bytes", out.FileCount, out.TotalBytes)}, nil
 	}); err != nil {
 		return StagingOutput{}, err
-	}
-	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, copiesPrefix(r)); err != nil {
-		log.Warn("staging checkpoint left behind", "prefix", copiesPrefix(r), "error", err)
 	}
 	log.Info("staged", "files", out.FileCount, "bytes", out.TotalBytes)
 	return out, nil
