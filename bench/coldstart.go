@@ -204,6 +204,7 @@ func lambdaEnv(name, api, home string) []string {
 		config.EnvReviewerTopics + `={"InformationGovernance":"arn:aws:sns:us-east-1:000000000000:ig","TREAdmin":"arn:aws:sns:us-east-1:000000000000:rit"}`,
 		config.EnvUserPoolID + "=us-east-1_bench",
 		config.EnvWebAppURL + "=https://egress.example.org",
+		config.EnvEventBus + "=egress-bus",
 	}
 }
 
