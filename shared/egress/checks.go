@@ -157,7 +157,7 @@ type CheckSettings struct {
 	// an empty list blocks none.
 	BlockedExtensions []string        `json:"blocked_extensions"`
 	MaxFileBytes      int64           `json:"max_file_bytes,omitempty"`  // default 50 GiB
-	MaxTotalBytes     int64           `json:"max_total_bytes,omitempty"` // default and ceiling MaxReleaseBytes
+	MaxTotalBytes     int64           `json:"max_total_bytes,omitempty"` // default MaxReleaseBytes; a policy, no ceiling (staging and the release span invocations)
 	MaxFiles          int             `json:"max_files,omitempty"`       // default 100,000
 	Archives          string          `json:"archives,omitempty"`        // ArchivesList (default) or ArchivesRefuse
 	Malware           MalwareSettings `json:"malware"`

@@ -203,3 +203,26 @@ func TestLateDuplicateNeverAbandonsAMovedOnRequest(t *testing.T) {
 		t.Errorf("%d admin e-mails about a request that did not fail", n-before)
 	}
 }
+
+// TestIntakeRefusesFileTooBigToStage: a file staging could not copy and
+// hash in one invocation is refused at intake, before any reviewer spends
+// time on the request: nothing created, nothing started, the store left
+// unlocked and the admin told which file.
+func TestIntakeRefusesFileTooBigToStage(t *testing.T) {
+	e := newEnv(t)
+	big := file("huge.bin")
+	big.Size = egress.MaxReleaseBytes + 1
+	e.objs.data[listBucket+"/"+listKey] = objectList(t, file("a.csv"), big)
+	if err := e.h.Intake(context.Background(), message(t, nil)); err != nil {
+		t.Fatalf("intake: %v (a refusal is final, not retried)", err)
+	}
+	if _, err := e.h.Requests.Get(context.Background(), reqID); egress.ErrorCode(err) != egress.ENOTFOUND {
+		t.Errorf("request read: %v, want not found", err)
+	}
+	if len(e.execs.started) != 0 || len(e.store.calls) != 0 {
+		t.Errorf("executions %v, store calls %v; want none", e.execs.started, e.store.calls)
+	}
+	if mails := e.mail.to(adminEmail); len(mails) != 1 || !strings.Contains(mails[0].Text, "huge.bin") {
+		t.Errorf("admin e-mails %+v, want one naming huge.bin", mails)
+	}
+}

@@ -75,9 +75,6 @@ func (h *Handlers) CopyToStaging(ctx context.Context, in RequestInput) (_ Stagin
 			Listed:    true,
 		}
 	}
-	if err := checkCopySizes(jobs); err != nil {
-		return StagingOutput{}, err
-	}
 	files, done, err := h.copyUntil(ctx, r, jobs)
 	if err != nil {
 		return StagingOutput{}, err
@@ -116,12 +113,22 @@ func (h *Handlers) CopyToStaging(ctx context.Context, in RequestInput) (_ Stagin
 	return out, nil
 }
 
-// copiesPrefix holds the staging checkpoint of r in the staging bucket,
-// outside the staged files' prefix; it goes once the manifest is written
-// (and with the failure path's clean-up).
-func copiesPrefix(r egress.Request) string {
-	return "copies/" + r.WorkspaceID + "/" + r.ID + "/"
+// Checkpoints of work spanning invocations, kept in the staging bucket
+// outside the staged files' prefix: staging's goes once the manifest is
+// written, the release's once the release is recorded, both with the
+// failure path's clean-up.
+const (
+	checkpointCopies   = "copies"
+	checkpointReleases = "releases"
+)
+
+// checkpointPrefix holds r's checkpoint of kind.
+func checkpointPrefix(kind string, r egress.Request) string {
+	return kind + "/" + r.WorkspaceID + "/" + r.ID + "/"
 }
+
+func copiesPrefix(r egress.Request) string  { return checkpointPrefix(checkpointCopies, r) }
+func releasePrefix(r egress.Request) string { return checkpointPrefix(checkpointReleases, r) }
 
 func copiesCheckpointKey(r egress.Request) string { return copiesPrefix(r) + "checkpoint.json" }
 
@@ -168,22 +175,6 @@ func (h *Handlers) copyUntil(ctx context.Context, r egress.Request, jobs []egres
 		files = append(files, copied...)
 	}
 	return files, true, nil
-}
-
-// checkCopySizes refuses files staging cannot copy and hash within one
-// invocation: one copied in parts is read back whole to hash it.
-func checkCopySizes(jobs []egress.CopyJob) error {
-	var problems []error
-	for _, j := range jobs {
-		if j.Size > egress.MaxReleaseBytes {
-			problems = append(problems, fmt.Errorf("%s is %d bytes; staging copies and hashes files of up to %d bytes (%d s at %d MiB/s)",
-				j.Path, j.Size, int64(egress.MaxReleaseBytes), egress.ReleaseTimeLimitSeconds, egress.ReleaseBytesPerSecond>>20))
-		}
-	}
-	if err := egress.JoinBounded(maxListed, problems...); err != nil {
-		return egress.Errorf(egress.EINVALID, "object list refused: %s", errorTexts(err))
-	}
-	return nil
 }
 
 // resumable says whether the files of a checkpoint are the first of jobs.
@@ -312,13 +303,6 @@ type ReleaseOutput struct {
 	Done    bool   `json:"done"`
 	ZipKey  string `json:"zip_key"`
 	ZipSize int64  `json:"zip_size"` // so far, while not done
-}
-
-// releasePrefix holds the release's checkpoint in the staging bucket,
-// outside the staged files' prefix; it goes once the release is recorded
-// (and with the failure path's clean-up).
-func releasePrefix(r egress.Request) string {
-	return "releases/" + r.WorkspaceID + "/" + r.ID + "/"
 }
 
 func releaseCheckpointKey(r egress.Request) string { return releasePrefix(r) + "checkpoint" }
@@ -616,11 +600,10 @@ func (h *Handlers) cleanUp(ctx context.Context, id, errName, rawCause string) (e
 	}
 	// Staging or a release written over several invocations left its
 	// checkpoint.
-	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, copiesPrefix(r)); err != nil {
-		errs = append(errs, fmt.Errorf("delete staging checkpoint of %s: %w", r.ID, err))
-	}
-	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, releasePrefix(r)); err != nil {
-		errs = append(errs, fmt.Errorf("delete release checkpoint of %s: %w", r.ID, err))
+	for _, kind := range []string{checkpointCopies, checkpointReleases} {
+		if _, err := h.Objects.DeletePrefix(ctx, h.Settings.StagingBucket, checkpointPrefix(kind, r)); err != nil {
+			errs = append(errs, fmt.Errorf("delete %s checkpoint of %s: %w", kind, r.ID, err))
+		}
 	}
 	// Not recorded, so never announced: no link to it exists.
 	if _, err := h.Objects.DeletePrefix(ctx, h.Settings.DatalakeBucket, DatalakePrefix(r)); err != nil {

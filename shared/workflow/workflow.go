@@ -275,12 +275,18 @@ func (h *Handlers) objectList(ctx context.Context, r egress.Request) ([]swb.Entr
 	if err != nil {
 		return nil, err
 	}
-	// The zip's own SHA256SUMS and manifest.json names are reserved; refuse
-	// them now rather than after the reviewers have spent their time.
+	// The zip's own SHA256SUMS and manifest.json names are reserved, and
+	// staging copies and hashes a file within one invocation (one copied in
+	// parts is read back whole): refuse them now rather than after the
+	// reviewers have spent their time.
 	var problems []error
 	for _, e := range entries {
 		if err := egress.CheckZipPath(e.RelPath); err != nil {
 			problems = append(problems, err)
+		}
+		if e.Size > egress.MaxReleaseBytes {
+			problems = append(problems, fmt.Errorf("%s is %d bytes; staging copies and hashes files of up to %d bytes (%d s at %d MiB/s)",
+				e.RelPath, e.Size, int64(egress.MaxReleaseBytes), egress.ReleaseTimeLimitSeconds, egress.ReleaseBytesPerSecond>>20))
 		}
 	}
 	if err := egress.JoinBounded(maxListed, problems...); err != nil {
