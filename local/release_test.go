@@ -39,16 +39,7 @@ func TestReleaseOverManyInvocations(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			opts := Options{SingleApproval: true, ReleaseBudget: time.Nanosecond, ClamdOwnSignaturesOnly: true}
-			var s *Stack
-			if tt.without != "" {
-				s, _ = startWithoutOpts(t, []string{"CopyToDatalake"}, "s3:PutObject", tt.without, opts)
-			} else {
-				opts.Clock = clock
-				var err error
-				if s, err = startLogged(t, context.Background(), opts); err != nil {
-					t.Fatalf("start stack: %v", err)
-				}
-			}
+			s := startResumable(t, "CopyToDatalake", "s3:PutObject", tt.without, opts)
 			var (
 				mu       sync.Mutex
 				calls    int
@@ -145,4 +136,22 @@ func objectSHA256(ctx context.Context, s *Stack, bucket, key string) (string, er
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// startResumable starts a stack for a test of a step that continues over
+// invocations: with without set, task's function lacks action on the
+// resources matching it; else the stack runs with every grant, its logs
+// scanned for leaks.
+func startResumable(t *testing.T, task, action, without string, opts Options) *Stack {
+	t.Helper()
+	if without != "" {
+		s, _ := startWithoutOpts(t, []string{task}, action, without, opts)
+		return s
+	}
+	opts.Clock = clock
+	s, err := startLogged(t, context.Background(), opts)
+	if err != nil {
+		t.Fatalf("start stack: %v", err)
+	}
+	return s
 }

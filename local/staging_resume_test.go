@@ -1,7 +1,6 @@
 package local
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
 	"sync"
@@ -31,17 +30,7 @@ func TestStagingOverManyInvocations(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			opts := Options{SingleApproval: true, CopyBudget: time.Nanosecond, ClamdOwnSignaturesOnly: true}
-			var s *Stack
-			if tt.without != "" {
-				s, _ = startWithoutOpts(t, []string{"CopyToStaging"}, "s3:GetObject", tt.without, opts)
-			} else {
-				opts.Clock = clock
-				var err error
-				if s, err = Start(context.Background(), opts); err != nil {
-					t.Fatalf("start stack: %v", err)
-				}
-				t.Cleanup(func() { s.Close() })
-			}
+			s := startResumable(t, "CopyToStaging", "s3:GetObject", tt.without, opts)
 			var (
 				mu    sync.Mutex
 				calls int

@@ -212,7 +212,10 @@ func TestVerifyReleasesReportsDrift(t *testing.T) {
 	s := stack(t, false)
 	d := s.GraphQLDecider().withEndpoint(graphqlEndpoint(t, s))
 	kept, drifted := released(t, s, d), released(t, s, d)
-	entry := corruptOneEntry(t, s, drifted.ZipKey)
+	entry, err := s.CorruptReleaseEntry(ctx(t), drifted.ZipKey)
+	if err != nil {
+		t.Fatal(err)
+	}
 	out, err := s.VerifyReleases(ctx(t))
 	if err != nil && out.Failed == 0 {
 		t.Fatal(err)

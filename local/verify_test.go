@@ -1,14 +1,8 @@
 package local
 
 import (
-	"archive/zip"
-	"bytes"
-	"io"
 	"strings"
 	"testing"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/tre-egress/egress/shared/egress"
 )
@@ -58,7 +52,10 @@ func TestVerifyReleaseEndToEnd(t *testing.T) {
 		t.Errorf("an IG reviewer past the schema: %v", err)
 	}
 
-	corrupted := corruptOneEntry(t, s, r.ZipKey)
+	corrupted, err := s.CorruptReleaseEntry(ctx(t), r.ZipKey)
+	if err != nil {
+		t.Fatal(err)
+	}
 	v := verify()
 	if v.OK || v.ProblemCount == 0 || len(v.Problems) != v.ProblemCount {
 		t.Fatalf("corrupted release: %+v", v)
@@ -73,50 +70,4 @@ func TestVerifyReleaseEndToEnd(t *testing.T) {
 	if !shaDiffers {
 		t.Errorf("no SHA-256 problem among %+v", v.Problems)
 	}
-}
-
-// corruptOneEntry rewrites the zip at key with its first entry's content
-// changed (everything else copied as it was) and returns that entry's path.
-func corruptOneEntry(t *testing.T, s *Stack, key string) string {
-	t.Helper()
-	out, err := s.Clients.S3.GetObject(ctx(t), &s3.GetObjectInput{Bucket: aws.String(DatalakeBucket), Key: aws.String(key)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(out.Body)
-	out.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	zr, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	zw := zip.NewWriter(&b)
-	corrupted := ""
-	for _, f := range zr.File {
-		if corrupted != "" || f.Name == egress.ZipManifestName || f.Name == egress.ZipSumsName {
-			if err := zw.Copy(f); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		corrupted = f.Name
-		w, err := zw.Create(f.Name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write([]byte("not what was approved\n"))
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if corrupted == "" {
-		t.Fatal("set-up: the zip has no entry to corrupt")
-	}
-	if _, err := s.Clients.S3.PutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String(DatalakeBucket), Key: aws.String(key), Body: bytes.NewReader(b.Bytes())}); err != nil {
-		t.Fatal(err)
-	}
-	return corrupted
 }

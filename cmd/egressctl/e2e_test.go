@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,9 +12,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/tre-egress/egress/local"
 	"github.com/tre-egress/egress/shared/egress"
@@ -215,7 +211,10 @@ func TestApproveVerifyDownloadRevoke(t *testing.T) {
 	}
 
 	// verify after drift: exit 1 naming the entry.
-	corrupted := corruptOneEntry(t, s, r.ZipKey)
+	corrupted, err := s.CorruptReleaseEntry(testCtx(t), r.ZipKey)
+	if err != nil {
+		t.Fatal(err)
+	}
 	bad := ctlAs(t, s, "admin", "verify", id)
 	if bad.code != exitCheck || !strings.Contains(bad.stdout, "DRIFT") || !strings.Contains(bad.stdout, corrupted) {
 		t.Errorf("verify after corrupting %s: %+v", corrupted, bad)
@@ -301,44 +300,4 @@ func TestAPIErrors(t *testing.T) {
 			}
 		})
 	}
-}
-
-// corruptOneEntry rewrites the released zip with its first file entry's
-// content changed and returns that entry's path.
-func corruptOneEntry(t *testing.T, s *local.Stack, key string) string {
-	t.Helper()
-	out, err := s.Clients.S3.GetObject(testCtx(t), &s3.GetObjectInput{Bucket: aws.String(local.DatalakeBucket), Key: aws.String(key)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(out.Body)
-	out.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	zr, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	zw := zip.NewWriter(&b)
-	corrupted := ""
-	for _, f := range zr.File {
-		if corrupted != "" || f.Name == egress.ZipManifestName || f.Name == egress.ZipSumsName {
-			if err := zw.Copy(f); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		corrupted = f.Name
-		w, _ := zw.Create(f.Name)
-		w.Write([]byte("not what was approved\n"))
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Clients.S3.PutObject(testCtx(t), &s3.PutObjectInput{Bucket: aws.String(local.DatalakeBucket), Key: aws.String(key), Body: bytes.NewReader(b.Bytes())}); err != nil {
-		t.Fatal(err)
-	}
-	return corrupted
 }
