@@ -33,6 +33,12 @@ const (
 	ConsoleBranch    = "AmplifyConsoleBranch" // absent with web_console off
 )
 
+// Console are the outputs publish-console configures and deploys the
+// reviewer console from; a stack with web_console beside or instead has
+// them all.
+var Console = []string{GraphQLEndpoint, Region, UserPoolID, UserPoolClientID, WebClientScopes, CognitoDomain,
+	ReviewerGroups, AdminGroup, MaxDownloads, ConsoleURL, AmplifyAppID, ConsoleBranch}
+
 // Stacks are the outputs of one or more stacks: stack name → output name
 // → value, as `cdk deploy --outputs-file` writes them.
 type Stacks map[string]map[string]string

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tre-egress/egress/infra/outputs"
 	"github.com/tre-egress/egress/shared/config"
 )
 
@@ -149,11 +150,11 @@ func TestWebConsoleHosting(t *testing.T) {
 				t.Errorf("custom sub-domains %v, want %v", domains, tt.domains)
 			}
 
-			outputs := tmpl["Outputs"].(map[string]any)
-			if got := render(get(outputs, "WebAppUrl", "Value")); got != app(tt.web) {
+			outs := tmpl["Outputs"].(map[string]any)
+			if got := render(get(outs, "WebAppUrl", "Value")); got != app(tt.web) {
 				t.Errorf("WebAppUrl %s, want %s", got, app(tt.web))
 			}
-			consoleOut, branchOut := get(outputs, "ConsoleUrl", "Value"), get(outputs, "AmplifyConsoleBranch", "Value")
+			consoleOut, branchOut := get(outs, outputs.ConsoleURL, "Value"), get(outs, outputs.ConsoleBranch, "Value")
 			want := []string{app(tt.web)}
 			if tt.console == "" {
 				if consoleOut != nil || branchOut != nil {
@@ -170,6 +171,11 @@ func TestWebConsoleHosting(t *testing.T) {
 				}
 				if got := render(branchOut); got != wantBranch {
 					t.Errorf("AmplifyConsoleBranch %s, want %s", got, wantBranch)
+				}
+				for _, name := range outputs.Console {
+					if get(outs, name, "Value") == nil {
+						t.Errorf("no output %s, which publish-console needs", name)
+					}
 				}
 				if tt.console != tt.web {
 					want = append(want, app(tt.console))

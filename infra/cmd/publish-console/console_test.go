@@ -104,6 +104,23 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
+// Every output the stack promises the console (outputs.Console) is
+// needed: without it, publishing fails naming it.
+func TestEveryConsoleOutputNeeded(t *testing.T) {
+	for _, name := range outputs.Console {
+		out := maps.Clone(sampleOutputs(t))
+		delete(out, name)
+		_, err := consoleConfig(out)
+		if name == outputs.AmplifyAppID || name == outputs.ConsoleBranch {
+			// main checks these two, before deploying.
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), name) && err != errConsoleOff {
+			t.Errorf("without %s: %v", name, err)
+		}
+	}
+}
+
 // Without researcher_group the stack has no ResearcherGroupName output:
 // the console gets "".
 func TestConfigWithoutResearchers(t *testing.T) {
