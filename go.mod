@@ -2,6 +2,9 @@ module github.com/tre-egress/egress
 
 go 1.26.0
 
+// npm packages may ship .go files (flatted does); they are not ours.
+ignore ./web/node_modules
+
 require (
 	github.com/aws/aws-cdk-go/awscdk/v2 v2.220.0
 	github.com/aws/aws-lambda-go v1.55.1
@@ -9,6 +12,8 @@ require (
 	github.com/aws/aws-sdk-go-v2/config v1.33.11
 	github.com/aws/aws-sdk-go-v2/credentials v1.20.15
 	github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue v1.21.4 // pinned before schema-based serde: README, Performance, 4. Cold start
+	github.com/aws/aws-sdk-go-v2/service/amplify v1.39.0 // publish-console (make deploy); the newest the module proxy serves
+	github.com/aws/aws-sdk-go-v2/service/cloudformation v1.82.5 // publish-console; the release built on aws-sdk-go-v2 v1.47.7, as the others
 	github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider v1.61.0
 	github.com/aws/aws-sdk-go-v2/service/dynamodb v1.68.0 // pinned before schema-based serde: README, Performance, 4. Cold start
 	github.com/aws/aws-sdk-go-v2/service/dynamodbstreams v1.41.0 // pinned before schema-based serde: README, Performance, 4. Cold start

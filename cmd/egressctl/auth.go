@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tre-egress/egress/infra/outputs"
 	"github.com/tre-egress/egress/local/devtoken"
 	"github.com/tre-egress/egress/shared/cognito"
 	"github.com/tre-egress/egress/shared/egress"
@@ -43,10 +44,10 @@ const defaultLocalURL = "http://127.0.0.1:4566"
 
 // Stack outputs egressctl reads from `cdk deploy --outputs-file`.
 const (
-	outputGraphQL    = "GraphQLEndpoint"
-	outputDomain     = "CognitoDomain"
-	outputCLIClient  = "CliClientId"
-	outputCLIRedirct = "CliCallbackUrl"
+	outputGraphQL    = outputs.GraphQLEndpoint
+	outputDomain     = outputs.CognitoDomain
+	outputCLIClient  = outputs.CLIClientID
+	outputCLIRedirct = outputs.CLICallbackURL
 )
 
 // localUsers are the local stack's development users for --as: the
@@ -158,35 +159,11 @@ func first(v ...string) string {
 // readOutputs reads a `cdk deploy --outputs-file` JSON file: stack name →
 // output name → value. stack picks one when the file holds several.
 func readOutputs(file, stack string) (map[string]string, error) {
-	b, err := os.ReadFile(file)
+	all, err := outputs.ReadFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("--outputs: %w", err)
 	}
-	var all map[string]map[string]string
-	if err := json.Unmarshal(b, &all); err != nil {
-		return nil, fmt.Errorf("--outputs %s: not a cdk outputs file (stack name → outputs): %w", file, err)
-	}
-	if stack != "" {
-		out, ok := all[stack]
-		if !ok {
-			return nil, fmt.Errorf("--outputs %s has no stack %q", file, stack)
-		}
-		return out, nil
-	}
-	var names []string
-	for name, out := range all {
-		if out[outputGraphQL] != "" {
-			names = append(names, name)
-		}
-	}
-	sort.Strings(names)
-	switch len(names) {
-	case 0:
-		return nil, fmt.Errorf("--outputs %s: no stack with a %s output", file, outputGraphQL)
-	case 1:
-		return all[names[0]], nil
-	}
-	return nil, fmt.Errorf("--outputs %s holds stacks %s: pick one with --stack", file, strings.Join(names, ", "))
+	return all.Pick("--outputs "+file, stack)
 }
 
 // localToken signs a token for who with the development key of the local

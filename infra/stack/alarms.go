@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/tre-egress/egress/infra/outputs"
 	"github.com/tre-egress/egress/shared/api"
 	"github.com/tre-egress/egress/shared/egress"
 	"github.com/tre-egress/egress/shared/metrics"
@@ -112,20 +113,29 @@ func (b *builder) outputs() {
 	if b.cfg.CustomDomain.Enabled {
 		domain = b.poolDomain.DomainName()
 	}
-	out("GraphQLEndpoint", "AppSync GraphQL endpoint (aws_appsync_graphqlEndpoint)", b.graphql.GraphqlUrl())
-	out("Region", "AWS region (aws_project_region, aws_appsync_region, aws_cognito_region)", b.stack.Region())
+	out(outputs.GraphQLEndpoint, "AppSync GraphQL endpoint (aws_appsync_graphqlEndpoint)", b.graphql.GraphqlUrl())
+	out(outputs.Region, "AWS region (aws_project_region, aws_appsync_region, aws_cognito_region)", b.stack.Region())
 	out("AuthenticationType", "AppSync authorization (aws_appsync_authenticationType)", jsii.String("AMAZON_COGNITO_USER_POOLS"))
-	out("UserPoolId", "Cognito user pool id (aws_user_pools_id)", b.pool.UserPoolId())
-	out("UserPoolClientId", "Cognito app client id (aws_user_pools_web_client_id)", b.poolClient.UserPoolClientId())
-	out("CognitoDomain", "Cognito hosted UI domain (oauth.domain)", domain)
-	out("CliClientId", "egressctl's Cognito app client id (egressctl --outputs)", b.cliClient.UserPoolClientId())
-	out("CliCallbackUrl", "egressctl's sign-in redirect on this machine", jsii.String(CLICallbackURL))
-	out("ReviewerGroups", "Reviewer groups in approval-stage order (egress_reviewer_roles)", jsii.String(strings.Join(b.cfg.ReviewerRoles, ",")))
+	out(outputs.UserPoolID, "Cognito user pool id (aws_user_pools_id)", b.pool.UserPoolId())
+	out(outputs.UserPoolClientID, "Cognito app client id (aws_user_pools_web_client_id)", b.poolClient.UserPoolClientId())
+	out(outputs.CognitoDomain, "Cognito hosted UI domain (oauth.domain)", domain)
+	out(outputs.CLIClientID, "egressctl's Cognito app client id (egressctl --outputs)", b.cliClient.UserPoolClientId())
+	out(outputs.CLICallbackURL, "egressctl's sign-in redirect on this machine", jsii.String(CLICallbackURL))
+	out(outputs.ReviewerGroups, "Reviewer groups in approval-stage order (egress_reviewer_roles)", jsii.String(strings.Join(b.cfg.ReviewerRoles, ",")))
 	out("SingleApproval", "Whether one approval releases a request (enable_single_approval)", jsii.String(strconv.FormatBool(b.cfg.SingleApproval)))
-	out("MaxDownloads", "Downloads allowed per released request (max_downloads_allowed)", jsii.String(strconv.Itoa(b.cfg.MaxDownloads)))
-	out("WebAppUrl", "Web app URL (OAuth redirect sign-in and sign-out URL)", b.webURL)
-	out("AmplifyAppId", "Amplify Hosting app of the web app", b.amplifyApp.AttrAppId())
-	out("AmplifyBranch", "Amplify Hosting branch to deploy the built frontend to", b.amplifyBranch.BranchName())
+	out(outputs.MaxDownloads, "Downloads allowed per released request (max_downloads_allowed)", jsii.String(strconv.Itoa(b.cfg.MaxDownloads)))
+	out(outputs.WebAppURL, "Web app URL (OAuth redirect sign-in and sign-out URL)", b.webURL)
+	out(outputs.AmplifyAppID, "Amplify Hosting app of the web app", b.amplifyApp.AttrAppId())
+	out(outputs.AmplifyBranch, "Amplify Hosting branch to deploy the built frontend to", b.amplifyBranch.BranchName())
+	out(outputs.WebClientScopes, "OAuth scopes of the web client (oauth.scope), space-separated", jsii.String(strings.Join(b.webScopes, " ")))
+	out(outputs.AdminGroup, "TRE admins' group: cancel, revoke, verify", jsii.String(egress.GroupRIT))
+	if g := b.cfg.ResearcherGroup; g != "" {
+		out(outputs.ResearcherGroup, "Researchers' group: read their own requests (researcher_group)", jsii.String(g))
+	}
+	if b.consoleURL != nil {
+		out(outputs.ConsoleURL, "Reviewer console URL (web_console "+b.cfg.WebConsole+"); make deploy publishes it", b.consoleURL)
+		out(outputs.ConsoleBranch, "Amplify Hosting branch make deploy publishes the reviewer console to", b.consoleBranch.BranchName())
+	}
 	out("StagingBucketName", "Staging bucket", b.staging.BucketName())
 	out("RequestsTableName", "Requests table", b.requests.TableName())
 	out("EventsTableName", "Audit events table", b.events.TableName())

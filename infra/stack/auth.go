@@ -118,6 +118,9 @@ func (b *builder) auth() {
 	// does not allow fails the sign-in.
 	oauthScopes := []awscognito.OAuthScope{awscognito.OAuthScope_OPENID(), awscognito.OAuthScope_EMAIL(),
 		awscognito.OAuthScope_PROFILE(), awscognito.OAuthScope_COGNITO_ADMIN()}
+	for _, s := range oauthScopes {
+		b.webScopes = append(b.webScopes, *s.ScopeName())
+	}
 	providers := []awscognito.UserPoolClientIdentityProvider{awscognito.UserPoolClientIdentityProvider_COGNITO()}
 	// Users may change their display name only; the SWB user id is never
 	// writable. The group attribute, which grants reviewer rights, is
@@ -146,6 +149,7 @@ func (b *builder) auth() {
 		write = write.WithStandardAttributes(&awscognito.StandardAttributesMask{Email: jsii.Bool(true), Fullname: jsii.Bool(true)}).
 			WithCustomAttributes(jsii.String(groupsAttribute))
 	}
+	webURLs := b.webURLs()
 	b.poolClient = b.pool.AddClient(jsii.String("WebClient"), &awscognito.UserPoolClientOptions{
 		GenerateSecret:             jsii.Bool(false),
 		AuthFlows:                  &awscognito.AuthFlow{UserSrp: jsii.Bool(true)},
@@ -159,8 +163,8 @@ func (b *builder) auth() {
 		OAuth: &awscognito.OAuthSettings{
 			Flows:        &awscognito.OAuthFlows{AuthorizationCodeGrant: jsii.Bool(true)},
 			Scopes:       &oauthScopes,
-			CallbackUrls: &[]*string{b.webURL},
-			LogoutUrls:   &[]*string{b.webURL},
+			CallbackUrls: &webURLs,
+			LogoutUrls:   &webURLs,
 		},
 	})
 	// egressctl's client: public (no secret), the code grant with PKCE on a

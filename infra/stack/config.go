@@ -71,7 +71,23 @@ type Config struct {
 	// accounts, that receive every event of the stack's bus (source
 	// egress). Each bus's policy must let this account put events.
 	EventBusTargets []string
+	// WebConsole is web_console: where the reviewer console is hosted,
+	// ConsoleBeside (default), ConsoleInstead or ConsoleOff.
+	WebConsole string
 }
+
+// Values of web_console.
+const (
+	// ConsoleBeside hosts the console on an Amplify branch of its own
+	// (console.<app domain>, or console.<custom domain>) beside the
+	// original frontend's; e-mail links open the console.
+	ConsoleBeside = "beside"
+	// ConsoleInstead publishes the console to the original frontend's
+	// branch and URL.
+	ConsoleInstead = "instead"
+	// ConsoleOff hosts the original frontend only.
+	ConsoleOff = "off"
+)
 
 // CustomDomain is custom_domain: the web app at DomainName and the Cognito
 // hosted UI at auth.<DomainName>, both with the us-east-1 certificate CertARN.
@@ -120,7 +136,7 @@ var (
 		"stack_name_prefix", "reviewer_email_addresses", "sender_email_address",
 		"create_ses_identity", "log_retention_days", "account", "region",
 		"approval_stages", "stage_timeout_days", "revoke_retention_days", "verify_release_days", "researcher_group",
-		"checks", "event_bus_targets",
+		"checks", "event_bus_targets", "web_console",
 	}
 )
 
@@ -217,6 +233,7 @@ func ParseConfig(env string, values map[string]any) (Config, error) {
 
 	c.Checks = p.checks("checks")
 	c.EventBusTargets = p.eventBusTargets("event_bus_targets")
+	c.WebConsole = p.choice("web_console", ConsoleBeside, ConsoleBeside, ConsoleInstead, ConsoleOff)
 
 	for _, w := range []string{"aws", "amazon", "cognito"} {
 		if c.CognitoDomain != "" && strings.Contains(c.CognitoDomainPrefix(), w) {
@@ -317,6 +334,33 @@ func (p *contextParser) boolean(key string, def bool) bool {
 	}
 	p.fail(key, "want true or false, got %q", s)
 	return false
+}
+
+// choice is one of choices, in any case; def when absent or empty.
+func (p *contextParser) choice(key, def string, choices ...string) string {
+	s, ok := p.scalar(key, p.values[key])
+	if !ok || s == "" {
+		return def
+	}
+	for _, c := range choices {
+		if strings.EqualFold(s, c) {
+			return c
+		}
+	}
+	p.fail(key, "want %s, got %q", quotedOr(choices), s)
+	return ""
+}
+
+// quotedOr lists choices as "a", "b" or "c".
+func quotedOr(choices []string) string {
+	q := make([]string, len(choices))
+	for i, c := range choices {
+		q[i] = strconv.Quote(c)
+	}
+	if len(q) < 2 {
+		return strings.Join(q, "")
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
 }
 
 func (p *contextParser) email(key, def string) string {

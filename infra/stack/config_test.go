@@ -54,6 +54,7 @@ func TestParseConfigSample(t *testing.T) {
 		VerifyReleaseDays:        7,
 		StageTimeoutDays:         10,
 		Checks:                   egress.CheckSettings{}.WithDefaults(),
+		WebConsole:               ConsoleBeside,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("Sample:\n got %+v\nwant %+v", c, want)
@@ -215,6 +216,9 @@ func TestParseConfigErrors(t *testing.T) {
 		{"event_bus_targets", "arn:aws:events:eu-west-2:6666:event-bus/tre"},
 		{"event_bus_targets", []any{"arn:aws:events:eu-west-2:666666666666:event-bus/a", "arn:aws:events:eu-west-2:666666666666:event-bus/a"}},
 		{"event_bus_targets", []any{42.0}},
+		{"web_console", "both"},
+		{"web_console", true},
+		{"web_console", []any{"beside"}},
 	} {
 		t.Run(tc.key, func(t *testing.T) {
 			key := tc.key
@@ -233,6 +237,25 @@ func TestParseConfigErrors(t *testing.T) {
 				t.Fatalf("%s = %#v: error does not name the key: %v", key, tc.value, err)
 			}
 		})
+	}
+}
+
+func TestParseConfigWebConsole(t *testing.T) {
+	for _, tt := range []struct {
+		in   any // nil: absent
+		want string
+	}{
+		{nil, ConsoleBeside}, {"", ConsoleBeside}, {"beside", ConsoleBeside}, {"Instead", ConsoleInstead},
+		{" off ", ConsoleOff}, {"OFF", ConsoleOff},
+	} {
+		c, err := ParseConfig("Sample", sampleValues(t, map[string]any{"web_console": tt.in}))
+		if err != nil || c.WebConsole != tt.want {
+			t.Errorf("web_console %#v: %q, %v; want %q", tt.in, c.WebConsole, err, tt.want)
+		}
+	}
+	_, err := ParseConfig("Sample", sampleValues(t, map[string]any{"web_console": "both"}))
+	if want := `web_console: want "beside", "instead" or "off", got "both"`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("web_console both: %v, want %q", err, want)
 	}
 }
 

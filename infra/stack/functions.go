@@ -51,7 +51,7 @@ func (b *builder) functions() {
 		config.EnvFromEmail:           cfg.SenderEmail,
 		config.EnvAdminEmail:          cfg.AdminEmail,
 		config.EnvSESConfigurationSet: *b.configSet.ConfigurationSetName(),
-		config.EnvWebAppURL:           *b.webURL,
+		config.EnvWebAppURL:           *b.linkURL(),
 		config.EnvReviewerEmails:      string(reviewerEmails),
 		config.EnvReviewerTopics:      string(reviewerTopics),
 		config.EnvSWBStoreTable:       cfg.SWBStoreTable,

@@ -504,7 +504,7 @@ func TestWebAppAndOutputs(t *testing.T) {
 	s := synth(t)
 	tmpl := s.templates[sampleStack]
 	appID, app := one(t, tmpl, "AWS::Amplify::App")
-	_, branch := one(t, tmpl, "AWS::Amplify::Branch")
+	_, branch := byPath(t, tmpl, sampleStack, "WebBranch")
 	if props(app)["Platform"] != "WEB" || !reflect.DeepEqual(props(branch)["AppId"], getAtt(appID, "AppId")) ||
 		props(branch)["BranchName"] != WebBranch || props(branch)["EnableAutoBuild"] != false {
 		t.Errorf("Amplify app %s branch %s", jsonString(props(app)), jsonString(props(branch)))

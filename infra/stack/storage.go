@@ -40,6 +40,9 @@ type builder struct {
 	amplifyApp    awsamplify.CfnApp
 	amplifyBranch awsamplify.CfnBranch
 	webURL        *string
+	consoleBranch awsamplify.CfnBranch // nil with web_console off
+	consoleURL    *string              // nil with web_console off
+	webScopes     []string             // the web client's OAuth scopes
 
 	vpc          awsec2.Vpc
 	scratch      awsefs.AccessPoint

@@ -19,7 +19,8 @@ import (
 // app: jsii starts one node process and a synthesis takes seconds.
 const (
 	sampleStack = "egress-Sample" // cdk.json's Sample environment: the golden snapshot
-	secondStack = "second-Sample" // the same environment deployed again beside it
+	secondStack = "second-Sample" // the same environment deployed again beside it, web_console instead
+	thirdStack  = "third-Sample"  // and a third, web_console off
 	fullStack   = "full-Full"     // every option on: EFS, custom domain, SAML, WAF, ...
 )
 
@@ -138,7 +139,9 @@ func (s *synthesis) run() error {
 		overrides map[string]any
 	}{
 		{"Sample", nil},
-		{"Sample", map[string]any{"stack_name_prefix": "second", "create_ses_identity": false, "checks": map[string]any{"malware": map[string]any{"engine": "none"}}}},
+		{"Sample", map[string]any{"stack_name_prefix": "second", "create_ses_identity": false, "checks": map[string]any{"malware": map[string]any{"engine": "none"}},
+			"web_console": ConsoleInstead}},
+		{"Sample", map[string]any{"stack_name_prefix": "third", "create_ses_identity": false, "web_console": ConsoleOff}},
 		{"Full", fullOptions},
 	} {
 		base := c.env
