@@ -1,202 +1,175 @@
 package local
 
 import (
+	"bytes"
 	"encoding/json"
-	"io"
+	"image"
+	"image/png"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/tre-egress/egress/shared/egress"
-	"github.com/tre-egress/egress/web"
 )
 
-// get fetches path from the stack's front endpoint with headers.
-func frontGet(t *testing.T, s *Stack, method, path string, headers map[string]string, body string) (*http.Response, string) {
+// pngFile is a 2×2 PNG image.
+func pngFile(t *testing.T) string {
 	t.Helper()
-	req, err := http.NewRequest(method, s.URL+path, strings.NewReader(body))
-	if err != nil {
+	var b bytes.Buffer
+	if err := png.Encode(&b, image.NewGray(image.Rect(0, 0, 2, 2))); err != nil {
 		t.Fatal(err)
 	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
+	return b.String()
 }
 
-// TestConsoleServed: the front endpoint serves the console at / for GETs
-// (with its CSP allowing the local S3 server's images and its config),
-// AWS protocol calls still reach their services, and without a bundle it
-// says how to build one.
-func TestConsoleServed(t *testing.T) {
+// The reviewer console's additions over HTTP, on the real workflow: a
+// request is in the review queue of the stage it awaits (and the TRE
+// admin's), its files carry the types the checks sniffed, the reviewers'
+// e-mails link to <web app>/#<id>, and once released it counts the
+// downloads left.
+func TestGraphQLConsoleAdditions(t *testing.T) {
 	s := stack(t, false)
-	dist := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dist, "index.html"), []byte("<!doctype html><title>egress console</title>"), 0o644); err != nil {
+	endpoint := graphqlEndpoint(t, s)
+	chain, _ := s.Config.Chain()
+	ig, rit := Reviewer(chain, 0), Reviewer(chain, 1) // RIT's group is the TRE admins' too
+	files := map[string]string{
+		"tables/counts.csv": "region,count\nNorth,12\nSouth,25\nEast,40\n",
+		"figures/plot.png":  pngFile(t),
+		"notes.txt":         "How the tables were made.\nNothing identifiable.\n",
+	}
+	wantTypes := map[string]string{"tables/counts.csv": "text/csv", "figures/plot.png": "image/png", "notes.txt": "text/plain; charset=utf-8"}
+	sub := submitDir(t, s, storeDir(t, files))
+	id := sub.RequestID
+
+	gql := func(who egress.Identity, query string, vars map[string]any, out any) {
+		t.Helper()
+		status, resp := post(t, endpoint, token(t, s, who), map[string]any{"query": query, "variables": vars})
+		if status != http.StatusOK || len(resp.Errors) > 0 {
+			t.Fatalf("HTTP %d %+v", status, resp.Errors)
+		}
+		b, _ := json.Marshal(resp.Data)
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// queued pages through who's queue (other tests' requests share the
+	// stack) and says whether id is in it, checking the order as it goes.
+	queued := func(who egress.Identity) bool {
+		t.Helper()
+		found, token := false, ""
+		var last struct {
+			stage int
+			at    string
+		}
+		for pages := 0; ; pages++ {
+			var page struct {
+				ReviewQueue struct {
+					Items []struct {
+						ID          string `json:"egress_request_id"`
+						Status      string `json:"egress_status"`
+						RequestedAt string `json:"requested_dt"`
+					} `json:"items"`
+					NextToken *string `json:"nextToken"`
+				} `json:"reviewQueue"`
+			}
+			vars := map[string]any{"limit": 2}
+			if token != "" {
+				vars["next"] = token
+			}
+			gql(who, `query($limit: Int, $next: String) { reviewQueue(limit: $limit, nextToken: $next) { items { egress_request_id egress_status requested_dt } nextToken } }`, vars, &page)
+			for _, it := range page.ReviewQueue.Items {
+				stage := chain.StageAwaiting(egress.Status(it.Status))
+				if stage < last.stage || stage == last.stage && it.RequestedAt < last.at {
+					t.Fatalf("%s (%s, %s) queued after stage %d of %s", it.ID, it.Status, it.RequestedAt, last.stage, last.at)
+				}
+				last.stage, last.at = stage, it.RequestedAt
+				found = found || it.ID == id
+			}
+			if page.ReviewQueue.NextToken == nil {
+				return found
+			}
+			if token = *page.ReviewQueue.NextToken; pages > 500 {
+				t.Fatal("paging never ends")
+			}
+		}
+	}
+
+	awaiting(t, s, id, 0)
+	if !queued(ig) || !queued(rit) {
+		t.Errorf("awaiting IG: in IG's queue %v, the admin's %v; want both", queued(ig), queued(rit))
+	}
+	var got struct {
+		GetRequest struct {
+			DownloadsLeft *int `json:"downloads_left"`
+			Files         []struct {
+				Path        string  `json:"path"`
+				ContentType *string `json:"content_type"`
+			} `json:"files"`
+			FilePage struct {
+				Items []struct {
+					Path        string  `json:"path"`
+					ContentType *string `json:"content_type"`
+				} `json:"items"`
+			} `json:"filePage"`
+		} `json:"getRequest"`
+	}
+	gql(ig, `query($id: String!) { getRequest(egress_request_id: $id) { downloads_left files { path content_type } filePage(limit: 10) { items { path content_type } } } }`,
+		map[string]any{"id": id}, &got)
+	if got.GetRequest.DownloadsLeft != nil {
+		t.Errorf("awaiting IG: downloads_left %d, want null", *got.GetRequest.DownloadsLeft)
+	}
+	if len(got.GetRequest.Files) != len(files) || len(got.GetRequest.FilePage.Items) != len(files) {
+		t.Fatalf("files %+v, page %+v", got.GetRequest.Files, got.GetRequest.FilePage.Items)
+	}
+	for i, f := range got.GetRequest.Files {
+		p := got.GetRequest.FilePage.Items[i]
+		if f.ContentType == nil || *f.ContentType != wantTypes[f.Path] || p.Path != f.Path || p.ContentType == nil || *p.ContentType != *f.ContentType {
+			t.Errorf("%s: content_type %v (filePage %v), want %q", f.Path, shown(f.ContentType), shown(p.ContentType), wantTypes[f.Path])
+		}
+	}
+	mails, _ := requestMail(s, id)
+	link := strings.TrimRight(s.URL, "/") + "/#" + id
+	if !slices.ContainsFunc(mails, func(m Mail) bool { return strings.Contains(m.Text, link) }) {
+		t.Errorf("no e-mail links to %s", link)
+	}
+
+	d := s.GraphQLDecider().withEndpoint(endpoint)
+	if err := d.Decide(ctx(t), ig, id, egress.Approved, ""); err != nil {
 		t.Fatal(err)
 	}
-	s.SetWebDist(dist)
-	t.Cleanup(func() { s.SetWebDist("") })
-
-	for _, p := range []string{"/", "/queue"} {
-		resp, body := frontGet(t, s, http.MethodGet, p, nil, "")
-		if resp.StatusCode != http.StatusOK || !strings.Contains(body, "egress console") {
-			t.Fatalf("GET %s: %d %q, want the console", p, resp.StatusCode, body)
-		}
-		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "img-src 'self' data: "+s.S3.Endpoint) {
-			t.Errorf("GET %s: CSP %q does not allow images from the local S3 server %s", p, csp, s.S3.Endpoint)
-		}
+	awaiting(t, s, id, 1)
+	if queued(ig) || !queued(rit) {
+		t.Errorf("awaiting RIT: in IG's queue %v, RIT's %v; want RIT's only", queued(ig), queued(rit))
 	}
-	// An e-mail's link followed from a webmail: a cross-site navigation.
-	resp, _ := frontGet(t, s, http.MethodGet, "/", map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}, "")
-	if resp.StatusCode != http.StatusOK {
-		t.Errorf("cross-site navigation to the console: %d, want 200", resp.StatusCode)
+	if err := d.Decide(ctx(t), rit, id, egress.Approved, ""); err != nil {
+		t.Fatal(err)
 	}
-	// ... but not a cross-site read of the development users.
-	resp, _ = frontGet(t, s, http.MethodGet, DevUsersPath, map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}, "")
-	if resp.StatusCode != http.StatusForbidden {
-		t.Errorf("cross-site navigation to %s: %d, want 403", DevUsersPath, resp.StatusCode)
+	if _, err := s.Engine.Wait(ctx(t), s.ExecutionArn(id)); err != nil {
+		t.Fatal(err)
 	}
-
-	resp, body := frontGet(t, s, http.MethodGet, "/"+web.ConfigFile, nil, "")
-	var cfg web.Config
-	if err := json.Unmarshal([]byte(body), &cfg); err != nil {
-		t.Fatalf("config.json %q: %v", body, err)
+	left := func() *int {
+		t.Helper()
+		gql(ig, `query($id: String!) { getRequest(egress_request_id: $id) { downloads_left } }`, map[string]any{"id": id}, &got)
+		return got.GetRequest.DownloadsLeft
 	}
-	want := web.Config{GraphQLURL: s.URL + "/graphql", Region: Region,
-		Auth:           web.Auth{Kind: web.AuthLocal, DevUsersURL: s.URL + DevUsersPath, DevTokenURL: s.URL + DevTokenPath},
-		ReviewerGroups: []string{egress.GroupIG, egress.GroupRIT}, AdminGroup: egress.GroupRIT, ResearcherGroup: ResearcherGroup, MaxDownloads: s.Config.MaxDownloads}
-	if g, w := mustJSON(t, cfg), mustJSON(t, want); g != w {
-		t.Errorf("config.json %s, want %s", g, w)
+	if n := left(); n == nil || *n != s.Config.MaxDownloads {
+		t.Fatalf("released: downloads_left %v, want %d", shown(n), s.Config.MaxDownloads)
 	}
-
-	// A Step Functions call (a POST with X-Amz-Target) still reaches the engine.
-	resp, body = frontGet(t, s, http.MethodPost, "/", map[string]string{"X-Amz-Target": "AWSStepFunctions.DescribeStateMachine", "Content-Type": "application/x-amz-json-1.0"},
-		`{"stateMachineArn":"`+s.StateMachineArn+`"}`)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"name":"`+StateMachineName+`"`) {
-		t.Errorf("DescribeStateMachine through /: %d %q", resp.StatusCode, body)
+	if queued(rit) {
+		t.Error("a released request is still queued")
 	}
-
-	s.SetWebDist(t.TempDir())
-	resp, body = frontGet(t, s, http.MethodGet, "/", nil, "")
-	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "run make web") {
-		t.Errorf("GET / without a bundle: %d %q, want 503 saying run make web", resp.StatusCode, body)
+	if _, err := d.Download(ctx(t), ig, id); err != nil {
+		t.Fatal(err)
+	}
+	if n := left(); n == nil || *n != s.Config.MaxDownloads-1 {
+		t.Fatalf("after a download: downloads_left %v, want %d", shown(n), s.Config.MaxDownloads-1)
 	}
 }
 
-func mustJSON(t *testing.T, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
+func shown[T any](p *T) any {
+	if p == nil {
+		return nil
 	}
-	return string(b)
-}
-
-// TestDevSignIn: the console's development users, one per group, get
-// tokens from /local/dev-token that /graphql accepts for what their group
-// may do; the researcher's reads the requests submitted with their SWB
-// user id.
-func TestDevSignIn(t *testing.T) {
-	s := stack(t, false)
-	resp, body := frontGet(t, s, http.MethodGet, DevUsersPath, nil, "")
-	var users []web.DevUser
-	if err := json.Unmarshal([]byte(body), &users); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %d %q: %v", DevUsersPath, resp.StatusCode, body, err)
-	}
-	var groups []string
-	for _, u := range users {
-		groups = append(groups, u.Groups...)
-	}
-	for _, g := range []string{egress.GroupIG, egress.GroupRIT, ResearcherGroup} {
-		if !slices.Contains(groups, g) {
-			t.Errorf("no development user in %s: %+v", g, users)
-		}
-	}
-	byID := map[string]web.DevUser{}
-	for _, u := range users {
-		byID[u.ID] = u
-	}
-	if r := byID["researcher"]; r.SWBUserID != SampleResearcher.UserID || !strings.Contains(byID["tre-admin"].Label, "also RIT reviewer") {
-		t.Errorf("researcher %+v (want SWB user id %s), admin %q (want it to say it is the RIT reviewer's group)", r, SampleResearcher.UserID, byID["tre-admin"].Label)
-	}
-
-	// The researcher's own request, submitted as the seeded one is.
-	sub, err := s.swb().Submit(ctx(t), filepath.Join("testdata", "sample-store"), SampleResearcher.Email)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Publish(ctx(t), sub.Message); err != nil {
-		t.Fatal(err)
-	}
-	awaiting(t, s, sub.RequestID, 0)
-
-	queries := map[string]string{
-		"ig-reviewer":  `{ requests(limit: 1) { nextToken } }`,
-		"rit-reviewer": `{ requests(limit: 1) { nextToken } }`,
-		"tre-admin":    `{ auditTrail(egress_request_id: "` + sub.RequestID + `", limit: 1) { head } }`,
-		"researcher":   `{ getRequest(egress_request_id: "` + sub.RequestID + `") { egress_request_id } }`,
-	}
-	for _, u := range users {
-		t.Run(u.ID, func(t *testing.T) {
-			resp, body := frontGet(t, s, http.MethodPost, DevTokenPath, map[string]string{"Content-Type": "application/json"}, `{"id":"`+u.ID+`"}`)
-			var toks web.DevTokens
-			if err := json.Unmarshal([]byte(body), &toks); err != nil || resp.StatusCode != http.StatusOK {
-				t.Fatalf("POST %s: %d %q: %v", DevTokenPath, resp.StatusCode, body, err)
-			}
-			if c := claimsOf(t, toks.AccessToken); c["token_use"] != UseAccess {
-				t.Errorf("accessToken is a %v token", c["token_use"])
-			}
-			if c := claimsOf(t, toks.IDToken); c["token_use"] != UseID || c["email"] != u.Email {
-				t.Errorf("idToken claims %v, want an ID token for %s", c, u.Email)
-			}
-			q, ok := queries[u.ID]
-			if !ok {
-				t.Fatalf("no query for development user %q", u.ID)
-			}
-			status, out := post(t, s.URL+"/graphql", toks.AccessToken, map[string]string{"query": q})
-			if status != http.StatusOK || len(out.Errors) > 0 {
-				t.Fatalf("%s: HTTP %d, errors %+v", q, status, out.Errors)
-			}
-			if u.ID == "researcher" && !strings.Contains(mustJSON(t, out.Data), sub.RequestID) {
-				t.Errorf("the researcher does not see their request: %s", out.Data)
-			}
-		})
-	}
-
-	// Leave the shared stack as found: the researcher withdraws it.
-	if status, out := post(t, s.URL+"/graphql", token(t, s, SampleResearcher), map[string]string{
-		"query": `mutation { cancelRequest(egress_request_id: "` + sub.RequestID + `", reason: "console test done") { egress_status } }`,
-	}); status != http.StatusOK || len(out.Errors) > 0 {
-		t.Errorf("cancel: HTTP %d %+v", status, out.Errors)
-	}
-	if _, err := s.Engine.Wait(ctx(t), s.ExecutionArn(sub.RequestID)); err != nil {
-		t.Fatal(err)
-	}
-
-	// Bad requests, each named.
-	for _, c := range []struct {
-		method, ctype, body string
-		status              int
-		says                string
-	}{
-		{http.MethodPost, "text/plain", `{"id":"researcher"}`, http.StatusUnsupportedMediaType, "application/json"},
-		{http.MethodPost, "application/json", `{"id":"nobody"}`, http.StatusNotFound, `no development user "nobody"`},
-		{http.MethodPost, "application/json", `{}`, http.StatusBadRequest, `"id" is required`},
-		{http.MethodPost, "application/json", `{"id":"researcher","groups":["TREAdmin"]}`, http.StatusBadRequest, "unknown field"},
-		{http.MethodGet, "", "", http.StatusMethodNotAllowed, "POST"},
-	} {
-		resp, body := frontGet(t, s, c.method, DevTokenPath, map[string]string{"Content-Type": c.ctype}, c.body)
-		if resp.StatusCode != c.status || !strings.Contains(body, c.says) {
-			t.Errorf("%s %s %s: %d %q, want %d saying %q", c.method, c.ctype, c.body, resp.StatusCode, body, c.status, c.says)
-		}
-	}
+	return *p
 }
