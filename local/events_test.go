@@ -182,3 +182,35 @@ func TestPublishEventsNeedsItsGrant(t *testing.T) {
 		t.Error("the second pump succeeded without the grant")
 	}
 }
+
+// TestEventsAfterAnEmptyStream: the stream is read while it is still empty
+// (as `make run`'s poll does from the start), then a request runs. Its
+// events must still be published: a shard iterator kept from the empty
+// read goes stale (DynamoDB Local answered TrimmedDataAccessException on
+// every later read, and no event was published again).
+func TestEventsAfterAnEmptyStream(t *testing.T) {
+	s, err := startLogged(t, ctx(t), Options{SingleApproval: true, Clock: clock, ClamdOwnSignaturesOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if evs, err := s.Events(ctx(t)); err != nil || len(evs) != 0 {
+			t.Fatalf("empty stream: %d events, %v", len(evs), err)
+		}
+	}
+	rep, err := s.Scenario(ctx(t), "testdata/sample-store", []string{"approve"}, s.GraphQLDecider())
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := s.Events(ctx(t))
+	if err != nil {
+		t.Fatalf("events after the request: %v", err)
+	}
+	if len(evs) == 0 {
+		t.Fatalf("no event published for request %s", rep.RequestID)
+	}
+	again, err := s.Events(ctx(t))
+	if err != nil || len(again) != len(evs) {
+		t.Fatalf("a second read: %d events (%v), want the same %d, none twice", len(again), err, len(evs))
+	}
+}

@@ -191,7 +191,7 @@ func (s *Stack) identities(ctx context.Context) error {
 	fn, _ := functions.Lookup("publish-events")
 	cfg := s.awsConfig(s.DynamoDB.Endpoint)
 	cfg.APIOptions = []func(*middleware.Stack) error{iam.Check(s.auth, fn.ID), s.logRefusals(fn), s.failCalls(fn)}
-	s.eventSource = &eventSource{streams: dynamodbstreams.NewFromConfig(cfg), shards: map[string]*string{}}
+	s.eventSource = &eventSource{streams: dynamodbstreams.NewFromConfig(cfg), shards: map[string]shardPosition{}}
 	return nil
 }
 

@@ -36,7 +36,30 @@ type eventSource struct {
 
 	mu        sync.Mutex // one pump at a time, as one batch per shard
 	streamArn string
-	shards    map[string]*string // shard id -> the iterator to read next; nil once a closed shard is read
+	shards    map[string]shardPosition // shard id -> where to read it from next
+}
+
+// shardPosition is where the next pump reads a shard from. It keeps a
+// sequence number, not an iterator: an iterator kept between pumps goes
+// stale (DynamoDB Local answers an open shard's iterator past its newest
+// record with TrimmedDataAccessException, AWS expires them after 15
+// minutes), and one that fails every pump would stop events for good.
+type shardPosition struct {
+	seq  string // "" before any record: from the shard's oldest
+	at   bool   // read from seq itself (a record to retry), else after it
+	done bool   // a closed shard read to its end
+}
+
+// iterator asks for an iterator at p.
+func (p shardPosition) iterator(streamArn string, shard *string) *dynamodbstreams.GetShardIteratorInput {
+	in := &dynamodbstreams.GetShardIteratorInput{StreamArn: aws.String(streamArn), ShardId: shard, ShardIteratorType: stypes.ShardIteratorTypeTrimHorizon}
+	switch {
+	case p.seq != "" && p.at:
+		in.ShardIteratorType, in.SequenceNumber = stypes.ShardIteratorTypeAtSequenceNumber, aws.String(p.seq)
+	case p.seq != "":
+		in.ShardIteratorType, in.SequenceNumber = stypes.ShardIteratorTypeAfterSequenceNumber, aws.String(p.seq)
+	}
+	return in
 }
 
 // streamEvent is the Lambda event of stream records.
@@ -133,23 +156,23 @@ func (s *Stack) pumpEvents(ctx context.Context) error {
 	}
 	for _, sh := range shards {
 		id := aws.ToString(sh.ShardId)
-		it, seen := src.shards[id]
-		if !seen {
-			out, err := src.streams.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{StreamArn: aws.String(src.streamArn),
-				ShardId: sh.ShardId, ShardIteratorType: stypes.ShardIteratorTypeTrimHorizon})
-			if err != nil {
-				return fmt.Errorf("shard %s: %w", id, err)
-			}
-			it = out.ShardIterator
-			src.shards[id] = it
+		pos := src.shards[id]
+		if pos.done {
+			continue
 		}
-		for it != nil {
+		out, err := src.streams.GetShardIterator(ctx, pos.iterator(src.streamArn, sh.ShardId))
+		if err != nil {
+			return fmt.Errorf("shard %s: %w", id, err)
+		}
+		for it := out.ShardIterator; it != nil; {
 			out, err := src.streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: it, Limit: aws.Int32(streamBatchSize)})
 			if err != nil {
 				return fmt.Errorf("shard %s: %w", id, err)
 			}
 			if len(out.Records) == 0 {
-				src.shards[id] = out.NextShardIterator // nil: a closed shard, read to its end
+				// No next iterator: a closed shard, read to its end.
+				pos.done = out.NextShardIterator == nil
+				src.shards[id] = pos
 				break
 			}
 			retry, err := s.invokePublishEvents(ctx, src.streamArn, out.Records)
@@ -159,19 +182,15 @@ func (s *Stack) pumpEvents(ctx context.Context) error {
 				if from == "" {
 					from = aws.ToString(out.Records[0].Dynamodb.SequenceNumber)
 				}
-				again, ierr := src.streams.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{StreamArn: aws.String(src.streamArn),
-					ShardId: sh.ShardId, ShardIteratorType: stypes.ShardIteratorTypeAtSequenceNumber, SequenceNumber: aws.String(from)})
-				if ierr != nil {
-					return errors.Join(err, fmt.Errorf("shard %s: %w", id, ierr))
-				}
-				src.shards[id] = again.ShardIterator
+				src.shards[id] = shardPosition{seq: from, at: true}
 				if err != nil {
 					return fmt.Errorf("publish-events failed; the stream is read again from record %s: %w", from, err)
 				}
 				return fmt.Errorf("publish-events reported record %s failed; the stream is read again from it", from)
 			}
+			pos = shardPosition{seq: aws.ToString(out.Records[len(out.Records)-1].Dynamodb.SequenceNumber)}
+			src.shards[id] = pos
 			it = out.NextShardIterator
-			src.shards[id] = it
 		}
 	}
 	return nil
