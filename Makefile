@@ -13,7 +13,7 @@ FUNCTIONS    := $(notdir $(patsubst %/,%,$(dir $(wildcard functions/*/main.go)))
 GOTEST_FLAGS ?= -race -count=1 -timeout 30m
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 
-.PHONY: help tools clamd test vet build run demo bench synth deploy golden clean fuzz soak
+.PHONY: help tools clamd test vet build run demo bench synth deploy golden clean fuzz soak web
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -35,7 +35,18 @@ tools: $(MINIO) $(DDB_LOCAL) clamd ## install the pinned S3 and DynamoDB servers
 vet:
 	go vet ./...
 
-test: tools vet ## go vet + go test -race against real S3/DynamoDB endpoints
+# The reviewer console (web/): npm ci only when package-lock.json changed
+# (node_modules is kept between builds, its stamp beside it), then esbuild
+# into web/dist/, printing the gzipped sizes against the 200 KB budget.
+WEB_STAMP := web/node_modules/.package-lock.stamp
+$(WEB_STAMP): web/package-lock.json web/package.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+web: $(WEB_STAMP) ## build the reviewer console into web/dist (npm ci when package-lock.json changed, then esbuild)
+	cd web && npm run build
+
+test: tools web vet ## go vet + go test -race against real S3/DynamoDB endpoints
 	EGRESS_TOOLS_DIR=$(TOOLS) go test $(GOTEST_FLAGS) ./...
 
 # Every fuzz target as package:Name. `go test` (and so `make test`) runs
@@ -64,7 +75,7 @@ build: ## build every function as bin/<name>/bootstrap (linux/arm64, provided.al
 	go run ./infra/cmd/build-functions -o $(BIN) $(FUNCTIONS)
 	@ls -l $(BIN)/*/bootstrap | awk '{ if ($$5 > 20*1024*1024) { print "too big: " $$9; bad=1 } } END { exit bad }'
 
-run: tools ## start the embedded stack on this machine (Ctrl-C to stop)
+run: tools web ## start the embedded stack on this machine (Ctrl-C to stop)
 	EGRESS_TOOLS_DIR=$(TOOLS) go run ./local/cmd/egress-local run --seed
 
 demo: tools ## approve-all, reject, return → resubmit → approve, and a revoke on the embedded stack

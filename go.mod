@@ -2,6 +2,9 @@ module github.com/tre-egress/egress
 
 go 1.26.0
 
+// npm packages may ship .go files (flatted does); they are not ours.
+ignore ./web/node_modules
+
 require (
 	github.com/aws/aws-cdk-go/awscdk/v2 v2.220.0
 	github.com/aws/aws-lambda-go v1.55.1
