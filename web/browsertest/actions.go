@@ -139,3 +139,16 @@ func (p *Page) Download(dir string, trigger chromedp.Action[chromedp.Void]) (str
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// SignIn opens the console at url#hash (hash a route or a request id;
+// empty for the landing page) and signs in as the local stack's
+// development user labelled who.
+func (p *Page) SignIn(url, who, hash string) error {
+	if hash != "" {
+		url += "#" + hash
+	}
+	if err := p.Do(chromedp.Navigate(url), chromedp.Click(Button("Sign in as "+who))); err != nil {
+		return fmt.Errorf("sign in as %s: %w", who, err)
+	}
+	return nil
+}

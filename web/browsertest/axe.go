@@ -14,19 +14,16 @@ import (
 // (a pinned devDependency), relative to the module root.
 var axePath = filepath.Join("web", "node_modules", "axe-core", "axe.min.js")
 
-var axeOnce = sync.OnceValues(func() (string, error) {
+// ModuleRoot is the directory of go.mod above the working directory
+// (a test runs in its package's directory).
+func ModuleRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
-	// Up from the test's package to the module root.
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			b, err := os.ReadFile(filepath.Join(dir, axePath))
-			if errors.Is(err, fs.ErrNotExist) {
-				return "", fmt.Errorf("%s is missing: run make web (npm ci in web/) first", axePath)
-			}
-			return string(b), err
+			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
@@ -34,6 +31,18 @@ var axeOnce = sync.OnceValues(func() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+var axeOnce = sync.OnceValues(func() (string, error) {
+	root, err := ModuleRoot()
+	if err != nil {
+		return "", err
+	}
+	b, err := os.ReadFile(filepath.Join(root, axePath))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("%s is missing: run make web (npm ci in web/) first", axePath)
+	}
+	return string(b), err
 })
 
 // AxeSource returns the pinned axe-core bundle.
