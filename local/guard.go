@@ -22,7 +22,9 @@ import (
 //     is neither same-origin nor none (typed by the user), is refused.
 //
 // The AWS SDK clients and egress-local send no Origin nor Sec-Fetch-Site,
-// so they are served as before.
+// so they are served as before. A link to a console page followed from
+// another site (an e-mail's link in a webmail) is a cross-site top-level
+// navigation, let through (consoleNavigation).
 func sameMachineOnly(port string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !loopbackHost(r.Host, port) {
@@ -36,6 +38,9 @@ func sameMachineOnly(port string, next http.Handler) http.Handler {
 		switch r.Header.Get("Sec-Fetch-Site") {
 		case "", "same-origin", "none":
 		default:
+			if consoleNavigation(r) {
+				break
+			}
 			http.Error(w, "forbidden: cross-site requests are refused", http.StatusForbidden)
 			return
 		}
@@ -58,4 +63,14 @@ func loopbackHost(host, port string) bool {
 	}
 	ip := net.ParseIP(name)
 	return ip != nil && ip.IsLoopback()
+}
+
+// consoleNavigation reports whether r is a link followed to a page of the
+// console (an e-mail's <url>/#<id> clicked in a webmail): a top-level GET
+// of a document, which the page that linked cannot read, and which the
+// console answers with its static files only.
+func consoleNavigation(r *http.Request) bool {
+	return r.Method == http.MethodGet && r.Header.Get("Sec-Fetch-Mode") == "navigate" &&
+		r.Header.Get("Sec-Fetch-Dest") == "document" && r.Header.Get("X-Amz-Target") == "" &&
+		!strings.HasPrefix(r.URL.Path, "/local/") && r.URL.Path != "/graphql" && !strings.HasPrefix(r.URL.Path, "/v2/")
 }

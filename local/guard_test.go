@@ -30,6 +30,8 @@ func TestHostAndOriginGuard(t *testing.T) {
 		{"SNS", http.MethodPost, "/", "application/x-www-form-urlencoded", "", publish},
 		{"SES", http.MethodPost, "/v2/email/outbound-emails", "application/json", "", email},
 		{"GraphQL", http.MethodPost, "/graphql", "text/plain", "", `{"query":"{ listRequests { task_token } }"}`},
+		{"console sign-in", http.MethodPost, DevTokenPath, "application/json", "", `{"id":"tre-admin"}`},
+		{"console", http.MethodGet, "/", "", "", ""},
 	}
 	host := "127.0.0.1:" + port
 	cases := []struct {

@@ -150,6 +150,9 @@ type Options struct {
 	// by default, so a test's FakeClock holds only the timers it expects;
 	// tests call Stack.SendReminders instead.
 	Schedules bool
+	// WebDist is the built reviewer console served at / (make web);
+	// default DefaultWebDist(). Without index.html there, / answers 503.
+	WebDist string
 	// PollEvents reads the audit events table's stream every half second
 	// and publishes what it holds, as Lambda's event source does. Off by
 	// default: tests read the events with Stack.Events, which publishes
@@ -723,7 +726,10 @@ func (s *Stack) routes() http.Handler {
 		json.NewEncoder(w).Encode(s.Connection())
 	})
 	mux.Handle("/graphql", s.GraphQLHandler())
-	mux.Handle("/", s.responses.recordErrors(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc(DevUsersPath, s.serveDevUsers)
+	mux.HandleFunc(DevTokenPath, s.serveDevToken)
+	console := s.consoleHandler()
+	aws := s.responses.recordErrors(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case strings.HasPrefix(r.Header.Get("X-Amz-Target"), "AWSStepFunctions."):
 			sfnAPI.ServeHTTP(w, r)
@@ -736,7 +742,16 @@ func (s *Stack) routes() http.Handler {
 		default:
 			http.NotFound(w, r)
 		}
-	})))
+	}))
+	// The AWS protocols served here are all POSTs (JSON with X-Amz-Target,
+	// or SNS's form query): any other GET or HEAD is the console's.
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.Header.Get("X-Amz-Target") == "" {
+			console.ServeHTTP(w, r)
+			return
+		}
+		aws.ServeHTTP(w, r)
+	}))
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(s.URL, "http://"))
 	return sameMachineOnly(port, mux)
 }

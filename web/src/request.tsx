@@ -205,7 +205,7 @@ export function RequestPage({ ctx, id }: { ctx: Ctx; id: string }) {
         {stages.length > 0 && (
           <ol class="stages" aria-label="Approval stages">
             {stages.map((s, i) => (
-              <li key={i} class={i === stage ? "current" : i < stage || (stage < 0 && released) ? "done" : ""} aria-current={i === stage ? "step" : undefined}>
+              <li key={i} class={i === stage ? "current" : i < stage || (stage < 0 && !!r.released_dt) ? "done" : ""} aria-current={i === stage ? "step" : undefined}>
                 {s.name} <span class="muted">({s.group}{s.reviewers > 1 ? `, ${s.reviewers} reviewers` : ""})</span>
                 {i === stage ? " — awaiting" : ""}
               </li>

@@ -119,6 +119,13 @@ func run(ctx context.Context, args []string) error {
 		fmt.Printf("%s: %s\n", e.Name, e.URL)
 	}
 	fmt.Printf("malware scanner: %s\n", st.Scanner())
+	fmt.Printf("console: %s/\n", st.URL)
+	for _, u := range st.DevUsers() {
+		fmt.Printf("  sign in as %s: %s <%s>, groups %s\n", u.Label, u.Name, u.Email, strings.Join(u.Groups, ","))
+	}
+	if !st.ConsoleBuilt() {
+		fmt.Println("  (the console is not built: run make web)")
+	}
 	if *seed {
 		swb := local.SWB{S3: st.Clients.S3, DynamoDB: st.Clients.DynamoDB, Now: time.Now}
 		sub, err := swb.Submit(ctx, sampleStore(), "researcher@example.org")
