@@ -110,15 +110,16 @@ func TestSchemaFor(t *testing.T) {
 		researcher           string
 		wantList, wantDL     string
 		wantRead, wantMine   string // getRequest's and myRequests' groups
+		wantQueue            string // reviewQueue's: the TRE admins', then the reviewers'
 	}{
 		{"defaults", nil, nil, "", `["InformationGovernance","TREAdmin"]`, `["InformationGovernance"]`,
-			`["InformationGovernance","TREAdmin"]`, `["InformationGovernance","TREAdmin"]`},
+			`["InformationGovernance","TREAdmin"]`, `["InformationGovernance","TREAdmin"]`, `["TREAdmin","InformationGovernance"]`},
 		{"other roles", []string{"DataManager", "ResearchIT"}, nil, "", `["DataManager","ResearchIT"]`, `["DataManager"]`,
-			`["DataManager","ResearchIT"]`, `["DataManager","ResearchIT"]`},
+			`["DataManager","ResearchIT"]`, `["DataManager","ResearchIT"]`, `["TREAdmin","DataManager","ResearchIT"]`},
 		{"one role, other download group", []string{"InformationGovernance"}, []string{"Downloaders"}, "", `["InformationGovernance"]`, `["Downloaders"]`,
-			`["InformationGovernance"]`, `["InformationGovernance"]`},
+			`["InformationGovernance"]`, `["InformationGovernance"]`, `["TREAdmin","InformationGovernance"]`},
 		{"researchers", nil, nil, "Scientists", `["InformationGovernance","TREAdmin"]`, `["InformationGovernance"]`,
-			`["InformationGovernance","TREAdmin","Scientists"]`, `["Scientists"]`},
+			`["InformationGovernance","TREAdmin","Scientists"]`, `["Scientists"]`, `["TREAdmin","InformationGovernance"]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -138,7 +139,15 @@ func TestSchemaFor(t *testing.T) {
 			if got := signature(s.Query.Fields.ForName("myRequests")).groups; got != tt.wantMine {
 				t.Errorf("myRequests groups %s, want %s", got, tt.wantMine)
 			}
+			if got := signature(s.Query.Fields.ForName("reviewQueue")).groups; got != tt.wantQueue {
+				t.Errorf("reviewQueue groups %s, want %s", got, tt.wantQueue)
+			}
 		})
+	}
+	// The admins' own group, in no reviewer group, gets the queue.
+	s := mustLoad(t, api.SchemaForGroups([]string{"DataManager", "ResearchIT"}, nil, []string{"EgressAdmins", "ResearchIT"}, ""))
+	if got, want := signature(s.Query.Fields.ForName("reviewQueue")).groups, `["EgressAdmins","ResearchIT","DataManager"]`; got != want {
+		t.Errorf("reviewQueue groups %s, want %s", got, want)
 	}
 }
 

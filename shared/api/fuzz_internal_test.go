@@ -84,15 +84,21 @@ func FuzzInputDecoding(f *testing.F) {
 				t.Fatalf("an identity with neither sub nor e-mail accepted: %+v", id)
 			}
 		}
-		if pt, err := decodePageToken(token); err != nil {
-			if egress.ErrorCode(err) != egress.EINVALID {
-				t.Fatalf("page token: code %s", egress.ErrorCode(err))
+		for _, queue := range []bool{false, true} {
+			if token == "" {
+				break // the first page: nothing to decode
 			}
-		} else {
-			if !pt.Status.Valid() {
-				t.Fatalf("page token with status %q accepted", pt.Status)
+			pt, err := decodePageToken(token, egress.Statuses, queue, "foreign")
+			if err != nil {
+				if egress.ErrorCode(err) != egress.EINVALID {
+					t.Fatalf("page token: code %s", egress.ErrorCode(err))
+				}
+				continue
 			}
-			again, err := decodePageToken(encodePageToken(pt))
+			if !pt.Status.Valid() || pt.Queue != queue {
+				t.Fatalf("page token %+v accepted for queue %v", pt, queue)
+			}
+			again, err := decodePageToken(encodePageToken(pt), egress.Statuses, queue, "foreign")
 			if err != nil || !reflect.DeepEqual(again, pt) {
 				t.Fatalf("page token %+v re-encoded decodes to %+v, %v", pt, again, err)
 			}

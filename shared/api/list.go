@@ -98,9 +98,9 @@ func (s *Service) ListRequests(ctx context.Context, who egress.Identity) ([]egre
 		// A request whose chain cannot be built (reviewer groups changed
 		// under it) is listed with the in-flight ones, for the admin to see.
 		if chain, err := s.chainFor(r); err != nil || chain.StageAwaiting(r.Status) >= 0 {
-			flying = append(flying, newSized(r))
+			flying = append(flying, s.newSized(r))
 		} else if since.IsZero() || !r.RequestedAt.Before(since) {
-			finished = append(finished, newSized(r))
+			finished = append(finished, s.newSized(r))
 		}
 	}
 	out, used, left := fit(flying, oldestFirst, MaxListResponseBytes, len(flying))
@@ -122,8 +122,8 @@ type sized struct {
 	size int
 }
 
-func newSized(r egress.Request) sized {
-	b, err := json.Marshal(NewRequestView(r))
+func (s *Service) newSized(r egress.Request) sized {
+	b, err := json.Marshal(s.requestView(r))
 	if err != nil { // strings only: cannot fail
 		panic(err)
 	}
@@ -182,10 +182,12 @@ const (
 )
 
 // pageToken is where a listing stopped: a status and the store's token
-// within it.
+// within it. Queue marks reviewQueue's, read oldest first, so that neither
+// listing takes the other's token for its own.
 type pageToken struct {
 	Status egress.Status `json:"s"`
 	Store  string        `json:"t,omitempty"`
+	Queue  bool          `json:"q,omitempty"`
 }
 
 // RequestsPage returns one page of requests matching f, newest requested first
@@ -206,48 +208,58 @@ func (s *Service) RequestsPage(ctx context.Context, who egress.Identity, f Reque
 		}
 		statuses = []egress.Status{f.Status}
 	}
-	i, storeToken := 0, ""
-	if nextToken != "" {
-		tok, err := decodePageToken(nextToken)
-		if err != nil {
-			return RequestPage{}, err
-		}
-		if i = slices.Index(statuses, tok.Status); i < 0 {
-			return RequestPage{}, egress.Errorf(egress.EINVALID, "next token does not belong to this filter")
-		}
-		storeToken = tok.Store
+	at, err := decodePageToken(nextToken, statuses, false, "next token does not belong to this filter")
+	if err != nil {
+		return RequestPage{}, err
 	}
+	return s.pageByStatus(ctx, statuses, at, limit, f.matches)
+}
+
+// pageByStatus reads one page of requests kept by keep from the by-status
+// index, from where at says on: statuses in order, each read newest first
+// (oldest first for a Queue token), and returns it with the token of where
+// it stopped. One query per page, or per status crossed, and at most
+// maxPageQueries: when keep discards most of what is read, the page comes
+// back short with a token to carry on.
+func (s *Service) pageByStatus(ctx context.Context, statuses []egress.Status, at pageToken, limit int, keep func(egress.Request) bool) (RequestPage, error) {
+	i := max(slices.Index(statuses, at.Status), 0)
 	page := RequestPage{Requests: []egress.Request{}}
 	for queries := 0; i < len(statuses) && len(page.Requests) < limit && queries < maxPageQueries; queries++ {
 		// Asking for no more than the page still needs means every match of
 		// this read fits, so the store's token never skips one.
-		p, err := s.Requests.List(ctx, egress.ListQuery{Status: statuses[i], Limit: limit - len(page.Requests), NextToken: storeToken})
+		p, err := s.Requests.List(ctx, egress.ListQuery{Status: statuses[i], Limit: limit - len(page.Requests), NextToken: at.Store, Oldest: at.Queue})
 		if err != nil {
 			return RequestPage{}, err
 		}
 		for _, r := range p.Requests {
-			if f.matches(r) {
+			if keep(r) {
 				page.Requests = append(page.Requests, r)
 			}
 		}
-		if storeToken = p.NextToken; storeToken == "" {
+		if at.Store = p.NextToken; at.Store == "" {
 			i++
 		}
 	}
 	if i < len(statuses) {
-		page.NextToken = encodePageToken(pageToken{Status: statuses[i], Store: storeToken})
+		at.Status = statuses[i]
+		page.NextToken = encodePageToken(at)
 	}
 	return page, nil
 }
 
 func encodePageToken(t pageToken) string {
-	b, _ := json.Marshal(t) // two strings cannot fail
+	b, _ := json.Marshal(t) // strings and a bool cannot fail
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// decodePageToken refuses anything encodePageToken did not make; the store
-// checks its own part.
-func decodePageToken(s string) (pageToken, error) {
+// decodePageToken refuses anything encodePageToken did not make for a
+// listing of statuses (queue: reviewQueue's), saying foreign when the
+// token names a status not listed; the store checks its own part. ""
+// starts at the first status.
+func decodePageToken(s string, statuses []egress.Status, queue bool, foreign string) (pageToken, error) {
+	if s == "" {
+		return pageToken{Queue: queue}, nil
+	}
 	invalid := egress.Errorf(egress.EINVALID, "invalid next token")
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
@@ -256,6 +268,9 @@ func decodePageToken(s string) (pageToken, error) {
 	var t pageToken
 	if err := json.Unmarshal(b, &t); err != nil || !t.Status.Valid() {
 		return pageToken{}, invalid
+	}
+	if t.Queue != queue || !slices.Contains(statuses, t.Status) {
+		return pageToken{}, egress.Errorf(egress.EINVALID, "%s", foreign)
 	}
 	return t, nil
 }

@@ -131,6 +131,7 @@ var FieldResolvers = []string{
 	"Query.listRequests",
 	"Query.getRequest",
 	"Query.requests",
+	"Query.reviewQueue",
 	"Query.previewFile",
 	"Query.myRequests",
 	"Query.workspaceRequests",
@@ -167,7 +168,7 @@ func (s *Service) Resolve(ctx context.Context, ev Event) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return requestViews(rs), nil
+		return s.requestViews(rs), nil
 
 	case "Query.getRequest":
 		var args struct {
@@ -180,7 +181,7 @@ func (s *Service) Resolve(ctx context.Context, ev Event) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return NewRequestView(r), nil
+		return s.requestView(r), nil
 
 	case "Query.requests":
 		var args struct {
@@ -202,7 +203,7 @@ func (s *Service) Resolve(ctx context.Context, ev Event) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return PageView{Items: requestViews(p.Requests), NextToken: p.NextToken}, nil
+		return PageView{Items: s.requestViews(p.Requests), NextToken: p.NextToken}, nil
 
 	case "Query.previewFile":
 		var args struct {
@@ -218,7 +219,7 @@ func (s *Service) Resolve(ctx context.Context, ev Event) (any, error) {
 		}
 		return NewFilePreviewView(p), nil
 
-	case "Query.myRequests":
+	case "Query.myRequests", "Query.reviewQueue":
 		var args pageArgs
 		if err := decodeArgs(ev.Arguments, &args); err != nil {
 			return nil, err
@@ -227,11 +228,15 @@ func (s *Service) Resolve(ctx context.Context, ev Event) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		p, err := s.MyRequests(ctx, who, limit, token)
+		list := s.MyRequests
+		if field == "Query.reviewQueue" {
+			list = s.ReviewQueue
+		}
+		p, err := list(ctx, who, limit, token)
 		if err != nil {
 			return nil, err
 		}
-		return PageView{Items: requestViews(p.Requests), NextToken: p.NextToken}, nil
+		return PageView{Items: s.requestViews(p.Requests), NextToken: p.NextToken}, nil
 
 	case "Query.workspaceRequests":
 		var args struct {
@@ -249,7 +254,7 @@ func (s *Service) Resolve(ctx context.Context, ev Event) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return PageView{Items: requestViews(p.Requests), NextToken: p.NextToken}, nil
+		return PageView{Items: s.requestViews(p.Requests), NextToken: p.NextToken}, nil
 
 	case "Query.verifyRelease":
 		var args struct {
@@ -315,7 +320,7 @@ func (s *Service) Resolve(ctx context.Context, ev Event) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return NewRequestView(r), nil
+		return s.requestView(r), nil
 
 	case "Mutation.cancelRequest", "Mutation.revokeRelease":
 		var args struct {
@@ -333,7 +338,7 @@ func (s *Service) Resolve(ctx context.Context, ev Event) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return NewRequestView(r), nil
+		return s.requestView(r), nil
 
 	case "Mutation.retryRequest":
 		var args struct {
@@ -346,7 +351,7 @@ func (s *Service) Resolve(ctx context.Context, ev Event) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return NewRequestView(r), nil
+		return s.requestView(r), nil
 
 	case "Request.reviews":
 		r, err := sourceRequest(ev.Source)

@@ -3,6 +3,7 @@ package api
 import (
 	_ "embed"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/tre-egress/egress/shared/egress"
@@ -20,6 +21,9 @@ var (
 	adminGroupsArg      = groupsArg([]string{egress.GroupRIT})
 	readerGroupsArg     = groupsArg([]string{egress.GroupIG, egress.GroupRIT, SchemaResearcherGroup})
 	researcherGroupsArg = groupsArg([]string{SchemaResearcherGroup})
+	// The TRE admins, then the reviewers: admins first, so that it differs
+	// from reviewerGroupsArg while the default admin group is a reviewer one.
+	queueGroupsArg = groupsArg([]string{egress.GroupRIT, egress.GroupIG})
 )
 
 // SchemaResearcherGroup is the researcher group Schema names.
@@ -60,6 +64,12 @@ func SchemaForGroups(reviewerGroups, downloadGroups, adminGroups []string, resea
 		readers = append(append([]string{}, reviewerGroups...), researcherGroup)
 		researchers = []string{researcherGroup}
 	}
+	queue := slices.Clone(adminGroups)
+	for _, g := range reviewerGroups {
+		if !slices.Contains(queue, g) {
+			queue = append(queue, g)
+		}
+	}
 	// One pass, so a replacement is never itself replaced.
 	return strings.NewReplacer(
 		reviewerGroupsArg, groupsArg(reviewerGroups),
@@ -67,5 +77,6 @@ func SchemaForGroups(reviewerGroups, downloadGroups, adminGroups []string, resea
 		adminGroupsArg, groupsArg(adminGroups),
 		readerGroupsArg, groupsArg(readers),
 		researcherGroupsArg, groupsArg(researchers),
+		queueGroupsArg, groupsArg(queue),
 	).Replace(Schema)
 }

@@ -81,6 +81,9 @@ type Service struct {
 	// AdminGroups are the TRE admins' groups (cancel any request, revoke,
 	// preview any awaiting request); default egress.GroupRIT (TREAdmin).
 	AdminGroups []string
+	// Chain is the configured approval chain (config.Config.Chain), whose
+	// stages reviewQueue reads; zero: one stage per reviewer group.
+	Chain egress.Chain
 	// Zips removes revoked zips; RevokeRetention keeps a revoked zip's
 	// versions, hidden, that long (revoke_retention_days; 0 deletes them).
 	Zips            Zips
@@ -801,7 +804,7 @@ func (s *Service) download(ctx context.Context, who egress.Identity, id, workspa
 	if err != nil {
 		return "", err
 	}
-	if final := chain.Stages[len(chain.Stages)-1].ApprovedStatus; r.Status != final || !r.Released() {
+	if !chain.Downloadable(r) {
 		return "", egress.Errorf(egress.ECONFLICT, "request %s is %s and not released; nothing to download", r.ID, r.Status)
 	}
 	n, err := s.Requests.IncrementDownloads(ctx, id, s.MaxDownloads, actorOf(who))

@@ -54,6 +54,8 @@ type RequestView struct {
 	RevokedBy         string              `json:"revoked_by,omitempty"`
 	RevokeReason      string              `json:"revoke_reason,omitempty"`
 	ZipRemoval        string              `json:"zip_removal,omitempty"`
+	// DownloadsLeft is nil (null) unless the request can be downloaded.
+	DownloadsLeft *int `json:"downloads_left,omitempty"`
 }
 
 // ApprovalStageView is the GraphQL ApprovalStage type.
@@ -113,12 +115,32 @@ func NewRequestView(r egress.Request) RequestView {
 	return v
 }
 
-func requestViews(rs []egress.Request) []RequestView {
+// requestView is NewRequestView with what the service's configuration
+// adds: the downloads left.
+func (s *Service) requestView(r egress.Request) RequestView {
+	v := NewRequestView(r)
+	v.DownloadsLeft = s.downloadsLeft(r)
+	return v
+}
+
+func (s *Service) requestViews(rs []egress.Request) []RequestView {
 	vs := make([]RequestView, len(rs))
 	for i, r := range rs {
-		vs[i] = NewRequestView(r)
+		vs[i] = s.requestView(r)
 	}
 	return vs
+}
+
+// downloadsLeft is how many of MaxDownloads r's downloads leave, by the
+// rule downloads are granted by (Chain.Downloadable); nil when r cannot be
+// downloaded.
+func (s *Service) downloadsLeft(r egress.Request) *int {
+	chain, err := s.chainFor(r)
+	if err != nil || !chain.Downloadable(r) {
+		return nil
+	}
+	n := max(s.MaxDownloads-r.DownloadCount, 0)
+	return &n
 }
 
 // FileView is the GraphQL RequestFile type.
@@ -134,6 +156,8 @@ type PagedFileView struct {
 	Size    int64  `json:"size"`
 	SHA256  string `json:"sha256"`
 	Version string `json:"version,omitempty"`
+	// ContentType is empty (null) until the checks ran.
+	ContentType string `json:"content_type,omitempty"`
 }
 
 // FindingView is the GraphQL Finding type.
@@ -155,7 +179,7 @@ func newFindingView(f egress.Finding) FindingView {
 }
 
 func pagedFileView(f egress.File) PagedFileView {
-	return PagedFileView{Path: f.Path, Size: f.Size, SHA256: f.SHA256, Version: f.VersionID}
+	return PagedFileView{Path: f.Path, Size: f.Size, SHA256: f.SHA256, Version: f.VersionID, ContentType: f.ContentType}
 }
 
 func fileView(f egress.File) FileView {

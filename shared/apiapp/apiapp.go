@@ -71,7 +71,8 @@ func API(cfg config.Config, c Clients, log *slog.Logger) (*api.Service, error) {
 	if err := errors.Join(missing...); err != nil {
 		return nil, err
 	}
-	if _, err := cfg.Chain(); err != nil {
+	chain, err := cfg.Chain()
+	if err != nil {
 		return nil, err
 	}
 	obj := objects.New(c.S3)
@@ -86,6 +87,7 @@ func API(cfg config.Config, c Clients, log *slog.Logger) (*api.Service, error) {
 		VersionPresigner:  obj,
 		HeadReader:        obj,
 		ReviewerGroups:    cfg.ReviewerGroups,
+		Chain:             chain,
 		ResearcherGroup:   cfg.ResearcherGroup,
 		StagingBucket:     cfg.StagingBucket,
 		DatalakeBucket:    cfg.DatalakeBucket,

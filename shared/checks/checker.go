@@ -189,9 +189,10 @@ func (c *Checker) File(ctx context.Context, f egress.File, obj egress.ObjectVers
 	}
 	head = head[:n]
 
-	typeOK, kind := true, ""
+	typeOK, kind, sniffed := true, "", ""
 	if len(head) > 0 { // an empty file has no type to contradict its name
 		m := sniff(head)
+		sniffed = m.String()
 		if tf := c.typeFinding(f.Path, ext, m); tf != nil {
 			fs = append(fs, *tf)
 			typeOK = false
@@ -294,7 +295,7 @@ func (c *Checker) File(ctx context.Context, f egress.File, obj egress.ObjectVers
 			fs = append(fs, lfs...)
 		}
 	}
-	res.Findings = egress.BoundFindings(fs)
+	res.Findings, res.ContentType = egress.BoundFindings(fs), sniffed
 	return res, nil
 }
 

@@ -468,3 +468,25 @@ func TestFileDoesNotListHugeArchives(t *testing.T) {
 		}
 	}
 }
+
+// The checks report the type they sniffed, for reviewers to see beside the
+// file; an empty file has none.
+func TestFileSniffedType(t *testing.T) {
+	tests := []struct {
+		path string
+		data []byte
+		want string
+	}{
+		{"out/table.csv", []byte("region,count\nnorth,12\nsouth,30\n"), "text/csv"},
+		{"plot.png", pngBytes(), "image/png"},
+		{"notes.txt", []byte("Results of the second model run.\nNothing identifiable.\n"), "text/plain; charset=utf-8"},
+		{"empty.txt", nil, ""},
+	}
+	for _, tt := range tests {
+		objs := &memObjects{}
+		c, _ := newChecker(t, egress.CheckSettings{}, nil, objs)
+		if got := checkOne(t, c, objs, tt.path, tt.data).ContentType; got != tt.want {
+			t.Errorf("%s: content type %q, want %q", tt.path, got, tt.want)
+		}
+	}
+}

@@ -53,6 +53,9 @@ type Objects interface {
 // FileResult is what the checks found in one file.
 type FileResult struct {
 	Findings []egress.Finding
+	// ContentType is the type sniffed from the first bytes (mimetype's
+	// name, with a charset for text); empty for an empty file.
+	ContentType string
 	// Pending: the scanner is not done with the file. Nothing was read
 	// and Findings are empty; check the file again later.
 	Pending bool

@@ -253,6 +253,13 @@ func (c Chain) InFlight(r Request) bool {
 	return len(c.Stages) > 0 && r.Status == c.Stages[len(c.Stages)-1].ApprovedStatus && !r.Released()
 }
 
+// Downloadable reports whether r's release can be downloaded under chain
+// c: the last stage approved it and its zip is recorded. A REVOKED request
+// is in no approved status, so never.
+func (c Chain) Downloadable(r Request) bool {
+	return len(c.Stages) > 0 && r.Status == c.Stages[len(c.Stages)-1].ApprovedStatus && r.Released()
+}
+
 // InFlightStatuses are the statuses a request in flight may have under
 // some chain: every status but the terminal ones.
 func InFlightStatuses() []Status {

@@ -21,6 +21,10 @@ type ListQuery struct {
 	Limit       int       // page size; 0 means DefaultListLimit, more than MaxListLimit means MaxListLimit
 	NextToken   string    // from the previous Page; empty for the first page
 	Since       time.Time // if set, only requests requested at or after it
+	// Oldest lists oldest requested first (ties by id, ascending) instead
+	// of newest first. A token from one order continues the other from the
+	// same place, so a caller that mixes them gets a page of neither.
+	Oldest bool
 }
 
 // Page is one page of a listing. NextToken is empty on the last page; a

@@ -296,6 +296,10 @@ type File struct {
 	StagedVersionID string `json:"staged_version_id,omitempty"`
 	Size            int64  `json:"size"`
 	SHA256          string `json:"sha256"` // lower-case hex
+	// ContentType is the type the automated checks sniffed from the
+	// file's first bytes; empty before they ran (and in manifests written
+	// before they recorded it) and for an empty file.
+	ContentType string `json:"content_type,omitempty"`
 	// Findings are what the automated checks found in the file, written
 	// to the manifest before any reviewer sees it (BoundFindings).
 	Findings []Finding `json:"findings,omitempty"`

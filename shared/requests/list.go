@@ -14,7 +14,7 @@ import (
 )
 
 // List returns one page of requests, newest requested first (ties by id,
-// descending), by querying the index of what q selects: by-status for a
+// descending; q.Oldest reverses it), by querying the index of what q selects: by-status for a
 // status, by-workspace for a workspace, by-requester for a submitter. The
 // cost is that of the page, not of the table. The indexes are eventually
 // consistent, so a request changed a moment ago may still be listed under
@@ -47,7 +47,7 @@ func (s *Table) List(ctx context.Context, q egress.ListQuery) (egress.Page, erro
 		KeyConditionExpression:    aws.String(cond),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
-		ScanIndexForward:          aws.Bool(false),
+		ScanIndexForward:          aws.Bool(q.Oldest),
 		Limit:                     aws.Int32(int32(q.Limit)), // at most MaxListLimit
 		ExclusiveStartKey:         start,
 	})

@@ -90,6 +90,9 @@ func TestList(t *testing.T) {
 		{"failed, none", egress.ListQuery{Status: egress.StatusFailed, Limit: 50}, nil},
 		{"processing since", egress.ListQuery{Status: egress.StatusProcessing, Limit: 50, Since: since},
 			func(r egress.Request) bool { return !r.RequestedAt.Before(since) }},
+		{"processing, oldest first", egress.ListQuery{Status: egress.StatusProcessing, Limit: 50, Oldest: true}, nil},
+		{"ig approved since, oldest first", egress.ListQuery{Status: egress.StatusIGApproved, Limit: 30, Since: since, Oldest: true},
+			func(r egress.Request) bool { return !r.RequestedAt.Before(since) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -100,7 +103,9 @@ func TestList(t *testing.T) {
 				}
 			}
 			slices.Sort(want)
-			slices.Reverse(want) // newest first, ties by id descending
+			if !tt.q.Oldest {
+				slices.Reverse(want) // newest first, ties by id descending
+			}
 
 			db.reset()
 			pages := listAll(t, s, tt.q)
@@ -118,7 +123,7 @@ func TestList(t *testing.T) {
 				}
 			}
 			if !slices.Equal(got, want) {
-				t.Fatalf("listed %d requests, want %d, each once, newest first\n got %.200v\nwant %.200v", len(got), len(want), got, want)
+				t.Fatalf("listed %d requests, want %d, each once, in order (oldest first: %v)\n got %.200v\nwant %.200v", len(got), len(want), tt.q.Oldest, got, want)
 			}
 			calls := db.reset()
 			if calls["Scan"] != 0 || calls["Query"] != len(pages) || len(calls) != 1 {
@@ -206,7 +211,9 @@ func TestListByWorkspaceAndRequester(t *testing.T) {
 				}
 			}
 			slices.Sort(want)
-			slices.Reverse(want) // newest first, ties by id descending
+			if !tt.q.Oldest {
+				slices.Reverse(want) // newest first, ties by id descending
+			}
 
 			db.reset()
 			pages := listAll(t, s, tt.q)
@@ -221,7 +228,7 @@ func TestListByWorkspaceAndRequester(t *testing.T) {
 				}
 			}
 			if !slices.Equal(got, want) {
-				t.Fatalf("listed %d requests, want %d, each once, newest first\n got %.200v\nwant %.200v", len(got), len(want), got, want)
+				t.Fatalf("listed %d requests, want %d, each once, in order (oldest first: %v)\n got %.200v\nwant %.200v", len(got), len(want), tt.q.Oldest, got, want)
 			}
 			calls := db.reset()
 			if calls["Scan"] != 0 || calls["Query"] != len(pages) || len(calls) != 1 {

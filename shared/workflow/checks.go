@@ -62,6 +62,8 @@ type checkProgress struct {
 	Request []egress.Finding         `json:"request,omitempty"`
 	Files   map[int][]egress.Finding `json:"files,omitempty"`
 	ACRO    []acroResults            `json:"acro,omitempty"`
+	// Types are the sniffed content types of the files checked, by index.
+	Types map[int]string `json:"types,omitempty"`
 }
 
 // acroResults is what one ACRO/SACRO results.json says of its outputs.
@@ -204,6 +206,12 @@ func (h *Handlers) CheckFiles(ctx context.Context, in RequestInput) (ChecksOutpu
 			if len(res.Findings) > 0 {
 				p.Files[i] = append(p.Files[i], res.Findings...)
 			}
+			if res.ContentType != "" {
+				if p.Types == nil {
+					p.Types = map[int]string{}
+				}
+				p.Types[i] = res.ContentType
+			}
 			if len(res.ACRO) > 0 {
 				p.ACRO = append(p.ACRO, acroResults{Path: files[i].Path, Outputs: res.ACRO})
 			}
@@ -257,6 +265,7 @@ func (h *Handlers) finishChecks(ctx context.Context, r egress.Request, m egress.
 	files := slices.Clone(m.Files)
 	for i := range files {
 		files[i].Findings = slices.Clone(p.Files[i])
+		files[i].ContentType = p.Types[i]
 	}
 	for _, a := range p.ACRO {
 		checks.ApplyACRO(files, a.Path, a.Outputs)

@@ -69,13 +69,17 @@ func checkEnv(t *testing.T, n int) (*env, *fakeChecker, egress.Manifest) {
 }
 
 // A request too big for one invocation is checked over several, each
-// starting where the last stopped, each file once; the findings land in
-// the manifest and a summary on the request.
+// starting where the last stopped, each file once; the findings and the
+// sniffed types land in the manifest and a summary on the request.
 func TestCheckFilesResumes(t *testing.T) {
 	e, fc, m := checkEnv(t, 10)
 	e.h.Settings.CopyConcurrency = 1
 	e.h.Settings.Checks.Budget = time.Nanosecond // one window (4 files) per invocation
-	fc.results["out/f002.csv"] = checks.FileResult{Findings: []egress.Finding{warning(egress.CheckSDC, `row 1 ("a"), column "n": count 3 is below the threshold of 10`)}}
+	types := map[string]string{"out/f000.csv": "text/csv", "out/f002.csv": "text/csv", "out/f005.csv": "image/png", "out/f009.csv": "text/plain; charset=utf-8"}
+	for p, ct := range types {
+		fc.results[p] = checks.FileResult{ContentType: ct}
+	}
+	fc.results["out/f002.csv"] = checks.FileResult{ContentType: "text/csv", Findings: []egress.Finding{warning(egress.CheckSDC, `row 1 ("a"), column "n": count 3 is below the threshold of 10`)}}
 	fc.listing = []egress.Finding{{Check: egress.CheckCount, Severity: egress.SeverityInfo, Message: "10 files"}}
 	ctx := context.Background()
 	var outs []workflow.ChecksOutput
@@ -101,6 +105,11 @@ func TestCheckFilesResumes(t *testing.T) {
 	got := e.objs.manifests[staging+"/manifests/"+wsID+"/"+reqID+".json"]
 	if len(got.Files) != 10 || len(got.Files[2].Findings) != 1 || got.Files[2].Findings[0].Check != egress.CheckSDC || len(got.Files[3].Findings) != 0 {
 		t.Fatalf("manifest findings: %+v", got.Files)
+	}
+	for _, f := range got.Files {
+		if f.ContentType != types[f.Path] {
+			t.Errorf("%s: content type %q, want %q", f.Path, f.ContentType, types[f.Path])
+		}
 	}
 	r := e.reqs.get(t, reqID)
 	if r.Status != egress.StatusProcessing || r.Checks == nil || r.Checks.Warnings != 1 || r.Checks.Info != 1 || r.Checks.Files != 1 || r.Checks.Engine != "ClamAV" {

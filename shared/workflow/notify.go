@@ -106,13 +106,15 @@ func blockedReason(r egress.Request) string {
 	return "  the automated checks found blocking problems; each file and reason is shown with the request in the web app\n"
 }
 
-// link is the deep link to the request in the web app.
+// link is the deep link to the request in the web app: the frontend opens
+// the request its URL's fragment names. Path-escaped, not query-escaped, as
+// a fragment is decoded with decodeURIComponent, which keeps a "+".
 func (h *Handlers) link(r egress.Request) string {
-	base := h.Settings.WebAppURL
+	base := strings.TrimRight(h.Settings.WebAppURL, "/")
 	if base == "" {
 		base = "https://localhost"
 	}
-	return base + "/?egress_request_id=" + url.QueryEscape(r.ID)
+	return base + "/#" + url.PathEscape(r.ID)
 }
 
 // reasons lists the reasons of r's votes that were d, one line each:

@@ -124,7 +124,7 @@ func TestSendReminders(t *testing.T) {
 				hours := int(tt.waited % (24 * time.Hour) / time.Hour)
 				for _, w := range []string{
 					fmt.Sprintf("Reminder %d of 2", tt.sent+1), "awaited the IG decision by the " + egress.GroupIG + " group",
-					"Request: " + reqID, "https://egress.example.org/?egress_request_id=" + reqID,
+					"Request: " + reqID, "https://egress.example.org/#" + reqID,
 				} {
 					if !strings.Contains(m.Text, w) {
 						t.Errorf("reminder lacks %q:\n%s", w, m.Text)
