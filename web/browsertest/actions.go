@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
@@ -151,4 +152,19 @@ func (p *Page) SignIn(url, who, hash string) error {
 		return fmt.Errorf("sign in as %s: %w", who, err)
 	}
 	return nil
+}
+
+// Shown is the text of the page's main landmark (or body), shortened: what
+// a person would see, for failure messages.
+func (p *Page) Shown() string {
+	ctx, cancel := context.WithTimeout(p.tab, 5*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector("main") || document.body || document.documentElement).innerText`))
+	if err != nil {
+		return "(page text unavailable: " + err.Error() + ")"
+	}
+	if r := []rune(s); len(r) > 1500 {
+		s = string(r[:1500]) + "…"
+	}
+	return s
 }

@@ -128,6 +128,7 @@ func (b *Browser) Close() { b.cancel() }
 type Page struct {
 	// Ctx runs actions in the tab; it ends at the page's deadline.
 	Ctx    context.Context
+	tab    context.Context // the tab itself, with no deadline
 	cancel context.CancelFunc
 
 	mu       sync.Mutex
@@ -145,10 +146,13 @@ const cspReporter = `document.addEventListener("securitypolicyviolation", (e) =>
 // NewPage opens a tab whose actions must finish within timeout.
 func (b *Browser) NewPage(timeout time.Duration) (*Page, error) {
 	p := &Page{changed: make(chan struct{})}
-	deadline, cancelDeadline := context.WithTimeout(b.ctx, timeout)
-	ctx, cancelTab := chromedp.NewContext(deadline, chromedp.WithNewBrowserContext(), chromedp.WithListener(p.listen))
-	p.Ctx, p.cancel = ctx, func() { cancelTab(); cancelDeadline() }
-	err := chromedp.Do(ctx,
+	// The tab outlives the deadline, so a failed test can still read it.
+	tab, cancelTab := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext(), chromedp.WithListener(p.listen))
+	ctx, cancelDeadline := context.WithTimeout(tab, timeout)
+	p.tab, p.Ctx, p.cancel = tab, ctx, func() { cancelDeadline(); cancelTab() }
+	// Opened with no deadline (the first run binds the tab to its
+	// context); bounded by the browser's own handshake.
+	err := chromedp.Do(tab,
 		chromedp.EmulateViewport(Width, Height),
 		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 			_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: cspReporter})
@@ -199,7 +203,8 @@ func (p *Page) listen(ev any) {
 	case *cdplog.EventEntryAdded:
 		// The browser's own errors: CSP violations (source "security"),
 		// failed loads ("network"), ...
-		if e := ev.Entry; e.Level == cdplog.EntryLevelError {
+		// The browser's own request for /favicon.ico is not the app's.
+		if e := ev.Entry; e.Level == cdplog.EntryLevelError && !strings.HasSuffix(e.URL, "/favicon.ico") {
 			problem = "browser " + string(e.Source) + ": " + e.Text
 			if e.URL != "" {
 				problem += " (" + e.URL + ")"

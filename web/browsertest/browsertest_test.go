@@ -47,17 +47,17 @@ func TestMain(m *testing.M) {
 const zipBytes = "PK\x05\x06\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" // an empty zip
 
 var pages = map[string]string{
-	"/ok": `<!doctype html><html lang="en"><head><meta name="viewport" content="width=device-width"><link rel="icon" href="data:,"><title>ok</title><script src="/app.js"></script></head>
+	"/ok": `<!doctype html><html lang="en"><head><meta name="viewport" content="width=device-width"><title>ok</title><script src="/app.js"></script></head>
 <body><main><h1>Queue</h1><label for="c">Comment</label><input id="c"><button type="button" id="b">Sign in as IG reviewer</button>
 <p id="out"></p><a href="/file.zip">Download zip</a><div style="width:100%">fits</div></main></body></html>`,
 	"/app.js":     `addEventListener("DOMContentLoaded", () => { b.onclick = () => { out.textContent = "signed in " + c.value; }; });`,
-	"/inline":     `<!doctype html><html lang="en"><head><meta name="viewport" content="width=device-width"><link rel="icon" href="data:,"><title>inline</title></head><body><main><script>document.title = "ran"</script></main></body></html>`,
-	"/error":      `<!doctype html><html lang="en"><head><meta name="viewport" content="width=device-width"><link rel="icon" href="data:,"><title>error</title><script src="/error.js"></script></head><body><main></main></body></html>`,
+	"/inline":     `<!doctype html><html lang="en"><head><meta name="viewport" content="width=device-width"><title>inline</title></head><body><main><script>document.title = "ran"</script></main></body></html>`,
+	"/error":      `<!doctype html><html lang="en"><head><meta name="viewport" content="width=device-width"><title>error</title><script src="/error.js"></script></head><body><main></main></body></html>`,
 	"/error.js":   `console.error("could not load the queue");`,
-	"/noalt":      `<!doctype html><html lang="en"><head><meta name="viewport" content="width=device-width"><link rel="icon" href="data:,"><title>noalt</title></head><body><main><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw="></main></body></html>`,
-	"/wide":       `<!doctype html><html lang="en"><head><meta name="viewport" content="width=device-width"><link rel="icon" href="data:,"><title>wide</title><meta name="viewport" content="width=device-width"></head><body><main><table><tr><td style="min-width:600px">wide</td></tr></table></main></body></html>`,
+	"/noalt":      `<!doctype html><html lang="en"><head><meta name="viewport" content="width=device-width"><title>noalt</title></head><body><main><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw="></main></body></html>`,
+	"/wide":       `<!doctype html><html lang="en"><head><meta name="viewport" content="width=device-width"><title>wide</title><meta name="viewport" content="width=device-width"></head><body><main><table><tr><td style="min-width:600px">wide</td></tr></table></main></body></html>`,
 	"/file.zip":   zipBytes,
-	"/connect":    `<!doctype html><html lang="en"><head><meta name="viewport" content="width=device-width"><link rel="icon" href="data:,"><title>connect</title><script src="/connect.js"></script></head><body><main></main></body></html>`,
+	"/connect":    `<!doctype html><html lang="en"><head><meta name="viewport" content="width=device-width"><title>connect</title><script src="/connect.js"></script></head><body><main></main></body></html>`,
 	"/connect.js": `fetch("http://192.0.2.1/graphql").catch(() => {});`,
 }
 
