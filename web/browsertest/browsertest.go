@@ -287,3 +287,13 @@ func (p *Page) Do(actions ...chromedp.Action[chromedp.Void]) error {
 func Evaluate[T any](p *Page, expression string) (T, error) {
 	return chromedp.Run(p.Ctx, chromedp.Evaluate[T](expression, chromedp.EvalAwaitPromise))
 }
+
+// OnNewDocument runs src in every document the tab loads from now on,
+// before the page's own scripts (instrumentation: the debugger's scripts
+// are not subject to the page's CSP).
+func (p *Page) OnNewDocument(src string) error {
+	return p.Do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: src})
+		return err
+	}))
+}
