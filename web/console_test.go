@@ -378,6 +378,7 @@ func TestBlockedRequestShowsFindings(t *testing.T) {
 	if !strings.Contains(findings, "results/notes.txt") || !strings.Contains(findings, "BLOCKING") {
 		t.Fatalf("findings shown %q; want the blocking finding on results/notes.txt", findings)
 	}
+	screenshot(t, p, "blocked")
 	checkPage(t, p, "blocked request", false)
 }
 

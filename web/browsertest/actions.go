@@ -2,12 +2,17 @@ package browsertest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"image"
+	"image/color"
 	"image/png"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -73,7 +78,8 @@ func (p *Page) HorizontalOverflow(width int64) (int, error) {
 func (p *Page) Desktop() error { return p.Do(chromedp.EmulateViewport(Width, Height)) }
 
 // Screenshot writes the viewport as name.png into $EGRESS_SCREENSHOTS,
-// when set, recompressed as small as PNG allows.
+// when set: 256 colours (a page's flat colours and text antialiasing
+// survive), compressed as small as PNG allows, for the README.
 func (p *Page) Screenshot(name string) error {
 	dir := os.Getenv(EnvScreenshots)
 	if dir == "" {
@@ -88,7 +94,7 @@ func (p *Page) Screenshot(name string) error {
 		return fmt.Errorf("screenshot %s: %w", name, err)
 	}
 	var out bytes.Buffer
-	if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&out, img); err != nil {
+	if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&out, paletted(img)); err != nil {
 		return fmt.Errorf("screenshot %s: %w", name, err)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -167,4 +173,42 @@ func (p *Page) Shown() string {
 		s = string(r[:1500]) + "…"
 	}
 	return s
+}
+
+// paletted maps img to its 256 most frequent colours, each pixel to the
+// nearest of them: a third of the size of a true-colour PNG for a page of
+// flat colours and text.
+func paletted(img image.Image) *image.Paletted {
+	b := img.Bounds()
+	counts := map[color.RGBA]int{}
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			counts[color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)]++
+		}
+	}
+	colors := slices.Collect(maps.Keys(counts))
+	slices.SortFunc(colors, func(a, b color.RGBA) int {
+		if c := counts[b] - counts[a]; c != 0 {
+			return c
+		}
+		return cmp.Compare(uint32(a.R)<<24|uint32(a.G)<<16|uint32(a.B)<<8|uint32(a.A), uint32(b.R)<<24|uint32(b.G)<<16|uint32(b.B)<<8|uint32(b.A))
+	})
+	pal := make(color.Palette, 0, 256)
+	for _, c := range colors[:min(len(colors), 256)] {
+		pal = append(pal, c)
+	}
+	out := image.NewPaletted(b, pal)
+	index := map[color.RGBA]uint8{}
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			c := color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)
+			i, ok := index[c]
+			if !ok {
+				i = uint8(pal.Index(c))
+				index[c] = i
+			}
+			out.SetColorIndex(x, y, i)
+		}
+	}
+	return out
 }
