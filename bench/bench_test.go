@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"strings"
@@ -87,9 +88,10 @@ func TestRun(t *testing.T) {
 	env.Functions = []string{"copy-to-datalake"} // building all takes long; make bench does
 	rep := Run(context.Background(), env, nil)
 
-	// The console's row needs Chromium: without it, outside CI, its
-	// error is the skip's reason (browsertest.Chromium).
+	// The console's rows need Chromium and the built console: without
+	// them, outside CI, the error is the skip's reason (browsertest.Need).
 	_, noBrowser := browsertest.FindChromium()
+	noBrowser = errors.Join(noBrowser, browsertest.Built())
 	ci := os.Getenv("CI") != "" && os.Getenv("CI") != "false"
 	want := []string{"1", "2", "3", "4", "5", "6", "7", "8", "9"}
 	scenarios := map[string]int{}

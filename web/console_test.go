@@ -65,9 +65,7 @@ func TestMain(m *testing.M) {
 func console(t *testing.T) (*local.Stack, string, *browsertest.Browser) {
 	t.Helper()
 	path := browsertest.Chromium(t)
-	if _, err := browsertest.AxeSource(); err != nil {
-		t.Fatal(err)
-	}
+	browsertest.Need(t, browsertest.Built())
 	shared.once.Do(func() {
 		shared.stack, shared.err = local.Start(context.Background(), local.Options{ClamdOwnSignaturesOnly: true, Logger: slog.New(slog.DiscardHandler)})
 		if shared.err != nil {

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -59,19 +60,43 @@ func FindChromium() (string, error) {
 	return "", fmt.Errorf("%w: neither chromium nor chromium-browser is on PATH and %s is not set", ErrNoChromium, EnvChromium)
 }
 
-// Chromium returns the browser to drive or ends t: under CI (CI=true) a
-// missing browser fails the test, elsewhere the test is skipped saying why.
+// Chromium returns the browser to drive or ends t as Need does.
 func Chromium(t testing.TB) string {
 	t.Helper()
 	p, err := FindChromium()
+	if err != nil {
+		Need(t, fmt.Errorf("%w; %s", err, Install))
+	}
+	return p
+}
+
+// Need ends t when something the browser tests need is missing (err not
+// nil): under CI (CI set, not "false") the test fails, elsewhere it is
+// skipped saying why.
+func Need(t testing.TB, err error) {
+	t.Helper()
 	if err == nil {
-		return p
+		return
 	}
 	if ci := os.Getenv("CI"); ci != "" && ci != "false" {
-		t.Fatalf("browser tests need Chromium under CI: %v; %s", err, Install)
+		t.Fatalf("the browser tests cannot run under CI: %v", err)
 	}
-	t.Skipf("skipping the browser tests: %v; %s", err, Install)
-	return ""
+	t.Skipf("skipping the browser tests: %v", err)
+}
+
+// Built reports whether the console and axe-core are built (make web).
+func Built() error {
+	if _, err := AxeSource(); err != nil {
+		return err
+	}
+	root, err := ModuleRoot()
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(root, "web", "dist", "index.html")); err != nil {
+		return errors.New("the console is not built (no web/dist/index.html): run make web first")
+	}
+	return nil
 }
 
 // Viewport of the desktop pages and of the screenshots.

@@ -128,10 +128,9 @@ func TestHarnessRecordsWhatGoesWrong(t *testing.T) {
 }
 
 func TestAxeFindsSeriousViolations(t *testing.T) {
-	if _, err := browsertest.AxeSource(); err != nil {
-		t.Fatal(err)
-	}
 	b := browser(t)
+	_, err := browsertest.AxeSource()
+	browsertest.Need(t, err)
 	srv := server(t)
 	tests := []struct {
 		path string
