@@ -175,6 +175,16 @@ func TestDevSignIn(t *testing.T) {
 		})
 	}
 
+	// Leave the shared stack as found: the researcher withdraws it.
+	if status, out := post(t, s.URL+"/graphql", token(t, s, SampleResearcher), map[string]string{
+		"query": `mutation { cancelRequest(egress_request_id: "` + sub.RequestID + `", reason: "console test done") { egress_status } }`,
+	}); status != http.StatusOK || len(out.Errors) > 0 {
+		t.Errorf("cancel: HTTP %d %+v", status, out.Errors)
+	}
+	if _, err := s.Engine.Wait(ctx(t), s.ExecutionArn(sub.RequestID)); err != nil {
+		t.Fatal(err)
+	}
+
 	// Bad requests, each named.
 	for _, c := range []struct {
 		method, ctype, body string

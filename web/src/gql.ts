@@ -100,7 +100,7 @@ export interface Detail extends Summary {
     updated_dt: string;
     comments: { stage: string; name: string | null; dt: string; decision: string; path: string | null; comment: string | null }[] | null;
   } | null;
-  changes: {
+  changes?: {
     items: { path: string; change: string; sha256: string | null; previous_sha256: string | null }[] | null;
     nextToken: string | null;
     added: number;
@@ -151,9 +151,12 @@ export const Q = {
     checks { engine blocking warnings info files notable { path check severity message } }
     previous_request { egress_request_id egress_status requested_dt updated_dt
       comments { stage name dt decision path comment } }
-    changes(limit: 200) { items { path change sha256 previous_sha256 } nextToken added removed changed }
     history { at kind actor from_status to_status stage reason }
     reviews { stage stage_index name email dt decision reason files { path decision comment } } } }`,
+  // Reviewers only (a researcher's resubmission shows its previous
+  // attempt's comments, not this).
+  changes: `query Changes($id: String!, $nextToken: String) { getRequest(egress_request_id: $id) {
+    changes(limit: 200, nextToken: $nextToken) { items { path change sha256 previous_sha256 } nextToken added removed changed } } }`,
   files: `query Files($id: String!, $limit: Int, $nextToken: String) { getRequest(egress_request_id: $id) {
     filePage(limit: $limit, nextToken: $nextToken) {
       items { path size sha256 version content_type } nextToken findings { path check severity message } } } }`,

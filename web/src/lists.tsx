@@ -164,7 +164,7 @@ function Mine({ ctx }: { ctx: Ctx }) {
 
 export function Lists({ ctx, path }: { ctx: Ctx; path: string }) {
   useEffect(() => {
-    document.title = ({ "/queue": "My queue", "/requests": "All requests", "/mine": "My requests" } as Record<string, string>)[path] + " · Egress console";
+    document.title = (({ "/queue": "My queue", "/requests": "All requests", "/mine": "My requests" } as Record<string, string>)[path] || "Page not found") + " · Egress console";
   }, [path]);
   switch (path) {
     case "/queue":

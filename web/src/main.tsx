@@ -82,11 +82,18 @@ function Shell({ cfg, session }: { cfg: Config; session: Session }) {
   const hash = useHash();
   const ctx: Ctx = { cfg, session, gql: client(cfg.graphqlUrl, session), ...roles(cfg, session.user) };
   const route = hash.replace(/^#/, "");
-  let def = ctx.reviewer ? "/queue" : ctx.researcher ? "/mine" : "/requests";
+  const def = ctx.reviewer ? "/queue" : ctx.researcher ? "/mine" : "/requests";
   useEffect(() => {
     if (!route) history.replaceState(null, "", "#" + def);
   }, [route]);
   const path = route || def;
+  // A new page moves focus to its content, as a page load would, so
+  // keyboard and screen-reader users start there (not on the first load).
+  const [first, setFirst] = useState(true);
+  useEffect(() => {
+    if (first) setFirst(false);
+    else document.getElementById("main")?.focus();
+  }, [path]);
   let page;
   if (path.startsWith("/")) {
     page = <Lists ctx={ctx} path={path} />;

@@ -99,10 +99,20 @@ export function RequestPage({ ctx, id }: { ctx: Ctx; id: string }) {
     document.title = `Request ${id} · Egress console`;
     let live = true;
     ctx.gql<{ getRequest: Detail | null }>(Q.request, { id }).then(
-      (d) => {
+      async (d) => {
         if (!live) return;
-        if (!d.getRequest) setError(`No request ${id}, or you may not see it.`);
-        else (setR(d.getRequest), setError(""));
+        const got = d.getRequest;
+        if (!got) return setError(`No request ${id}, or you may not see it.`);
+        if (got.previous_request_id && ctx.reviewer) {
+          try {
+            const c = await ctx.gql<{ getRequest: Pick<Detail, "changes"> | null }>(Q.changes, { id });
+            got.changes = c.getRequest?.changes || null;
+          } catch (e) {
+            if (live) setError(`what changed since ${got.previous_request_id}: ${(e as Error).message}`);
+            return;
+          }
+        }
+        if (live) (setR(got), setError(""));
       },
       (e) => live && setError(e.message),
     );
