@@ -81,10 +81,10 @@ func TestReviewQueue(t *testing.T) {
 	ritAdmin := slices.Insert(slices.Clone(rit), 2, "q-other-group")
 	researcher := egress.Identity{Subject: "sub-res", Email: "res@example.org", Name: "Res", UserID: "u-res", Groups: []string{researcherGroup}}
 	tests := []struct {
-		name     string
-		who      egress.Identity
-		limit    int
-		want     []string
+		name  string
+		who   egress.Identity
+		limit int
+		want  []string
 		// The index partitions read, and the requests in them left out
 		// (awaiting nothing, or another group): each may cost one Query.
 		statuses, skipped int
