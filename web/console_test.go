@@ -222,6 +222,13 @@ func TestSignIn(t *testing.T) {
 			// The table, or the empty list's text when nothing waits.
 			do(t, p, "landing page", chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`[data-testid=%q], main p`, tt.table))),
 				chromedp.WaitVisible(browsertest.Button("Sign out")))
+			checkPage(t, p, tt.who+"'s landing page", true)
+			if tt.who != asIG {
+				return
+			}
+			do(t, p, "all requests", chromedp.Click(browsertest.Button("All requests")),
+				chromedp.WaitVisible(browsertest.Heading("All requests")), chromedp.WaitVisible(browsertest.Button("Apply filters")))
+			checkPage(t, p, "all requests", true)
 		})
 	}
 }
