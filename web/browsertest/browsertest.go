@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
@@ -25,6 +24,17 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
+
+// TB is the part of testing.TB the helpers use; the package does not
+// import testing, so that make bench's binary may use it.
+type TB interface {
+	Helper()
+	Cleanup(func())
+	Errorf(format string, args ...any)
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Skipf(format string, args ...any)
+}
 
 // Environment variables.
 const (
@@ -61,7 +71,7 @@ func FindChromium() (string, error) {
 }
 
 // Chromium returns the browser to drive or ends t as Need does.
-func Chromium(t testing.TB) string {
+func Chromium(t TB) string {
 	t.Helper()
 	p, err := FindChromium()
 	if err != nil {
@@ -73,7 +83,7 @@ func Chromium(t testing.TB) string {
 // Need ends t when something the browser tests need is missing (err not
 // nil): under CI (CI set, not "false") the test fails, elsewhere it is
 // skipped saying why.
-func Need(t testing.TB, err error) {
+func Need(t TB, err error) {
 	t.Helper()
 	if err == nil {
 		return
@@ -134,7 +144,7 @@ func Launch(path string) (*Browser, error) {
 
 // Start launches the browser for t (Chromium ends t when missing) and
 // closes it when t ends.
-func Start(t testing.TB) *Browser {
+func Start(t TB) *Browser {
 	t.Helper()
 	b, err := Launch(Chromium(t))
 	if err != nil {
@@ -192,7 +202,7 @@ func (b *Browser) NewPage(timeout time.Duration) (*Page, error) {
 
 // Page opens a tab for t (timeout for all its actions), closed when t
 // ends; t fails then if the page logged an error.
-func (b *Browser) Page(t testing.TB, timeout time.Duration) *Page {
+func (b *Browser) Page(t TB, timeout time.Duration) *Page {
 	t.Helper()
 	p, err := b.NewPage(timeout)
 	if err != nil {
