@@ -142,18 +142,6 @@ func Launch(path string) (*Browser, error) {
 	return b, nil
 }
 
-// Start launches the browser for t (Chromium ends t when missing) and
-// closes it when t ends.
-func Start(t TB) *Browser {
-	t.Helper()
-	b, err := Launch(Chromium(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	return b
-}
-
 // Close stops the browser.
 func (b *Browser) Close() { b.cancel() }
 
