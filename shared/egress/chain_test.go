@@ -36,24 +36,27 @@ func TestChainFor(t *testing.T) {
 }
 
 // A request is in flight while a stage awaits, and once approved until its
-// release is recorded; the terminal statuses never are.
+// release is recorded; the terminal statuses never are. It can be
+// downloaded from then on, never once REVOKED.
 func TestInFlight(t *testing.T) {
 	two, single := egress.DefaultChain(false), egress.DefaultChain(true)
 	tests := []struct {
-		chain    egress.Chain
-		status   egress.Status
-		released bool
-		want     bool
+		chain        egress.Chain
+		status       egress.Status
+		released     bool
+		want         bool
+		downloadable bool
 	}{
-		{two, egress.StatusProcessing, false, true},
-		{two, egress.StatusIGApproved, false, true},
-		{two, egress.StatusRITApproved, false, true},
-		{two, egress.StatusRITApproved, true, false},
-		{single, egress.StatusIGApproved, false, true},
-		{single, egress.StatusIGApproved, true, false},
-		{two, egress.StatusFailed, false, false},
-		{two, egress.StatusRejected, false, false},
-		{two, egress.StatusRevoked, true, false},
+		{two, egress.StatusProcessing, false, true, false},
+		{two, egress.StatusIGApproved, false, true, false},
+		{two, egress.StatusIGApproved, true, true, false},
+		{two, egress.StatusRITApproved, false, true, false},
+		{two, egress.StatusRITApproved, true, false, true},
+		{single, egress.StatusIGApproved, false, true, false},
+		{single, egress.StatusIGApproved, true, false, true},
+		{two, egress.StatusFailed, false, false, false},
+		{two, egress.StatusRejected, false, false, false},
+		{two, egress.StatusRevoked, true, false, false},
 	}
 	for _, tt := range tests {
 		r := egress.Request{Status: tt.status}
@@ -62,6 +65,9 @@ func TestInFlight(t *testing.T) {
 		}
 		if got := tt.chain.InFlight(r); got != tt.want {
 			t.Errorf("%s (%d stages), released %v: in flight %v, want %v", tt.status, len(tt.chain.Stages), tt.released, got, tt.want)
+		}
+		if got := tt.chain.Downloadable(r); got != tt.downloadable {
+			t.Errorf("%s (%d stages), released %v: downloadable %v, want %v", tt.status, len(tt.chain.Stages), tt.released, got, tt.downloadable)
 		}
 	}
 	statuses := egress.InFlightStatuses()
