@@ -81,7 +81,7 @@ run: tools web ## start the embedded stack on this machine (Ctrl-C to stop)
 demo: tools ## approve-all, reject, return → resubmit → approve, and a revoke on the embedded stack
 	EGRESS_TOOLS_DIR=$(TOOLS) go run ./local/cmd/egress-local demo
 
-bench: tools ## benchmarks against baselines; writes bench/latest.json
+bench: tools web ## benchmarks against baselines (the console's in headless chromium); writes bench/latest.json
 	EGRESS_TOOLS_DIR=$(TOOLS) go run ./bench/cmd/egress-bench
 
 synth: ## synthesize the CDK app offline with the sample context

@@ -150,6 +150,7 @@ var Scenarios = []Scenario{
 	{"e2e", runEndToEnd},
 	{"checks", runChecks},
 	{"cost", runCost},
+	{"console", runConsole},
 }
 
 // Run runs every scenario whose name matches only (all when nil) and

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/tre-egress/egress/web/browsertest"
 )
 
 // TestMain lets the release scenario re-execute the test binary as its
@@ -85,8 +88,19 @@ func TestRun(t *testing.T) {
 	env.Functions = []string{"copy-to-datalake"} // building all takes long; make bench does
 	rep := Run(context.Background(), env, nil)
 
+	// The console's rows need Chromium and the built console: without
+	// them, outside CI, the error is the skip's reason (browsertest.Need).
+	_, noBrowser := browsertest.FindChromium()
+	noBrowser = errors.Join(noBrowser, browsertest.Built())
+	ci := os.Getenv("CI") != "" && os.Getenv("CI") != "false"
+	want := []string{"1", "2", "3", "4", "5", "6", "7", "8", "9"}
 	scenarios := map[string]int{}
 	for _, r := range rep.Rows {
+		if r.Result == "ERROR" && r.Scenario == "console" && noBrowser != nil && !ci {
+			t.Logf("console row not measured: %s", r.Note)
+			want = want[:len(want)-1]
+			continue
+		}
 		if r.Result == "ERROR" {
 			t.Errorf("%s: %s", r.Scenario, r.Note)
 			continue
@@ -101,7 +115,7 @@ func TestRun(t *testing.T) {
 			t.Errorf("row %q: result %s does not follow from its figures", r.Name, r.Result)
 		}
 	}
-	for _, s := range []string{"1", "2", "3", "4", "5", "6", "7", "8"} {
+	for _, s := range want {
 		if scenarios[s] == 0 {
 			t.Errorf("no row for scenario %s", s)
 		}

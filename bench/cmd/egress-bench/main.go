@@ -38,7 +38,7 @@ func run() error {
 		scale = v
 	}
 	out := flag.String("out", "bench/latest.json", "where to write the JSON report")
-	only := flag.String("run", "", "run only the scenarios matching this regexp (release, copy, listing, coldstart, e2e)")
+	only := flag.String("run", "", "run only the scenarios matching this regexp (release, copy, listing, coldstart, e2e, checks, cost, console)")
 	profiles := flag.String("cpuprofile-dir", "", "write CPU profiles of the release children, and of this process (bench.pprof), to this folder")
 	flag.Parse()
 	var re *regexp.Regexp
