@@ -43,8 +43,8 @@ $(WEB_STAMP): web/package-lock.json web/package.json
 	cd web && npm ci --no-audit --no-fund
 	touch $@
 
-web: $(WEB_STAMP) ## build the reviewer console into web/dist (npm ci when package-lock.json changed, then esbuild)
-	cd web && npm run build
+web: $(WEB_STAMP) ## type-check and build the reviewer console into web/dist (npm ci when package-lock.json changed, then tsc and esbuild)
+	cd web && npm run typecheck && npm run build
 
 test: tools web vet ## go vet + go test -race against real S3/DynamoDB endpoints
 	EGRESS_TOOLS_DIR=$(TOOLS) go test $(GOTEST_FLAGS) ./...

@@ -138,8 +138,10 @@ const summary = `egress_request_id egress_status egress_store_name workspace_id 
   file_count end_reason failure_cause`;
 
 export const Q = {
+  // The queue names each request's awaited stage (approval_stages is a
+  // stored field, no extra read).
   queue: `query Queue($limit: Int, $nextToken: String) {
-    reviewQueue(limit: $limit, nextToken: $nextToken) { items { ${summary} } nextToken } }`,
+    reviewQueue(limit: $limit, nextToken: $nextToken) { items { ${summary} approval_stages { name group reviewers } } nextToken } }`,
   requests: `query Requests($filter: RequestFilter, $limit: Int, $nextToken: String) {
     requests(filter: $filter, limit: $limit, nextToken: $nextToken) { items { ${summary} } nextToken } }`,
   mine: `query Mine($limit: Int, $nextToken: String) {

@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import type { Ctx } from "./ctx";
-import { Q, type Page, type Summary } from "./gql";
-import { age, date, statuses, troubled } from "./util";
+import { Q, type Detail, type Page, type Summary } from "./gql";
+import { age, awaitingStage, date, statuses, troubled } from "./util";
 
 const pageSize = 25;
 
@@ -75,7 +75,7 @@ function Table({ items, testid, caption, queue }: { items: Summary[]; testid: st
               <td><a href={"#" + encodeURIComponent(r.egress_request_id)}>{r.egress_store_name || r.egress_request_id}</a>
                 <div class="muted mono">{r.egress_request_id}</div></td>
               <td><span class={"status s-" + r.egress_status + (troubled.includes(r.egress_status) ? " bad" : "")}>{r.egress_status}</span></td>
-              {queue && <td>{r.current_reviewer_group || ""}</td>}
+              {queue && <td>{stageName(r)}</td>}
               {queue && <td title={date(r.awaiting_since || r.requested_dt)}>{age(r.awaiting_since || r.requested_dt)}</td>}
               {queue && <td>{r.reminders_sent ?? 0}</td>}
               <td>{r.workspace_id}</td>
@@ -180,4 +180,12 @@ export function Lists({ ctx, path }: { ctx: Ctx; path: string }) {
       <p>No page {path}. <a href="#/queue">Go to my queue</a>.</p>
     </>
   );
+}
+
+// stageName names the stage r awaits, with its group: "IG (InformationGovernance)".
+function stageName(r: Summary & Partial<Pick<Detail, "approval_stages">>): string {
+  const i = awaitingStage(r);
+  const st = i >= 0 ? r.approval_stages?.[i] : undefined;
+  if (!st) return r.current_reviewer_group || "";
+  return st.name === st.group ? st.name : `${st.name} (${st.group})`;
 }

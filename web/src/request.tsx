@@ -228,8 +228,8 @@ export function RequestPage({ ctx, id }: { ctx: Ctx; id: string }) {
         <section aria-labelledby="checks-h">
           <h2 id="checks-h">Automated checks</h2>
           <p>
-            Malware engine <strong>{r.checks.engine}</strong>: {r.checks.blocking} blocking, {r.checks.warnings} warnings,
-            {" "}{r.checks.info} notes, on {r.checks.files} files.
+            Malware engine <strong>{r.checks.engine}</strong>. Findings: {r.checks.blocking} blocking, {r.checks.warnings} warnings,
+            {" "}{r.checks.info} notes{r.checks.files ? `, in ${r.checks.files} of ${r.file_count ?? "the"} files` : ", none on any file"}.
           </p>
           {r.checks.notable && r.checks.notable.length > 0 && (
             <ul class="findings">
@@ -293,7 +293,7 @@ export function RequestPage({ ctx, id }: { ctx: Ctx; id: string }) {
                     <tr key={f.path} data-path={f.path} class={preview?.path === f.path ? "selected" : ""}>
                       <th scope="row"><code>{f.path}</code></th>
                       <td>{humanSize(f.size)}</td>
-                      <td>{f.content_type || <span class="muted">not checked</span>}</td>
+                      <td title={f.content_type || undefined}>{f.content_type ? f.content_type.split(";")[0] : <span class="muted">not checked</span>}</td>
                       <td><Findings list={findings.get(f.path) || []} /></td>
                       <td><Hash h={f.sha256} /></td>
                       {canPreview && (
