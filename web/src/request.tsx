@@ -517,7 +517,8 @@ function DownloadBox({ ctx, r, onDone }: { ctx: Ctx; r: Detail; onDone: (m: stri
             request: { egress_request_id: r.egress_request_id, workspace_id: r.workspace_id, download_count: r.download_count || "0" },
           });
           const url = d.downloadData?.presign_url;
-          if (!url) throw new Error("no download link returned");
+          // Only a web link is followed, whatever the API answered.
+          if (!url || !/^https?:\/\//i.test(url)) throw new Error("no download link returned");
           // The zip comes as an attachment: the page stays, and shows
           // the count the API now holds.
           location.assign(url);
