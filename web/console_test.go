@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -123,14 +122,8 @@ func ctxFor(t *testing.T) context.Context {
 func submit(t *testing.T, s *local.Stack, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
-	for p, body := range files {
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if err := local.WriteFiles(dir, files); err != nil {
+		t.Fatal(err)
 	}
 	swb := local.SWB{S3: s.Clients.S3, DynamoDB: s.Clients.DynamoDB, Now: time.Now}
 	sub, err := swb.Submit(ctxFor(t), dir, local.SampleResearcher.Email)

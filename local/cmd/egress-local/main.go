@@ -360,16 +360,7 @@ func writeStore(src, dst string, files map[string][]byte) error {
 	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
 		return fmt.Errorf("copy the store: %w", err)
 	}
-	for p, b := range files {
-		full := filepath.Join(dst, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(full, b, 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
+	return local.WriteFiles(dst, files)
 }
 
 // expectFinding records a problem unless a finding starts with prefix.
