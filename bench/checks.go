@@ -15,6 +15,7 @@ import (
 	"github.com/tre-egress/egress/shared/config"
 	"github.com/tre-egress/egress/shared/egress"
 	"github.com/tre-egress/egress/shared/objects"
+	"github.com/tre-egress/egress/shared/workflow"
 )
 
 const (
@@ -74,7 +75,7 @@ func runChecks(ctx context.Context, env *Env) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	conc := config.DefaultCopyConcurrency
+	copyConc, conc := config.DefaultCopyConcurrency, workflow.CheckWorkers(config.DefaultCopyConcurrency)
 	var bestCopy, bestCheck time.Duration
 	for round := range copyRounds {
 		prefix := fmt.Sprintf("checks-round-%d/", round)
@@ -84,7 +85,7 @@ func runChecks(ctx context.Context, env *Env) ([]Row, error) {
 				DstBucket: checksDst, DstKey: prefix + o.Path}
 		}
 		start := time.Now()
-		staged, err := store.CopyAll(ctx, jobs, conc)
+		staged, err := store.CopyAll(ctx, jobs, copyConc)
 		copied := time.Since(start)
 		if err != nil {
 			return nil, err
@@ -109,8 +110,8 @@ func runChecks(ctx context.Context, env *Env) ([]Row, error) {
 	return []Row{newRow(Row{Scenario: "7 Automated checks",
 		Name: fmt.Sprintf("%d files of 100 KiB (half CSV): sniffing, malware scan and SDC, %d at a time", n, conc),
 		Ours: float64(n) / bestCheck.Seconds(), Baseline: float64(n) / bestCopy.Seconds(), Unit: "files/s",
-		BaseName: fmt.Sprintf("CopyAll of the same files to staging, %d at a time", conc), Goal: ratioAtLeast(0.5),
-		Note: fmt.Sprintf("each staged version read once, whole; scanner: %s; best of %d rounds", engine, copyRounds)})}, nil
+		BaseName: fmt.Sprintf("CopyAll of the same files to staging, %d at a time", copyConc), Goal: ratioAtLeast(0.5),
+		Note: fmt.Sprintf("each staged version read once, whole; scanner: %s; %s; best of %d rounds", engine, env.s3Storage(), copyRounds)})}, nil
 }
 
 // checkAll runs checker.File on every staged file, conc at a time, as the

@@ -3,10 +3,12 @@ package bench
 import (
 	"archive/zip"
 	"bytes"
+	stdflate "compress/flate"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -37,6 +39,8 @@ const (
 	modeZip  = "zip"  // objects.Client.WriteZip: streaming zip → multipart upload
 	modeRaw  = "raw"  // the same objects streamed into one multipart upload, not zipped
 	modeDisk = "disk" // download all to disk, zip on disk, upload the file
+	// the original's release as its code ran it (releaseOriginal)
+	modeOriginal = "original"
 )
 
 // releaseSpec is what a child is asked to do.
@@ -46,7 +50,7 @@ type releaseSpec struct {
 	Objects    []object `json:"objects"` // the input, in zip order
 	DstBucket  string   `json:"dst_bucket"`
 	DstKey     string   `json:"dst_key"`
-	TempDir    string   `json:"temp_dir"`    // for modeDisk
+	TempDir    string   `json:"temp_dir"`    // for modeDisk and modeOriginal
 	CPUProfile string   `json:"cpu_profile"` // written if set
 }
 
@@ -54,7 +58,7 @@ type releaseSpec struct {
 type releaseResult struct {
 	Seconds   float64 `json:"seconds"`    // the release alone, not process start
 	OutSize   int64   `json:"out_size"`   // bytes of the uploaded object
-	DiskBytes int64   `json:"disk_bytes"` // local disk used at the peak (modeDisk)
+	DiskBytes int64   `json:"disk_bytes"` // local disk used at the peak (modeDisk, modeOriginal)
 	VmHWM     int64   `json:"vm_hwm"`     // peak RSS in bytes, as the kernel saw it at the end
 	// CPUSeconds is the child's user+system time, start and JSON included
 	// (set by the parent from the process's rusage): on a loaded machine
@@ -113,6 +117,8 @@ func runChild(specPath string) error {
 		res, err = releaseRaw(ctx, c, spec)
 	case modeDisk:
 		res, err = releaseDisk(ctx, c, spec)
+	case modeOriginal:
+		res, err = releaseOriginal(ctx, c, spec)
 	default:
 		err = fmt.Errorf("unknown mode %q", spec.Mode)
 	}
@@ -296,11 +302,12 @@ func optional(s string) *string {
 	return &s
 }
 
-// releaseDisk is the original design: download every object to local disk
+// releaseDisk is the original design's steps with our encoder, so that a
+// ratio compares the designs alone: download every object to local disk
 // (16 at a time, each checked against its SHA-256), zip the folder with
 // archive/zip into a file, compressing as WriteZipJob does (method by
 // objects.Method, klauspost/compress's deflate at its fastest level, one
-// stream per file) so that the ratio compares the designs, then upload the file with four parts in flight.
+// stream per file), then upload the file with four parts in flight.
 func releaseDisk(ctx context.Context, c *s3.Client, spec releaseSpec) (releaseResult, error) {
 	dir, err := os.MkdirTemp(spec.TempDir, "disk-release-")
 	if err != nil {
@@ -328,7 +335,9 @@ func releaseDisk(ctx context.Context, c *s3.Client, spec releaseSpec) (releaseRe
 	}
 
 	zipPath := filepath.Join(dir, "egress_data.zip")
-	if err := zipFolder(zipPath, files, spec.Objects, modified); err != nil {
+	// WriteZipJob's compressor, in one stream per file.
+	fastest := func(w io.Writer) (io.WriteCloser, error) { return flate.NewWriter(w, flate.BestSpeed) }
+	if err := zipFolder(zipPath, files, spec.Objects, modified, objects.Method, fastest); err != nil {
 		return releaseResult{}, err
 	}
 	f, err := os.Open(zipPath)
@@ -371,21 +380,20 @@ func download(ctx context.Context, c *s3.Client, o object, path string) (time.Ti
 	return aws.ToTime(out.LastModified), nil
 }
 
-// zipFolder zips the downloaded files in order into zipPath, ending with
-// SHA256SUMS as WriteZip does.
-func zipFolder(zipPath, dir string, objs []object, modified []time.Time) error {
+// zipFolder zips the downloaded files in order into zipPath, each with
+// method(name) and deflated by compressor, ending with SHA256SUMS as
+// WriteZip does.
+func zipFolder(zipPath, dir string, objs []object, modified []time.Time, method func(name string) uint16, compressor zip.Compressor) error {
 	out, err := os.Create(zipPath)
 	if err != nil {
 		return err
 	}
 	defer out.Close()
 	zw := zip.NewWriter(out)
-	zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
-		return flate.NewWriter(w, flate.BestSpeed) // WriteZipJob's compressor, in one stream
-	})
+	zw.RegisterCompressor(zip.Deflate, compressor)
 	buf := make([]byte, 256<<10)
 	add := func(name string, when time.Time, r io.Reader) error {
-		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: objects.Method(name), Modified: when})
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: method(name), Modified: when})
 		if err != nil {
 			return err
 		}
@@ -412,4 +420,95 @@ func zipFolder(zipPath, dir string, objs []object, modified []time.Time) error {
 		return err
 	}
 	return out.Close()
+}
+
+// The original's transfers, boto3's defaults (s3transfer's
+// TransferConfig): objects above 8 MiB go in 8 MiB parts, 10 at a time.
+const (
+	boto3Chunk       = 8 << 20
+	boto3Concurrency = 10
+)
+
+// releaseOriginal is the original's release as its Lambda function ran it
+// (copy_egress_candidates_to_datalake.py of HicResearch's
+// treehoose-egress-app-backend): boto3's download_file of one object after
+// another (an object above 8 MiB in 8 MiB ranges, 10 at a time), then
+// Python's zipfile writing every file with ZIP_DEFLATED, that is zlib at
+// its default level 6, stored types too, then upload_file (8 MiB parts,
+// 10 at a time). Go's compress/flate at level 6 stands in for zlib: on
+// this mix it deflates at the same overall speed as CPython's zlib (README,
+// Performance). Kinder than the original ran: local disk rather than EFS,
+// and this bench's 16 MiB parts (partSize), 10 in flight.
+func releaseOriginal(ctx context.Context, c *s3.Client, spec releaseSpec) (releaseResult, error) {
+	dir, err := os.MkdirTemp(spec.TempDir, "original-release-")
+	if err != nil {
+		return releaseResult{}, err
+	}
+	defer os.RemoveAll(dir)
+	files := filepath.Join(dir, "files")
+	modified := make([]time.Time, len(spec.Objects))
+	for i, o := range spec.Objects {
+		if modified[i], err = downloadFile(ctx, c, o, filepath.Join(files, filepath.FromSlash(o.Path))); err != nil {
+			return releaseResult{}, err
+		}
+	}
+	zipPath := filepath.Join(dir, "egress_data.zip")
+	zlibDefault := func(w io.Writer) (io.WriteCloser, error) { return stdflate.NewWriter(w, stdflate.DefaultCompression) }
+	if err := zipFolder(zipPath, files, spec.Objects, modified, func(string) uint16 { return zip.Deflate }, zlibDefault); err != nil {
+		return releaseResult{}, err
+	}
+	f, err := os.Open(zipPath)
+	if err != nil {
+		return releaseResult{}, err
+	}
+	defer f.Close()
+	size, _, err := uploadStream(ctx, c, spec.DstBucket, spec.DstKey, f, boto3Concurrency)
+	if err != nil {
+		return releaseResult{}, err
+	}
+	return releaseResult{OutSize: size, DiskBytes: totalSize(spec.Objects) + size}, nil
+}
+
+// downloadFile writes object o to path as boto3's download_file does: in
+// one GET up to boto3Chunk, else in ranges of boto3Chunk, boto3Concurrency
+// at a time. Unlike download it checks no SHA-256: the original did not.
+func downloadFile(ctx context.Context, c *s3.Client, o object, path string) (time.Time, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return time.Time{}, err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer f.Close()
+	ranges := max(1, (o.Size+boto3Chunk-1)/boto3Chunk)
+	modified := make([]time.Time, ranges)
+	errs := make([]error, ranges)
+	sem := make(chan struct{}, boto3Concurrency)
+	var wg sync.WaitGroup
+	for i := range ranges {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			in := &s3.GetObjectInput{Bucket: aws.String(o.Bucket), Key: aws.String(o.Key), VersionId: optional(o.VersionID)}
+			if ranges > 1 {
+				in.Range = aws.String(fmt.Sprintf("bytes=%d-%d", i*boto3Chunk, min(o.Size, (i+1)*boto3Chunk)-1))
+			}
+			out, err := c.GetObject(ctx, in)
+			if err != nil {
+				errs[i] = fmt.Errorf("get %s: %w", o.Key, err)
+				return
+			}
+			defer out.Body.Close()
+			modified[i] = aws.ToTime(out.LastModified)
+			if _, err := io.Copy(io.NewOffsetWriter(f, i*boto3Chunk), out.Body); err != nil {
+				errs[i] = fmt.Errorf("download %s: %w", o.Key, err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return time.Time{}, err
+	}
+	return modified[0], f.Close()
 }

@@ -14,6 +14,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -32,6 +33,10 @@ const DefaultTimeout = 3 * time.Minute
 // chunkSize is the length of each INSTREAM chunk: large enough that the
 // 4-byte headers cost nothing, small enough to keep one buffer per scan.
 const chunkSize = 256 << 10
+
+// chunks keeps INSTREAM buffers between scans: allocating and zeroing a
+// new one per file costs more than sending a small file.
+var chunks = sync.Pool{New: func() any { return new([4 + chunkSize]byte) }}
 
 // maxReply bounds what is read of one reply: clamd's replies are a line.
 const maxReply = 4 << 10
@@ -192,7 +197,9 @@ func (e *bodyError) Error() string { return "read object: " + e.err.Error() }
 
 // send writes the INSTREAM command, body in chunks and the terminator.
 func (s *Scanner) send(ctx context.Context, conn net.Conn, body io.Reader, answered *atomic.Bool) error {
-	buf := make([]byte, 4+chunkSize)
+	chunk := chunks.Get().(*[4 + chunkSize]byte)
+	defer chunks.Put(chunk)
+	buf := chunk[:]
 	write := func(p []byte) error {
 		s.deadline(ctx, conn.SetWriteDeadline)
 		if answered.Load() { // after the deadline: see the reader's

@@ -101,10 +101,14 @@ const (
 	ExecutionTimeout = 21 * 24 * time.Hour
 	// DefaultStageTimeout lets two stages time out within ExecutionTimeout
 	// with a day to spare for copying and release.
-	DefaultStageTimeout       = 10 * 24 * time.Hour
-	DefaultMaxDownloads       = 3
-	DefaultDownloadExpiry     = 5 * time.Minute
-	DefaultCopyConcurrency    = 16
+	DefaultStageTimeout   = 10 * 24 * time.Hour
+	DefaultMaxDownloads   = 3
+	DefaultDownloadExpiry = 5 * time.Minute
+	// DefaultCopyConcurrency: a small copy is one call that waits on S3
+	// for tens of milliseconds and costs the function little else, so
+	// copies run 32 at a time (the checks cap their own share,
+	// workflow.MaxCheckConcurrency).
+	DefaultCopyConcurrency    = 32
 	DefaultMultipartThreshold = 5 << 30 // CopyObject's one-call limit
 	DefaultVerifyReleaseDays  = 7
 	// MaxDownloadExpiry bounds a download link's life: whoever holds a

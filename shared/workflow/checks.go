@@ -84,6 +84,18 @@ func checksKey(r egress.Request) string { return checksPrefix(r) + "progress.jso
 // worker before progress is weighed.
 const checkWindow = 4
 
+// MaxCheckConcurrency bounds how many files are checked at a time,
+// whatever the copies' concurrency: each check streams a file through the
+// sniffer, the disclosure check and a scanner connection (clamd serves 10
+// threads by default), so more at a time buys little and costs memory.
+const MaxCheckConcurrency = 16
+
+// CheckWorkers is how many files are checked at a time for a copy
+// concurrency: as many, at least one and at most MaxCheckConcurrency.
+func CheckWorkers(copyConcurrency int) int {
+	return min(max(1, copyConcurrency), MaxCheckConcurrency)
+}
+
 // checkWindowBytes bounds the bytes of a window (one file may be larger),
 // and checkSaveEvery is how often progress is saved within an invocation.
 const (
@@ -150,7 +162,7 @@ func (h *Handlers) CheckFiles(ctx context.Context, in RequestInput) (ChecksOutpu
 	stop, saved := h.checkDeadline(ctx), time.Now()
 	cs := h.Settings.Checks
 	timedOut := cs.ScanTimeout > 0 && h.now().Sub(p.Started) >= cs.ScanTimeout
-	workers := max(1, h.Settings.CopyConcurrency)
+	workers := CheckWorkers(h.Settings.CopyConcurrency)
 	pending := false
 	// At least one window per invocation, so every call makes progress.
 	ahead := map[int]bool{}

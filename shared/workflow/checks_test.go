@@ -227,3 +227,15 @@ func TestCheckFilesBlockedByListing(t *testing.T) {
 		t.Fatalf("status %s, end reason %q", r.Status, r.EndReason)
 	}
 }
+
+// Copies may run more at a time than checks should.
+func TestCheckWorkers(t *testing.T) {
+	for _, tt := range []struct{ copies, want int }{
+		{0, 1}, {1, 1}, {2, 2}, {workflow.MaxCheckConcurrency, workflow.MaxCheckConcurrency},
+		{32, workflow.MaxCheckConcurrency}, {1000, workflow.MaxCheckConcurrency},
+	} {
+		if got := workflow.CheckWorkers(tt.copies); got != tt.want {
+			t.Errorf("CheckWorkers(%d) = %d, want %d", tt.copies, got, tt.want)
+		}
+	}
+}
