@@ -34,13 +34,12 @@ import (
 // whose peak RSS can be read.
 const childEnv = "EGRESS_BENCH_CHILD"
 
-// Release modes: ours and the two baselines.
+// Release modes: ours and the baselines.
 const (
-	modeZip  = "zip"  // objects.Client.WriteZip: streaming zip → multipart upload
-	modeRaw  = "raw"  // the same objects streamed into one multipart upload, not zipped
-	modeDisk = "disk" // download all to disk, zip on disk, upload the file
-	// the original's release as its code ran it (releaseOriginal)
-	modeOriginal = "original"
+	modeZip      = "zip"      // objects.Client.WriteZip: streaming zip → multipart upload
+	modeRaw      = "raw"      // the same objects streamed into one multipart upload, not zipped
+	modeDisk     = "disk"     // download all to disk, zip on disk, upload the file
+	modeOriginal = "original" // the original's release as its code ran it
 )
 
 // releaseSpec is what a child is asked to do.
@@ -133,18 +132,21 @@ func runChild(specPath string) error {
 }
 
 // vmHWM reads the peak resident set size of this process.
-func vmHWM() (int64, error) {
-	b, err := os.ReadFile("/proc/self/status")
+func vmHWM() (int64, error) { return procKB("/proc/self/status", "VmHWM") }
+
+// procKB reads the "key: N kB" line of a /proc file, in bytes.
+func procKB(path, key string) (int64, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0, err
 	}
 	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(line, key+":"); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			return kb << 10, err
 		}
 	}
-	return 0, fmt.Errorf("no VmHWM in /proc/self/status")
+	return 0, fmt.Errorf("no %s in %s", key, path)
 }
 
 // releaseZip is ours: WriteZip, which checks every entry's SHA-256.
@@ -438,7 +440,8 @@ const (
 // 10 at a time). Go's compress/flate at level 6 stands in for zlib: on
 // this mix it deflates at the same overall speed as CPython's zlib (README,
 // Performance). Kinder than the original ran: local disk rather than EFS,
-// and this bench's 16 MiB parts (partSize), 10 in flight.
+// no HEAD before each download, and this bench's 16 MiB parts (partSize),
+// 10 in flight.
 func releaseOriginal(ctx context.Context, c *s3.Client, spec releaseSpec) (releaseResult, error) {
 	dir, err := os.MkdirTemp(spec.TempDir, "original-release-")
 	if err != nil {
@@ -480,35 +483,64 @@ func downloadFile(ctx context.Context, c *s3.Client, o object, path string) (tim
 	if err != nil {
 		return time.Time{}, err
 	}
-	defer f.Close()
-	ranges := max(1, (o.Size+boto3Chunk-1)/boto3Chunk)
-	modified := make([]time.Time, ranges)
-	errs := make([]error, ranges)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	parts := byteRanges(o.Size, boto3Chunk)
+	modified := make([]time.Time, len(parts))
+	errs := make([]error, len(parts))
 	sem := make(chan struct{}, boto3Concurrency)
 	var wg sync.WaitGroup
-	for i := range ranges {
+	for i, r := range parts {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
 			in := &s3.GetObjectInput{Bucket: aws.String(o.Bucket), Key: aws.String(o.Key), VersionId: optional(o.VersionID)}
-			if ranges > 1 {
-				in.Range = aws.String(fmt.Sprintf("bytes=%d-%d", i*boto3Chunk, min(o.Size, (i+1)*boto3Chunk)-1))
+			if len(parts) > 1 {
+				in.Range = aws.String(r.header())
 			}
-			out, err := c.GetObject(ctx, in)
-			if err != nil {
-				errs[i] = fmt.Errorf("get %s: %w", o.Key, err)
-				return
-			}
-			defer out.Body.Close()
-			modified[i] = aws.ToTime(out.LastModified)
-			if _, err := io.Copy(io.NewOffsetWriter(f, i*boto3Chunk), out.Body); err != nil {
-				errs[i] = fmt.Errorf("download %s: %w", o.Key, err)
+			modified[i], errs[i] = getInto(ctx, c, in, io.NewOffsetWriter(f, r.first))
+			if errs[i] != nil {
+				cancel() // the other ranges are of no use now
 			}
 		})
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	err = errors.Join(errs...)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("download %s: %w", o.Key, err)
+	}
+	return modified[0], nil
+}
+
+// getInto writes the body of a GET to w.
+func getInto(ctx context.Context, c *s3.Client, in *s3.GetObjectInput, w io.Writer) (time.Time, error) {
+	out, err := c.GetObject(ctx, in)
+	if err != nil {
 		return time.Time{}, err
 	}
-	return modified[0], f.Close()
+	defer out.Body.Close()
+	_, err = io.Copy(w, out.Body)
+	return aws.ToTime(out.LastModified), err
+}
+
+// byteRange is the bytes first to last of an object, inclusive.
+type byteRange struct{ first, last int64 }
+
+// header is the range as an HTTP Range header.
+func (r byteRange) header() string { return fmt.Sprintf("bytes=%d-%d", r.first, r.last) }
+
+// byteRanges splits size bytes into ranges of chunk bytes, the last one
+// shorter; an empty object is one empty range, fetched whole.
+func byteRanges(size, chunk int64) []byteRange {
+	if size <= chunk {
+		return []byteRange{{0, size - 1}}
+	}
+	var rs []byteRange
+	for first := int64(0); first < size; first += chunk {
+		rs = append(rs, byteRange{first, min(size, first+chunk) - 1})
+	}
+	return rs
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -74,7 +75,7 @@ func (e *Env) S3(ctx context.Context) (*servers.S3Server, error) {
 	e.s3Once.Do(func() {
 		dir := filepath.Join(e.Dir, "minio")
 		if mem, ok := inMemoryDir(s3MemoryBytes); ok {
-			if dir, e.s3Err = os.MkdirTemp(mem, "egress-bench-minio-"); e.s3Err != nil {
+			if dir, e.s3Err = os.MkdirTemp(mem, memDirPattern()); e.s3Err != nil {
 				return
 			}
 			e.s3MemDir = dir
@@ -88,15 +89,47 @@ func (e *Env) S3(ctx context.Context) (*servers.S3Server, error) {
 // scenario's sources (about 700 MiB) and one round of their copies.
 const s3MemoryBytes = 2 << 30
 
-// inMemoryDir returns a memory-backed folder (Linux's /dev/shm) with at
-// least need bytes free, if there is one.
-func inMemoryDir(need uint64) (string, bool) {
-	const shm = "/dev/shm"
+// shm is Linux's memory-backed folder.
+const shm = "/dev/shm"
+
+// inMemoryDir returns a folder in memory (shm) if its file system has need
+// bytes free and the machine twice that available, so that the data
+// never pushes the bench's other servers and children into swap. It first
+// removes what a bench killed before it could clean up left there.
+func inMemoryDir(need int64) (string, bool) {
+	removeOrphans(shm)
 	var st syscall.Statfs_t
-	if err := syscall.Statfs(shm, &st); err != nil || st.Bavail*uint64(st.Bsize) < need {
+	if err := syscall.Statfs(shm, &st); err != nil || int64(st.Bavail)*st.Bsize < need {
+		return "", false
+	}
+	if avail, err := procKB("/proc/meminfo", "MemAvailable"); err != nil || avail < 2*need {
 		return "", false
 	}
 	return shm, true
+}
+
+// memPrefix starts the name of the S3 server's folder in shm; the process
+// id follows, so that a later bench knows whose it was.
+const memPrefix = "egress-bench-minio-"
+
+// memDirPattern is this process's folder name for os.MkdirTemp.
+func memDirPattern() string { return fmt.Sprintf("%s%d-", memPrefix, os.Getpid()) }
+
+// removeOrphans removes the folders in dir of benches whose process is
+// gone.
+func removeOrphans(dir string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), memPrefix)
+		if !ok {
+			continue
+		}
+		// Only names of this form: "<pid>-<random>".
+		pidText, _, ok := strings.Cut(rest, "-")
+		if pid, err := strconv.Atoi(pidText); ok && err == nil && pid > 0 && syscall.Kill(pid, 0) == syscall.ESRCH {
+			os.RemoveAll(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // s3Storage says where the S3 server keeps its data, for rows' notes.

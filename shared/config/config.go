@@ -104,9 +104,9 @@ const (
 	DefaultStageTimeout   = 10 * 24 * time.Hour
 	DefaultMaxDownloads   = 3
 	DefaultDownloadExpiry = 5 * time.Minute
-	// DefaultCopyConcurrency: a small copy is one call that waits on S3
-	// for tens of milliseconds and costs the function little else, so
-	// copies run 32 at a time (the checks cap their own share,
+	// DefaultCopyConcurrency is how many copies run at a time: a small
+	// copy is one call that waits on S3 for tens of milliseconds and
+	// costs the function little else (the checks cap their own number,
 	// workflow.MaxCheckConcurrency).
 	DefaultCopyConcurrency    = 32
 	DefaultMultipartThreshold = 5 << 30 // CopyObject's one-call limit

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tre-egress/egress/shared/config"
 	"github.com/tre-egress/egress/shared/egress"
 	"github.com/tre-egress/egress/shared/testenv"
 )
@@ -56,10 +57,11 @@ func BenchmarkZipWriter(b *testing.B) {
 	}
 }
 
-// BenchmarkCopyAll copies 64 small objects to staging, 16 at a time, with
-// S3 computing each copy's SHA-256 and with every copy read back instead
-// (ReadBackCopies, the path before), and reports the CPU (user+sys of this
-// process, so not MinIO's) per copied object.
+// BenchmarkCopyAll copies 64 small objects to staging, as many at a time
+// as the functions do by default, with S3 computing each copy's SHA-256
+// and with every copy read back instead (ReadBackCopies, the path
+// before), and reports the CPU (user+sys of this process, so not MinIO's)
+// per copied object.
 func BenchmarkCopyAll(b *testing.B) {
 	const files = 64
 	c := testenv.S3(b)
@@ -78,7 +80,7 @@ func BenchmarkCopyAll(b *testing.B) {
 			b.ReportAllocs()
 			cpu0 := processCPU()
 			for b.Loop() {
-				if _, err := store.CopyAll(context.Background(), jobs, 16); err != nil {
+				if _, err := store.CopyAll(context.Background(), jobs, config.DefaultCopyConcurrency); err != nil {
 					b.Fatal(err)
 				}
 			}

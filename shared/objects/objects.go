@@ -100,10 +100,12 @@ func NewS3(cfg aws.Config, pathStyle bool) *s3.Client {
 }
 
 // IdleConnsPerHost is how many idle connections to S3 NewS3's clients
-// keep: one per call a function makes at once (16 copies, each up to 4
-// part copies; the release's reads and part uploads). The SDK keeps 10,
-// so every round of more calls than that dials again: a TCP and TLS
-// handshake, round trips and CPU, per call above 10.
+// keep: one per call a function makes at once in the common case (32
+// copies; the release's reads and part uploads). The SDK keeps 10, so
+// every round of more calls than that dials again: a TCP and TLS
+// handshake, round trips and CPU, per call above 10. Multipart copies,
+// up to 4 part copies each, may dial beyond 64; their 5 GiB and more
+// dwarf a handshake.
 const IdleConnsPerHost = 64
 
 func (s *Client) multipartThreshold() int64 {

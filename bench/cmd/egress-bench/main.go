@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"runtime/pprof"
 	"strconv"
+	"syscall"
 
 	"github.com/tre-egress/egress/bench"
 )
@@ -48,7 +49,7 @@ func run() error {
 			return fmt.Errorf("-run: %w", err)
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	env, err := bench.NewEnv(scale, os.Stderr)
 	if err != nil {
