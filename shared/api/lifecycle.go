@@ -69,7 +69,8 @@ func (s *Service) Review(ctx context.Context, who egress.Identity, in ReviewInpu
 	if err := p.checkToken(in.TaskToken); err != nil {
 		return egress.Request{}, err
 	}
-	return s.decide(ctx, who, p, b)
+	stored, _, err := s.decide(ctx, who, p, b)
+	return stored, err
 }
 
 // Cancel ends a request awaiting a decision on behalf of its requester

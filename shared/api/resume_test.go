@@ -6,9 +6,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tre-egress/egress/shared/api"
 	"github.com/tre-egress/egress/shared/egress"
+	"github.com/tre-egress/egress/shared/requests"
 	"github.com/tre-egress/egress/statemachine"
 )
 
@@ -200,5 +202,45 @@ func TestResumeOfEndedStage(t *testing.T) {
 	}
 	if wf.attempts() != n {
 		t.Fatal("a retry of an ended stage reached the workflow")
+	}
+}
+
+// movedOn is a Workflow that, as the real one may, has already stored the
+// next stage's token when its Resume answers.
+type movedOn struct {
+	next  api.Workflow
+	table *requests.Table
+	id    string
+}
+
+func (m *movedOn) Resume(ctx context.Context, token string, out statemachine.DecisionOutput) error {
+	if err := m.next.Resume(ctx, token, out); err != nil {
+		return err
+	}
+	r, err := m.table.Get(ctx, m.id)
+	if err != nil {
+		return err
+	}
+	r.TaskToken = "the next stage's token"
+	_, err = m.table.Update(ctx, r, egress.Event{RequestID: r.ID, Kind: egress.EventTaskToken, Actor: egress.ActorWorkflow, From: r.Status, To: r.Status, At: time.Now()})
+	return err
+}
+
+// The reviewer is told what their vote did, even when the workflow has
+// already moved on to the next stage, with a token again.
+func TestDecidedMessageWhenTheWorkflowMovedOn(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	r := e.seed(t, fixtures[0])
+	e.svc.Workflow = &movedOn{next: e.wf, table: e.table, id: r.ID}
+	msg, err := e.svc.UpdateRequest(ctx, igReviewer, api.UpdateInput{RequestID: r.ID, TaskToken: api.TokenRef(r.TaskToken), IGDecision: "APPROVED", IGReason: "fine"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(msg, "status is now IGAPPROVED") {
+		t.Errorf("message %q, want the stage decided", msg)
+	}
+	if got, _ := e.table.Get(ctx, r.ID); got.TaskToken != "the next stage's token" {
+		t.Fatalf("the workflow did not move on first: token %q", got.TaskToken)
 	}
 }

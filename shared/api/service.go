@@ -418,7 +418,8 @@ func (s *Service) Decide(ctx context.Context, who egress.Identity, id string, d 
 			return egress.Request{}, err
 		}
 	}
-	return s.decide(ctx, who, p, egress.Ballot{Decision: d, Reason: reason})
+	stored, _, err := s.decide(ctx, who, p, egress.Ballot{Decision: d, Reason: reason})
+	return stored, err
 }
 
 // pending is a request awaiting a decision: its chain and the index of the
@@ -495,7 +496,7 @@ func (s *Service) UpdateRequest(ctx context.Context, who egress.Identity, in Upd
 		if err != nil {
 			return "", err
 		}
-		return decidedMessage(stored, who, egress.Decision(decision)), nil
+		return decidedMessage(stored, who, egress.Decision(decision), true), nil
 	}
 	// The fields read are chosen from the stored status, the same read the
 	// conditional write is based on, so a decision meant for one stage can
@@ -522,16 +523,19 @@ func (s *Service) UpdateRequest(ctx context.Context, who egress.Identity, in Upd
 	if err != nil {
 		return "", err
 	}
-	stored, err := s.decide(ctx, who, p, egress.Ballot{Decision: d, Reason: reason})
+	stored, decided, err := s.decide(ctx, who, p, egress.Ballot{Decision: d, Reason: reason})
 	if err != nil {
 		return "", err
 	}
-	return decidedMessage(stored, who, d), nil
+	return decidedMessage(stored, who, d, decided), nil
 }
 
-func decidedMessage(stored egress.Request, who egress.Identity, d egress.Decision) string {
+// decidedMessage tells the reviewer what their vote did. Whether it decided
+// the stage comes from the vote, not from the stored request: by the time
+// that is read the workflow may await the next stage, with a token again.
+func decidedMessage(stored egress.Request, who egress.Identity, d egress.Decision, decided bool) string {
 	last := stored.Reviews[len(stored.Reviews)-1]
-	if stored.TaskToken != "" {
+	if !decided {
 		return fmt.Sprintf("Vote recorded on request %s at the %s stage by %s; the stage awaits another reviewer's vote.",
 			stored.ID, last.Stage, actorOf(who))
 	}
@@ -541,35 +545,36 @@ func decidedMessage(stored egress.Request, who egress.Identity, d egress.Decisio
 
 // decide records who's vote on the stage p awaits, whose token the
 // caller has checked, and, when the vote decides the stage, resumes the
-// workflow with the stored token. Per-file decisions must name the
-// request's staged files.
-func (s *Service) decide(ctx context.Context, who egress.Identity, p pending, b egress.Ballot) (egress.Request, error) {
+// workflow with the stored token; it reports whether the vote decided the
+// stage. Per-file decisions must name the request's staged files.
+func (s *Service) decide(ctx context.Context, who egress.Identity, p pending, b egress.Ballot) (egress.Request, bool, error) {
 	log := s.log(ctx, p.r.ID)
 	if len(b.Files) > 0 {
 		if err := s.checkPaths(ctx, who, p.r, b.Files); err != nil {
-			return egress.Request{}, err
+			return egress.Request{}, false, err
 		}
 	}
 	next, ev, decided, err := p.chain.Vote(p.r, who, b, s.now())
 	if err != nil {
 		log.Warn("decision refused", "actor", actorOf(who), "code", egress.ErrorCode(err), "error", egress.ErrorMessage(err))
-		return egress.Request{}, err
+		return egress.Request{}, false, err
 	}
 	// The stored decision keeps the stage's token (ResumeToken) until the
 	// workflow acknowledges it, so a resume that fails can be sent again.
 	stored, err := s.Requests.Update(ctx, next, ev)
 	if err != nil {
-		return egress.Request{}, err
+		return egress.Request{}, false, err
 	}
 	if !decided {
 		log.Info("vote recorded", "stage", ev.Stage, "actor", ev.Actor, "files_decided", len(b.Files))
-		return stored, nil
+		return stored, false, nil
 	}
 	log.Info("decision recorded", "stage", ev.Stage, "outcome", stored.Status, "actor", ev.Actor, "files_decided", len(b.Files))
 	if !p.r.AwaitingSince.IsZero() {
 		s.metrics().Decided(ctx, p.r.ID, ev.Stage, ev.At.Sub(p.r.AwaitingSince))
 	}
-	return s.resume(ctx, stored, p.stage, ev.Stage)
+	stored, err = s.resume(ctx, stored, p.stage, ev.Stage)
+	return stored, true, err
 }
 
 // checkPaths refuses per-file decisions on paths that are not among r's
