@@ -316,7 +316,7 @@ func releaseDisk(ctx context.Context, c *s3.Client, spec releaseSpec) (releaseRe
 		return releaseResult{}, err
 	}
 	defer os.RemoveAll(dir)
-	files := filepath.Join(dir, "files")
+	files := filesIn(dir)
 
 	errs := make([]error, len(spec.Objects))
 	modified := make([]time.Time, len(spec.Objects))
@@ -336,10 +336,21 @@ func releaseDisk(ctx context.Context, c *s3.Client, spec releaseSpec) (releaseRe
 		}
 	}
 
-	zipPath := filepath.Join(dir, "egress_data.zip")
 	// WriteZipJob's compressor, in one stream per file.
 	fastest := func(w io.Writer) (io.WriteCloser, error) { return flate.NewWriter(w, flate.BestSpeed) }
-	if err := zipFolder(zipPath, files, spec.Objects, modified, objects.Method, fastest); err != nil {
+	return zipAndUpload(ctx, c, spec, dir, modified, objects.Method, fastest, 4)
+}
+
+// filesIn is where the disk designs download into under their folder dir.
+func filesIn(dir string) string { return filepath.Join(dir, "files") }
+
+// zipAndUpload is the disk designs' second half: zip the files downloaded
+// under dir/files into dir/egress_data.zip (zipFolder), then upload that
+// file with inflight parts at a time.
+func zipAndUpload(ctx context.Context, c *s3.Client, spec releaseSpec, dir string, modified []time.Time,
+	method func(name string) uint16, compressor zip.Compressor, inflight int) (releaseResult, error) {
+	zipPath := filepath.Join(dir, "egress_data.zip")
+	if err := zipFolder(zipPath, filesIn(dir), spec.Objects, modified, method, compressor); err != nil {
 		return releaseResult{}, err
 	}
 	f, err := os.Open(zipPath)
@@ -347,7 +358,7 @@ func releaseDisk(ctx context.Context, c *s3.Client, spec releaseSpec) (releaseRe
 		return releaseResult{}, err
 	}
 	defer f.Close()
-	size, _, err := uploadStream(ctx, c, spec.DstBucket, spec.DstKey, f, 4)
+	size, _, err := uploadStream(ctx, c, spec.DstBucket, spec.DstKey, f, inflight)
 	if err != nil {
 		return releaseResult{}, err
 	}
@@ -448,28 +459,16 @@ func releaseOriginal(ctx context.Context, c *s3.Client, spec releaseSpec) (relea
 		return releaseResult{}, err
 	}
 	defer os.RemoveAll(dir)
-	files := filepath.Join(dir, "files")
+	files := filesIn(dir)
 	modified := make([]time.Time, len(spec.Objects))
 	for i, o := range spec.Objects {
 		if modified[i], err = downloadFile(ctx, c, o, filepath.Join(files, filepath.FromSlash(o.Path))); err != nil {
 			return releaseResult{}, err
 		}
 	}
-	zipPath := filepath.Join(dir, "egress_data.zip")
 	zlibDefault := func(w io.Writer) (io.WriteCloser, error) { return stdflate.NewWriter(w, stdflate.DefaultCompression) }
-	if err := zipFolder(zipPath, files, spec.Objects, modified, func(string) uint16 { return zip.Deflate }, zlibDefault); err != nil {
-		return releaseResult{}, err
-	}
-	f, err := os.Open(zipPath)
-	if err != nil {
-		return releaseResult{}, err
-	}
-	defer f.Close()
-	size, _, err := uploadStream(ctx, c, spec.DstBucket, spec.DstKey, f, boto3Concurrency)
-	if err != nil {
-		return releaseResult{}, err
-	}
-	return releaseResult{OutSize: size, DiskBytes: totalSize(spec.Objects) + size}, nil
+	deflateAll := func(string) uint16 { return zip.Deflate }
+	return zipAndUpload(ctx, c, spec, dir, modified, deflateAll, zlibDefault, boto3Concurrency)
 }
 
 // downloadFile writes object o to path as boto3's download_file does: in

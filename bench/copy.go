@@ -116,8 +116,9 @@ func latencySet(small int) int {
 }
 
 // copyCPU measures the CPU (user+sys of this process) CopyAll spends per
-// copied object on loopback, at the default concurrency: ours (objects.NewS3's client,
-// one CopyObject per listed object, S3 computing its SHA-256) against the
+// copied object on loopback, at the default concurrency: ours
+// (objects.NewS3's client, one CopyObject per listed object, S3 computing
+// its SHA-256) against the
 // code path before it (a HEAD, the copy, then the copy read back with a
 // GET and hashed here, ReadBackCopies, by the client objects.NewS3 built
 // then), and the read-back alone on our client
